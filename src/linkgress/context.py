@@ -1,0 +1,126 @@
+"""``DbContext``: the user's database class — entities, model configuration, hooks, client."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, overload
+
+from linkgress.client import DatabaseClient, PgClient
+from linkgress.model.build import build_model
+from linkgress.model.fluent import DbModelConfig
+from linkgress.model.meta import EntityMeta, ModelMeta
+
+if TYPE_CHECKING:
+    from linkgress.query.table import DbTable
+    from linkgress.schema.manager import DbSchemaManager
+
+E = TypeVar("E")
+
+
+class TableDescriptor(Generic[E]):
+    """What ``DbContext.table(Entity)`` returns: on an instance it gives the queryable table."""
+
+    def __init__(self, entity: type[E]) -> None:
+        self.entity = entity
+        self.attr = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.attr = name
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> TableDescriptor[E]: ...
+
+    @overload
+    def __get__(self, instance: DbContext, owner: type) -> DbTable[E]: ...
+
+    def __get__(self, instance: DbContext | None, owner: type) -> Any:
+        if instance is None:
+            return self
+        return instance._table(self.entity)
+
+
+class DbContext:
+    """Base class of a database: declare tables as class attributes, optionally override
+    ``setup_model`` and the migration hooks.
+
+    Creating a context builds and validates the model (raising :class:`ModelError` for an
+    invalid one) but does no I/O; the client's pool opens on first use.
+    """
+
+    #: Name of this model's row in the managed-state table; set it only when several
+    #: independent models share one database.
+    state_name: ClassVar[str] = "default"
+
+    def __init__(self, client: PgClient | None = None, *, log_queries: bool | None = None
+                 ) -> None:
+        self.client = client if client is not None else PgClient.from_env()
+        if log_queries is not None:
+            self.client.log_queries = log_queries
+        self.model: ModelMeta = type(self)._model_for(self)
+        self._tables: dict[type[Any], Any] = {}
+
+    @staticmethod
+    def table(entity: type[E]) -> TableDescriptor[E]:
+        """Declare a table for ``entity``; its name defaults to the attribute name."""
+        return TableDescriptor(entity)
+
+    @classmethod
+    def table_descriptors(cls) -> dict[str, type[Any]]:
+        """Attribute name -> entity class, for every table of this context (and its bases)."""
+        found: dict[str, type[Any]] = {}
+        for klass in reversed(cls.__mro__):
+            for name, value in vars(klass).items():
+                if isinstance(value, TableDescriptor):
+                    found[name] = value.entity
+        return found
+
+    @classmethod
+    def _model_for(cls, instance: DbContext) -> ModelMeta:
+        cached = cls.__dict__.get("_linkgress_model")
+        if isinstance(cached, ModelMeta):
+            return cached
+        config = DbModelConfig()
+        instance.setup_model(config)
+        model = build_model(cls.table_descriptors(), config)
+        cls._linkgress_model = model  # type: ignore[attr-defined]  # per-class cache
+        return model
+
+    def setup_model(self, model: DbModelConfig) -> None:
+        """Override to configure the model fluently (the seed's style). No-op by default."""
+
+    async def on_migration_start(self, client: DatabaseClient) -> None:
+        """Runs before anything is analyzed or changed, outside the migration transaction
+        (extensions, settings). Must be idempotent. No-op by default."""
+
+    async def on_migration_complete(self, client: DatabaseClient) -> None:
+        """Runs after the schema operations, inside the migration transaction; an error rolls
+        everything back. Keep it idempotent (``CREATE OR REPLACE``). No-op by default."""
+
+    def entity_meta(self, entity: type[Any]) -> EntityMeta:
+        """The metadata of ``entity`` in this context's model."""
+        return self.model.entity(entity)
+
+    def _table(self, entity: type[E]) -> DbTable[E]:
+        table = self._tables.get(entity)
+        if table is None:
+            from linkgress.query.table import DbTable
+
+            table = DbTable(self, self.model.entity(entity))
+            self._tables[entity] = table
+        return table  # type: ignore[no-any-return]
+
+    def get_schema_manager(self, **options: Any) -> DbSchemaManager:
+        """The :class:`DbSchemaManager` for this context (options: ``lock_timeout``,
+        ``lock_wait_timeout``, ``state_schema``, ``state_table``, ``quiet``)."""
+        from linkgress.schema.manager import DbSchemaManager
+
+        return DbSchemaManager(self, **options)
+
+    async def dispose(self) -> None:
+        """Close the client's pool. Using the context afterwards raises ``ClientClosedError``."""
+        await self.client.close()
+
+    async def __aenter__(self) -> DbContext:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.dispose()

@@ -1,0 +1,1 @@
+"""The model layer: entity classes, column types, fluent configuration, frozen metadata."""

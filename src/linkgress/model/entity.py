@@ -1,0 +1,144 @@
+"""Entity classes and the ``column(...)`` declaration.
+
+An entity is a plain class with annotations::
+
+    class User(Entity):
+        id: int
+        username: str = column(varchar(100))
+
+Nothing is registered anywhere when the class is defined: the model is built per context class.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, ClassVar
+
+from linkgress.model.types import ColumnType
+
+MISSING: Any = type("_Missing", (), {"__repr__": lambda self: "MISSING"})()
+
+
+class ColumnInfo:
+    """What ``column(...)`` declared for one attribute; also the class attribute's descriptor.
+
+    As a descriptor it makes an unset attribute of an instance read as its Python default (or
+    None), while a value set on the instance lives in the instance ``__dict__`` and is read at
+    full speed.
+    """
+
+    __slots__ = ("attr", "check", "comment", "default", "default_sql", "identity", "index",
+                 "name", "nullable", "on_delete", "on_update", "primary_key", "references",
+                 "renamed_from", "type", "unique")
+
+    def __init__(self, type: ColumnType | None = None, *, primary_key: bool = False,
+                 unique: bool = False, index: bool = False, default: Any = MISSING,
+                 default_sql: str | None = None, name: str | None = None,
+                 references: Any = None, on_delete: str | None = None,
+                 on_update: str | None = None, comment: str | None = None,
+                 nullable: bool | None = None, identity: str | bool | None = None,
+                 renamed_from: str | None = None, check: str | None = None) -> None:
+        self.type = type
+        self.primary_key = primary_key
+        self.unique = unique
+        self.index = index
+        self.default = default
+        self.default_sql = default_sql
+        self.name = name
+        self.references = references
+        self.on_delete = on_delete
+        self.on_update = on_update
+        self.comment = comment
+        self.nullable = nullable
+        self.identity = identity
+        self.renamed_from = renamed_from
+        self.check = check
+        self.attr = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.attr = name
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        return None if self.default is MISSING else self.default
+
+    def __repr__(self) -> str:
+        return f"column({self.attr!r})"
+
+
+def column(type: ColumnType | None = None, *, primary_key: bool = False, unique: bool = False,
+           index: bool = False, default: Any = MISSING, default_sql: str | None = None,
+           name: str | None = None, references: Any = None, on_delete: str | None = None,
+           on_update: str | None = None, comment: str | None = None,
+           nullable: bool | None = None, identity: str | bool | None = None,
+           renamed_from: str | None = None, check: str | None = None) -> Any:
+    """Declare a column's details. Every argument is optional.
+
+    - ``type``: a type builder's result (``varchar(100)``); inferred from the annotation if None.
+    - ``primary_key``, ``unique``, ``index``: constraints and a single-column index.
+    - ``default``: a Python value, rendered as a SQL literal; ``default_sql``: a raw expression.
+    - ``name``: the column name (defaults to the attribute name).
+    - ``references``: an entity class (or its name, or ``(Entity, "attr")``) for a foreign key,
+      with ``on_delete`` / ``on_update`` (``"cascade"``, ``"set null"``, ``"restrict"``, ...).
+    - ``nullable``: overrides what ``X | None`` says.
+    - ``identity``: ``True``/``"by default"`` or ``"always"`` for an identity column.
+    - ``renamed_from``: the column's previous name, so a migration renames instead of dropping.
+    - ``check``: a CHECK expression for this column.
+    - ``comment``: a column comment.
+
+    Returns ``Any`` so that ``email: str = column(...)`` type-checks.
+    """
+    return ColumnInfo(type, primary_key=primary_key, unique=unique, index=index, default=default,
+                      default_sql=default_sql, name=name, references=references,
+                      on_delete=on_delete, on_update=on_update, comment=comment,
+                      nullable=nullable, identity=identity, renamed_from=renamed_from,
+                      check=check)
+
+
+def _is_classvar(annotation: Any) -> bool:
+    text = annotation if isinstance(annotation, str) else repr(annotation)
+    return "ClassVar" in text
+
+
+class Entity:
+    """Base class of entities. Subclasses declare fields as annotations.
+
+    Instances get a keyword constructor; fields the database generates may be left out and read
+    as their Python default (or None) until the row is inserted.
+    """
+
+    __linkgress_fields__: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        fields: dict[str, None] = dict.fromkeys(getattr(cls, "__linkgress_fields__", ()))
+        for name, annotation in inspect.get_annotations(cls).items():
+            if name.startswith("_") or _is_classvar(annotation):
+                continue
+            current = cls.__dict__.get(name, MISSING)
+            if not isinstance(current, ColumnInfo):
+                info = ColumnInfo() if current is MISSING else ColumnInfo(default=current)
+                info.__set_name__(cls, name)
+                setattr(cls, name, info)
+            fields.setdefault(name)
+        cls.__linkgress_fields__ = tuple(fields)
+
+    def __init__(self, **values: Any) -> None:
+        allowed = type(self).__linkgress_fields__
+        for key in values:
+            if key not in allowed:
+                raise TypeError(f"{type(self).__name__}() got an unexpected field {key!r}")
+        self.__dict__.update(values)
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in self.__dict__.items()
+                          if k in type(self).__linkgress_fields__)
+        return f"{type(self).__name__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return all(getattr(self, f) == getattr(other, f) for f in type(self).__linkgress_fields__)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value, like dataclasses

@@ -1,0 +1,201 @@
+"""Column types: the builders users call (``varchar(100)``) and the canonical value they return.
+
+A :class:`ColumnType` spells its name exactly as PostgreSQL's ``format_type()`` prints it
+(``character varying(100)``, ``timestamp with time zone``), so the model side and the catalog side
+of a comparison meet in one vocabulary without any alias table in the differ.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from linkgress.schema.quoting import quote_ident
+
+# format_type() name -> the short form the seed shows in describe() lines.
+_DISPLAY = {
+    "character varying": "VARCHAR",
+    "character": "CHAR",
+    "timestamp with time zone": "TIMESTAMPTZ",
+    "timestamp without time zone": "TIMESTAMP",
+    "time without time zone": "TIME",
+    "time with time zone": "TIMETZ",
+    "double precision": "DOUBLE PRECISION",
+}
+
+# Categories used to check that a Python default fits its column.
+NUMERIC_TYPES = frozenset({"smallint", "integer", "bigint", "numeric", "real", "double precision"})
+INTEGER_TYPES = frozenset({"smallint", "integer", "bigint"})
+TEXT_TYPES = frozenset({"text", "character varying", "character"})
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnType:
+    """A column's SQL type.
+
+    ``name`` is the ``format_type()`` base name (``numeric``), ``params`` its modifiers
+    (``(10, 2)``), ``dims`` the array dimensions, and ``schema`` is set only for user-defined
+    types (enums), whose ``name`` is then the type's own name.
+    """
+
+    name: str
+    params: tuple[int, ...] = ()
+    dims: int = 0
+    schema: str | None = None
+    is_enum: bool = False
+
+    @property
+    def base_sql(self) -> str:
+        """The element type as SQL, without array brackets."""
+        if self.schema is not None:
+            return f"{quote_ident(self.schema)}.{quote_ident(self.name)}"
+        return self.name + (f"({','.join(map(str, self.params))})" if self.params else "")
+
+    @property
+    def sql(self) -> str:
+        """The full type as SQL, ready for DDL and casts."""
+        return self.base_sql + "[]" * self.dims
+
+    @property
+    def canonical(self) -> str:
+        """A comparison key: identical for equal types from the model and the catalog."""
+        base = f"{self.schema}.{self.name}" if self.schema is not None else self.name
+        mods = f"({','.join(map(str, self.params))})" if self.params else ""
+        return base + mods + "[]" * self.dims
+
+    @property
+    def display(self) -> str:
+        """The seed's short upper-case form, e.g. ``VARCHAR(20)`` or ``INTEGER[]``."""
+        head = self.name if self.is_enum else _DISPLAY.get(self.name, self.name.upper())
+        mods = f"({','.join(map(str, self.params))})" if self.params else ""
+        return head + mods + "[]" * self.dims
+
+    def array(self, dims: int = 1) -> ColumnType:
+        """Return the array type with ``dims`` more dimensions."""
+        return replace(self, dims=self.dims + dims)
+
+
+def _positive(name: str, value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return value
+
+
+def integer() -> ColumnType:
+    """``integer`` (4 bytes)."""
+    return ColumnType("integer")
+
+
+def bigint() -> ColumnType:
+    """``bigint`` (8 bytes)."""
+    return ColumnType("bigint")
+
+
+def smallint() -> ColumnType:
+    """``smallint`` (2 bytes)."""
+    return ColumnType("smallint")
+
+
+def numeric(precision: int | None = None, scale: int | None = None) -> ColumnType:
+    """``numeric``, ``numeric(p)`` or ``numeric(p, s)``."""
+    if precision is None:
+        if scale is not None:
+            raise ValueError("numeric scale needs a precision")
+        return ColumnType("numeric")
+    _positive("numeric precision", precision)
+    if scale is None:
+        return ColumnType("numeric", (precision, 0))
+    if isinstance(scale, bool) or not isinstance(scale, int) or not 0 <= scale <= precision:
+        raise ValueError(f"numeric scale must be between 0 and the precision, got {scale!r}")
+    return ColumnType("numeric", (precision, scale))
+
+
+def real() -> ColumnType:
+    """``real`` (4-byte float)."""
+    return ColumnType("real")
+
+
+def double_precision() -> ColumnType:
+    """``double precision`` (8-byte float)."""
+    return ColumnType("double precision")
+
+
+def varchar(length: int | None = None) -> ColumnType:
+    """``character varying(n)``; without a length, unbounded."""
+    if length is None:
+        return ColumnType("character varying")
+    return ColumnType("character varying", (_positive("varchar length", length),))
+
+
+def char(length: int = 1) -> ColumnType:
+    """``character(n)``."""
+    return ColumnType("character", (_positive("char length", length),))
+
+
+def text() -> ColumnType:
+    """``text``."""
+    return ColumnType("text")
+
+
+def boolean() -> ColumnType:
+    """``boolean``."""
+    return ColumnType("boolean")
+
+
+def date() -> ColumnType:
+    """``date``."""
+    return ColumnType("date")
+
+
+def time() -> ColumnType:
+    """``time without time zone``."""
+    return ColumnType("time without time zone")
+
+
+def timestamp() -> ColumnType:
+    """``timestamp without time zone``."""
+    return ColumnType("timestamp without time zone")
+
+
+def timestamptz() -> ColumnType:
+    """``timestamp with time zone`` — what a ``datetime`` annotation maps to."""
+    return ColumnType("timestamp with time zone")
+
+
+def interval() -> ColumnType:
+    """``interval``."""
+    return ColumnType("interval")
+
+
+def uuid() -> ColumnType:
+    """``uuid``."""
+    return ColumnType("uuid")
+
+
+def json() -> ColumnType:
+    """``json`` (text kept as written)."""
+    return ColumnType("json")
+
+
+def jsonb() -> ColumnType:
+    """``jsonb`` — what ``dict`` and ``list`` annotations map to."""
+    return ColumnType("jsonb")
+
+
+def bytea() -> ColumnType:
+    """``bytea``."""
+    return ColumnType("bytea")
+
+
+def inet() -> ColumnType:
+    """``inet``."""
+    return ColumnType("inet")
+
+
+def array(element: ColumnType, dims: int = 1) -> ColumnType:
+    """An array of ``element`` (``array(integer())`` is ``integer[]``)."""
+    return element.array(_positive("array dimensions", dims))
+
+
+def enum_type(name: str, schema: str = "public") -> ColumnType:
+    """A reference to a PostgreSQL enum type (normally derived from a Python ``enum.Enum``)."""
+    return ColumnType(name, schema=schema, is_enum=True)

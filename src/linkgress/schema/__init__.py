@@ -1,0 +1,1 @@
+"""Schema management: snapshot values, operations, DDL rendering, execution, the manager."""

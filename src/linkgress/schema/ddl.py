@@ -1,0 +1,315 @@
+"""Operations rendered as SQL: pure, one renderer per operation via ``singledispatch``.
+
+``render(op)`` returns a list of statements (most operations need one). Identifiers always pass
+through :func:`quote_ident`; comments and enum labels through :func:`quote_literal`.
+"""
+
+from __future__ import annotations
+
+from functools import singledispatch
+
+from linkgress.schema import operations as ops
+from linkgress.schema.quoting import quote_ident, quote_literal, quote_qualified
+from linkgress.schema.snapshot import (
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    PrimaryKey,
+    Sequence,
+    Table,
+    UniqueConstraint,
+)
+
+
+def _cols(names: tuple[str, ...]) -> str:
+    return ", ".join(quote_ident(n) for n in names)
+
+
+def column_definition(column: Column) -> str:
+    """``"name" type [GENERATED ... AS IDENTITY] [DEFAULT ...] [NOT NULL]``."""
+    parts = [quote_ident(column.name), column.type.sql]
+    if column.identity is not None:
+        parts.append(f"GENERATED {column.identity.upper()} AS IDENTITY")
+    elif column.default is not None:
+        parts.append(f"DEFAULT {column.default}")
+    if not column.nullable:
+        parts.append("NOT NULL")
+    return " ".join(parts)
+
+
+def primary_key_clause(pk: PrimaryKey) -> str:
+    """``CONSTRAINT "name" PRIMARY KEY (...)``."""
+    return f"CONSTRAINT {quote_ident(pk.name)} PRIMARY KEY ({_cols(pk.columns)})"
+
+
+def unique_clause(unique: UniqueConstraint) -> str:
+    """``CONSTRAINT "name" UNIQUE [NULLS NOT DISTINCT] (...)``."""
+    nnd = " NULLS NOT DISTINCT" if unique.nulls_not_distinct else ""
+    return f"CONSTRAINT {quote_ident(unique.name)} UNIQUE{nnd} ({_cols(unique.columns)})"
+
+
+def check_clause(check: CheckConstraint) -> str:
+    """``CONSTRAINT "name" CHECK (expr)``."""
+    return f"CONSTRAINT {quote_ident(check.name)} CHECK ({check.expression})"
+
+
+def foreign_key_clause(fk: ForeignKey) -> str:
+    """``CONSTRAINT "name" FOREIGN KEY (...) REFERENCES ... ON DELETE ... ON UPDATE ...``."""
+    return (
+        f"CONSTRAINT {quote_ident(fk.name)} FOREIGN KEY ({_cols(fk.columns)}) "
+        f"REFERENCES {quote_qualified(fk.ref_schema, fk.ref_table)} ({_cols(fk.ref_columns)}) "
+        f"ON DELETE {fk.on_delete} ON UPDATE {fk.on_update}"
+    )
+
+
+def index_element(element: str) -> str:
+    """A column name is quoted; an element in parentheses is an expression, kept as written."""
+    if element.startswith("(") and element.endswith(")"):
+        return element
+    return quote_ident(element)
+
+
+def create_index_sql(schema: str, table_name: str, index: Index) -> str:
+    """``CREATE [UNIQUE] INDEX [CONCURRENTLY] "name" ON "schema"."table" USING method (...)``."""
+    unique = "UNIQUE " if index.unique else ""
+    concurrently = "CONCURRENTLY " if index.concurrently else ""
+    elements = ", ".join(index_element(e) for e in index.columns)
+    sql = (f"CREATE {unique}INDEX {concurrently}{quote_ident(index.name)} ON "
+           f"{quote_qualified(schema, table_name)} USING {index.method} ({elements})")
+    if index.nulls_not_distinct:
+        sql += " NULLS NOT DISTINCT"
+    if index.where:
+        sql += f" WHERE {index.where}"
+    return sql
+
+
+def _sequence_options(seq: Sequence) -> str:
+    parts = [f"AS {seq.data_type}", f"INCREMENT BY {seq.increment}"]
+    parts.append(f"MINVALUE {seq.min_value}" if seq.min_value is not None else "NO MINVALUE")
+    parts.append(f"MAXVALUE {seq.max_value}" if seq.max_value is not None else "NO MAXVALUE")
+    parts.append(f"START WITH {seq.start}")
+    parts.append(f"CACHE {seq.cache}")
+    parts.append("CYCLE" if seq.cycle else "NO CYCLE")
+    return " ".join(parts)
+
+
+def _comment(value: str | None) -> str:
+    return "NULL" if value is None else quote_literal(value)
+
+
+def _column_comment(schema: str, table: str, column: Column) -> str:
+    return (f"COMMENT ON COLUMN {quote_qualified(schema, table)}.{quote_ident(column.name)} "
+            f"IS {_comment(column.comment)}")
+
+
+@singledispatch
+def render(op: ops.Operation) -> list[str]:
+    """Return the SQL statements that carry out ``op``."""
+    raise TypeError(f"no SQL renderer for operation {type(op).__name__}")
+
+
+@render.register
+def _(op: ops.CreateSchema) -> list[str]:
+    return [f"CREATE SCHEMA IF NOT EXISTS {quote_ident(op.schema_name)}"]
+
+
+@render.register
+def _(op: ops.DropSchema) -> list[str]:
+    return [f"DROP SCHEMA {quote_ident(op.schema_name)}"]
+
+
+@render.register
+def _(op: ops.CreateEnum) -> list[str]:
+    labels = ", ".join(quote_literal(v) for v in op.values)
+    return [f"CREATE TYPE {quote_qualified(op.schema, op.enum_name)} AS ENUM ({labels})"]
+
+
+@render.register
+def _(op: ops.DropEnum) -> list[str]:
+    return [f"DROP TYPE {quote_qualified(op.schema, op.enum_name)}"]
+
+
+@render.register
+def _(op: ops.AddEnumValue) -> list[str]:
+    sql = (f"ALTER TYPE {quote_qualified(op.schema, op.enum_name)} "
+           f"ADD VALUE IF NOT EXISTS {quote_literal(op.value)}")
+    if op.before is not None:
+        sql += f" BEFORE {quote_literal(op.before)}"
+    elif op.after is not None:
+        sql += f" AFTER {quote_literal(op.after)}"
+    return [sql]
+
+
+@render.register
+def _(op: ops.CreateSequence) -> list[str]:
+    seq = op.sequence
+    return [f"CREATE SEQUENCE {quote_qualified(seq.schema, seq.name)} {_sequence_options(seq)}"]
+
+
+@render.register
+def _(op: ops.DropSequence) -> list[str]:
+    return [f"DROP SEQUENCE {quote_qualified(op.sequence.schema, op.sequence.name)}"]
+
+
+@render.register
+def _(op: ops.AlterSequence) -> list[str]:
+    # START WITH only sets what RESTART without a value goes back to; the current value stays.
+    seq = op.new
+    return [f"ALTER SEQUENCE {quote_qualified(seq.schema, seq.name)} {_sequence_options(seq)}"]
+
+
+def create_table_sql(table: Table) -> list[str]:
+    """``CREATE TABLE`` with columns, primary key, uniques and checks, then its comments."""
+    items = [column_definition(c) for c in table.columns]
+    if table.primary_key is not None:
+        items.append(primary_key_clause(table.primary_key))
+    items.extend(unique_clause(u) for u in table.uniques)
+    items.extend(check_clause(c) for c in table.checks)
+    body = ",\n  ".join(items)
+    statements = [f"CREATE TABLE {quote_qualified(table.schema, table.name)} (\n  {body}\n)"]
+    if table.comment is not None:
+        statements.append(f"COMMENT ON TABLE {quote_qualified(table.schema, table.name)} "
+                          f"IS {quote_literal(table.comment)}")
+    statements.extend(_column_comment(table.schema, table.name, c)
+                      for c in table.columns if c.comment is not None)
+    return statements
+
+
+@render.register
+def _(op: ops.CreateTable) -> list[str]:
+    return create_table_sql(op.table)
+
+
+@render.register
+def _(op: ops.DropTable) -> list[str]:
+    return [f"DROP TABLE {quote_qualified(op.table.schema, op.table.name)}"]
+
+
+@render.register
+def _(op: ops.RenameTable) -> list[str]:
+    return [f"ALTER TABLE {quote_qualified(op.schema, op.table_name)} "
+            f"RENAME TO {quote_ident(op.new_name)}"]
+
+
+@render.register
+def _(op: ops.SetTableComment) -> list[str]:
+    return [f"COMMENT ON TABLE {quote_qualified(op.schema, op.table_name)} "
+            f"IS {_comment(op.comment)}"]
+
+
+@render.register
+def _(op: ops.AddColumn) -> list[str]:
+    statements = [f"ALTER TABLE {quote_qualified(op.schema, op.table_name)} "
+                  f"ADD COLUMN {column_definition(op.column)}"]
+    if op.column.comment is not None:
+        statements.append(_column_comment(op.schema, op.table_name, op.column))
+    return statements
+
+
+@render.register
+def _(op: ops.DropColumn) -> list[str]:
+    return [f"ALTER TABLE {quote_qualified(op.schema, op.table_name)} "
+            f"DROP COLUMN {quote_ident(op.column.name)}"]
+
+
+def _alter_column_clauses(op: ops.AlterColumn) -> list[str]:
+    old, new = op.old, op.new
+    col = quote_ident(new.name)
+    clauses = []
+    if old.identity != new.identity and old.identity is not None:
+        clauses.append(f"ALTER COLUMN {col} DROP IDENTITY IF EXISTS")
+    if old.default != new.default and old.default is not None:
+        clauses.append(f"ALTER COLUMN {col} DROP DEFAULT")
+    if old.type != new.type:
+        using = op.using if op.using is not None else f"{col}::{new.type.sql}"
+        clauses.append(f"ALTER COLUMN {col} TYPE {new.type.sql} USING {using}")
+    if old.default != new.default and new.default is not None:
+        clauses.append(f"ALTER COLUMN {col} SET DEFAULT {new.default}")
+    if old.nullable != new.nullable:
+        clauses.append(f"ALTER COLUMN {col} {'DROP' if new.nullable else 'SET'} NOT NULL")
+    if old.identity != new.identity and new.identity is not None:
+        clauses.append(f"ALTER COLUMN {col} ADD GENERATED {new.identity.upper()} AS IDENTITY")
+    return clauses
+
+
+@render.register
+def _(op: ops.AlterColumn) -> list[str]:
+    clauses = _alter_column_clauses(op)
+    statements = []
+    if clauses:
+        statements.append(f"ALTER TABLE {quote_qualified(op.schema, op.table_name)} "
+                          + ", ".join(clauses))
+    if op.old.comment != op.new.comment:
+        statements.append(_column_comment(op.schema, op.table_name, op.new))
+    return statements
+
+
+@render.register
+def _(op: ops.RenameColumn) -> list[str]:
+    return [f"ALTER TABLE {quote_qualified(op.schema, op.table_name)} "
+            f"RENAME COLUMN {quote_ident(op.column_name)} TO {quote_ident(op.new_name)}"]
+
+
+def _add_constraint(schema: str, table: str, clause: str) -> list[str]:
+    return [f"ALTER TABLE {quote_qualified(schema, table)} ADD {clause}"]
+
+
+def _drop_constraint(schema: str, table: str, name: str) -> list[str]:
+    return [f"ALTER TABLE {quote_qualified(schema, table)} DROP CONSTRAINT {quote_ident(name)}"]
+
+
+@render.register
+def _(op: ops.AddPrimaryKey) -> list[str]:
+    return _add_constraint(op.schema, op.table_name, primary_key_clause(op.primary_key))
+
+
+@render.register
+def _(op: ops.DropPrimaryKey) -> list[str]:
+    return _drop_constraint(op.schema, op.table_name, op.primary_key.name)
+
+
+@render.register
+def _(op: ops.CreateUniqueConstraint) -> list[str]:
+    return _add_constraint(op.schema, op.table_name, unique_clause(op.unique))
+
+
+@render.register
+def _(op: ops.DropUniqueConstraint) -> list[str]:
+    return _drop_constraint(op.schema, op.table_name, op.unique.name)
+
+
+@render.register
+def _(op: ops.CreateCheckConstraint) -> list[str]:
+    return _add_constraint(op.schema, op.table_name, check_clause(op.check))
+
+
+@render.register
+def _(op: ops.DropCheckConstraint) -> list[str]:
+    return _drop_constraint(op.schema, op.table_name, op.check.name)
+
+
+@render.register
+def _(op: ops.CreateForeignKey) -> list[str]:
+    return _add_constraint(op.schema, op.table_name, foreign_key_clause(op.foreign_key))
+
+
+@render.register
+def _(op: ops.DropForeignKey) -> list[str]:
+    return _drop_constraint(op.schema, op.table_name, op.foreign_key.name)
+
+
+@render.register
+def _(op: ops.CreateIndex) -> list[str]:
+    return [create_index_sql(op.schema, op.table_name, op.index)]
+
+
+@render.register
+def _(op: ops.DropIndex) -> list[str]:
+    concurrently = "CONCURRENTLY " if op.index.concurrently else ""
+    return [f"DROP INDEX {concurrently}{quote_qualified(op.schema, op.index.name)}"]
+
+
+def render_all(operations: list[ops.Operation]) -> list[str]:
+    """All statements for ``operations``, in order."""
+    return [sql for op in operations for sql in render(op)]

@@ -1,0 +1,179 @@
+"""``MigrationExecutor``: the only place that writes DDL.
+
+Everything runs on one connection in one transaction under a transaction-scoped advisory lock:
+operations one by one, then the ``on_migration_complete`` hook, then the managed-state record,
+then COMMIT. Any failure rolls all of it back.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import asyncpg
+
+from linkgress.client import ConnectionClient, DatabaseClient, PgClient
+from linkgress.errors import MigrationError, MigrationLockTimeout
+from linkgress.schema.ddl import render
+from linkgress.schema.operations import Operation
+from linkgress.schema.quoting import quote_qualified
+from linkgress.schema.snapshot import Schema, from_json, to_json
+
+log = logging.getLogger("linkgress.migrate")
+
+# One key for every linkgress migrator of a database ("linkgres" in ASCII). Advisory locks are
+# per database, so two databases on one server never wait for each other.
+MIGRATION_LOCK_KEY = 0x6C696E6B67726573
+
+LOCK_HOLDER = """
+SELECT a.pid, a.application_name, a.client_addr::text AS client_addr, a.state,
+       now() - a.xact_start AS running_for, left(a.query, 200) AS query
+  FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+ WHERE l.locktype = 'advisory' AND l.granted
+   AND l.classid = ($1::bigint >> 32)::oid AND l.objid = ($1::bigint & 4294967295)::oid
+   AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+"""
+
+Hook = Callable[[DatabaseClient], Awaitable[None]]
+
+if TYPE_CHECKING:
+    from linkgress.client import RawConnection
+
+
+@dataclass(frozen=True)
+class MigrationSettings:
+    """Tunables shared by ``migrate()``, ``ensure_created()`` and the journal runner.
+
+    ``lock_wait_timeout`` bounds the wait for another migrator's lock; ``lock_timeout`` bounds
+    each DDL statement's wait for table locks held by live traffic.
+    """
+
+    lock_timeout: float = 5.0
+    lock_wait_timeout: float = 60.0
+    state_schema: str = "public"
+    state_table: str = "__linkgress_schema_state"
+    state_name: str = "default"
+
+    @property
+    def qualified_state_table(self) -> str:
+        """The state table as quoted SQL."""
+        return quote_qualified(self.state_schema, self.state_table)
+
+
+def _ms(seconds: float) -> str:
+    return f"{max(1, round(seconds * 1000))}ms"
+
+
+class MigrationExecutor:
+    """Applies operations atomically and records what linkgress now manages."""
+
+    def __init__(self, client: PgClient, settings: MigrationSettings | None = None) -> None:
+        self.client = client
+        self.settings = settings or MigrationSettings()
+
+    @asynccontextmanager
+    async def locked_transaction(self) -> AsyncIterator[RawConnection]:
+        """A connection in a transaction that holds the migration lock; commits on success.
+
+        Waiting for the lock is bounded by ``lock_wait_timeout``; a timeout raises
+        :class:`MigrationLockTimeout` naming the session that holds it.
+        """
+        async with self.client.acquire() as conn:
+            tr = conn.transaction()
+            await tr.start()
+            try:
+                await conn.execute("SELECT set_config('lock_timeout', $1, true)",
+                                   _ms(self.settings.lock_wait_timeout))
+                try:
+                    await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK_KEY)
+                except asyncpg.LockNotAvailableError as exc:
+                    holder = await self._describe_lock_holder()
+                    raise MigrationLockTimeout(
+                        f"timed out after {self.settings.lock_wait_timeout}s waiting for the "
+                        f"migration lock; held by {holder}") from exc
+                await conn.execute("SELECT set_config('lock_timeout', $1, true)",
+                                   _ms(self.settings.lock_timeout))
+                yield conn
+            except BaseException:
+                await tr.rollback()
+                raise
+            else:
+                await tr.commit()
+
+    async def _describe_lock_holder(self) -> str:
+        try:
+            row = await self.client.fetchrow(LOCK_HOLDER, MIGRATION_LOCK_KEY)
+        except Exception:  # the description is best effort; the timeout is the real error
+            return "another session"
+        if row is None:
+            return "another session (it has released the lock since)"
+        return (f"pid {row['pid']} ({row['application_name'] or 'no application_name'}, "
+                f"{row['client_addr'] or 'local'}, {row['state']}, transaction running for "
+                f"{row['running_for']}): {row['query']!r}")
+
+    async def apply(self, conn: RawConnection, operations: list[Operation],
+                    on_applied: Callable[[Operation], None] | None = None) -> None:
+        """Run each operation's SQL in order; a failure raises :class:`MigrationError`."""
+        for op in operations:
+            for sql in render(op):
+                try:
+                    await conn.execute(sql)
+                except asyncpg.PostgresError as exc:
+                    raise MigrationError(
+                        f"migration failed at '{op.describe()}': {exc}\n  SQL: {sql}\n"
+                        "  nothing was applied (the transaction was rolled back)",
+                        operation=op, sql=sql) from exc
+            log.debug("applied: %s", op.describe())
+            if on_applied is not None:
+                on_applied(op)
+
+    async def run_hook(self, conn: RawConnection, hook: Hook, name: str) -> None:
+        """Await a context hook on the migration connection; wrap failures."""
+        try:
+            await hook(ConnectionClient(conn, log_queries=self.client.log_queries))
+        except Exception as exc:
+            raise MigrationError(f"{name} hook failed: {exc!r}; nothing was applied",
+                                 sql=getattr(exc, "query", None)) from exc
+
+    async def _ensure_state_table(self, conn: RawConnection) -> None:
+        await conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {self.settings.qualified_state_table} ("
+            "state_name text PRIMARY KEY, snapshot jsonb NOT NULL, "
+            "applied_at timestamptz NOT NULL DEFAULT now())")
+
+    async def read_state(self, conn: RawConnection) -> Schema | None:
+        """The recorded managed snapshot, or None if nothing was ever recorded."""
+        exists = await conn.fetchval("SELECT to_regclass($1) IS NOT NULL",
+                                     self.settings.qualified_state_table)
+        if not exists:
+            return None
+        raw = await conn.fetchval(
+            f"SELECT snapshot::text FROM {self.settings.qualified_state_table} "
+            "WHERE state_name = $1", self.settings.state_name)
+        if raw is None:
+            return None
+        value: Any = from_json(json.loads(raw))
+        return value if isinstance(value, Schema) else None
+
+    async def write_state(self, conn: RawConnection, schema: Schema) -> None:
+        """Record ``schema`` as what linkgress manages (in the caller's transaction)."""
+        await self._ensure_state_table(conn)
+        await conn.execute(
+            f"INSERT INTO {self.settings.qualified_state_table} AS s "
+            "(state_name, snapshot, applied_at) VALUES ($1, $2::jsonb, now()) "
+            "ON CONFLICT (state_name) DO UPDATE SET snapshot = EXCLUDED.snapshot, "
+            "applied_at = now()",
+            self.settings.state_name, json.dumps(to_json(schema)))
+
+    async def clear_state(self, conn: RawConnection) -> None:
+        """Forget the state row; drop the state table when no other state remains."""
+        table = self.settings.qualified_state_table
+        if not await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", table):
+            return
+        await conn.execute(f"DELETE FROM {table} WHERE state_name = $1", self.settings.state_name)
+        if not await conn.fetchval(f"SELECT EXISTS (SELECT 1 FROM {table})"):
+            await conn.execute(f"DROP TABLE {table}")

@@ -1,0 +1,199 @@
+"""The canonical schema: one set of frozen values for both sides of every comparison.
+
+The model is converted *to* these values (:func:`linkgress.schema.from_model.schema_from_model`);
+introspection produces them from the catalogs. Normalisation happens while they are built, never
+in the differ, so two equal databases give equal values.
+
+Collections are tuples (hashable, ordered as declared); lookups by name go through the helper
+methods, which build small dicts on demand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from linkgress.model.types import ColumnType
+
+FK_ACTIONS = ("NO ACTION", "RESTRICT", "CASCADE", "SET NULL", "SET DEFAULT")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Column:
+    """A table column. ``default`` is a SQL expression; ``identity`` is ``"always"``,
+    ``"by default"`` or None."""
+
+    name: str
+    type: ColumnType
+    nullable: bool = True
+    default: str | None = None
+    identity: str | None = None
+    comment: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PrimaryKey:
+    """A primary key constraint."""
+
+    name: str
+    columns: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class UniqueConstraint:
+    """A UNIQUE constraint (as opposed to a unique index)."""
+
+    name: str
+    columns: tuple[str, ...]
+    nulls_not_distinct: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class CheckConstraint:
+    """A CHECK constraint with its boolean SQL expression."""
+
+    name: str
+    expression: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Index:
+    """An index. ``columns`` holds column names; an element written in parentheses, e.g.
+    ``"(lower(email))"``, is an expression and is rendered as written."""
+
+    name: str
+    columns: tuple[str, ...]
+    unique: bool = False
+    method: str = "btree"
+    where: str | None = None
+    nulls_not_distinct: bool = False
+    concurrently: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class ForeignKey:
+    """A foreign key from ``columns`` to ``ref_schema.ref_table(ref_columns)``."""
+
+    name: str
+    columns: tuple[str, ...]
+    ref_schema: str
+    ref_table: str
+    ref_columns: tuple[str, ...]
+    on_delete: str = "NO ACTION"
+    on_update: str = "NO ACTION"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Table:
+    """A table with its columns and the constraints and indexes that belong to it."""
+
+    schema: str
+    name: str
+    columns: tuple[Column, ...]
+    primary_key: PrimaryKey | None = None
+    uniques: tuple[UniqueConstraint, ...] = ()
+    checks: tuple[CheckConstraint, ...] = ()
+    indexes: tuple[Index, ...] = ()
+    foreign_keys: tuple[ForeignKey, ...] = ()
+    comment: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """``(schema, name)``."""
+        return (self.schema, self.name)
+
+    @property
+    def qualified_name(self) -> str:
+        """``name`` for tables in ``public``, else ``schema.name`` (for messages)."""
+        return self.name if self.schema == "public" else f"{self.schema}.{self.name}"
+
+    def column(self, name: str) -> Column | None:
+        """The column called ``name``, or None."""
+        return next((c for c in self.columns if c.name == name), None)
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnumType:
+    """A PostgreSQL ENUM type with its labels in order."""
+
+    schema: str
+    name: str
+    values: tuple[str, ...]
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """``(schema, name)``."""
+        return (self.schema, self.name)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Sequence:
+    """A standalone sequence (identity columns' sequences are part of their column)."""
+
+    schema: str
+    name: str
+    data_type: str = "bigint"
+    start: int = 1
+    increment: int = 1
+    min_value: int | None = None
+    max_value: int | None = None
+    cache: int = 1
+    cycle: bool = False
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """``(schema, name)``."""
+        return (self.schema, self.name)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Schema:
+    """A whole database schema as linkgress sees it."""
+
+    schemas: tuple[str, ...] = ()
+    enums: tuple[EnumType, ...] = ()
+    sequences: tuple[Sequence, ...] = ()
+    tables: tuple[Table, ...] = ()
+    notes: tuple[str, ...] = field(default=(), compare=False)
+
+    def table(self, schema: str, name: str) -> Table | None:
+        """The table ``schema.name``, or None."""
+        return next((t for t in self.tables if t.schema == schema and t.name == name), None)
+
+    def enum(self, schema: str, name: str) -> EnumType | None:
+        """The enum ``schema.name``, or None."""
+        return next((e for e in self.enums if e.schema == schema and e.name == name), None)
+
+    def is_empty(self) -> bool:
+        """True when the schema holds no objects at all."""
+        return not (self.schemas or self.enums or self.sequences or self.tables)
+
+
+def to_json(value: Any) -> Any:
+    """Convert a snapshot value (or a tuple of them) to JSON-ready data."""
+    from dataclasses import fields, is_dataclass
+
+    if is_dataclass(value) and not isinstance(value, type):
+        data = {f.name: to_json(getattr(value, f.name)) for f in fields(value)}
+        data["__kind__"] = type(value).__name__
+        return data
+    if isinstance(value, tuple | list):
+        return [to_json(v) for v in value]
+    return value
+
+
+_KINDS: dict[str, type[Any]] = {}
+
+
+def from_json(data: Any) -> Any:
+    """Rebuild snapshot values written by :func:`to_json`."""
+    if not _KINDS:
+        for cls in (Column, PrimaryKey, UniqueConstraint, CheckConstraint, Index, ForeignKey,
+                    Table, EnumType, Sequence, Schema, ColumnType):
+            _KINDS[cls.__name__] = cls
+    if isinstance(data, list):
+        return tuple(from_json(v) for v in data)
+    if isinstance(data, dict) and "__kind__" in data:
+        kind = _KINDS[data["__kind__"]]
+        return kind(**{k: from_json(v) for k, v in data.items() if k != "__kind__"})
+    return data
