@@ -118,7 +118,9 @@ class _Builder:
 
 def _resolve_hints(cls: type) -> dict[str, Any]:
     try:
-        return typing.get_type_hints(cls)
+        localns = dict(getattr(cls, "__linkgress_localns__", {}))
+        localns.setdefault(cls.__name__, cls)
+        return typing.get_type_hints(cls, localns=localns)
     except Exception as exc:
         raise ModelError(f"cannot resolve the annotations: {exc}", entity=cls.__name__) from exc
 

@@ -12,6 +12,7 @@ Nothing is registered anywhere when the class is defined: the model is built per
 from __future__ import annotations
 
 import inspect
+import sys
 from typing import Any, ClassVar
 
 from linkgress.model.types import ColumnType
@@ -109,6 +110,7 @@ class Entity:
     """
 
     __linkgress_fields__: ClassVar[tuple[str, ...]] = ()
+    __linkgress_localns__: ClassVar[dict[str, Any]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -123,6 +125,14 @@ class Entity:
                 setattr(cls, name, info)
             fields.setdefault(name)
         cls.__linkgress_fields__ = tuple(fields)
+        # Like pydantic: remember the namespace of a class defined inside a function, so that
+        # string annotations (``from __future__ import annotations``) naming local classes
+        # still resolve when the model is built later.
+        frame = sys._getframe(1)
+        while frame.f_code.co_name == "__init_subclass__" and frame.f_back is not None:
+            frame = frame.f_back
+        if frame.f_locals is not frame.f_globals:
+            cls.__linkgress_localns__ = dict(frame.f_locals)
 
     def __init__(self, **values: Any) -> None:
         allowed = type(self).__linkgress_fields__
