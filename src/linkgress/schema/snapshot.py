@@ -29,6 +29,9 @@ class Column:
     default: str | None = None
     identity: str | None = None
     comment: str | None = None
+    # The model's rename hint (``column(renamed_from=...)``): the differ renames a column of
+    # that name instead of dropping it. Not part of equality: it describes history, not shape.
+    renamed_from: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, kw_only=True)
