@@ -1,0 +1,48 @@
+"""Introspection: read a database into the canonical :class:`~linkgress.schema.snapshot.Schema`.
+
+- :func:`introspect` reads the given schemas (enums, standalone sequences, tables with columns,
+  constraints, indexes, foreign keys and comments) into the same values
+  :func:`~linkgress.schema.from_model.schema_from_model` builds from a model. Its catalog queries
+  run concurrently on several pooled connections that share one exported snapshot, so they see
+  one consistent picture (as parallel ``pg_dump`` does).
+- :func:`normalize_target` makes a model's schema print like the catalog: PostgreSQL itself
+  re-prints defaults, check expressions and index definitions, inside a rolled-back savepoint.
+
+Catalog SQL lives in :mod:`.catalog` (constants), row parsing in :mod:`.parse` (pure functions).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from linkgress.schema.snapshot import Schema
+
+if TYPE_CHECKING:
+    from linkgress.client import PgClient, RawConnection
+
+__all__ = ["introspect", "normalize_target"]
+
+
+async def introspect(client: PgClient, schemas: Sequence[str], *, exclude: Sequence[str] = (),
+                     concurrent: bool = True,
+                     connection: RawConnection | None = None) -> Schema:
+    """Read ``schemas`` of the database behind ``client`` into a :class:`Schema`.
+
+    Only schemas that exist are listed. Extension-owned objects, linkgress's own state and
+    journal tables, and tables matching an ``exclude`` pattern (fnmatch on ``table`` or
+    ``schema.table``) are left out. With ``connection``, everything is read on that connection
+    (e.g. inside the migration transaction, under its lock); otherwise, with ``concurrent``, the
+    queries run on several pooled connections sharing one exported snapshot.
+    """
+    raise NotImplementedError  # being implemented (issue 4, part A)
+
+
+async def normalize_target(conn: RawConnection, target: Schema) -> Schema:
+    """Return ``target`` with its defaults, check expressions and index predicates/expressions
+    printed as PostgreSQL prints them, so it compares equal to :func:`introspect`'s result.
+
+    Works inside a savepoint on ``conn`` that is always rolled back: nothing is left behind,
+    and ``target``'s schemas and enums need not exist.
+    """
+    raise NotImplementedError  # being implemented (issue 4, part A)
