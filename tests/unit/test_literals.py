@@ -26,8 +26,10 @@ from linkgress.model.types import (
     numeric,
     text,
     timestamptz,
-    uuid as uuid_type,
     varchar,
+)
+from linkgress.model.types import (
+    uuid as uuid_type,
 )
 from linkgress.schema.quoting import quote_ident, quote_literal
 

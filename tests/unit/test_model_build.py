@@ -275,7 +275,7 @@ def test_two_enums_with_the_same_name_are_rejected() -> None:
         id: int
         s: other_status  # type: ignore[valid-type]
 
-    with pytest.raises(ModelError, match="both map to PostgreSQL type public.status"):
+    with pytest.raises(ModelError, match=r"both map to PostgreSQL type public\.status"):
         make({"one": One, "three": Three})
     assert make({"one": One}).entity(One).column("s").type.name == "status"
 
