@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, overload
 
 from linkgress.client import DatabaseClient, PgClient
@@ -11,6 +12,7 @@ from linkgress.model.meta import EntityMeta, ModelMeta
 
 if TYPE_CHECKING:
     from linkgress.query.table import DbTable
+    from linkgress.query.transaction import IsolationLevel, Transaction, TransactionState
     from linkgress.schema.manager import DbSchemaManager
 
 E = TypeVar("E")
@@ -57,6 +59,10 @@ class DbContext:
             self.client.log_queries = log_queries
         self.model: ModelMeta = type(self)._model_for(self)
         self._tables: dict[type[Any], Any] = {}
+        # The current transaction of *this* context (linkgress.query.transaction): per instance,
+        # so two contexts never share one; set and reset with its token by transaction().
+        self._transaction_var: ContextVar[TransactionState | None] = ContextVar(
+            f"linkgress_transaction_{id(self):x}", default=None)
 
     @staticmethod
     def table(entity: type[E]) -> TableDescriptor[E]:
@@ -107,6 +113,17 @@ class DbContext:
             table = DbTable(self, self.model.entity(entity))
             self._tables[entity] = table
         return table  # type: ignore[no-any-return]
+
+    def transaction(self, *, isolation: IsolationLevel | None = None, readonly: bool = False,
+                    deferrable: bool = False) -> Transaction:
+        """``async with db.transaction():`` — this context's ORM statements inside the block run
+        in one transaction (a savepoint when nested); commits on normal exit, rolls back on an
+        exception. Tasks started inside join it, their statements serialised on its connection
+        (see :mod:`linkgress.query.transaction`). ``isolation``: ``"read_committed"``,
+        ``"repeatable_read"`` or ``"serializable"``; options apply to the outermost block."""
+        from linkgress.query.transaction import Transaction
+
+        return Transaction(self, isolation=isolation, readonly=readonly, deferrable=deferrable)
 
     def get_schema_manager(self, **options: Any) -> DbSchemaManager:
         """The :class:`DbSchemaManager` for this context (options: ``lock_timeout``,

@@ -13,6 +13,7 @@ Every error linkgress raises derives from :class:`LinkgressError`::
         ├── QueryBuildError (ValueError)   unknown attribute, missing navigation, bad comparison
         ├── NoResultError (LookupError)    first() / single() found nothing
         ├── MultipleResultsError           single() found more than one row
+        ├── TransactionError (RuntimeError) a transaction block was misused (see transaction())
         └── DatabaseError                  PostgreSQL rejected the statement (carries .sql)
             ├── IntegrityError
             │   ├── UniqueViolation
@@ -82,6 +83,11 @@ class QueryBuildError(QueryError, ValueError):
     """The query is invalid: unknown attribute, missing navigation, incompatible comparison."""
 
 
+class TransactionError(QueryError, RuntimeError):
+    """A transaction block was misused: a savepoint opened from a task that did not open the
+    enclosing block, or a statement run after the block this task inherited had ended."""
+
+
 class NoResultError(QueryError, LookupError):
     """``first()`` or ``single()`` found no row."""
 
@@ -93,10 +99,16 @@ class MultipleResultsError(QueryError):
 class DatabaseError(QueryError):
     """PostgreSQL rejected a statement. ``sql`` holds the statement; ``__cause__`` the original."""
 
-    def __init__(self, message: str, *, sql: str | None = None, sqlstate: str | None = None):
+    def __init__(self, message: str, *, sql: str | None = None, sqlstate: str | None = None,
+                 constraint: str | None = None, table: str | None = None,
+                 column: str | None = None, detail: str | None = None):
         super().__init__(message)
         self.sql = sql
         self.sqlstate = sqlstate
+        self.constraint = constraint  # constraint name, when PostgreSQL reported one
+        self.table = table
+        self.column = column
+        self.detail = detail
 
 
 class IntegrityError(DatabaseError):

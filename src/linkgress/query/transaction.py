@@ -1,0 +1,234 @@
+"""``async with db.transaction():`` — ORM statements of one context on one transaction.
+
+The current transaction is carried by a ``ContextVar`` owned by the context instance (set on
+entry, reset with its token on exit), so it follows the code's await chain and nothing else:
+two contexts, or two tasks that did not inherit it, never share a transaction.
+
+Tasks started inside the block (``asyncio.gather``, ``create_task``, a task group) inherit a
+copy of the variable and therefore *join* the transaction: their statements run on the
+transaction's connection. One asyncpg connection runs one statement at a time, so each
+transaction has an ``asyncio.Lock`` and those statements run one after another — never on a
+second, non-transactional connection. What follows from it:
+
+- gathered queries in a transaction are serialised (correct, not parallel);
+- a nested ``db.transaction()`` (a savepoint) may only be opened by the task that opened the
+  enclosing block; a child task trying it gets :class:`~linkgress.errors.TransactionError`,
+  because two interleaved savepoints on one connection would roll back each other's work;
+- statements a child task runs while its parent has a savepoint open belong to that savepoint;
+- once the block has exited, a task still holding the inherited transaction gets
+  :class:`~linkgress.errors.TransactionError` instead of silently running outside it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from contextvars import Token
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Literal
+
+import asyncpg
+
+from linkgress.client import ConnectionClient
+from linkgress.errors import TransactionError
+from linkgress.query.session import connection_park, translate_error
+
+if TYPE_CHECKING:
+    from asyncpg.transaction import Transaction as RawTransaction
+
+    from linkgress.client import PooledConnection
+    from linkgress.context import DbContext
+
+__all__ = ["IsolationLevel", "Transaction", "TransactionState"]
+
+IsolationLevel = Literal["read_committed", "repeatable_read", "serializable"]
+
+
+class TransactionState:
+    """What the context variable holds for one transaction block (internal).
+
+    ``use()`` is an async context manager yielding the connection while holding the
+    transaction's lock; it raises :class:`TransactionError` once the block has ended.
+    """
+
+    __slots__ = ("closed", "connection", "depth", "lock", "owner")
+
+    def __init__(
+        self,
+        connection: PooledConnection,
+        lock: asyncio.Lock,
+        owner: asyncio.Task[Any] | None,
+        depth: int,
+    ) -> None:
+        self.connection = connection
+        self.lock = lock
+        self.owner = owner
+        self.depth = depth
+        self.closed = False
+
+    def use(self) -> TransactionState:
+        """``async with state.use() as connection:`` — exclusive use of the connection."""
+        return self
+
+    async def __aenter__(self) -> PooledConnection:
+        if self.closed:
+            raise TransactionError(
+                "this task inherited a transaction block that has already ended; await "
+                "tasks started inside `async with db.transaction()` before the block exits"
+            )
+        await self.lock.acquire()
+        return self.connection
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.lock.release()
+
+
+class Transaction:
+    """One ``async with db.transaction(...)`` block; see the module docstring for the rules.
+
+    On entry it starts a transaction on a pooled connection — or, inside another block of the
+    same context, a savepoint on the enclosing transaction's connection. The block commits (or
+    releases the savepoint) when it exits normally and rolls back (to the savepoint, for a
+    nested block) when it raises; the exception propagates. A failed ``COMMIT`` (a deferred
+    constraint, a serialization failure) raises the translated :class:`DatabaseError`.
+    """
+
+    def __init__(
+        self,
+        context: DbContext,
+        *,
+        isolation: IsolationLevel | None = None,
+        readonly: bool = False,
+        deferrable: bool = False,
+    ) -> None:
+        self._context = context
+        self._isolation = isolation
+        self._readonly = readonly
+        self._deferrable = deferrable
+        self._state: TransactionState | None = None
+        self._raw: RawTransaction | None = None
+        self._token: Token[TransactionState | None] | None = None
+        self._dirty = False
+        self._used = False
+
+    @property
+    def is_savepoint(self) -> bool:
+        """True for a nested block (a savepoint inside an enclosing transaction)."""
+        return self._state is not None and self._state.depth > 0
+
+    @property
+    def connection(self) -> PooledConnection:
+        """The transaction's asyncpg connection, for SQL of your own.
+
+        Using it bypasses the transaction's lock: do not use it concurrently with ORM
+        statements of other tasks. Session settings you change (``SET``) are reset when the
+        transaction ends.
+        """
+        if self._state is None or self._state.closed:
+            raise TransactionError("the transaction is not active")
+        self._dirty = True
+        return self._state.connection
+
+    @property
+    def client(self) -> ConnectionClient:
+        """A :class:`~linkgress.ConnectionClient` on :attr:`connection` (same caveats)."""
+        return ConnectionClient(self.connection, log_queries=self._context.client._log_queries)
+
+    async def __aenter__(self) -> Transaction:
+        if self._used:
+            raise TransactionError("a Transaction object can be entered only once")
+        self._used = True
+        parent = self._context._transaction_var.get()
+        task = asyncio.current_task()
+        if parent is None:
+            state = await self._begin(task)
+        else:
+            state = await self._begin_savepoint(parent, task)
+        self._state = state
+        self._token = self._context._transaction_var.set(state)
+        return self
+
+    async def _begin(self, task: asyncio.Task[Any] | None) -> TransactionState:
+        client = self._context.client
+        park = connection_park(client)
+        connection = await park.lease()
+        raw = connection.transaction(
+            isolation=self._isolation, readonly=self._readonly, deferrable=self._deferrable)
+        try:
+            await raw.start()
+        except BaseException as exc:
+            await client.release(connection)
+            if isinstance(exc, asyncpg.PostgresError | asyncpg.InterfaceError):
+                raise translate_error(exc, "BEGIN") from exc
+            raise
+        self._raw = raw
+        return TransactionState(connection, asyncio.Lock(), task, 0)
+
+    async def _begin_savepoint(
+        self, parent: TransactionState, task: asyncio.Task[Any] | None
+    ) -> TransactionState:
+        if parent.closed:
+            raise TransactionError("the enclosing transaction block has already ended")
+        if parent.owner is not task:
+            raise TransactionError(
+                "a nested transaction block must be opened by the task that opened the "
+                "enclosing one; tasks started inside a transaction (asyncio.gather, "
+                "create_task) share its connection and cannot open savepoints of their own"
+            )
+        if self._isolation is not None or self._readonly or self._deferrable:
+            raise TransactionError(
+                "isolation, readonly and deferrable apply to the outermost transaction block "
+                "only; a nested block is a savepoint"
+            )
+        async with parent as connection:
+            raw = connection.transaction()
+            try:
+                await raw.start()
+            except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                raise translate_error(exc, "SAVEPOINT") from exc
+        self._raw = raw
+        return TransactionState(connection, parent.lock, task, parent.depth + 1)
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        state, raw, token = self._state, self._raw, self._token
+        assert state is not None and raw is not None and token is not None
+        state.closed = True
+        self._context._transaction_var.reset(token)
+        try:
+            await self._finish(state, raw, commit=exc_type is None)
+        except BaseException:
+            if state.depth == 0:
+                await self._context.client.release(state.connection)
+            raise
+        if state.depth == 0:
+            park = connection_park(self._context.client)
+            if self._dirty or not park.try_park(state.connection):
+                await self._context.client.release(state.connection)
+
+    async def _finish(
+        self, state: TransactionState, raw: RawTransaction, *, commit: bool
+    ) -> None:
+        # Wait for statements of child tasks still running on the connection: the COMMIT or
+        # ROLLBACK must not interleave with them.
+        async with state.lock:
+            if state.connection.is_closed():
+                return
+            try:
+                if commit:
+                    await raw.commit()
+                else:
+                    await raw.rollback()
+            except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                label = "COMMIT" if commit else "ROLLBACK"
+                if state.depth:
+                    label = ("RELEASE SAVEPOINT" if commit else "ROLLBACK TO SAVEPOINT")
+                raise translate_error(exc, label) from exc
+
+    def __repr__(self) -> str:
+        kind = "savepoint" if self.is_savepoint else "transaction"
+        status = "inactive" if self._state is None or self._state.closed else "active"
+        return f"<linkgress {kind} ({status})>"
