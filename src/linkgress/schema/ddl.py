@@ -70,10 +70,13 @@ def index_element(element: str) -> str:
     return quote_ident(element)
 
 
-def create_index_sql(schema: str, table_name: str, index: Index) -> str:
-    """``CREATE [UNIQUE] INDEX [CONCURRENTLY] "name" ON "schema"."table" USING method (...)``."""
+def create_index_sql(schema: str, table_name: str, index: Index, *,
+                     if_not_exists: bool = False) -> str:
+    """``CREATE [UNIQUE] INDEX [CONCURRENTLY] [IF NOT EXISTS] "name" ON "schema"."table"
+    USING method (...)``."""
     unique = "UNIQUE " if index.unique else ""
     concurrently = "CONCURRENTLY " if index.concurrently else ""
+    concurrently += "IF NOT EXISTS " if if_not_exists else ""
     elements = ", ".join(index_element(e) for e in index.columns)
     sql = (f"CREATE {unique}INDEX {concurrently}{quote_ident(index.name)} ON "
            f"{quote_qualified(schema, table_name)} USING {index.method} ({elements})")

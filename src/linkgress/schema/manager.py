@@ -1,50 +1,111 @@
 """``DbSchemaManager``: brings a database to the model.
 
-Obtain it with ``db.get_schema_manager()``. Every method that changes the schema runs in one
-transaction under the migration lock (see :mod:`linkgress.schema.executor`).
+Obtain it with ``db.get_schema_manager()``. ``analyze()`` reports what ``migrate()`` would do and
+changes nothing; ``migrate()`` applies it atomically under the migration lock; ``ensure_created``
+and ``ensure_deleted`` create / drop the model's objects (see :mod:`linkgress.schema.executor`
+for the lock and the transaction, :mod:`linkgress.schema.confirm` for the consent policy and
+:mod:`linkgress.schema.deferred` for what runs outside the transaction).
+
+``migrate()`` step by step:
+
+1. await ``on_migration_start(client)`` outside any transaction (a failure: nothing changed);
+2. one connection, one transaction, ``pg_advisory_xact_lock`` (bounded by
+   ``lock_wait_timeout``), then a short ``lock_timeout`` for the DDL;
+3. under the lock: read the recorded managed state, introspect, normalise, diff — so a worker
+   that waited for another one's migration finds nothing left to do;
+4. log the plan (``linkgress.migrate``), obtain consent for destructive operations;
+5. apply the operations one by one, await ``on_migration_complete`` (always, even when there
+   was nothing to apply: keep it idempotent), record the managed state, COMMIT;
+6. after COMMIT, build indexes declared ``concurrently=True`` (``CREATE INDEX CONCURRENTLY``
+   cannot run in a transaction).
+
+Any failure in 2-5 rolls everything back and raises :class:`~linkgress.errors.MigrationError`
+carrying the failed operation, its SQL and the PostgreSQL error as ``__cause__``.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import asyncpg
 
 from linkgress.errors import MigrationError
+from linkgress.schema.confirm import Confirm, destructive, log_plan, obtain_consent
+from linkgress.schema.deferred import (
+    build_concurrently,
+    enum_values_to_commit_first,
+    invalid_concurrent_indexes,
+    split_concurrent,
+)
+from linkgress.schema.diff import DiffResult, diff
 from linkgress.schema.executor import MigrationExecutor, MigrationSettings
 from linkgress.schema.existing import read_existing
 from linkgress.schema.from_model import schema_from_model
-from linkgress.schema.operations import Operation
+from linkgress.schema.introspect import introspect, normalize_target
+from linkgress.schema.operations import CreateIndex, Operation
 from linkgress.schema.plan import merge_schemas, plan_create, plan_drop
 from linkgress.schema.quoting import quote_ident
 from linkgress.schema.snapshot import Schema
 
 if TYPE_CHECKING:
+    from linkgress.client import RawConnection
     from linkgress.context import DbContext
 
 log = logging.getLogger("linkgress.migrate")
 
-if TYPE_CHECKING:
-    from linkgress.client import RawConnection
+
+def schemas_in_scope(*snapshots: Schema | None) -> list[str]:
+    """Every schema the snapshots use (declared, or holding one of their objects), in order."""
+    names: dict[str, None] = {}
+    for snap in snapshots:
+        if snap is None:
+            continue
+        names.update(dict.fromkeys(snap.schemas))
+        for key in (*(t.key for t in snap.tables), *(e.key for e in snap.enums),
+                    *(s.key for s in snap.sequences)):
+            names.setdefault(key[0])
+    return list(names)
+
+
+@dataclass
+class _Pass:
+    """What one locked transaction of ``migrate()`` did."""
+
+    applied: list[Operation] = field(default_factory=list)
+    deferred: list[CreateIndex] = field(default_factory=list)
+    plan_again: bool = False
 
 
 class DbSchemaManager:
-    """Schema operations for one context: ``ensure_created``, ``ensure_deleted``, and (with the
-    automatic-migration layer) ``analyze`` and ``migrate``."""
+    """Schema operations for one context: ``analyze``, ``migrate``, ``ensure_created``,
+    ``ensure_deleted``.
+
+    ``lock_timeout`` bounds each DDL statement's wait for table locks (live traffic);
+    ``lock_wait_timeout`` bounds the wait for another migrator's lock. ``exclude`` lists table
+    patterns (fnmatch on ``table`` or ``schema.table``) that introspection ignores. With
+    ``quiet=True`` nothing is logged above DEBUG.
+    """
 
     def __init__(self, context: DbContext, *, lock_timeout: float = 5.0,
                  lock_wait_timeout: float = 60.0, state_schema: str = "public",
                  state_table: str = "__linkgress_schema_state",
-                 quiet: bool = False) -> None:
+                 quiet: bool = False, exclude: Sequence[str] = ()) -> None:
         self.context = context
         self.client = context.client
         self.quiet = quiet
+        self.exclude = tuple(exclude)
         self.settings = MigrationSettings(
             lock_timeout=lock_timeout, lock_wait_timeout=lock_wait_timeout,
             state_schema=state_schema, state_table=state_table,
             state_name=context.state_name)
         self.executor = MigrationExecutor(self.client, self.settings)
+
+    @property
+    def _level(self) -> int:
+        return logging.DEBUG if self.quiet else logging.INFO
 
     def target_schema(self) -> Schema:
         """The schema the model declares."""
@@ -57,6 +118,131 @@ class DbSchemaManager:
         except Exception as exc:
             raise MigrationError(f"on_migration_start hook failed: {exc!r}; "
                                  "no schema change was made") from exc
+
+    # -- analyze ----------------------------------------------------------------------------
+
+    async def analyze(self) -> list[Operation]:
+        """The operations ``migrate()`` would apply now, in order; ``[]`` when the database
+        matches the model. Changes nothing: its temporary work runs in a transaction that is
+        rolled back. Hooks are not run."""
+        return (await self.analyze_full()).operations
+
+    async def analyze_full(self, *, manage_all: bool = False) -> DiffResult:
+        """Like :meth:`analyze`, with the differ's notes (unmanaged objects left alone, likely
+        renames, changes that may fail on existing rows). ``manage_all`` treats everything in
+        the model's schemas as managed (it may then propose dropping unknown objects)."""
+        target = self.target_schema()
+        async with self.client.acquire() as conn:
+            tr = conn.transaction()
+            await tr.start()
+            try:
+                recorded = await self.executor.read_state(conn)
+                normalized = await normalize_target(conn, target)
+            finally:
+                await tr.rollback()
+        # Read with the pool's concurrent introspection (the connection above is released
+        # first, so a pool of any size suffices).
+        current = await introspect(self.client, schemas_in_scope(target, recorded),
+                                   exclude=self.exclude)
+        return diff(current, normalized, managed=recorded, manage_all=manage_all)
+
+    # -- migrate ----------------------------------------------------------------------------
+
+    async def migrate(self, *, allow_destructive: bool = False, confirm: Confirm | None = None,
+                      manage_all: bool = False, dry_run: bool = False) -> list[Operation]:
+        """Bring the database to the model atomically; return the operations applied.
+
+        Destructive operations need consent: ``allow_destructive=True``, else ``confirm``
+        (awaited with the plan, True to go ahead), else ``Do you want to continue? (y/N)`` on a
+        terminal; without a terminal :class:`~linkgress.errors.MigrationAborted` is raised and
+        nothing changes. ``dry_run=True`` only logs and returns the plan (no hooks, no lock).
+
+        Raises :class:`~linkgress.errors.MigrationError` (nothing applied) when an operation
+        or a hook fails, :class:`~linkgress.errors.MigrationLockTimeout` when another migrator
+        holds the lock longer than ``lock_wait_timeout``.
+        """
+        if dry_run:
+            result = await self.analyze_full(manage_all=manage_all)
+            log_plan(result.operations, quiet=self.quiet)
+            return result.operations
+        await self.run_start_hook()
+        target = self.target_schema()
+        consented: set[str] = set()
+        applied: list[Operation] = []
+        step = _Pass(plan_again=True)
+        for attempt in range(2):
+            step = await self._locked_pass(target, consented, allow_destructive=allow_destructive,
+                                           confirm=confirm, manage_all=manage_all,
+                                           may_split=attempt == 0)
+            applied += step.applied
+            if not step.plan_again:
+                break
+        applied += await build_concurrently(self.client, step.deferred, quiet=self.quiet)
+        return applied
+
+    async def _plan(self, conn: RawConnection, target: Schema, *, manage_all: bool
+                    ) -> tuple[DiffResult, Schema, Schema | None]:
+        """Diff under the lock, on the migration connection: (result, normalised target,
+        recorded state)."""
+        try:
+            recorded = await self.executor.read_state(conn)
+            normalized = await normalize_target(conn, target)
+            current = await introspect(self.client, schemas_in_scope(target, recorded),
+                                       exclude=self.exclude, connection=conn)
+        except asyncpg.PostgresError as exc:
+            raise MigrationError(f"reading the database schema failed: {exc}; "
+                                 "no schema change was made") from exc
+        result = diff(current, normalized, managed=recorded, manage_all=manage_all)
+        return result, normalized, recorded
+
+    async def _consent(self, operations: list[Operation], consented: set[str], *,
+                       allow_destructive: bool, confirm: Confirm | None) -> None:
+        # A second pass (after enum labels were committed) asks again only for news.
+        fresh = {op.describe() for op in destructive(operations)} - consented
+        if fresh:
+            await obtain_consent(operations, allow_destructive=allow_destructive,
+                                 confirm=confirm, logger=log)
+            consented |= fresh
+
+    async def _locked_pass(self, target: Schema, consented: set[str], *,
+                           allow_destructive: bool, confirm: Confirm | None,
+                           manage_all: bool, may_split: bool) -> _Pass:
+        async with self.executor.locked_transaction() as conn:
+            result, normalized, recorded = await self._plan(conn, target, manage_all=manage_all)
+            now, later = split_concurrent(result.operations)
+            later += [op for op in await invalid_concurrent_indexes(conn, normalized)
+                      if op not in later]
+            if result.operations:
+                log_plan(result.operations, quiet=self.quiet)
+            for note in result.notes:
+                log.log(self._level, "note: %s", note)
+            await self._consent(result.operations, consented,
+                                allow_destructive=allow_destructive, confirm=confirm)
+            early = enum_values_to_commit_first(now) if may_split else []
+            if early:
+                # The labels must be committed before anything may use them; the rest of the
+                # plan is planned again in a second transaction, still under the lock.
+                log.log(self._level, "committing %d new enum label(s) first", len(early))
+                await self.executor.apply(conn, list(early))
+                return _Pass(applied=list(early), plan_again=True)
+            await self.executor.apply(conn, now)
+            await self.executor.run_hook(conn, self.context.on_migration_complete,
+                                         "on_migration_complete")
+            if now or recorded != normalized:
+                await self.executor.write_state(conn, normalized)
+        self._log_outcome(now, later)
+        return _Pass(applied=now, deferred=later)
+
+    def _log_outcome(self, applied: list[Operation], deferred: list[CreateIndex]) -> None:
+        if applied:
+            log.log(self._level, "Migration applied %d operation(s)", len(applied))
+        elif not deferred:
+            log.log(self._level, "Schema is up to date: no pending migrations")
+        if deferred:
+            log.log(self._level, "%d index(es) will be built CONCURRENTLY after the commit",
+                    len(deferred))
+
+    # -- ensure_created / ensure_deleted -----------------------------------------------------
 
     async def ensure_created(self) -> list[Operation]:
         """Create every object of the model that does not exist yet, in the seed's order

@@ -1,0 +1,124 @@
+"""The plan as the seed prints it, and the consent policy for destructive operations.
+
+Pure formatting (:func:`plan_lines`, :func:`warning_lines`) is kept apart from the two I/O
+edges: logging the plan (:func:`log_plan`) and asking a person (:func:`ask_in_terminal`, which
+runs the blocking ``input()`` in a worker thread so the event loop keeps serving).
+
+The policy (:func:`obtain_consent`): a plan without destructive operations needs no consent.
+With destructive operations, consent comes from ``allow_destructive=True``, else from the
+``confirm`` callback, else from a person at a terminal; a missing, closed or non-terminal stdin
+counts as "no" and raises :class:`~linkgress.errors.MigrationAborted`.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+
+import anyio.to_thread
+
+from linkgress.errors import MigrationAborted
+from linkgress.schema.operations import Operation
+
+log = logging.getLogger("linkgress.migrate")
+
+Confirm = Callable[[list[Operation]], Awaitable[bool]]
+"""An async callback that sees the whole plan and returns True to go ahead."""
+
+PROMPT = "Do you want to continue? (y/N): "
+WARNING_HEADER = ("⚠️  Warning: This migration includes destructive operations that will "
+                  "result in data loss:")
+
+
+def destructive(operations: Sequence[Operation]) -> list[Operation]:
+    """The operations of ``operations`` that can lose data."""
+    return [op for op in operations if op.is_destructive]
+
+
+def plan_lines(operations: Sequence[Operation]) -> list[str]:
+    """``Pending migrations:`` then ``  1. <describe()>`` lines, as the seed prints them."""
+    return ["Pending migrations:"] + [
+        f"  {i}. {op.describe()}" for i, op in enumerate(operations, start=1)]
+
+
+def warning_lines(operations: Sequence[Operation]) -> list[str]:
+    """The seed's warning block for the destructive operations ([] when there are none)."""
+    lost = destructive(operations)
+    if not lost:
+        return []
+    return [WARNING_HEADER] + [f"  - {op.describe()}" for op in lost]
+
+
+def log_plan(operations: Sequence[Operation], *, quiet: bool = False,
+             logger: logging.Logger = log) -> None:
+    """Log the plan (INFO) and the destructive warning (WARNING), each as one record so that
+    the lines of concurrent workers never interleave. With ``quiet``, both go to DEBUG."""
+    if not operations:
+        return
+    logger.log(logging.DEBUG if quiet else logging.INFO, "%s", "\n".join(plan_lines(operations)))
+    warning = warning_lines(operations)
+    if warning:
+        logger.log(logging.DEBUG if quiet else logging.WARNING, "%s", "\n".join(warning))
+
+
+def stdin_is_tty() -> bool:
+    """True only for an open stdin attached to a terminal; never raises."""
+    stream = sys.stdin
+    if stream is None:
+        return False
+    try:
+        return not stream.closed and stream.isatty()
+    except (ValueError, OSError, AttributeError):
+        return False
+
+
+def _read_answer(text: str) -> str:
+    sys.stderr.write(text)
+    sys.stderr.flush()
+    line = sys.stdin.readline()
+    return line if line else "n"  # EOF (Ctrl-D) is a "no"
+
+
+async def ask_in_terminal(operations: Sequence[Operation], *, show_plan: bool) -> bool:
+    """Ask ``Do you want to continue? (y/N)`` on the terminal without blocking the event loop.
+
+    ``show_plan`` also writes the plan and the warning first (for callers whose logging is not
+    configured, so the person sees what they agree to). Only ``y``/``yes`` is consent.
+    """
+    text = PROMPT
+    if show_plan:
+        lines = [*plan_lines(operations), "", *warning_lines(operations)]
+        text = "\n".join(lines) + "\n\n" + PROMPT
+    try:
+        answer = await anyio.to_thread.run_sync(_read_answer, text, abandon_on_cancel=True)
+    except (OSError, ValueError):
+        return False
+    return answer.strip().lower() in ("y", "yes")
+
+
+async def obtain_consent(operations: Sequence[Operation], *, allow_destructive: bool,
+                         confirm: Confirm | None, logger: logging.Logger = log) -> None:
+    """Return when the plan may be applied; raise :class:`MigrationAborted` otherwise.
+
+    Only a plan with destructive operations needs consent. ``allow_destructive`` gives it;
+    otherwise ``confirm`` (awaited with the whole plan) decides; otherwise a person at a TTY is
+    asked; a non-TTY (CI, containers, closed stdin) never gives consent.
+    """
+    lost = destructive(operations)
+    if not lost or allow_destructive:
+        return
+    if confirm is not None:
+        if await confirm(list(operations)):
+            return
+        raise MigrationAborted("migration aborted: the confirm callback declined "
+                               f"{len(lost)} destructive operation(s); nothing was changed",
+                               operations=lost)
+    if not stdin_is_tty():
+        raise MigrationAborted(
+            f"migration aborted: {len(lost)} destructive operation(s) need consent and stdin "
+            "is not a terminal; pass allow_destructive=True (CLI: --allow-destructive) or a "
+            "confirm= callback; nothing was changed", operations=lost)
+    if not await ask_in_terminal(operations, show_plan=not logger.hasHandlers()):
+        raise MigrationAborted("migration aborted: destructive operations were declined; "
+                               "nothing was changed", operations=lost)

@@ -1,0 +1,145 @@
+"""Operations that cannot run inside the migration transaction, and running them after COMMIT.
+
+- ``CREATE INDEX CONCURRENTLY`` (an index declared with ``concurrently=True``) refuses to run in
+  a transaction block. It is built after the migration transaction committed, as
+  ``CREATE INDEX CONCURRENTLY IF NOT EXISTS``; an INVALID leftover of an interrupted build is
+  dropped (``DROP INDEX CONCURRENTLY``) and built again, so a retry always converges. An index
+  on a table created by the same migration is built inside the transaction instead (the table
+  is new and empty, nobody else can see it yet).
+- ``ALTER TYPE ... ADD VALUE`` may run in a transaction (PostgreSQL 12+), but the new label
+  cannot be *used* before that transaction commits ("unsafe use of new value"). When a later
+  operation of the same plan mentions the label, the label is added and committed first, under
+  the lock, and the rest of the plan is then planned and applied in a second transaction.
+
+The post-commit builds take a second, session-level advisory lock with ``pg_try_advisory_lock``
+(never waiting for it: a worker that waited on a lock while holding a snapshot would stall the
+concurrent build, which waits for every older snapshot). A worker that does not get it leaves
+the build to the one that has it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+import anyio
+import asyncpg
+
+from linkgress.errors import MigrationError
+from linkgress.schema.ddl import create_index_sql, render
+from linkgress.schema.operations import AddEnumValue, CreateIndex, CreateTable, Operation
+from linkgress.schema.quoting import quote_literal, quote_qualified
+from linkgress.schema.snapshot import Schema
+
+if TYPE_CHECKING:
+    from linkgress.client import PgClient, RawConnection
+
+log = logging.getLogger("linkgress.migrate")
+
+# "linkgidx": a different key from the migration lock's, for the post-commit index builds.
+DEFERRED_LOCK_KEY = 0x6C696E6B67696478
+
+INDEX_VALIDITY = """
+SELECT i.indisvalid FROM pg_index i
+  JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = $1 AND c.relname = $2
+"""
+
+INVALID_INDEXES = """
+SELECT n.nspname AS schema, c.relname AS name FROM pg_index i
+  JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE NOT i.indisvalid AND n.nspname = ANY($1::text[]) AND c.relname = ANY($2::text[])
+"""
+
+
+def split_concurrent(operations: list[Operation]) -> tuple[list[Operation], list[CreateIndex]]:
+    """``(in_transaction, after_commit)``: concurrent index builds move after the commit,
+    except those on a table the same plan creates (built in the transaction, non-concurrently).
+    """
+    new_tables = {(op.table.schema, op.table.name) for op in operations
+                  if isinstance(op, CreateTable)}
+    now: list[Operation] = []
+    later: list[CreateIndex] = []
+    for op in operations:
+        if isinstance(op, CreateIndex) and op.index.concurrently:
+            if (op.schema, op.table_name) in new_tables:
+                now.append(replace(op, index=replace(op.index, concurrently=False)))
+            else:
+                later.append(op)
+        else:
+            now.append(op)
+    return now, later
+
+
+def enum_values_to_commit_first(operations: list[Operation]) -> list[AddEnumValue]:
+    """The ``AddEnumValue`` operations whose label a later operation of the plan mentions."""
+    early = []
+    for i, op in enumerate(operations):
+        if not isinstance(op, AddEnumValue):
+            continue
+        label = quote_literal(op.value)
+        if any(label in sql for later in operations[i + 1:] for sql in render(later)):
+            early.append(op)
+    return early
+
+
+async def invalid_concurrent_indexes(conn: RawConnection, target: Schema) -> list[CreateIndex]:
+    """Concurrent indexes of ``target`` left INVALID by an interrupted build (to rebuild)."""
+    wanted = {(t.schema, ix.name): CreateIndex(schema=t.schema, table_name=t.name, index=ix)
+              for t in target.tables for ix in t.indexes if ix.concurrently}
+    if not wanted:
+        return []
+    rows = await conn.fetch(INVALID_INDEXES, sorted({s for s, _ in wanted}),
+                            sorted({n for _, n in wanted}))
+    return [wanted[(r["schema"], r["name"])] for r in rows if (r["schema"], r["name"]) in wanted]
+
+
+async def build_concurrently(client: PgClient, operations: list[CreateIndex],
+                             *, quiet: bool = False) -> list[Operation]:
+    """Build ``operations`` after the migration committed; return the ones built here.
+
+    Raises :class:`MigrationError` if a build fails: the migration itself stays committed, and
+    the next ``migrate()`` retries the index.
+    """
+    if not operations:
+        return []
+    level = logging.DEBUG if quiet else logging.INFO
+    async with client.acquire() as conn:
+        if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", DEFERRED_LOCK_KEY):
+            log.log(level, "another worker is building the concurrent indexes; not waiting")
+            return []
+        try:
+            built: list[Operation] = []
+            for op in operations:
+                log.log(level, "after commit (outside the transaction): %s CONCURRENTLY",
+                        op.describe())
+                if await _build_one(conn, op):
+                    built.append(op)
+            return built
+        finally:
+            # Shielded: a cancelled caller must not leave the session lock on a pooled
+            # connection (the pool would hand it to someone else still holding it).
+            with anyio.CancelScope(shield=True):
+                await conn.execute("SELECT pg_advisory_unlock($1)", DEFERRED_LOCK_KEY)
+
+
+async def _build_one(conn: RawConnection, op: CreateIndex) -> bool:
+    valid = await conn.fetchval(INDEX_VALIDITY, op.schema, op.index.name)
+    if valid:
+        return False
+    statements = []
+    if valid is not None:  # an INVALID leftover of an interrupted build
+        statements.append(
+            f"DROP INDEX CONCURRENTLY IF EXISTS {quote_qualified(op.schema, op.index.name)}")
+    statements.append(create_index_sql(op.schema, op.table_name, op.index,
+                                       if_not_exists=True))
+    for sql in statements:
+        try:
+            await conn.execute(sql)
+        except asyncpg.PostgresError as exc:
+            raise MigrationError(
+                f"building index '{op.index.name}' concurrently failed: {exc}\n  SQL: {sql}\n"
+                "  the migration before it is committed; the next migrate() retries the index",
+                operation=op, sql=sql) from exc
+    return True
