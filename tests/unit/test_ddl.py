@@ -45,6 +45,15 @@ GOLDEN: list[tuple[ops.Operation, list[str], str]] = [
     (ops.AddEnumValue(enum_name="mood", value="sad", after="ok"),
      ["""ALTER TYPE "public"."mood" ADD VALUE IF NOT EXISTS 'sad' AFTER 'ok'"""],
      "Add value 'sad' to enum 'mood'"),
+    (ops.RecreateEnum(enum_name="mood", old_values=("ok", "sad"), values=("ok",),
+                      columns=(ops.EnumColumnUse(schema="public", table_name="t",
+                                                 column_name="m"),)),
+     ['ALTER TYPE "public"."mood" RENAME TO "mood__linkgress_old"',
+      """CREATE TYPE "public"."mood" AS ENUM ('ok')""",
+      'ALTER TABLE "public"."t" ALTER COLUMN "m" TYPE "public"."mood" '
+      'USING "m"::text::"public"."mood"',
+      'DROP TYPE "public"."mood__linkgress_old"'],
+     "Recreate enum 'mood' ('ok'), removing 'sad'"),
     (ops.CreateSequence(sequence=SEQ),
      ['CREATE SEQUENCE "shop"."order_no" AS bigint INCREMENT BY 5 NO MINVALUE NO MAXVALUE '
       "START WITH 100 CACHE 10 NO CYCLE"], "Create sequence 'shop.order_no'"),

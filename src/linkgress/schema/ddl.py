@@ -144,6 +144,36 @@ def _(op: ops.AddEnumValue) -> list[str]:
     return [sql]
 
 
+def _recreate_enum_column(op: ops.RecreateEnum, use: ops.EnumColumnUse) -> list[str]:
+    # Separate statements, in this order: a default cannot be cast from the old type to the
+    # new one, so it is dropped first and its text is parsed again against the new type.
+    table = quote_qualified(use.schema, use.table_name)
+    col = quote_ident(use.column_name)
+    new_type = quote_qualified(op.schema, op.enum_name) + "[]" * use.dims
+    out = []
+    if use.default is not None:
+        out.append(f"ALTER TABLE {table} ALTER COLUMN {col} DROP DEFAULT")
+    out.append(f"ALTER TABLE {table} ALTER COLUMN {col} TYPE {new_type} "
+               f"USING {col}::text{'[]' * use.dims}::{new_type}")
+    if use.default is not None:
+        out.append(f"ALTER TABLE {table} ALTER COLUMN {col} SET DEFAULT {use.default}")
+    return out
+
+
+@render.register
+def _(op: ops.RecreateEnum) -> list[str]:
+    # 15 + 48 characters stay within PostgreSQL's 63-byte identifiers.
+    old_name = f"{op.enum_name[:48]}__linkgress_old"
+    labels = ", ".join(quote_literal(v) for v in op.values)
+    out = [f"ALTER TYPE {quote_qualified(op.schema, op.enum_name)} "
+           f"RENAME TO {quote_ident(old_name)}",
+           f"CREATE TYPE {quote_qualified(op.schema, op.enum_name)} AS ENUM ({labels})"]
+    for use in op.columns:
+        out += _recreate_enum_column(op, use)
+    out.append(f"DROP TYPE {quote_qualified(op.schema, old_name)}")
+    return out
+
+
 @render.register
 def _(op: ops.CreateSequence) -> list[str]:
     seq = op.sequence

@@ -139,6 +139,57 @@ class AddEnumValue(Operation):
         return f"Add value {self.value!r} to enum '{_table_label(self.schema, self.enum_name)}'"
 
 
+@dataclass(frozen=True, kw_only=True)
+class EnumColumnUse:
+    """A column whose type is an enum being recreated: ``dims`` array dimensions, and the
+    ``default`` to put back once the column has the new type (None: no default)."""
+
+    schema: str
+    table_name: str
+    column_name: str
+    dims: int = 0
+    default: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecreateEnum(Operation):
+    """Replace an enum's labels when ``ALTER TYPE ... ADD VALUE`` cannot (a label removed or
+    reordered, or a new label used in the same migration): rename the old type away, create
+    the new one, convert every column in ``columns`` through ``text``, drop the old type.
+
+    Destructive when a label disappears: rows holding it make the migration fail (and roll back).
+    """
+
+    type: ClassVar[str] = "recreate_enum"
+    schema: str = "public"
+    enum_name: str
+    old_values: tuple[str, ...]
+    values: tuple[str, ...]
+    columns: tuple[EnumColumnUse, ...] = ()
+
+    @property
+    def removed_values(self) -> tuple[str, ...]:
+        """Labels of the old type that the new one lacks."""
+        return tuple(v for v in self.old_values if v not in self.values)
+
+    @property
+    def is_destructive(self) -> bool:  # type: ignore[override]
+        """True when a label is removed (rows holding it cannot be converted)."""
+        return bool(self.removed_values)
+
+    def describe(self) -> str:
+        labels = ", ".join(repr(v) for v in self.values)
+        line = f"Recreate enum '{_table_label(self.schema, self.enum_name)}' ({labels})"
+        if self.removed_values:
+            line += f", removing {', '.join(repr(v) for v in self.removed_values)}"
+        return line
+
+    def reverse(self) -> Operation:
+        return RecreateEnum(schema=self.schema, enum_name=self.enum_name,
+                            old_values=self.values, values=self.old_values,
+                            columns=self.columns)
+
+
 # -- sequences ----------------------------------------------------------------------------------
 
 
@@ -656,5 +707,5 @@ ALL_OPERATIONS: tuple[type[Operation], ...] = (
     AlterSequence, CreateTable, DropTable, RenameTable, SetTableComment, AddColumn, DropColumn,
     AlterColumn, RenameColumn, AddPrimaryKey, DropPrimaryKey, CreateUniqueConstraint,
     DropUniqueConstraint, CreateCheckConstraint, DropCheckConstraint, CreateIndex, DropIndex,
-    CreateForeignKey, DropForeignKey,
+    CreateForeignKey, DropForeignKey, RecreateEnum,
 )
