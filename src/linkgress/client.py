@@ -1,0 +1,665 @@
+"""Database clients: the configured connection pool and the interface hooks receive.
+
+- :class:`DatabaseClient` is what user code (hooks, migrations) talks to: ``execute``,
+  ``fetch``, ``fetchrow``, ``fetchval``, ``executemany``.
+- :class:`PgClient` owns the configuration and an asyncpg pool, created lazily on first use.
+- :class:`ConnectionClient` wraps one asyncpg connection, e.g. the migration transaction's.
+
+Constructing a client never does I/O. Statements are logged to ``linkgress.sql`` at INFO when
+``log_queries=True`` — the SQL text and the number of arguments, never their values.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import AsyncIterable, AsyncIterator, Generator, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Literal, Self, TypeAlias
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
+
+import asyncpg
+
+from linkgress.errors import ClientClosedError, LinkgressError
+from linkgress.schema.quoting import quote_ident
+
+if TYPE_CHECKING:
+    from asyncpg.pool import PoolConnectionProxy
+
+    RawConnection: TypeAlias = (
+        asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]
+    )
+    PooledConnection: TypeAlias = PoolConnectionProxy[asyncpg.Record]
+
+__all__ = [
+    "ConnectionClient",
+    "DatabaseClient",
+    "IsolationLevel",
+    "PgClient",
+    "PoolAcquire",
+    "build_dsn",
+    "create_database",
+    "drop_database",
+    "dsn_with_database",
+    "mask_dsn",
+]
+
+IsolationLevel = Literal["read_committed", "read_uncommitted", "repeatable_read", "serializable"]
+Records: TypeAlias = Iterable[Sequence[object]] | AsyncIterable[Sequence[object]]
+
+sql_logger = logging.getLogger("linkgress.sql")
+
+DEFAULT_HOST = "localhost"
+DEFAULT_PORT = 5432
+DEFAULT_USER = "postgres"
+DEFAULT_DATABASE = "postgres"
+_SCHEMES = ("postgresql", "postgres")
+
+
+def _log_statement(sql: str, arg_count: int) -> None:
+    sql_logger.info("%s [%d args]", sql, arg_count)
+
+
+class DatabaseClient(abc.ABC):
+    """What hooks and migrations receive: run SQL on a pool or on one connection.
+
+    Arguments are always bind parameters (``$1``, ``$2``, ...); values are never pasted.
+    """
+
+    @abc.abstractmethod
+    async def execute(self, sql: str, *args: object, timeout: float | None = None) -> str:
+        """Run a statement and return its status tag, e.g. ``"INSERT 0 1"``."""
+
+    @abc.abstractmethod
+    async def fetch(
+        self, sql: str, *args: object, timeout: float | None = None
+    ) -> list[asyncpg.Record]:
+        """Run a query and return all its rows."""
+
+    @abc.abstractmethod
+    async def fetchrow(
+        self, sql: str, *args: object, timeout: float | None = None
+    ) -> asyncpg.Record | None:
+        """Run a query and return its first row, or None when it returns none."""
+
+    @abc.abstractmethod
+    async def fetchval(
+        self, sql: str, *args: object, column: int = 0, timeout: float | None = None
+    ) -> Any:
+        """Run a query and return one value of its first row (None when there is no row)."""
+
+    @abc.abstractmethod
+    async def executemany(
+        self, sql: str, args_iterable: Iterable[Sequence[object]], timeout: float | None = None
+    ) -> None:
+        """Run a statement once per argument tuple (one round trip per batch, not per row)."""
+
+
+class ConnectionClient(DatabaseClient):
+    """A :class:`DatabaseClient` over one asyncpg connection, which it does not own.
+
+    Used for the migration transaction and :meth:`PgClient.transaction`: everything runs on that
+    connection, so it sees (and is part of) its transaction. Never closes the connection.
+    """
+
+    def __init__(self, connection: RawConnection, *, log_queries: bool = False) -> None:
+        self._connection = connection
+        self._log_queries = log_queries
+
+    @property
+    def connection(self) -> RawConnection:
+        """The wrapped asyncpg connection."""
+        return self._connection
+
+    @property
+    def log_queries(self) -> bool:
+        """Whether statements are logged to ``linkgress.sql``."""
+        return self._log_queries
+
+    async def execute(self, sql: str, *args: object, timeout: float | None = None) -> str:
+        if self._log_queries:
+            _log_statement(sql, len(args))
+        return await self._connection.execute(sql, *args, timeout=timeout)
+
+    async def fetch(
+        self, sql: str, *args: object, timeout: float | None = None
+    ) -> list[asyncpg.Record]:
+        if self._log_queries:
+            _log_statement(sql, len(args))
+        return await self._connection.fetch(sql, *args, timeout=timeout)
+
+    async def fetchrow(
+        self, sql: str, *args: object, timeout: float | None = None
+    ) -> asyncpg.Record | None:
+        if self._log_queries:
+            _log_statement(sql, len(args))
+        return await self._connection.fetchrow(sql, *args, timeout=timeout)
+
+    async def fetchval(
+        self, sql: str, *args: object, column: int = 0, timeout: float | None = None
+    ) -> Any:
+        if self._log_queries:
+            _log_statement(sql, len(args))
+        return await self._connection.fetchval(sql, *args, column=column, timeout=timeout)
+
+    async def executemany(
+        self, sql: str, args_iterable: Iterable[Sequence[object]], timeout: float | None = None
+    ) -> None:
+        rows = list(args_iterable)
+        if self._log_queries:
+            sql_logger.info("%s [executemany: %d rows]", sql, len(rows))
+        await self._connection.executemany(sql, rows, timeout=timeout)
+
+    async def copy_records_to_table(
+        self,
+        table: str,
+        *,
+        records: Records,
+        columns: Iterable[str] | None = None,
+        schema_name: str | None = None,
+        timeout: float | None = None,
+    ) -> str:
+        """Bulk-insert ``records`` with COPY; returns the status tag, e.g. ``"COPY 100"``."""
+        if self._log_queries:
+            sql_logger.info("COPY %s [records]", _qualified(schema_name, table))
+        return await self._connection.copy_records_to_table(
+            table, records=records, columns=columns, schema_name=schema_name, timeout=timeout
+        )
+
+    def __repr__(self) -> str:
+        return f"ConnectionClient({self._connection!r})"
+
+
+# --- configuration --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Target:
+    """Where to connect. ``host`` may be a hostname, an IP, a socket directory or a host list."""
+
+    host: str | None = None
+    port: int | None = None
+    database: str | None = None
+    user: str | None = None
+    password: str | None = None
+    options: tuple[tuple[str, str], ...] = ()  # other DSN query parameters (sslmode, ...)
+
+    def with_defaults(self) -> _Target:
+        multi_host = self.host is not None and "," in self.host
+        return replace(
+            self,
+            host=self.host or DEFAULT_HOST,
+            port=self.port if self.port is not None or multi_host else DEFAULT_PORT,
+            database=self.database or DEFAULT_DATABASE,
+            user=self.user or DEFAULT_USER,
+        )
+
+    def to_dsn(self, *, mask_password: bool = False) -> str:
+        userinfo = quote(self.user or "", safe="")
+        if self.password:
+            userinfo += ":" + ("***" if mask_password else quote(self.password, safe=""))
+        query = list(self.options)
+        host = self.host or ""
+        if host.startswith("/"):  # a Unix socket directory only fits in the query
+            query[:0] = [("host", host)] + ([("port", str(self.port))] if self.port else [])
+            hostport = ""
+        else:
+            if ":" in host and "," not in host and not host.startswith("["):
+                host = f"[{host}]"  # IPv6 literal
+            hostport = host if self.port is None else f"{host}:{self.port}"
+        netloc = f"{userinfo}@{hostport}" if userinfo else hostport
+        dsn = f"postgresql://{netloc}/{quote(self.database or '', safe='')}"
+        if query:
+            dsn += "?" + urlencode(query, quote_via=quote, safe="/")
+        return dsn
+
+
+def _parse_port(raw: str, source: str) -> int:
+    try:
+        port = int(raw)
+    except ValueError:
+        raise LinkgressError(f"{source} must be an integer port, got {raw!r}") from None
+    if not 0 < port < 65536:
+        raise LinkgressError(f"{source} must be a port between 1 and 65535, got {port!r}")
+    return port
+
+
+def _parse_dsn(dsn: str) -> _Target:
+    """Split a ``postgresql://`` URI into its parts, the way asyncpg reads it."""
+    parts = urlsplit(dsn)
+    if parts.scheme not in _SCHEMES:
+        raise LinkgressError(f"expected a postgresql:// DSN, got {mask_dsn(dsn)!r}")
+    userinfo, _, hostspec = parts.netloc.rpartition("@")
+    user, _, password = userinfo.partition(":")
+    host: str | None = None
+    port: int | None = None
+    if "," in hostspec:
+        host = hostspec  # several hosts: kept verbatim, each may carry its own port
+    elif hostspec.startswith("["):
+        inside, _, rest = hostspec[1:].partition("]")
+        host = inside
+        if rest.startswith(":") and rest[1:]:
+            port = _parse_port(rest[1:], "the DSN's port")
+    elif hostspec:
+        name, colon, raw_port = hostspec.rpartition(":")
+        if colon:
+            host, port = unquote(name), _parse_port(raw_port, "the DSN's port")
+        else:
+            host = unquote(hostspec)
+    target = _Target(
+        host=host or None,
+        port=port,
+        database=unquote(parts.path.lstrip("/")) or None,
+        user=unquote(user) or None,
+        password=unquote(password) or None,
+    )
+    options: list[tuple[str, str]] = []
+    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+        # As in asyncpg: a query parameter only fills what the URI itself left out.
+        if key == "host":
+            target = replace(target, host=target.host or value or None)
+        elif key == "port":
+            if target.port is None and value:
+                target = replace(target, port=_parse_port(value, "the DSN's port"))
+        elif key in ("dbname", "database"):
+            target = replace(target, database=target.database or value or None)
+        elif key == "user":
+            target = replace(target, user=target.user or value or None)
+        elif key == "password":
+            target = replace(target, password=target.password or value or None)
+        else:
+            options.append((key, value))
+    return replace(target, options=tuple(options))
+
+
+def mask_dsn(dsn: str) -> str:
+    """Return ``dsn`` with its password replaced by ``***`` (for messages and logs)."""
+    parts = urlsplit(dsn)
+    userinfo, _, hostspec = parts.netloc.rpartition("@")
+    user, colon, _password = userinfo.partition(":")
+    netloc = f"{user}:***@{hostspec}" if colon and _password else parts.netloc
+    query = "&".join(
+        "password=***" if pair.startswith("password=") else pair for pair in parts.query.split("&")
+    )
+    return parts._replace(netloc=netloc, query=query).geturl()
+
+
+def build_dsn(
+    *,
+    host: str,
+    port: int | None = None,
+    database: str,
+    user: str,
+    password: str | None = None,
+) -> str:
+    """Return a ``postgresql://`` URI; ``host`` may be a Unix socket directory (``/run/pg``)."""
+    return _Target(host=host, port=port, database=database, user=user, password=password).to_dsn()
+
+
+def dsn_with_database(dsn: str, database: str) -> str:
+    """Return ``dsn`` pointing at ``database`` instead (any ``dbname`` parameter is replaced)."""
+    return replace(_parse_dsn(dsn), database=database).to_dsn()
+
+
+def _qualified(schema: str | None, name: str) -> str:
+    return f"{quote_ident(schema)}.{quote_ident(name)}" if schema else quote_ident(name)
+
+
+# --- the pooled client ----------------------------------------------------------------------
+
+
+class PgClient(DatabaseClient):
+    """A configured PostgreSQL client owning an asyncpg pool.
+
+    ``PgClient(host=..., port=..., database=..., user=..., password=...)`` or
+    ``PgClient(dsn="postgresql://...")``; with both, the DSN is the base and each explicitly
+    passed parameter overrides its part. Missing parts default to ``localhost:5432``, user
+    ``postgres``, database ``postgres`` (the defaults of :meth:`from_env`).
+
+    Constructing never does I/O: the pool is created on first use, inside the running event
+    loop, and the client then belongs to that loop. ``statement_cache_size=0`` disables
+    asyncpg's prepared-statement cache, which PgBouncer in transaction pooling mode requires.
+    After :meth:`close`, every use raises :class:`~linkgress.errors.ClientClosedError`.
+    """
+
+    def __init__(
+        self,
+        host: str | None = None,
+        port: int | None = None,
+        database: str | None = None,
+        user: str | None = None,
+        password: str | None = None,
+        *,
+        dsn: str | None = None,
+        min_size: int = 1,
+        max_size: int = 10,
+        statement_cache_size: int = 100,
+        command_timeout: float | None = None,
+        log_queries: bool = False,
+        server_settings: Mapping[str, str] | None = None,
+    ) -> None:
+        if max_size < 1 or not 0 <= min_size <= max_size:
+            raise ValueError(
+                f"expected 0 <= min_size <= max_size and max_size >= 1, "
+                f"got min_size={min_size!r}, max_size={max_size!r}"
+            )
+        if statement_cache_size < 0:
+            raise ValueError(f"statement_cache_size must be >= 0, got {statement_cache_size!r}")
+        base = _parse_dsn(dsn) if dsn is not None else _Target()
+        self._target = _Target(
+            host=base.host if host is None else host,
+            port=base.port if port is None else port,
+            database=base.database if database is None else database,
+            user=base.user if user is None else user,
+            password=base.password if password is None else password,
+            options=base.options,
+        ).with_defaults()
+        self._min_size = min_size
+        self._max_size = max_size
+        self._statement_cache_size = statement_cache_size
+        self._command_timeout = command_timeout
+        self._log_queries = log_queries
+        self._server_settings = dict(server_settings) if server_settings else None
+        self._pool: asyncpg.Pool[asyncpg.Record] | None = None
+        self._pool_loop: asyncio.AbstractEventLoop | None = None
+        self._closing_pool: asyncpg.Pool[asyncpg.Record] | None = None
+        self._pool_lock = asyncio.Lock()  # binds to a loop on first contended use, not here
+        self._closed = False
+        # The ORM's idle connections (linkgress.query.session.ConnectionPark), made on first use.
+        self._orm_park: Any = None
+
+    @classmethod
+    def from_env(cls, *, environ: Mapping[str, str] | None = None, **options: Any) -> PgClient:
+        """Build a client from ``DATABASE_URL``, else ``DB_HOST``/``DB_PORT``/``DB_NAME``/
+        ``DB_USER``/``DB_PASSWORD`` (defaults: localhost, 5432, postgres, postgres, none).
+
+        ``options`` are passed on (``max_size=``, ``log_queries=``, ...). Raises
+        :class:`~linkgress.errors.LinkgressError` when ``DB_PORT`` is not an integer port.
+        """
+        env = os.environ if environ is None else environ
+        url = env.get("DATABASE_URL", "").strip()
+        if url:
+            return cls(dsn=url, **options)
+        raw_port = env.get("DB_PORT", "").strip()
+        return cls(
+            host=env.get("DB_HOST") or DEFAULT_HOST,
+            port=_parse_port(raw_port, "DB_PORT") if raw_port else DEFAULT_PORT,
+            database=env.get("DB_NAME") or DEFAULT_DATABASE,
+            user=env.get("DB_USER") or DEFAULT_USER,
+            password=env.get("DB_PASSWORD") or None,
+            **options,
+        )
+
+    @property
+    def dsn(self) -> str:
+        """The full connection URI, password included."""
+        return self._target.to_dsn()
+
+    @property
+    def database(self) -> str:
+        """The database name."""
+        assert self._target.database is not None
+        return self._target.database
+
+    @property
+    def max_size(self) -> int:
+        """The pool's maximum number of connections."""
+        return self._max_size
+
+    @property
+    def log_queries(self) -> bool:
+        """Whether every statement is logged to the ``linkgress.sql`` logger."""
+        return self._log_queries
+
+    @log_queries.setter
+    def log_queries(self, value: bool) -> None:
+        self._log_queries = value
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` was called."""
+        return self._closed
+
+    def with_database(self, name: str) -> PgClient:
+        """Return a new, unconnected client with the same settings on database ``name``."""
+        return PgClient(
+            dsn=self._target.to_dsn(),
+            database=name,
+            min_size=self._min_size,
+            max_size=self._max_size,
+            statement_cache_size=self._statement_cache_size,
+            command_timeout=self._command_timeout,
+            log_queries=self._log_queries,
+            server_settings=self._server_settings,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"PgClient(dsn={self._target.to_dsn(mask_password=True)!r}, "
+            f"min_size={self._min_size}, max_size={self._max_size}"
+            f"{', closed' if self._closed else ''})"
+        )
+
+    # --- pool lifecycle ---
+
+    def _raise_if_closed(self) -> None:
+        if self._closed:
+            raise ClientClosedError(
+                f"this PgClient ({self._target.to_dsn(mask_password=True)}) is closed; "
+                "create a new client to run more statements"
+            )
+
+    async def _get_pool(self) -> asyncpg.Pool[asyncpg.Record]:
+        self._raise_if_closed()
+        pool = self._pool
+        if pool is None:
+            async with self._pool_lock:  # concurrent first uses must create one pool
+                self._raise_if_closed()
+                if self._pool is None:
+                    self._pool = await asyncpg.create_pool(
+                        self._target.to_dsn(),
+                        min_size=self._min_size,
+                        max_size=self._max_size,
+                        statement_cache_size=self._statement_cache_size,
+                        command_timeout=self._command_timeout,
+                        server_settings=self._server_settings,
+                    )
+                    self._pool_loop = asyncio.get_running_loop()
+                pool = self._pool
+        elif self._pool_loop is not asyncio.get_running_loop():
+            raise LinkgressError(
+                "this PgClient's pool belongs to another event loop; create one client per "
+                "event loop (asyncpg connections cannot move between loops)"
+            )
+        return pool
+
+    async def close(self) -> None:
+        """Close the pool, waiting for acquired connections to be released. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        park, self._orm_park = self._orm_park, None
+        if park is not None:  # give back the ORM's parked connections, or close() would wait
+            await park.close()
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        if self._pool_loop is not asyncio.get_running_loop():
+            # Typically pytest-asyncio closing a fixture's client on a loop other than the
+            # test's (whose loop may already be closed): asyncpg cannot close it from here.
+            raise LinkgressError(
+                "this PgClient's pool was created on another event loop and cannot be closed "
+                "from this one; close it on the loop that used it (with pytest-asyncio, give "
+                "async fixtures and tests the same loop scope)"
+            )
+        # Connections still borrowed are released into this pool while it closes.
+        self._closing_pool = pool
+        await pool.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def acquire(self, *, timeout: float | None = None) -> PoolAcquire:
+        """Borrow a pooled connection: ``async with client.acquire() as conn:`` (released on
+        exit), or ``conn = await client.acquire()`` paired with :meth:`release`."""
+        return PoolAcquire(self, timeout)
+
+    async def release(self, connection: PooledConnection) -> None:
+        """Give back a connection obtained with ``await client.acquire()``."""
+        pool = self._pool or self._closing_pool
+        if pool is None:
+            return
+        # Shielded: if the releasing task is cancelled midway, the connection would be neither
+        # reset nor returned, and the pool would shrink by one for good (and close() would
+        # wait on it forever). asyncpg shields its own release too; we do not rely on that.
+        await asyncio.shield(pool.release(connection))
+
+    @contextlib.asynccontextmanager
+    async def transaction(
+        self, isolation: IsolationLevel | None = None, readonly: bool = False
+    ) -> AsyncIterator[ConnectionClient]:
+        """Run a block in one transaction on one pooled connection.
+
+        Yields a :class:`ConnectionClient`; commits when the block exits normally, rolls back
+        when it raises (and re-raises).
+        """
+        async with (
+            self.acquire() as connection,
+            connection.transaction(isolation=isolation, readonly=readonly),
+        ):
+            yield ConnectionClient(connection, log_queries=self._log_queries)
+
+    # --- statements ---
+
+    async def execute(self, sql: str, *args: object, timeout: float | None = None) -> str:
+        pool = await self._get_pool()
+        if self._log_queries:
+            _log_statement(sql, len(args))
+        return await pool.execute(sql, *args, timeout=timeout)
+
+    async def fetch(
+        self, sql: str, *args: object, timeout: float | None = None
+    ) -> list[asyncpg.Record]:
+        pool = await self._get_pool()
+        if self._log_queries:
+            _log_statement(sql, len(args))
+        return await pool.fetch(sql, *args, timeout=timeout)
+
+    async def fetchrow(
+        self, sql: str, *args: object, timeout: float | None = None
+    ) -> asyncpg.Record | None:
+        pool = await self._get_pool()
+        if self._log_queries:
+            _log_statement(sql, len(args))
+        return await pool.fetchrow(sql, *args, timeout=timeout)
+
+    async def fetchval(
+        self, sql: str, *args: object, column: int = 0, timeout: float | None = None
+    ) -> Any:
+        pool = await self._get_pool()
+        if self._log_queries:
+            _log_statement(sql, len(args))
+        return await pool.fetchval(sql, *args, column=column, timeout=timeout)
+
+    async def executemany(
+        self, sql: str, args_iterable: Iterable[Sequence[object]], timeout: float | None = None
+    ) -> None:
+        pool = await self._get_pool()
+        rows = list(args_iterable)
+        if self._log_queries:
+            sql_logger.info("%s [executemany: %d rows]", sql, len(rows))
+        await pool.executemany(sql, rows, timeout=timeout)
+
+    async def copy_records_to_table(
+        self,
+        table: str,
+        *,
+        records: Records,
+        columns: Iterable[str] | None = None,
+        schema_name: str | None = None,
+        timeout: float | None = None,
+    ) -> str:
+        """Bulk-insert ``records`` with COPY; returns the status tag, e.g. ``"COPY 100"``."""
+        async with self.acquire() as connection:
+            return await ConnectionClient(
+                connection, log_queries=self._log_queries
+            ).copy_records_to_table(
+                table, records=records, columns=columns, schema_name=schema_name, timeout=timeout
+            )
+
+
+class PoolAcquire:
+    """Returned by :meth:`PgClient.acquire`: usable with ``async with`` and with ``await``."""
+
+    def __init__(self, client: PgClient, timeout: float | None) -> None:
+        self._client = client
+        self._timeout = timeout
+        self._connection: PooledConnection | None = None
+
+    async def _acquire(self) -> PooledConnection:
+        pool = await self._client._get_pool()
+        return await pool.acquire(timeout=self._timeout)
+
+    def __await__(self) -> Generator[Any, None, PooledConnection]:
+        return self._acquire().__await__()
+
+    async def __aenter__(self) -> PooledConnection:
+        if self._connection is not None:
+            raise RuntimeError("this acquire() context is already in use")
+        self._connection = await self._acquire()
+        return self._connection
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            await self._client.release(connection)
+
+
+# --- creating and dropping databases --------------------------------------------------------
+
+
+async def create_database(admin_dsn: str, name: str) -> None:
+    """Create database ``name`` (any characters; it is quoted) through ``admin_dsn``."""
+    connection = await asyncpg.connect(admin_dsn)
+    try:
+        await connection.execute(f"CREATE DATABASE {quote_ident(name)}")
+    finally:
+        await connection.close()
+
+
+async def drop_database(admin_dsn: str, name: str) -> None:
+    """Drop database ``name`` if it exists, disconnecting its sessions first.
+
+    Uses ``WITH (FORCE)`` on PostgreSQL 13 and later; on older servers terminates the other
+    sessions explicitly before dropping.
+    """
+    connection = await asyncpg.connect(admin_dsn)
+    try:
+        if connection.get_server_version().major >= 13:
+            await connection.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")
+        else:
+            await connection.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = $1 AND pid <> pg_backend_pid()",
+                name,
+            )
+            await connection.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)}")
+    finally:
+        await connection.close()
