@@ -10,6 +10,13 @@ from linkgress.errors import (
     MigrationLockTimeout,
     ModelError,
 )
+from linkgress.migrations import (
+    IrreversibleMigration,
+    Migration,
+    MigrationRunner,
+    MigrationScaffold,
+    SchemaBuilder,
+)
 from linkgress.model.entity import Entity, column
 from linkgress.model.fluent import DbModelConfig
 from linkgress.model.types import (
@@ -50,13 +57,18 @@ __all__ = [
     "DbModelConfig",
     "DbSchemaManager",
     "Entity",
+    "IrreversibleMigration",
     "LinkgressError",
+    "Migration",
     "MigrationAborted",
     "MigrationError",
     "MigrationLockTimeout",
+    "MigrationRunner",
+    "MigrationScaffold",
     "ModelError",
     "Operation",
     "PgClient",
+    "SchemaBuilder",
     "__version__",
     "array",
     "bigint",
