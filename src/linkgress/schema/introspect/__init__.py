@@ -16,6 +16,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from linkgress.schema.introspect.normalize import normalize
+from linkgress.schema.introspect.parse import build_schema
+from linkgress.schema.introspect.reader import (
+    DEFAULT_WORKERS,
+    read_concurrently,
+    read_on,
+    read_sequential,
+)
 from linkgress.schema.snapshot import Schema
 
 if TYPE_CHECKING:
@@ -33,9 +41,23 @@ async def introspect(client: PgClient, schemas: Sequence[str], *, exclude: Seque
     journal tables, and tables matching an ``exclude`` pattern (fnmatch on ``table`` or
     ``schema.table``) are left out. With ``connection``, everything is read on that connection
     (e.g. inside the migration transaction, under its lock); otherwise, with ``concurrent``, the
-    queries run on several pooled connections sharing one exported snapshot.
+    queries run on several pooled connections sharing one exported snapshot (sequentially in
+    one REPEATABLE READ transaction when ``concurrent`` is false or the pool has one
+    connection).
+
+    The result is in canonical order (everything sorted by name; columns in table order), as
+    :func:`normalize_target` returns it. ``Schema.notes`` mentions what the snapshot cannot
+    represent (invalid indexes, generated columns). Tables' ``exclude`` patterns also apply to
+    enums and sequences.
     """
-    raise NotImplementedError  # being implemented (issue 4, part A)
+    names = list(dict.fromkeys(schemas))
+    if connection is not None:
+        rows = await read_on(connection, names)
+    elif concurrent and client.max_size > 1:
+        rows = await read_concurrently(client, names, min(DEFAULT_WORKERS, client.max_size))
+    else:
+        rows = await read_sequential(client, names)
+    return build_schema(rows, exclude=exclude)
 
 
 async def normalize_target(conn: RawConnection, target: Schema) -> Schema:
@@ -43,6 +65,10 @@ async def normalize_target(conn: RawConnection, target: Schema) -> Schema:
     printed as PostgreSQL prints them, so it compares equal to :func:`introspect`'s result.
 
     Works inside a savepoint on ``conn`` that is always rolled back: nothing is left behind,
-    and ``target``'s schemas and enums need not exist.
+    and ``target``'s schemas, enums and sequences need not exist. Types, column defaults
+    (``None`` for identity columns), check expressions and index elements and predicates are
+    replaced by PostgreSQL's printing; everything else is kept. The result is in canonical
+    order. Raises :class:`~linkgress.errors.ModelError` naming the object when PostgreSQL
+    rejects the model's SQL (e.g. a check expression naming an unknown column).
     """
-    raise NotImplementedError  # being implemented (issue 4, part A)
+    return await normalize(conn, target)

@@ -1,0 +1,194 @@
+"""Catalog SQL for introspection and normalisation, as constants.
+
+Every query takes the list of schema names as ``$1::text[]`` and filters on it; the Python side
+(:mod:`.parse`) drops rows of tables it does not keep (extension-owned, excluded, linkgress's own
+tables). Expressions are printed by PostgreSQL itself (``format_type``, ``pg_get_expr``,
+``pg_get_indexdef``) in non-pretty mode, as ``pg_dump`` does, so that text from the model side
+(:func:`~linkgress.schema.introspect.normalize_target`) and from the catalog side compare equal.
+
+A few columns only exist on newer servers (``indnullsnotdistinct``, PostgreSQL 15); the queries
+that need them are templates completed by :func:`constraints_sql` / :func:`indexes_sql` with
+fixed fragments, never with user data.
+"""
+
+from __future__ import annotations
+
+# An object created by CREATE EXTENSION depends on its extension with deptype 'e'.
+_NOT_EXTENSION_MEMBER = """
+NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend dep
+             WHERE dep.classid = '{catalog}'::regclass AND dep.objid = {oid}
+               AND dep.deptype = 'e')"""
+
+SCHEMAS = """
+SELECT n.nspname AS name
+  FROM pg_catalog.pg_namespace n
+ WHERE n.nspname = ANY($1::text[])
+ ORDER BY n.nspname
+"""
+
+ENUMS = f"""
+SELECT n.nspname AS schema, t.typname AS name,
+       array_agg(e.enumlabel::text ORDER BY e.enumsortorder) AS labels
+  FROM pg_catalog.pg_type t
+  JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+  JOIN pg_catalog.pg_enum e ON e.enumtypid = t.oid
+ WHERE t.typtype = 'e' AND n.nspname = ANY($1::text[])
+   AND {_NOT_EXTENSION_MEMBER.format(catalog="pg_catalog.pg_type", oid="t.oid")}
+ GROUP BY n.nspname, t.typname
+ ORDER BY n.nspname, t.typname
+"""
+
+# Standalone sequences only: identity sequences (deptype 'i') and serial / OWNED BY sequences
+# (deptype 'a' on a column) belong to their column.
+SEQUENCES = """
+SELECT n.nspname AS schema, c.relname AS name,
+       pg_catalog.format_type(s.seqtypid, NULL) AS data_type,
+       s.seqstart AS start, s.seqincrement AS increment, s.seqmin AS min_value,
+       s.seqmax AS max_value, s.seqcache AS cache, s.seqcycle AS cycle
+  FROM pg_catalog.pg_sequence s
+  JOIN pg_catalog.pg_class c ON c.oid = s.seqrelid
+  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = ANY($1::text[])
+   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend dep
+                    WHERE dep.classid = 'pg_catalog.pg_class'::regclass AND dep.objid = c.oid
+                      AND (dep.deptype IN ('e', 'i')
+                           OR (dep.deptype = 'a' AND dep.refobjsubid > 0)))
+ ORDER BY n.nspname, c.relname
+"""
+
+# Ordinary and partitioned tables; partitions belong to their parent and are left out.
+TABLES = f"""
+SELECT c.oid AS oid, n.nspname AS schema, c.relname AS name,
+       pg_catalog.obj_description(c.oid, 'pg_class') AS comment
+  FROM pg_catalog.pg_class c
+  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND n.nspname = ANY($1::text[])
+   AND {_NOT_EXTENSION_MEMBER.format(catalog="pg_catalog.pg_class", oid="c.oid")}
+ ORDER BY n.nspname, c.relname
+"""
+
+# ``type`` is format_type() of the column (an array prints its element once, whatever its
+# dimensions: attndims says how many were declared). For a type outside pg_catalog (an enum, a
+# domain), the element's own schema and name are given, unquoted.
+_COLUMNS_SELECT = """
+SELECT a.attrelid AS table_oid, a.attnum AS position, a.attname AS name,
+       pg_catalog.format_type(a.atttypid, a.atttypmod) AS type,
+       a.attndims AS dims, (t.typelem <> 0 AND t.typlen = -1) AS is_array,
+       en.nspname AS type_schema, et.typname AS type_name, et.typtype::text AS type_kind,
+       NOT a.attnotnull AS nullable, pg_catalog.pg_get_expr(d.adbin, d.adrelid) AS "default",
+       a.attidentity::text AS identity, a.attgenerated::text AS generated,
+       pg_catalog.col_description(a.attrelid, a.attnum) AS comment
+  FROM pg_catalog.pg_attribute a
+  JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+  JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+  JOIN pg_catalog.pg_type et
+    ON et.oid = CASE WHEN t.typelem <> 0 AND t.typlen = -1 THEN t.typelem ELSE t.oid END
+  JOIN pg_catalog.pg_namespace en ON en.oid = et.typnamespace
+  LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+"""
+
+COLUMNS = _COLUMNS_SELECT + """
+  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+ WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p')
+   AND n.nspname = ANY($1::text[])
+ ORDER BY a.attrelid, a.attnum
+"""
+
+_CONSTRAINTS_TEMPLATE = """
+SELECT con.conrelid AS table_oid, con.conname AS name, con.contype::text AS kind,
+       ARRAY(SELECT a.attname FROM unnest(con.conkey) WITH ORDINALITY k(num, ord)
+               JOIN pg_catalog.pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.num
+              ORDER BY k.ord) AS columns,
+       rn.nspname AS ref_schema, rc.relname AS ref_table,
+       ARRAY(SELECT a.attname FROM unnest(con.confkey) WITH ORDINALITY k(num, ord)
+               JOIN pg_catalog.pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.num
+              ORDER BY k.ord) AS ref_columns,
+       con.confdeltype::text AS on_delete, con.confupdtype::text AS on_update,
+       pg_catalog.pg_get_expr(con.conbin, con.conrelid) AS expression,
+       COALESCE({nulls_not_distinct}, false) AS nulls_not_distinct
+  FROM pg_catalog.pg_constraint con
+  JOIN pg_catalog.pg_class c ON c.oid = con.conrelid
+  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  LEFT JOIN pg_catalog.pg_class rc ON rc.oid = con.confrelid
+  LEFT JOIN pg_catalog.pg_namespace rn ON rn.oid = rc.relnamespace
+  LEFT JOIN pg_catalog.pg_index ci ON ci.indexrelid = con.conindid AND con.contype = 'u'
+ WHERE con.contype IN ('p', 'u', 'c', 'f') AND {where}
+ ORDER BY con.conrelid, con.conname
+"""
+
+# Indexes that back a constraint (primary key, unique, exclusion) are part of the constraint.
+_INDEXES_TEMPLATE = """
+SELECT i.indrelid AS table_oid, ic.relname AS name, i.indisunique AS is_unique,
+       am.amname AS method, i.indisvalid AS is_valid,
+       ARRAY(SELECT a.attname FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(num, ord)
+               LEFT JOIN pg_catalog.pg_attribute a
+                 ON a.attrelid = i.indrelid AND a.attnum = k.num AND k.num > 0
+              WHERE k.ord <= i.indnkeyatts ORDER BY k.ord) AS columns,
+       ARRAY(SELECT CASE WHEN k.num = 0
+                         THEN pg_catalog.pg_get_indexdef(i.indexrelid, k.ord::int, false) END
+               FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(num, ord)
+              WHERE k.ord <= i.indnkeyatts ORDER BY k.ord) AS expressions,
+       pg_catalog.pg_get_expr(i.indpred, i.indrelid) AS "where",
+       {nulls_not_distinct} AS nulls_not_distinct
+  FROM pg_catalog.pg_index i
+  JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+  JOIN pg_catalog.pg_class c ON c.oid = i.indrelid
+  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  JOIN pg_catalog.pg_am am ON am.oid = ic.relam
+ WHERE {where}
+   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint con
+                    WHERE con.conindid = i.indexrelid AND con.conrelid = i.indrelid
+                      AND con.contype IN ('p', 'u', 'x'))
+ ORDER BY i.indrelid, ic.relname
+"""
+
+_IN_SCHEMAS = "c.relkind IN ('r', 'p') AND n.nspname = ANY($1::text[])"
+
+# Normalisation reads back the temporary tables it created: ``$1::text[]`` are their names.
+_IN_MY_TEMP_TABLES = ("c.relnamespace = pg_catalog.pg_my_temp_schema() "
+                      "AND c.relname = ANY($1::text[])")
+
+TEMP_COLUMNS = _COLUMNS_SELECT + f"""
+ WHERE a.attnum > 0 AND NOT a.attisdropped AND {_IN_MY_TEMP_TABLES}
+ ORDER BY a.attrelid, a.attnum
+"""
+
+TEMP_TABLE_OIDS = f"""
+SELECT c.oid AS oid, c.relname AS name FROM pg_catalog.pg_class c WHERE {_IN_MY_TEMP_TABLES}
+"""
+
+# What normalisation must know about the target's objects that may already exist.
+EXISTING_ENUMS_AND_SEQUENCES = """
+SELECT 'schema' AS kind, n.nspname AS schema, n.nspname AS name, NULL::text[] AS labels
+  FROM pg_catalog.pg_namespace n WHERE n.nspname = ANY($1::text[])
+UNION ALL
+SELECT 'enum', n.nspname, t.typname,
+       ARRAY(SELECT e.enumlabel::text FROM pg_catalog.pg_enum e
+              WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder)
+  FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+ WHERE t.typtype = 'e' AND n.nspname = ANY($1::text[])
+UNION ALL
+SELECT 'relation', n.nspname, c.relname, NULL
+  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = ANY($1::text[])
+"""
+
+
+def _nulls_not_distinct(server_major: int, alias: str) -> str:
+    return f"{alias}.indnullsnotdistinct" if server_major >= 15 else "false"
+
+
+def constraints_sql(server_major: int, *, temp: bool = False) -> str:
+    """The constraints query for this server's major version (``temp``: normalisation's
+    temporary tables, named by ``$1``, instead of the schemas named by ``$1``)."""
+    return _CONSTRAINTS_TEMPLATE.format(
+        nulls_not_distinct=_nulls_not_distinct(server_major, "ci"),
+        where=_IN_MY_TEMP_TABLES if temp else _IN_SCHEMAS)
+
+
+def indexes_sql(server_major: int, *, temp: bool = False) -> str:
+    """The indexes query for this server's major version (``temp`` as in
+    :func:`constraints_sql`)."""
+    return _INDEXES_TEMPLATE.format(
+        nulls_not_distinct=_nulls_not_distinct(server_major, "i"),
+        where=_IN_MY_TEMP_TABLES if temp else _IN_SCHEMAS)

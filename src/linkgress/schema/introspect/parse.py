@@ -1,0 +1,274 @@
+"""Catalog rows -> canonical snapshot values. Pure: rows in (asyncpg records or plain dicts),
+frozen values out, so every rule here is unit-tested on recorded rows.
+
+The rows are those of the queries in :mod:`.catalog`. Both sides of a comparison go through
+these functions: :func:`~linkgress.schema.introspect.introspect` for the database, and
+:func:`~linkgress.schema.introspect.normalize_target` for the model's temporary mirror.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from fnmatch import fnmatchcase
+from typing import Any, Protocol
+
+from linkgress.model.types import ColumnType
+from linkgress.schema.snapshot import (
+    CheckConstraint,
+    Column,
+    EnumType,
+    ForeignKey,
+    Index,
+    PrimaryKey,
+    Schema,
+    Table,
+    UniqueConstraint,
+)
+from linkgress.schema.snapshot import Sequence as SequenceDef
+
+# linkgress's own bookkeeping tables: never part of a schema it compares.
+MANAGED_TABLES = frozenset({"__linkgress_schema_state", "__linkgress_migrations"})
+
+FK_ACTION_CODES = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL",
+                   "d": "SET DEFAULT"}
+IDENTITY_CODES = {"a": "always", "d": "by default"}
+
+# (min, max) of the types a sequence may have.
+SEQUENCE_RANGES = {
+    "smallint": (-(2**15), 2**15 - 1),
+    "integer": (-(2**31), 2**31 - 1),
+    "bigint": (-(2**63), 2**63 - 1),
+}
+
+# format_type() output: a head, optional modifiers, an optional tail ("timestamp(3) with time
+# zone"), array brackets stripped beforehand.
+_TYPE_TEXT = re.compile(r"^(?P<head>[^(]*?)\s*\((?P<params>[0-9, ]+)\)(?P<tail>.*)$")
+
+
+class Row(Protocol):
+    """A catalog row: an ``asyncpg.Record`` or a plain dict."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+
+@dataclass(frozen=True)
+class CatalogRows:
+    """The rows of every introspection query (see :mod:`.catalog`)."""
+
+    schemas: Sequence[Row] = ()
+    enums: Sequence[Row] = ()
+    sequences: Sequence[Row] = ()
+    tables: Sequence[Row] = ()
+    columns: Sequence[Row] = ()
+    constraints: Sequence[Row] = ()
+    indexes: Sequence[Row] = ()
+
+
+def parse_type_text(text: str) -> ColumnType:
+    """A built-in type as ``format_type()`` prints it -> :class:`ColumnType` (no array dims).
+
+    ``character varying(50)`` -> ``("character varying", (50,))``;
+    ``timestamp(3) with time zone`` -> ``("timestamp with time zone", (3,))``.
+    """
+    while text.endswith("[]"):
+        text = text[:-2]
+    match = _TYPE_TEXT.match(text)
+    if match is None:
+        return ColumnType(" ".join(text.split()))
+    name = " ".join(f"{match['head']} {match['tail']}".split())
+    params = tuple(int(p) for p in match["params"].split(",") if p.strip())
+    return ColumnType(name, params)
+
+
+def parse_column_type(row: Row) -> ColumnType:
+    """A column's :class:`ColumnType` from a ``COLUMNS`` row.
+
+    Types outside ``pg_catalog`` (enums, domains) are named by schema and name; an array's
+    dimensions come from ``attndims`` (``format_type`` prints ``[]`` once, whatever they are).
+    """
+    dims = max(int(row["dims"] or 0), 1) if row["is_array"] else 0
+    if row["type_schema"] != "pg_catalog":
+        return ColumnType(row["type_name"], dims=dims, schema=row["type_schema"],
+                          is_enum=row["type_kind"] == "e")
+    return replace(parse_type_text(row["type"]), dims=dims)
+
+
+def parse_column(row: Row) -> Column:
+    """A :class:`Column` from a ``COLUMNS`` row. Identity and generated columns have no
+    default (the model side agrees: an identity column's ``default`` is None)."""
+    identity = IDENTITY_CODES.get(row["identity"] or "")
+    default = None if identity is not None or row["generated"] else row["default"]
+    return Column(name=row["name"], type=parse_column_type(row), nullable=bool(row["nullable"]),
+                  default=default, identity=identity, comment=row["comment"])
+
+
+def parse_enum(row: Row) -> EnumType:
+    """An :class:`EnumType` from an ``ENUMS`` row (labels in their sort order)."""
+    return EnumType(schema=row["schema"], name=row["name"], values=tuple(row["labels"]))
+
+
+def normalize_sequence(seq: SequenceDef) -> SequenceDef:
+    """Bounds equal to the type's implicit ``NO MINVALUE`` / ``NO MAXVALUE`` become None, so
+    ``min_value=1`` on an ascending sequence and "no minimum" compare equal."""
+    low, high = SEQUENCE_RANGES.get(seq.data_type, SEQUENCE_RANGES["bigint"])
+    implicit_min, implicit_max = (1, high) if seq.increment > 0 else (low, -1)
+    return replace(seq,
+                   min_value=None if seq.min_value == implicit_min else seq.min_value,
+                   max_value=None if seq.max_value == implicit_max else seq.max_value)
+
+
+def parse_sequence(row: Row) -> SequenceDef:
+    """A :class:`~linkgress.schema.snapshot.Sequence` from a ``SEQUENCES`` row."""
+    return normalize_sequence(SequenceDef(
+        schema=row["schema"], name=row["name"], data_type=row["data_type"],
+        start=int(row["start"]), increment=int(row["increment"]),
+        min_value=int(row["min_value"]), max_value=int(row["max_value"]),
+        cache=int(row["cache"]), cycle=bool(row["cycle"])))
+
+
+def index_element(name: str | None, expression: str | None) -> str:
+    """An index key as :class:`Index` holds it: a column name, or an expression in
+    parentheses. PostgreSQL already parenthesises non-function expressions."""
+    if expression is None:
+        if name is None:
+            raise ValueError("an index key is neither a column nor an expression")
+        return name
+    return expression if expression.startswith("(") else f"({expression})"
+
+
+def parse_index(row: Row) -> Index:
+    """An :class:`Index` from an ``INDEXES`` row (key columns only, no INCLUDE columns)."""
+    elements = tuple(index_element(n, e) for n, e in zip(row["columns"], row["expressions"],
+                                                           strict=True))
+    return Index(name=row["name"], columns=elements, unique=bool(row["is_unique"]),
+                 method=row["method"], where=row["where"],
+                 nulls_not_distinct=bool(row["nulls_not_distinct"]))
+
+
+Constraint = PrimaryKey | UniqueConstraint | CheckConstraint | ForeignKey
+
+
+def parse_constraint(row: Row) -> Constraint:
+    """A primary key, unique, check or foreign key from a ``CONSTRAINTS`` row."""
+    kind, name, columns = row["kind"], row["name"], tuple(row["columns"])
+    if kind == "p":
+        return PrimaryKey(name=name, columns=columns)
+    if kind == "u":
+        return UniqueConstraint(name=name, columns=columns,
+                                nulls_not_distinct=bool(row["nulls_not_distinct"]))
+    if kind == "c":
+        return CheckConstraint(name=name, expression=row["expression"])
+    if kind == "f":
+        return ForeignKey(name=name, columns=columns, ref_schema=row["ref_schema"],
+                          ref_table=row["ref_table"], ref_columns=tuple(row["ref_columns"]),
+                          on_delete=FK_ACTION_CODES[row["on_delete"]],
+                          on_update=FK_ACTION_CODES[row["on_update"]])
+    raise ValueError(f"unexpected constraint kind {kind!r} for {name!r}")
+
+
+def is_excluded(schema: str, name: str, patterns: Iterable[str]) -> bool:
+    """True when ``name`` or ``schema.name`` matches one of the fnmatch ``patterns``."""
+    qualified = f"{schema}.{name}"
+    return any(fnmatchcase(name, p) or fnmatchcase(qualified, p) for p in patterns)
+
+
+def _by_name(items: Iterable[Any]) -> tuple[Any, ...]:
+    return tuple(sorted(items, key=lambda item: item.name))
+
+
+def canonical_table(table: Table) -> Table:
+    """``table`` with its constraints and indexes sorted by name (columns keep their order)."""
+    return replace(table, uniques=_by_name(table.uniques), checks=_by_name(table.checks),
+                   indexes=_by_name(table.indexes), foreign_keys=_by_name(table.foreign_keys))
+
+
+def canonical_schema(schema: Schema) -> Schema:
+    """``schema`` in the canonical order both sides share: everything sorted by name, except
+    columns, which keep their table order."""
+    return replace(
+        schema,
+        schemas=tuple(sorted(schema.schemas)),
+        enums=tuple(sorted(schema.enums, key=lambda e: e.key)),
+        sequences=tuple(sorted((normalize_sequence(s) for s in schema.sequences),
+                               key=lambda s: s.key)),
+        tables=tuple(sorted((canonical_table(t) for t in schema.tables), key=lambda t: t.key)))
+
+
+@dataclass
+class _TableParts:
+    columns: list[Column] = field(default_factory=list)
+    primary_key: PrimaryKey | None = None
+    uniques: list[UniqueConstraint] = field(default_factory=list)
+    checks: list[CheckConstraint] = field(default_factory=list)
+    foreign_keys: list[ForeignKey] = field(default_factory=list)
+    indexes: list[Index] = field(default_factory=list)
+
+
+def _add_constraint(parts: _TableParts, constraint: Constraint) -> None:
+    if isinstance(constraint, PrimaryKey):
+        parts.primary_key = constraint
+    elif isinstance(constraint, UniqueConstraint):
+        parts.uniques.append(constraint)
+    elif isinstance(constraint, CheckConstraint):
+        parts.checks.append(constraint)
+    else:
+        parts.foreign_keys.append(constraint)
+
+
+def collect_table_parts(rows: CatalogRows, keep: dict[Any, str]
+                        ) -> tuple[dict[Any, _TableParts], list[str]]:
+    """Group column, constraint and index rows by table oid (only the oids in ``keep``, which
+    maps them to the table's name for messages); also return notes about what the snapshot
+    cannot represent."""
+    parts: dict[Any, _TableParts] = defaultdict(_TableParts)
+    notes: list[str] = []
+    for row in rows.columns:
+        if row["table_oid"] in keep:
+            parts[row["table_oid"]].columns.append(parse_column(row))
+            if row["generated"]:
+                notes.append(f"column {keep[row['table_oid']]}.{row['name']} is a generated "
+                             "column; linkgress "
+                             "does not manage its expression")
+    for row in rows.constraints:
+        if row["table_oid"] in keep:
+            _add_constraint(parts[row["table_oid"]], parse_constraint(row))
+    for row in rows.indexes:
+        if row["table_oid"] in keep:
+            parts[row["table_oid"]].indexes.append(parse_index(row))
+            if not row["is_valid"]:
+                notes.append(f"index {row['name']!r} on {keep[row['table_oid']]} is INVALID "
+                             "(an interrupted CREATE INDEX "
+                             "CONCURRENTLY?); drop it and let linkgress create it again")
+    return parts, notes
+
+
+def build_schema(rows: CatalogRows, *, exclude: Sequence[str] = ()) -> Schema:
+    """Assemble the canonical :class:`Schema` from the catalog rows.
+
+    Leaves out linkgress's own tables and the tables, enums and sequences matching
+    ``exclude`` (fnmatch patterns on ``name`` or ``schema.name``).
+    """
+    patterns = tuple(exclude)
+    tables = [r for r in rows.tables
+              if r["name"] not in MANAGED_TABLES and not is_excluded(r["schema"], r["name"],
+                                                                     patterns)]
+    parts, notes = collect_table_parts(
+        rows, {r["oid"]: r["name"] if r["schema"] == "public" else f"{r['schema']}.{r['name']}"
+               for r in tables})
+    built = []
+    for r in tables:
+        p = parts[r["oid"]]
+        built.append(Table(schema=r["schema"], name=r["name"], columns=tuple(p.columns),
+                           primary_key=p.primary_key, uniques=tuple(p.uniques),
+                           checks=tuple(p.checks), indexes=tuple(p.indexes),
+                           foreign_keys=tuple(p.foreign_keys), comment=r["comment"]))
+    enums = [parse_enum(r) for r in rows.enums
+             if not is_excluded(r["schema"], r["name"], patterns)]
+    sequences = [parse_sequence(r) for r in rows.sequences
+                 if not is_excluded(r["schema"], r["name"], patterns)]
+    return canonical_schema(Schema(
+        schemas=tuple(r["name"] for r in rows.schemas), enums=tuple(enums),
+        sequences=tuple(sequences), tables=tuple(built), notes=tuple(notes)))

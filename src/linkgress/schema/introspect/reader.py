@@ -1,0 +1,120 @@
+"""Running the catalog queries: on one given connection, or concurrently on several pooled
+connections that all read one exported snapshot (as parallel ``pg_dump`` does)."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from linkgress.schema.introspect import catalog
+from linkgress.schema.introspect.parse import CatalogRows
+from linkgress.schema.quoting import quote_literal
+
+if TYPE_CHECKING:
+    from linkgress.client import PgClient, RawConnection
+
+# More connections than queries, or than a small pool offers, would only add connect time.
+DEFAULT_WORKERS = 4
+
+# pg_export_snapshot() returns e.g. "00000003-0000001B-1". SET TRANSACTION SNAPSHOT takes no
+# bind parameter, so the id is pasted as a literal: server-generated, but checked anyway.
+SNAPSHOT_ID = re.compile(r"[0-9A-Fa-f]{1,16}(?:-[0-9A-Fa-f]{1,16}){1,3}")
+
+
+def catalog_queries(server_major: int) -> dict[str, str]:
+    """The introspection queries by :class:`CatalogRows` field, the slowest first (so that
+    concurrent workers start on them)."""
+    return {
+        "columns": catalog.COLUMNS,
+        "indexes": catalog.indexes_sql(server_major),
+        "constraints": catalog.constraints_sql(server_major),
+        "tables": catalog.TABLES,
+        "sequences": catalog.SEQUENCES,
+        "enums": catalog.ENUMS,
+        "schemas": catalog.SCHEMAS,
+    }
+
+
+def checked_snapshot_id(value: Any) -> str:
+    """``value`` if it looks like an exported snapshot id; ``ValueError`` otherwise."""
+    if not isinstance(value, str) or SNAPSHOT_ID.fullmatch(value) is None:
+        raise ValueError(f"unexpected snapshot id from pg_export_snapshot(): {value!r}")
+    return value
+
+
+def _server_major(conn: RawConnection) -> int:
+    return conn.get_server_version().major
+
+
+async def read_on(conn: RawConnection, schemas: list[str]) -> CatalogRows:
+    """Run every query on ``conn``, one after the other, in whatever transaction it is in."""
+    queries = catalog_queries(_server_major(conn))
+    results = {name: await conn.fetch(sql, schemas) for name, sql in queries.items()}
+    return CatalogRows(**results)
+
+
+async def read_sequential(client: PgClient, schemas: list[str]) -> CatalogRows:
+    """Run every query on one pooled connection, in one REPEATABLE READ transaction."""
+    async with (client.acquire() as conn,
+                conn.transaction(isolation="repeatable_read", readonly=True)):
+        return await read_on(conn, schemas)
+
+
+class _Work:
+    """The queries not started yet, and the rows of those finished."""
+
+    def __init__(self, queries: dict[str, str], schemas: list[str]) -> None:
+        self.pending = list(queries.items())
+        self.results: dict[str, Any] = {}
+        self.schemas = schemas
+
+    async def drain(self, conn: RawConnection) -> None:
+        while self.pending:
+            name, sql = self.pending.pop(0)
+            self.results[name] = await conn.fetch(sql, self.schemas)
+
+
+async def _helper(client: PgClient, work: _Work, snapshot: str,
+                  acquiring: anyio.CancelScope) -> None:
+    conn = None
+    with acquiring:
+        conn = await client.acquire()
+    if conn is None:  # cancelled while waiting: the first connection did all the work
+        return
+    try:
+        if not work.pending:
+            return
+        async with conn.transaction(isolation="repeatable_read", readonly=True):
+            await conn.execute(f"SET TRANSACTION SNAPSHOT {quote_literal(snapshot)}")
+            await work.drain(conn)
+    finally:
+        await client.release(conn)
+
+
+async def read_concurrently(client: PgClient, schemas: list[str],
+                            workers: int = DEFAULT_WORKERS) -> CatalogRows:
+    """Run the queries on up to ``workers`` pooled connections at once, all reading the
+    snapshot the first one exports. Helpers still waiting for a pooled connection when the
+    work is done are cancelled, so a busy pool only slows introspection down."""
+    async with (client.acquire() as first,
+                first.transaction(isolation="repeatable_read", readonly=True)):
+        snapshot = checked_snapshot_id(
+            await first.fetchval("SELECT pg_catalog.pg_export_snapshot()"))
+        work = _Work(catalog_queries(_server_major(first)), schemas)
+        scopes = [anyio.CancelScope() for _ in range(max(0, workers - 1))]
+        try:
+            async with anyio.create_task_group() as group:
+                for scope in scopes:
+                    group.start_soon(_helper, client, work, snapshot, scope)
+                await work.drain(first)
+                # Cancelling an exited scope is a no-op: helpers that already hold a connection
+                # are past their acquire scope and finish their query.
+                for scope in scopes:
+                    scope.cancel()
+        except BaseExceptionGroup as errors:
+            # Surface the (first) real error rather than anyio's group wrapper.
+            raise errors.exceptions[0] from None
+    return CatalogRows(**work.results)
+
