@@ -1,0 +1,361 @@
+"""Introspection's pure parts on recorded catalog rows (plain dicts, as PostgreSQL 15 printed
+them), and normalisation's pure planning and merging."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from linkgress.model.types import ColumnType
+from linkgress.schema.introspect.normalize import (
+    TEMP_PREFIX,
+    Existing,
+    Printed,
+    apply_printed,
+    setup_statements,
+    temp_index_name,
+    temp_table_name,
+)
+from linkgress.schema.introspect.parse import (
+    CatalogRows,
+    build_schema,
+    canonical_schema,
+    index_element,
+    is_excluded,
+    normalize_sequence,
+    parse_column,
+    parse_column_type,
+    parse_constraint,
+    parse_index,
+    parse_sequence,
+    parse_type_text,
+)
+from linkgress.schema.introspect.reader import checked_snapshot_id
+from linkgress.schema.snapshot import (
+    CheckConstraint,
+    Column,
+    EnumType,
+    ForeignKey,
+    Index,
+    PrimaryKey,
+    Schema,
+    Sequence,
+    Table,
+    UniqueConstraint,
+)
+
+
+def column_row(**overrides: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "table_oid": 16400, "position": 1, "name": "email", "type": "text", "dims": 0,
+        "is_array": False, "type_schema": "pg_catalog", "type_name": "text",
+        "type_kind": "b", "nullable": False, "default": None, "identity": "",
+        "generated": "", "comment": None}
+    row.update(overrides)
+    return row
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("integer", ColumnType("integer")),
+    ("character varying(50)", ColumnType("character varying", (50,))),
+    ("character varying", ColumnType("character varying")),
+    ("character(3)", ColumnType("character", (3,))),
+    ("numeric(10,2)", ColumnType("numeric", (10, 2))),
+    ("numeric", ColumnType("numeric")),
+    ("timestamp(3) with time zone", ColumnType("timestamp with time zone", (3,))),
+    ("timestamp without time zone", ColumnType("timestamp without time zone")),
+    ("double precision", ColumnType("double precision")),
+    ("bit varying(5)", ColumnType("bit varying", (5,))),
+    ("interval day to second(3)", ColumnType("interval day to second", (3,))),
+    ("integer[]", ColumnType("integer")),
+    ("character varying(20)[]", ColumnType("character varying", (20,))),
+])
+def test_format_type_text_parses_to_the_model_spelling(text: str, expected: ColumnType) -> None:
+    assert parse_type_text(text) == expected
+
+
+def test_array_dimensions_come_from_attndims_not_the_printed_brackets() -> None:
+    # format_type prints "integer[]" for integer[][] too; attndims says 2.
+    assert parse_column_type(column_row(type="integer[]", dims=2, is_array=True)) == \
+        ColumnType("integer", dims=2)
+    # attndims is 0 for an array column whose type came from elsewhere (e.g. CREATE TABLE AS).
+    assert parse_column_type(column_row(type="text[]", dims=0, is_array=True)) == \
+        ColumnType("text", dims=1)
+
+
+def test_an_enum_column_is_named_by_its_schema_and_type_name_unquoted() -> None:
+    row = column_row(type='"Billing Dept"."Mood"[]', dims=1, is_array=True,
+                     type_schema="Billing Dept", type_name="Mood", type_kind="e")
+    assert parse_column_type(row) == ColumnType("Mood", dims=1, schema="Billing Dept",
+                                                is_enum=True)
+    domain = column_row(type="positive", type_schema="public", type_name="positive",
+                        type_kind="d")
+    assert parse_column_type(domain) == ColumnType("positive", schema="public")
+
+
+def test_column_fields_nullability_default_comment() -> None:
+    row = column_row(name="select", type="character varying(50)", nullable=True,
+                     default="''::character varying", comment="it's a comment")
+    assert parse_column(row) == Column(
+        name="select", type=ColumnType("character varying", (50,)), nullable=True,
+        default="''::character varying", comment="it's a comment")
+
+
+@pytest.mark.parametrize(("code", "identity"), [("a", "always"), ("d", "by default"),
+                                                ("", None)])
+def test_identity_codes(code: str, identity: str | None) -> None:
+    assert parse_column(column_row(identity=code, type="bigint")).identity == identity
+
+
+def test_identity_and_generated_columns_have_no_default() -> None:
+    assert parse_column(column_row(identity="a", default="whatever")).default is None
+    assert parse_column(column_row(generated="s", default="(a + b)")).default is None
+
+
+def pk_row(**overrides: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "table_oid": 16400, "name": "users_pkey", "kind": "p", "columns": ["id"],
+        "ref_schema": None, "ref_table": None, "ref_columns": [], "on_delete": " ",
+        "on_update": " ", "expression": None, "nulls_not_distinct": False}
+    row.update(overrides)
+    return row
+
+
+def test_primary_key_unique_and_check_constraints() -> None:
+    assert parse_constraint(pk_row(columns=["tenant", "id"])) == PrimaryKey(
+        name="users_pkey", columns=("tenant", "id"))
+    assert parse_constraint(pk_row(kind="u", name="uq", columns=["a", "b"],
+                                   nulls_not_distinct=True)) == UniqueConstraint(
+        name="uq", columns=("a", "b"), nulls_not_distinct=True)
+    assert parse_constraint(pk_row(kind="c", name="ck", columns=["i"],
+                                   expression="(i >= 0)")) == CheckConstraint(
+        name="ck", expression="(i >= 0)")
+
+
+@pytest.mark.parametrize(("code", "action"), [
+    ("a", "NO ACTION"), ("r", "RESTRICT"), ("c", "CASCADE"), ("n", "SET NULL"),
+    ("d", "SET DEFAULT")])
+def test_foreign_key_actions(code: str, action: str) -> None:
+    fk = parse_constraint(pk_row(kind="f", name="orders_user_id_fkey", columns=["user_id"],
+                                 ref_schema="Billing Dept", ref_table="users",
+                                 ref_columns=["id"], on_delete=code, on_update="a"))
+    assert fk == ForeignKey(name="orders_user_id_fkey", columns=("user_id",),
+                            ref_schema="Billing Dept", ref_table="users", ref_columns=("id",),
+                            on_delete=action, on_update="NO ACTION")
+
+
+def test_an_unknown_constraint_kind_is_an_error() -> None:
+    with pytest.raises(ValueError, match="'x'"):
+        parse_constraint(pk_row(kind="x"))
+
+
+def index_row(**overrides: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "table_oid": 16400, "name": "ix", "is_unique": False, "method": "btree",
+        "is_valid": True, "columns": ["email"], "expressions": [None], "where": None,
+        "nulls_not_distinct": False}
+    row.update(overrides)
+    return row
+
+
+def test_index_elements_columns_and_expressions() -> None:
+    # pg_get_indexdef(oid, k, false) prints a function call bare and wraps anything else.
+    row = index_row(name="ix_sinks_lower_vc", is_unique=True,
+                    columns=[None, "Mixed Case", None],
+                    expressions=["lower((vc)::text)", None, '(("select" + 1))'],
+                    where="((vc)::text <> ''::text)", nulls_not_distinct=True)
+    assert parse_index(row) == Index(
+        name="ix_sinks_lower_vc", columns=("(lower((vc)::text))", "Mixed Case",
+                                           '(("select" + 1))'),
+        unique=True, where="((vc)::text <> ''::text)", nulls_not_distinct=True)
+    assert parse_index(index_row(method="gin")).method == "gin"
+
+
+def test_index_element_needs_a_column_or_an_expression() -> None:
+    assert index_element("a", None) == "a"
+    assert index_element(None, "coalesce(a, 0)") == "(coalesce(a, 0))"
+    with pytest.raises(ValueError):
+        index_element(None, None)
+
+
+def test_sequence_bounds_equal_to_the_implicit_ones_become_none() -> None:
+    row = {"schema": "public", "name": "order_no", "data_type": "bigint", "start": 100,
+           "increment": 5, "min_value": 1, "max_value": 2**63 - 1, "cache": 1, "cycle": False}
+    assert parse_sequence(row) == Sequence(schema="public", name="order_no", start=100,
+                                           increment=5)
+    down = Sequence(schema="s", name="d", data_type="integer", start=-1, increment=-1,
+                    min_value=-(2**31), max_value=-1)
+    assert normalize_sequence(down) == Sequence(schema="s", name="d", data_type="integer",
+                                                start=-1, increment=-1)
+    explicit = Sequence(schema="s", name="e", data_type="smallint", min_value=10,
+                        max_value=100)
+    assert normalize_sequence(explicit) == explicit
+    assert normalize_sequence(Sequence(schema="s", name="e", data_type="smallint",
+                                       max_value=32767)).max_value is None
+
+
+@pytest.mark.parametrize(("schema", "name", "patterns", "expected"), [
+    ("public", "audit_log", ["audit_*"], True),
+    ("public", "audit_log", ["public.audit_*"], True),
+    ("shop", "audit_log", ["public.*"], False),
+    ("shop", "Orders", ["orders"], False),  # case-sensitive, like PostgreSQL names
+    ("shop", "orders", [], False),
+])
+def test_exclude_patterns(schema: str, name: str, patterns: list[str], expected: bool) -> None:
+    assert is_excluded(schema, name, patterns) is expected
+
+
+def recorded_rows() -> CatalogRows:
+    return CatalogRows(
+        schemas=[{"name": "public"}, {"name": "shop"}],
+        enums=[{"schema": "shop", "name": "status", "labels": ["new", "it's"]},
+               {"schema": "public", "name": "tmp_status", "labels": ["x"]}],
+        sequences=[{"schema": "shop", "name": "order_no", "data_type": "bigint", "start": 1,
+                    "increment": 1, "min_value": 1, "max_value": 2**63 - 1, "cache": 1,
+                    "cycle": False}],
+        tables=[{"oid": 2, "schema": "shop", "name": "orders", "comment": "money"},
+                {"oid": 1, "schema": "public", "name": "users", "comment": None},
+                {"oid": 3, "schema": "public", "name": "__linkgress_schema_state",
+                 "comment": None},
+                {"oid": 4, "schema": "public", "name": "__linkgress_migrations",
+                 "comment": None},
+                {"oid": 5, "schema": "public", "name": "tmp_import", "comment": None}],
+        columns=[column_row(table_oid=1, name="id", type="integer", identity="d"),
+                 column_row(table_oid=1, name="email"),
+                 column_row(table_oid=2, name="id", type="bigint"),
+                 column_row(table_oid=2, name="user_id", type="integer", nullable=True),
+                 column_row(table_oid=3, name="state_name"),
+                 column_row(table_oid=99, name="orphan")],
+        constraints=[pk_row(table_oid=1), pk_row(table_oid=2, name="orders_pkey"),
+                     pk_row(table_oid=2, kind="f", name="orders_user_id_fkey",
+                            columns=["user_id"], ref_schema="public", ref_table="users",
+                            ref_columns=["id"], on_delete="c", on_update="a"),
+                     pk_row(table_oid=1, kind="u", name="users_email_key",
+                            columns=["email"])],
+        indexes=[index_row(table_oid=1, name="z_ix"), index_row(table_oid=1, name="a_ix"),
+                 index_row(table_oid=2, name="ix_broken", is_valid=False)])
+
+
+def test_build_schema_assembles_tables_in_canonical_order() -> None:
+    schema = build_schema(recorded_rows(), exclude=["tmp_*"])
+    assert schema.schemas == ("public", "shop")
+    assert schema.enums == (EnumType(schema="shop", name="status", values=("new", "it's")),)
+    assert schema.sequences == (Sequence(schema="shop", name="order_no"),)
+    assert [t.key for t in schema.tables] == [("public", "users"), ("shop", "orders")]
+    users = schema.tables[0]
+    assert [c.name for c in users.columns] == ["id", "email"]
+    assert users.column("id") == Column(name="id", type=ColumnType("integer"), nullable=False,
+                                        identity="by default")
+    assert users.primary_key == PrimaryKey(name="users_pkey", columns=("id",))
+    assert users.uniques == (UniqueConstraint(name="users_email_key", columns=("email",)),)
+    assert [i.name for i in users.indexes] == ["a_ix", "z_ix"]
+    orders = schema.tables[1]
+    assert orders.comment == "money"
+    assert orders.foreign_keys == (ForeignKey(
+        name="orders_user_id_fkey", columns=("user_id",), ref_schema="public",
+        ref_table="users", ref_columns=("id",), on_delete="CASCADE"),)
+    assert len(schema.notes) == 1 and "ix_broken" in schema.notes[0]
+    assert "shop.orders" in schema.notes[0]
+
+
+def test_build_schema_without_exclusions_keeps_other_tables_but_never_linkgress_own() -> None:
+    schema = build_schema(recorded_rows())
+    assert [t.name for t in schema.tables] == ["tmp_import", "users", "orders"]
+    assert [e.name for e in schema.enums] == ["tmp_status", "status"]
+
+
+def test_canonical_schema_sorts_everything_but_columns() -> None:
+    cols = (Column(name="b", type=ColumnType("text")), Column(name="a", type=ColumnType("text")))
+    table = Table(schema="s", name="t", columns=cols,
+                  checks=(CheckConstraint(name="z", expression="true"),
+                          CheckConstraint(name="a", expression="true")),
+                  indexes=(Index(name="y", columns=("a",)), Index(name="x", columns=("b",))))
+    schema = canonical_schema(Schema(schemas=("s", "public"), tables=(
+        table, Table(schema="public", name="u", columns=cols))))
+    assert schema.schemas == ("public", "s")
+    assert [t.name for t in schema.tables] == ["u", "t"]
+    assert schema.tables[1].columns == cols
+    assert [c.name for c in schema.tables[1].checks] == ["a", "z"]
+    assert [i.name for i in schema.tables[1].indexes] == ["x", "y"]
+
+
+@pytest.mark.parametrize("value", ["00000003-0000001B-1", "0000000A-00000002-3F"])
+def test_snapshot_ids_are_accepted(value: str) -> None:
+    assert checked_snapshot_id(value) == value
+
+
+@pytest.mark.parametrize("value", [None, "", "1'; DROP TABLE x; --", "abc def",
+                                   "00000003-0000001B-1'"])
+def test_anything_else_is_refused_before_it_reaches_set_transaction_snapshot(
+        value: Any) -> None:
+    with pytest.raises(ValueError, match="snapshot id"):
+        checked_snapshot_id(value)
+
+
+MOOD = ColumnType("mood", schema="shop", is_enum=True)
+
+
+def target_schema() -> Schema:
+    table = Table(
+        schema="shop", name="orders",
+        columns=(Column(name="id", type=ColumnType("integer"), nullable=False,
+                        identity="always"),
+                 Column(name="select", type=MOOD, default="'new'::\"shop\".\"mood\""),
+                 Column(name="n", type=ColumnType("bigint"),
+                        default="nextval('shop.order_no')")),
+        checks=(CheckConstraint(name="ck", expression="n > 0"),),
+        indexes=(Index(name="ix_orders_lower", columns=("(lower(select::text))",),
+                       where="n > 0", concurrently=True),))
+    return Schema(schemas=("shop",),
+                  enums=(EnumType(schema="shop", name="mood", values=("new", "it's")),),
+                  sequences=(Sequence(schema="shop", name="order_no"),), tables=(table,))
+
+
+def test_setup_creates_what_is_missing_in_the_savepoint() -> None:
+    sql = [s.sql for s in setup_statements(target_schema(), Existing())]
+    assert sql[:3] == ['CREATE SCHEMA "shop"',
+                       """CREATE TYPE "shop"."mood" AS ENUM ('new', 'it''s')""",
+                       'CREATE SEQUENCE "shop"."order_no"']
+    # identity, NOT NULL and comments do not change how defaults print: left out.
+    assert sql[3] == (
+        f'CREATE TEMPORARY TABLE "{TEMP_PREFIX}0" ("id" integer, '
+        """"select" "shop"."mood" DEFAULT 'new'::"shop"."mood", """
+        """"n" bigint DEFAULT nextval('shop.order_no'), CONSTRAINT "ck" CHECK (n > 0))""")
+    assert sql[4] == (f'CREATE INDEX "{TEMP_PREFIX}0_0" ON "pg_temp"."{TEMP_PREFIX}0" '
+                      "USING btree ((lower(select::text))) WHERE n > 0")
+
+
+def test_setup_reuses_what_exists_and_sets_aside_an_enum_lacking_a_label() -> None:
+    existing = Existing(schemas=frozenset({"shop"}), enums={("shop", "mood"): ("new",)},
+                        relations=frozenset({("shop", "order_no")}))
+    sql = [s.sql for s in setup_statements(target_schema(), existing)]
+    assert sql[:2] == [f'ALTER TYPE "shop"."mood" RENAME TO "{TEMP_PREFIX}enum_0"',
+                       """CREATE TYPE "shop"."mood" AS ENUM ('new', 'it''s')"""]
+    assert sql[2].startswith("CREATE TEMPORARY TABLE")
+    complete = Existing(schemas=frozenset({"shop"}),
+                        enums={("shop", "mood"): ("it's", "old", "new")},
+                        relations=frozenset({("shop", "order_no")}))
+    assert setup_statements(target_schema(), complete)[0].sql.startswith("CREATE TEMPORARY")
+
+
+def test_apply_printed_replaces_only_the_printed_text() -> None:
+    target = target_schema()
+    printed = Printed(
+        columns={"id": Column(name="id", type=ColumnType("integer")),
+                 "select": Column(name="select", type=MOOD, default="'new'::shop.mood"),
+                 "n": Column(name="n", type=ColumnType("bigint"),
+                             default="nextval('shop.order_no'::regclass)")},
+        checks={"ck": "(n > 0)"},
+        indexes={temp_index_name(0, 0): Index(name=temp_index_name(0, 0),
+                                              columns=('(lower(("select")::text))',),
+                                              where="(n > 0)")})
+    result = apply_printed(target, {temp_table_name(0): printed})
+    (table,) = result.tables
+    assert [c.default for c in table.columns] == [
+        None, "'new'::shop.mood", "nextval('shop.order_no'::regclass)"]
+    assert table.columns[0] == target.tables[0].columns[0]  # identity, NOT NULL kept
+    assert table.checks == (CheckConstraint(name="ck", expression="(n > 0)"),)
+    assert table.indexes == (Index(name="ix_orders_lower",
+                                   columns=('(lower(("select")::text))',), where="(n > 0)",
+                                   concurrently=True),)
