@@ -154,8 +154,8 @@ class EnumColumnUse:
 @dataclass(frozen=True, kw_only=True)
 class RecreateEnum(Operation):
     """Replace an enum's labels when ``ALTER TYPE ... ADD VALUE`` cannot (a label removed or
-    reordered, or a new label used in the same migration): rename the old type away, create
-    the new one, convert every column in ``columns`` through ``text``, drop the old type.
+    reordered): rename the old type away, create the new one, convert every column in
+    ``columns`` through ``text``, drop the old type.
 
     Destructive when a label disappears: rows holding it make the migration fail (and roll back).
     """

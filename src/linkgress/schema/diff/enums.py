@@ -11,17 +11,18 @@ nothing is silently lost. Clean such rows up first (or in a planned migration).
 Added labels (the current labels still in the same relative order) become ``AddEnumValue``
 with the position PostgreSQL needs (``AFTER`` the preceding label, or ``BEFORE`` the first
 existing one). PostgreSQL (12+) allows ``ADD VALUE`` in a transaction but refuses to *use* the
-new label before that transaction commits. So when the target uses a new label as a column
-default, the differ recreates the type instead (a type created in the transaction is usable at
-once; without removed labels this is not destructive). Data written in
-``on_migration_complete`` with a freshly added label fails for the same reason.
+new label (``unsafe use of new value``) before that transaction commits — in a default, a
+check, an index predicate, or rows written by ``on_migration_complete``. The differ still emits
+the cheap ``AddEnumValue`` (recreating would rewrite every table using the type); the caller
+commits such labels first when a later operation mentions them, as ``migrate()`` does
+(:func:`linkgress.schema.deferred.enum_values_to_commit_first`), and a planned migration must
+put them in a migration of their own.
 """
 
 from __future__ import annotations
 
 from linkgress.schema import operations as ops
 from linkgress.schema.diff.context import DiffContext, label
-from linkgress.schema.quoting import quote_literal
 from linkgress.schema.snapshot import Column, EnumType, Schema
 
 
@@ -47,12 +48,6 @@ def added_values(current: EnumType, target: EnumType) -> list[ops.AddEnumValue]:
 
 def _uses(column: Column, enum: EnumType) -> bool:
     return column.type.is_enum and (column.type.schema, column.type.name) == enum.key
-
-
-def _new_label_in_default(target: Schema, enum: EnumType, new: set[str]) -> bool:
-    literals = {quote_literal(v) for v in new}
-    return any(c.default is not None and any(lit in c.default for lit in literals)
-               for t in target.tables for c in t.columns if _uses(c, enum))
 
 
 def enum_columns(current: Schema, target: Schema, enum: EnumType,
@@ -83,8 +78,7 @@ def diff_enum(current: Schema, target: Schema, old: EnumType, new: EnumType,
     """Operations turning enum ``old`` into ``new`` (same name)."""
     if old.values == new.values:
         return []
-    added = set(new.values) - set(old.values)
-    if _is_subsequence(old.values, new.values) and not _new_label_in_default(target, new, added):
+    if _is_subsequence(old.values, new.values):
         return list(added_values(old, new))
     return [ops.RecreateEnum(schema=new.schema, enum_name=new.name, old_values=old.values,
                              values=new.values,
