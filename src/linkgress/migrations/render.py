@@ -95,8 +95,16 @@ def call(method: str, /, *args: str, **kwargs: str | None) -> str:
     line = f"await schema.{method}({', '.join(parts)})"
     if len(INDENT) + len(line) <= MAX_LINE or not parts:
         return line
-    inner = ",\n".join(f"{INDENT}    {p}" for p in parts)
-    return f"await schema.{method}(\n{inner},\n{INDENT})"
+    # Pack the arguments greedily onto continuation lines.
+    lines: list[str] = []
+    for part in parts:
+        if lines and len(lines[-1]) + len(part) + 2 <= MAX_LINE - 1:
+            lines[-1] += f", {part}"
+        else:
+            if lines:
+                lines[-1] += ","
+            lines.append(f"{INDENT}    {part}")
+    return f"await schema.{method}(\n" + "\n".join(lines) + ")"
 
 
 def _schema_kw(schema: str) -> str | None:

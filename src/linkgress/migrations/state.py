@@ -4,8 +4,8 @@ DESIGN.md: after every successful journaled migration the executor records "the 
 that now exist". What a migration file did is arbitrary SQL, so the runner does not trust the
 model blindly: in the migration's transaction it reads which objects exist (names only, with
 the same cheap catalog read ``ensure_created()`` uses, plus column names) and records the
-model's definitions of exactly those — schemas, enums, sequences, tables, and within each
-table the columns, keys, constraints, indexes and foreign keys present by name.
+model's (normalised) definitions of exactly those — schemas, enums, sequences, tables, and
+within each table the columns, keys, constraints, indexes and foreign keys present by name.
 """
 
 from __future__ import annotations
@@ -63,7 +63,14 @@ def existing_part(target: Schema, existing: ExistingObjects,
 
 async def record_managed_state(executor: MigrationExecutor, conn: RawConnection,
                                target: Schema) -> Schema:
-    """Record (in ``conn``'s transaction) the part of ``target`` that exists; returns it."""
+    """Record (in ``conn``'s transaction) the part of ``target`` that exists; returns it.
+
+    ``target`` is first normalised as ``migrate()`` records it (defaults and expressions as
+    PostgreSQL prints them), so both paths leave the same kind of record.
+    """
+    from linkgress.schema.introspect import normalize_target
+
+    target = await normalize_target(conn, target)
     schemas = list(target.schemas)
     existing = await read_existing(conn, schemas)
     columns = {(r["schema"], r["table"], r["name"])
