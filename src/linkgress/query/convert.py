@@ -1,0 +1,86 @@
+"""Value conversion between Python and PostgreSQL for the ORM, per column.
+
+asyncpg already converts numbers, text, ``Decimal``, ``UUID``, dates and times, ``bytes`` and
+arrays. What it leaves to us, and what this module does once per column (never per row by
+inspecting values' types):
+
+- a Python ``enum.Enum`` column: asyncpg sends and returns PostgreSQL enum values as their
+  labels (``str``); we send ``member.value`` and turn labels back into members;
+- ``json`` / ``jsonb`` columns: asyncpg sends and returns JSON text; we ``json.dumps`` the value
+  (a dict, list, str, number, bool) and ``json.loads`` what comes back, so a column round-trips
+  any JSON-serialisable Python value. Python ``None`` is SQL NULL, not JSON ``null``.
+
+This module is the writing side (:func:`encode`, :func:`column_encoders`; entries are None where
+no conversion is needed, so a hot loop can skip those columns); the reading side is
+:func:`linkgress.query.materialize.converter_for`, used by every row reader.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from linkgress.model.meta import ColumnMeta, EntityMeta
+
+__all__ = [
+    "Converter",
+    "column_encoders",
+    "encode",
+    "encoder_for",
+]
+
+Converter = Callable[[Any], Any]
+
+_JSON_TYPES = frozenset({"json", "jsonb"})
+_COMPACT = (",", ":")
+
+
+def _json_dumps(value: Any) -> Any:
+    return None if value is None else json.dumps(value, separators=_COMPACT)
+
+
+def _enum_encoder(enum_class: type[enum.Enum], dims: int) -> Converter:
+    def label(value: Any) -> Any:
+        if isinstance(value, enum.Enum):
+            return value.value
+        return value  # a label given as text, or None: PostgreSQL validates it
+
+    if dims == 0:
+        return label
+
+    def labels(value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            return [labels(item) for item in value]
+        return label(value)
+
+    return labels
+
+
+def encoder_for(column: ColumnMeta) -> Converter | None:
+    """How to turn a Python value into a bind parameter for ``column`` (None: as it is)."""
+    if column.enum_class is not None:
+        return _enum_encoder(column.enum_class, column.type.dims)
+    if column.type.name in _JSON_TYPES and column.type.dims == 0:
+        return _json_dumps
+    return None
+
+
+_ENCODERS: dict[int, tuple[EntityMeta, tuple[Converter | None, ...]]] = {}
+
+
+def column_encoders(meta: EntityMeta) -> tuple[Converter | None, ...]:
+    """One encoder (or None) per column of ``meta.columns``, in that order; cached."""
+    cached = _ENCODERS.get(id(meta))
+    if cached is None or cached[0] is not meta:
+        cached = (meta, tuple(encoder_for(c) for c in meta.columns))
+        _ENCODERS[id(meta)] = cached
+    return cached[1]
+
+
+def encode(column: ColumnMeta, value: Any) -> Any:
+    """``value`` as a bind parameter for ``column`` (enum member -> label, JSON -> text)."""
+    encoder = encoder_for(column)
+    return value if encoder is None else encoder(value)

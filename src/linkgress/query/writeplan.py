@@ -1,0 +1,223 @@
+"""Per-table write plans: cached statement text and value extraction for mutations.
+
+A :class:`TablePlan` is computed once per ``EntityMeta``: quoted names, per-column encoders
+(:mod:`linkgress.query.convert`), decoders for ``RETURNING`` rows, and a cache of statement
+text by shape (which columns a statement sets, how many rows it carries).
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from linkgress.errors import ModelError, QueryBuildError
+from linkgress.model.fluent import member_name
+from linkgress.query.convert import Converter, encoder_for
+from linkgress.query.materialize import converter_for
+from linkgress.schema.quoting import quote_ident
+
+if TYPE_CHECKING:
+    from linkgress.model.meta import EntityMeta
+
+__all__ = ["Member", "TablePlan", "group_rows", "table_plan"]
+
+Member = str | Callable[[Any], Any]
+
+
+class TablePlan:
+    """Everything about one table that statements need, computed once per ``EntityMeta``."""
+
+    def __init__(self, meta: EntityMeta) -> None:
+        self.meta = meta
+        self.entity: type[Any] = meta.entity
+        self.table_sql = f"{quote_ident(meta.schema)}.{quote_ident(meta.table)}"
+        self.attrs = tuple(c.attr for c in meta.columns)
+        self.attr_set = frozenset(self.attrs)
+        self.quoted = {c.attr: quote_ident(c.name) for c in meta.columns}
+        self.names = {c.attr: c.name for c in meta.columns}
+        self.encoders: dict[str, Converter] = {
+            c.attr: enc for c in meta.columns if (enc := encoder_for(c)) is not None}
+        self.pk_attrs = meta.primary_key_attrs
+        self.returning = ", ".join(self.quoted[a] for a in self.attrs)
+        self.decoders = tuple((c.attr, converter_for(c)) for c in meta.columns)
+        self.plain_read = all(conv is None for _, conv in self.decoders)
+        self.sql_cache: dict[tuple[Any, ...], str] = {}
+
+    # --- values ---
+
+    def values_of(self, row: Any, what: str) -> Mapping[str, Any]:
+        """The field values ``row`` (an entity of this table, or a dict) sets."""
+        if isinstance(row, self.entity):
+            values: Mapping[str, Any] = row.__dict__
+            return values
+        if isinstance(row, Mapping):
+            for key in row:
+                if key not in self.attr_set:
+                    raise self.unknown(key)
+            return row
+        raise QueryBuildError(
+            f"{what} expects a {self.entity.__name__} or a dict of its fields, got {row!r}")
+
+    def unknown(self, attr: object) -> QueryBuildError:
+        return QueryBuildError(
+            f"{self.entity.__name__} has no column attribute {attr!r} "
+            f"(columns: {', '.join(self.attrs)})")
+
+    def given(self, values: Mapping[str, Any]) -> tuple[str, ...]:
+        """The columns ``values`` sets, in table order."""
+        return tuple(a for a in self.attrs if a in values)
+
+    def params(self, attrs: Sequence[str], values: Mapping[str, Any]) -> list[Any]:
+        enc = self.encoders
+        return [values[a] if a not in enc else enc[a](values[a]) for a in attrs]
+
+    def fill(self, target: Any, record: Any) -> Any:
+        """Store a ``RETURNING <all columns>`` record's values on entity ``target``."""
+        d = target.__dict__
+        if self.plain_read:
+            d.update(zip(self.attrs, record, strict=True))
+        else:
+            for (attr, conv), value in zip(self.decoders, record, strict=True):
+                d[attr] = value if conv is None else conv(value)
+        return target
+
+    def new_entity(self) -> Any:
+        return object.__new__(self.entity)
+
+    def member(self, member: Member, what: str) -> str:
+        try:
+            attr = member_name(member, entity=self.entity.__name__)
+        except ModelError as exc:
+            raise QueryBuildError(f"{what}: {exc}") from None
+        if attr not in self.attr_set:
+            raise self.unknown(attr)
+        return attr
+
+    def require_key(self, what: str) -> tuple[str, ...]:
+        if not self.pk_attrs:
+            raise QueryBuildError(
+                f"{what} needs a primary key, and {self.entity.__name__} has none; use "
+                f"where(...).{what.split('(')[0]}(...) instead")
+        return self.pk_attrs
+
+    # --- statements ---
+
+    def insert_sql(self, attrs: tuple[str, ...]) -> str:
+        key = ("insert", attrs)
+        sql = self.sql_cache.get(key)
+        if sql is None:
+            if attrs:
+                columns = ", ".join(self.quoted[a] for a in attrs)
+                marks = ", ".join(f"${i}" for i in range(1, len(attrs) + 1))
+                body = f"({columns}) VALUES ({marks})"
+            else:
+                body = "DEFAULT VALUES"
+            sql = f"INSERT INTO {self.table_sql} {body} RETURNING {self.returning}"
+            self.sql_cache[key] = sql
+        return sql
+
+    def values_sql(self, attrs: tuple[str, ...], rows: int) -> str:
+        """``INSERT INTO t (cols) VALUES ($1, $2), ($3, $4), ...`` for ``rows`` rows."""
+        key = ("values", attrs, rows)
+        sql = self.sql_cache.get(key)
+        if sql is None:
+            if attrs:
+                width = len(attrs)
+                columns = ", ".join(self.quoted[a] for a in attrs)
+                tuples = ", ".join(
+                    "(" + ", ".join(f"${r * width + i}" for i in range(1, width + 1)) + ")"
+                    for r in range(rows))
+            else:  # every column generated: one DEFAULT per row
+                columns = self.quoted[self.attrs[0]]
+                tuples = ", ".join("(DEFAULT)" for _ in range(rows))
+            sql = f"INSERT INTO {self.table_sql} ({columns}) VALUES {tuples}"
+            if len(self.sql_cache) < 1000:  # bounded: one entry per (columns, row count)
+                self.sql_cache[key] = sql
+        return sql
+
+    def update_sql(self, attrs: tuple[str, ...], keys: tuple[str, ...]) -> str:
+        key = ("update", attrs, keys)
+        sql = self.sql_cache.get(key)
+        if sql is None:
+            sets = ", ".join(f"{self.quoted[a]} = ${i}" for i, a in enumerate(attrs, 1))
+            where = " AND ".join(
+                f"{self.quoted[a]} = ${i}" for i, a in enumerate(keys, len(attrs) + 1))
+            sql = f"UPDATE {self.table_sql} SET {sets} WHERE {where}"
+            self.sql_cache[key] = sql
+        return sql
+
+    def delete_sql(self, keys: tuple[str, ...]) -> str:
+        key = ("delete", keys)
+        sql = self.sql_cache.get(key)
+        if sql is None:
+            where = " AND ".join(f"{self.quoted[a]} = ${i}" for i, a in enumerate(keys, 1))
+            sql = f"DELETE FROM {self.table_sql} WHERE {where}"
+            self.sql_cache[key] = sql
+        return sql
+
+
+_PLANS: dict[int, TablePlan] = {}
+
+
+def table_plan(meta: EntityMeta) -> TablePlan:
+    """The cached :class:`TablePlan` of ``meta``."""
+    plan = _PLANS.get(id(meta))
+    if plan is None or plan.meta is not meta:
+        plan = _PLANS[id(meta)] = TablePlan(meta)
+    return plan
+
+
+def group_rows(
+    plan: TablePlan, rows: Iterable[Any], what: str
+) -> list[tuple[tuple[str, ...], list[tuple[Any, ...]]]]:
+    """Rows grouped by the set of columns they give, as value tuples in table order.
+
+    Almost always one group: the fast path compares each row's keys with the first row's.
+    """
+    groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+    last_keys: Any = None
+    last_attrs: tuple[str, ...] = ()
+    last_list: list[tuple[Any, ...]] = []
+    getter: Callable[[Mapping[str, Any]], tuple[Any, ...]] = tuple
+    for row in rows:
+        values = plan.values_of(row, what)
+        keys = values.keys()
+        if keys != last_keys:
+            last_keys = keys
+            last_attrs = plan.given(values)
+            last_list = groups.setdefault(last_attrs, [])
+            getter = _row_getter(plan, last_attrs)
+        last_list.append(getter(values))
+    return list(groups.items())
+
+
+def _no_values(values: Mapping[str, Any]) -> tuple[Any, ...]:
+    return ()
+
+
+def _single_getter(attr: str) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+    def get(values: Mapping[str, Any]) -> tuple[Any, ...]:
+        return (values[attr],)
+
+    return get
+
+
+def _row_getter(
+    plan: TablePlan, attrs: tuple[str, ...]
+) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+    encoders = [(i, plan.encoders[a]) for i, a in enumerate(attrs) if a in plan.encoders]
+    if not attrs:
+        return _no_values
+    base: Callable[[Mapping[str, Any]], Any]
+    base = _single_getter(attrs[0]) if len(attrs) == 1 else operator.itemgetter(*attrs)
+    if not encoders:
+        return base
+
+    def encoded(values: Mapping[str, Any]) -> tuple[Any, ...]:
+        row = list(base(values))
+        for i, enc in encoders:
+            row[i] = enc(row[i])
+        return tuple(row)
+
+    return encoded
