@@ -70,7 +70,9 @@ class Index:
     method: str = "btree"
     where: str | None = None
     nulls_not_distinct: bool = False
-    concurrently: bool = False
+    # How to build it, not what it is: the catalog cannot tell, so it never makes two indexes
+    # differ (else a concurrently-built index would be dropped and rebuilt on every migrate).
+    concurrently: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True, kw_only=True)
