@@ -1,0 +1,535 @@
+"""The query compiler: a pure function from a query description to SQL text and parameters.
+
+Two passes over the same frozen tree:
+
+- :func:`shape_of` walks it and returns its *shape key* (everything that determines the SQL:
+  node kinds, operators, columns, the graph of sources; never a bound value) plus the values
+  of its :class:`~linkgress.query.expressions.Param` nodes, numbered ``$1..$n`` in walk order
+  (one number per ``Param`` object, so a node used twice binds once). Queries with equal keys
+  compile to the same SQL, which is why the compiled text can be cached by key.
+- :func:`compile_statement` renders the SQL, taking each parameter's number from the walk, so
+  the cached text and a fresh walk's values always line up.
+
+The root table is always aliased :data:`ROOT_ALIAS`; other sources get ``t1``, ``t2``, ... in
+order of first use. Values never enter the text: they are bind parameters.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from linkgress.errors import QueryBuildError
+from linkgress.query.expressions import (
+    Between,
+    BinaryOp,
+    ColumnRef,
+    Expr,
+    Func,
+    InArray,
+    IsNull,
+    Like,
+    Ordering,
+    Param,
+    Raw,
+    UnaryOp,
+)
+from linkgress.query.materialize import (
+    PDict,
+    PEntity,
+    PList,
+    PObject,
+    Projection,
+    PValue,
+    projection_columns,
+)
+from linkgress.query.navigation import (
+    CollectionAggregate,
+    CollectionExists,
+    CollectionList,
+    CollectionQuery,
+    Source,
+)
+from linkgress.schema.quoting import quote_ident, quote_qualified
+
+__all__ = [
+    "ROOT_ALIAS",
+    "Compound",
+    "SelectQuery",
+    "compile_predicate",
+    "compile_statement",
+    "shape_of",
+]
+
+#: The alias of a statement's root table (``UPDATE``/``DELETE`` use it too).
+ROOT_ALIAS = "t0"
+
+#: Statement kinds :func:`compile_statement` renders from a :class:`SelectQuery`.
+KINDS = ("rows", "count", "exists", "sum", "min", "max", "avg")
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class SelectQuery:
+    """Everything a SELECT needs. ``projection`` None means the root entity."""
+
+    source: Source
+    where: Expr | None = None
+    projection: Projection | None = None
+    ordering: tuple[Ordering, ...] = ()
+    limit: Param | None = None
+    offset: Param | None = None
+    distinct: bool = False
+    group_by: tuple[Expr, ...] = ()
+    having: Expr | None = None
+    aggregate: Expr | None = None  # the argument of sum/min/max/avg statements
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Compound:
+    """``first UNION [ALL] second ...``; rows come out in the first part's projection."""
+
+    parts: tuple[SelectQuery, ...]
+    operators: tuple[str, ...]  # "UNION" | "UNION ALL", one per part after the first
+
+
+# --- pass 1: the shape key --------------------------------------------------------------------
+
+
+class _Walk:
+    __slots__ = ("key", "numbers", "params", "sources")
+
+    def __init__(self) -> None:
+        self.key: list[Any] = []
+        self.params: list[Any] = []
+        self.numbers: dict[int, int] = {}
+        self.sources: dict[int, int] = {}
+
+    def source(self, source: Source) -> None:
+        number = self.sources.get(id(source))
+        if number is None:
+            if source.parent is not None:
+                self.source(source.parent)
+            number = self.sources[id(source)] = len(self.sources)
+            nav = source.nav.name if source.nav is not None else None
+            self.key += ("S", number, source.meta.entity, source.kind, nav,
+                         None if source.parent is None else self.sources[id(source.parent)])
+        else:
+            self.key += ("s", number)
+
+    def param(self, param: Param) -> None:
+        number = self.numbers.get(id(param))
+        if number is None:
+            self.params.append(param.value)
+            number = self.numbers[id(param)] = len(self.params)
+        self.key += ("P", number, param.cast)
+
+    def expr(self, node: Any) -> None:
+        _WALKERS[type(node)](self, node)
+
+    def opt(self, node: Any) -> None:
+        if node is None:
+            self.key.append(None)
+        else:
+            self.expr(node)
+
+
+def _walk_column(w: _Walk, node: ColumnRef) -> None:
+    w.source(node.source)
+    w.key += ("c", node.meta.attr)
+
+
+def _walk_binary(w: _Walk, node: BinaryOp) -> None:
+    w.key += ("B", node.op)
+    w.expr(node.left)
+    w.expr(node.right)
+
+
+def _walk_unary(w: _Walk, node: UnaryOp) -> None:
+    w.key += ("U", node.op)
+    w.expr(node.operand)
+
+
+def _walk_is_null(w: _Walk, node: IsNull) -> None:
+    w.key += ("N", node.negated)
+    w.expr(node.operand)
+
+
+def _walk_in(w: _Walk, node: InArray) -> None:
+    w.key += ("I", node.negated)
+    w.expr(node.operand)
+    w.param(node.values)
+
+
+def _walk_between(w: _Walk, node: Between) -> None:
+    w.key.append("W")
+    w.expr(node.operand)
+    w.expr(node.low)
+    w.expr(node.high)
+
+
+def _walk_like(w: _Walk, node: Like) -> None:
+    w.key += ("L", node.op)
+    w.expr(node.operand)
+    w.expr(node.pattern)
+
+
+def _walk_func(w: _Walk, node: Func) -> None:
+    w.key += ("F", node.name, node.star, node.distinct, len(node.args))
+    for arg in node.args:
+        w.expr(arg)
+
+
+def _walk_raw(w: _Walk, node: Raw) -> None:
+    w.key += ("R", node.text, len(node.args))
+    for arg in node.args:
+        w.expr(arg)
+
+
+def _walk_collection(w: _Walk, query: CollectionQuery) -> None:
+    w.key += ("C", query.nav.name, len(query.ordering))
+    w.source(query.parent)
+    w.source(query.source)
+    w.opt(query.where_)
+    for ordering in query.ordering:
+        _walk_ordering(w, ordering)
+    w.opt(query.limit_)
+    w.opt(query.offset_)
+
+
+def _walk_aggregate(w: _Walk, node: CollectionAggregate) -> None:
+    w.key.append("A")
+    _walk_collection(w, node.query)
+    w.expr(node.aggregate)
+
+
+def _walk_exists(w: _Walk, node: CollectionExists) -> None:
+    w.key.append("E")
+    _walk_collection(w, node.query)
+
+
+def _walk_list(w: _Walk, node: CollectionList) -> None:
+    w.key.append("T")
+    _walk_collection(w, node.query)
+    _walk_projection(w, node.projection)
+
+
+def _walk_ordering(w: _Walk, node: Ordering) -> None:
+    w.key += ("O", node.descending, node.nulls)
+    w.expr(node.expr)
+
+
+_WALKERS: dict[type, Callable[[_Walk, Any], None]] = {
+    ColumnRef: _walk_column, Param: lambda w, n: w.param(n), BinaryOp: _walk_binary,
+    UnaryOp: _walk_unary, IsNull: _walk_is_null, InArray: _walk_in, Between: _walk_between,
+    Like: _walk_like, Func: _walk_func, Raw: _walk_raw, CollectionAggregate: _walk_aggregate,
+    CollectionExists: _walk_exists, CollectionList: _walk_list,
+}
+
+
+def _walk_projection(w: _Walk, projection: Projection | None) -> None:
+    if projection is None:
+        w.key.append(None)
+    elif isinstance(projection, PValue):
+        w.key.append("pv")
+        w.expr(projection.expr)
+    elif isinstance(projection, PEntity):
+        w.key.append("pe")
+        w.source(projection.source)
+    elif isinstance(projection, PList):
+        w.key.append("pl")
+        _walk_list(w, projection.collection)
+    else:
+        tag = (("pd", projection.keys) if isinstance(projection, PDict) else
+               ("po", projection.factory, projection.names) if isinstance(projection, PObject)
+               else ("pt", len(projection.items)))
+        w.key += tag
+        for item in projection.items:
+            _walk_projection(w, item)
+
+
+def _walk_select(w: _Walk, query: SelectQuery) -> None:
+    w.key += ("Q", query.distinct, len(query.ordering), len(query.group_by))
+    w.source(query.source)
+    w.opt(query.where)
+    _walk_projection(w, query.projection)
+    for ordering in query.ordering:
+        _walk_ordering(w, ordering)
+    w.opt(query.limit)
+    w.opt(query.offset)
+    for expr in query.group_by:
+        w.expr(expr)
+    w.opt(query.having)
+    w.opt(query.aggregate)
+
+
+def shape_of(query: SelectQuery | Compound, kind: str = "rows"
+             ) -> tuple[tuple[Any, ...], list[Any], dict[int, int]]:
+    """``(shape key, parameter values, parameter numbers by id(Param))`` of ``query``."""
+    w = _Walk()
+    w.key.append(kind)
+    if isinstance(query, Compound):
+        w.key += ("U", query.operators)
+        for part in query.parts:
+            _walk_select(w, part)
+    else:
+        _walk_select(w, query)
+    return tuple(w.key), w.params, w.numbers
+
+
+# --- pass 2: SQL ------------------------------------------------------------------------------
+
+
+class _Scope:
+    __slots__ = ("joins", "root")
+
+    def __init__(self, root: Source) -> None:
+        self.root = root
+        self.joins: list[str] = []
+
+
+_PLACEHOLDER = re.compile(r"\$(\d+)")
+
+
+class _Compiler:
+    def __init__(self, numbers: dict[int, int]) -> None:
+        self.numbers = numbers
+        self.aliases: dict[int, str] = {}
+        self.scopes: list[_Scope] = []
+
+    # -- sources --
+
+    def push(self, root: Source) -> tuple[_Scope, str]:
+        alias = self.aliases[id(root)] = f"t{len(self.aliases)}"
+        scope = _Scope(root)
+        self.scopes.append(scope)
+        return scope, alias
+
+    def alias(self, source: Source) -> str:
+        root = source.scope_root
+        if not any(scope.root is root for scope in self.scopes):
+            raise QueryBuildError(
+                f"{source.meta.name} is not part of this query: reach another entity through "
+                "a navigation (has_one / has_many) of the queried entity")
+        alias = self.aliases.get(id(source))
+        if alias is not None:
+            return alias
+        assert source.parent is not None and source.nav is not None
+        parent = self.alias(source.parent)
+        alias = self.aliases[id(source)] = f"t{len(self.aliases)}"
+        on = " AND ".join(
+            f"{alias}.{quote_ident(source.meta.column(r).name)} = "
+            f"{parent}.{quote_ident(source.parent.meta.column(lc).name)}"
+            for lc, r in zip(source.nav.local_columns, source.nav.remote_columns, strict=True))
+        join = "JOIN" if source.join_required else "LEFT JOIN"
+        scope = next(s for s in reversed(self.scopes) if s.root is root)
+        scope.joins.append(f" {join} {_table(source)} AS {alias} ON {on}")
+        return alias
+
+    # -- expressions --
+
+    def expr(self, node: Any) -> str:
+        return _RENDERERS[type(node)](self, node)
+
+    def param(self, node: Param) -> str:
+        text = f"${self.numbers[id(node)]}"
+        return text if node.cast is None else f"{text}::{node.cast}"
+
+    def ordering(self, orderings: tuple[Ordering, ...]) -> str:
+        if not orderings:
+            return ""
+        keys = []
+        for o in orderings:
+            key = self.expr(o.expr) + (" DESC" if o.descending else "")
+            keys.append(key + (f" NULLS {o.nulls.upper()}" if o.nulls else ""))
+        return " ORDER BY " + ", ".join(keys)
+
+    def page(self, limit: Param | None, offset: Param | None) -> str:
+        text = "" if limit is None else f" LIMIT {self.param(limit)}"
+        return text + ("" if offset is None else f" OFFSET {self.param(offset)}")
+
+    def columns(self, projection: Projection | None, source: Source) -> str:
+        items = (projection_columns(projection) if projection is not None
+                 else list(source.columns.values()))
+        return ", ".join(self.expr(item) for item in items)
+
+    # -- statements --
+
+    def select(self, query: SelectQuery, columns: Callable[[], str] | None = None,
+               paged: bool = True, ordered: bool = True) -> str:
+        scope, alias = self.push(query.source)
+        select_list = (columns or (lambda: self.columns(query.projection, query.source)))()
+        where = "" if query.where is None else f" WHERE {self.expr(query.where)}"
+        group = "" if not query.group_by else " GROUP BY " + ", ".join(
+            self.expr(e) for e in query.group_by)
+        having = "" if query.having is None else f" HAVING {self.expr(query.having)}"
+        order = self.ordering(query.ordering) if ordered else ""
+        page = self.page(query.limit, query.offset) if paged else ""
+        self.scopes.pop()
+        distinct = "DISTINCT " if query.distinct else ""
+        return (f"SELECT {distinct}{select_list} FROM {_table(query.source)} AS {alias}"
+                f"{''.join(scope.joins)}{where}{group}{having}{order}{page}")
+
+    def subquery(self, query: CollectionQuery, columns: Callable[[], str]) -> str:
+        scope, alias = self.push(query.source)
+        parent = self.alias(query.parent)
+        conditions = [
+            f"{alias}.{quote_ident(query.source.meta.column(r).name)} = "
+            f"{parent}.{quote_ident(query.parent.meta.column(lc).name)}"
+            for lc, r in zip(query.nav.local_columns, query.nav.remote_columns, strict=True)]
+        select_list = columns()
+        if query.where_ is not None:
+            conditions.append(self.expr(query.where_))
+        order = self.ordering(query.ordering)
+        page = self.page(query.limit_, query.offset_)
+        self.scopes.pop()
+        return (f"SELECT {select_list} FROM {_table(query.source)} AS {alias}"
+                f"{''.join(scope.joins)} WHERE {' AND '.join(conditions)}{order}{page}")
+
+
+def _table(source: Source) -> str:
+    return quote_qualified(source.meta.schema, source.meta.table)
+
+
+def _render_binary(c: _Compiler, node: BinaryOp) -> str:
+    return f"({c.expr(node.left)} {node.op} {c.expr(node.right)})"
+
+
+def _render_unary(c: _Compiler, node: UnaryOp) -> str:
+    return f"({node.op} {c.expr(node.operand)})"
+
+
+def _render_is_null(c: _Compiler, node: IsNull) -> str:
+    return f"({c.expr(node.operand)} IS {'NOT ' if node.negated else ''}NULL)"
+
+
+def _render_in(c: _Compiler, node: InArray) -> str:
+    test = "<> ALL" if node.negated else "= ANY"
+    return f"({c.expr(node.operand)} {test}({c.param(node.values)}))"
+
+
+def _render_between(c: _Compiler, node: Between) -> str:
+    return f"({c.expr(node.operand)} BETWEEN {c.expr(node.low)} AND {c.expr(node.high)})"
+
+
+def _render_like(c: _Compiler, node: Like) -> str:
+    return f"({c.expr(node.operand)} {node.op} {c.expr(node.pattern)})"
+
+
+def _render_func(c: _Compiler, node: Func) -> str:
+    if node.star:
+        args = "*"
+    else:
+        args = ("DISTINCT " if node.distinct else "") + ", ".join(c.expr(a) for a in node.args)
+    return f"{node.name}({args})"
+
+
+def _render_raw(c: _Compiler, node: Raw) -> str:
+    args = [f"({c.expr(a)})" for a in node.args]
+    return "(" + _PLACEHOLDER.sub(lambda m: args[int(m.group(1)) - 1], node.text) + ")"
+
+
+def _render_aggregate(c: _Compiler, node: CollectionAggregate) -> str:
+    query = node.query
+    if query.limit_ is None and query.offset_ is None:
+        return f"({c.subquery(query, lambda: c.expr(node.aggregate))})"
+    # Aggregate over a page of the collection: page first, then aggregate.
+    arg = node.aggregate.args[0] if node.aggregate.args else None
+    inner = c.subquery(query, lambda: "1 AS v" if arg is None else f"{c.expr(arg)} AS v")
+    outer = "count(*)" if node.aggregate.star else f"{node.aggregate.name}(s.v)"
+    return f"(SELECT {outer} FROM ({inner}) AS s)"
+
+
+def _render_exists(c: _Compiler, node: CollectionExists) -> str:
+    return f"EXISTS ({c.subquery(node.query, lambda: '1')})"
+
+
+def _render_list(c: _Compiler, node: CollectionList) -> str:
+    return f"array({c.subquery(node.query, lambda: _row(c, node.projection, node.query))})"
+
+
+def _row(c: _Compiler, projection: Projection, query: CollectionQuery) -> str:
+    return f"ROW({c.columns(projection, query.source)})"
+
+
+_RENDERERS: dict[type, Callable[[_Compiler, Any], str]] = {
+    ColumnRef: lambda c, n: f"{c.alias(n.source)}.{quote_ident(n.meta.name)}",
+    Param: _Compiler.param, BinaryOp: _render_binary, UnaryOp: _render_unary,
+    IsNull: _render_is_null, InArray: _render_in, Between: _render_between,
+    Like: _render_like, Func: _render_func, Raw: _render_raw,
+    CollectionAggregate: _render_aggregate, CollectionExists: _render_exists,
+    CollectionList: _render_list,
+}
+
+
+def _wrapped(c: _Compiler, query: SelectQuery) -> bool:
+    return (query.distinct or bool(query.group_by) or query.limit is not None
+            or query.offset is not None)
+
+
+def compile_statement(query: SelectQuery | Compound, numbers: dict[int, int],
+                      kind: str = "rows") -> str:
+    """The SQL of ``query`` as a statement of ``kind`` (see :data:`KINDS`).
+
+    ``numbers`` maps ``id(Param)`` to its ``$n`` (from :func:`shape_of`). Raises
+    :class:`~linkgress.errors.QueryBuildError` when the query uses a source it cannot reach.
+    """
+    c = _Compiler(numbers)
+    if isinstance(query, Compound):
+        parts = [f"({c.select(p)})" for p in query.parts]
+        body = parts[0] + "".join(f" {op} {p}" for op, p in
+                                  zip(query.operators, parts[1:], strict=True))
+        return _wrap_kind(body, kind)
+    if kind == "rows":
+        return c.select(query)
+    if kind == "exists":
+        return f"SELECT EXISTS ({c.select(query, lambda: '1', ordered=False)})"
+    if kind == "count":
+        if _wrapped(c, query):
+            return f"SELECT count(*) FROM ({c.select(query)}) AS q"
+        return c.select(query, lambda: "count(*)", ordered=False)
+    assert query.aggregate is not None, kind
+    aggregate = query.aggregate
+    if _wrapped(c, query):
+        inner = c.select(query, lambda: f"{c.expr(aggregate)} AS v")
+        return f"SELECT {kind}(q.v) FROM ({inner}) AS q"
+    return c.select(query, lambda: f"{kind}({c.expr(aggregate)})", ordered=False)
+
+
+def _wrap_kind(body: str, kind: str) -> str:
+    if kind == "rows":
+        return body
+    if kind == "count":
+        return f"SELECT count(*) FROM ({body}) AS q"
+    if kind == "exists":
+        return f"SELECT EXISTS ({body})"
+    raise QueryBuildError(f"{kind}() is not supported on a union")
+
+
+def compile_predicate(query: SelectQuery, numbers: dict[int, int]) -> str:
+    """``query``'s filter as a predicate over its root table aliased :data:`ROOT_ALIAS`
+    (``""`` when there is none), for ``UPDATE`` / ``DELETE``.
+
+    A filter needing joins, or a query with ordering, paging or DISTINCT, becomes
+    ``(t0.pk, ...) IN (SELECT pk, ... FROM <the query>)`` (``ctid`` without a primary key).
+    """
+    simple = (query.limit is None and query.offset is None and not query.distinct
+              and not query.group_by)
+    if simple:
+        if query.where is None:
+            return ""
+        c = _Compiler(numbers)
+        scope, _ = c.push(query.source)
+        predicate = c.expr(query.where)
+        if not scope.joins:
+            return predicate
+    source = query.source
+    pk = source.meta.primary_key
+    keys = [quote_ident(n) for n in pk] if pk else ["ctid"]
+    inner = _Compiler(numbers)
+    inner.aliases[0] = ROOT_ALIAS  # the outer table keeps t0; inner sources start at t1
+    sub = inner.select(query, lambda: ", ".join(
+        f"{inner.aliases[id(source)]}.{k}" for k in keys))
+    outer = ", ".join(f"{ROOT_ALIAS}.{k}" for k in keys)
+    return f"({outer}) IN ({sub})"

@@ -1,0 +1,329 @@
+"""Sources and proxies: what query lambdas receive, and how navigations become SQL sources.
+
+A :class:`Source` is one table in a statement: the query's root table, a reference navigation
+(``p.user``, joined to its parent) or a collection navigation's table (``u.posts``, compiled as a
+correlated subquery). Lambdas receive an :class:`EntityProxy` over a source: its attributes are
+:class:`~linkgress.query.expressions.ColumnRef` nodes, its reference navigations are proxies of
+joined sources, and its collection navigations are :class:`CollectionQuery` builders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from linkgress.errors import QueryBuildError
+from linkgress.model.meta import EntityMeta, NavigationMeta
+from linkgress.query.expressions import (
+    ColumnRef,
+    Expr,
+    Func,
+    Ordering,
+    Param,
+    as_expr,
+    column_category,
+)
+
+if TYPE_CHECKING:
+    from linkgress.model.meta import ModelMeta
+    from linkgress.query.materialize import Projection
+
+__all__ = [
+    "CollectionAggregate",
+    "CollectionExists",
+    "CollectionList",
+    "CollectionQuery",
+    "EntityProxy",
+    "GroupProxy",
+    "Source",
+]
+
+
+class Source:
+    """One table occurrence in a statement.
+
+    ``kind`` is ``"root"`` (the query's table or a collection subquery's table) or ``"ref"``
+    (joined to ``parent`` through reference navigation ``nav``). Reference children are
+    memoised, so ``p.user`` read twice is one join. Compared by identity.
+    """
+
+    __slots__ = ("_children", "columns", "kind", "meta", "model", "nav", "parent")
+
+    def __init__(self, model: ModelMeta, meta: EntityMeta, kind: str = "root",
+                 parent: Source | None = None, nav: NavigationMeta | None = None) -> None:
+        self.model = model
+        self.meta = meta
+        self.kind = kind
+        self.parent = parent
+        self.nav = nav
+        self._children: dict[str, Source] = {}
+        self.columns: dict[str, ColumnRef] = {
+            c.attr: ColumnRef(self, c, column_category(c)) for c in meta.columns}
+
+    @property
+    def scope_root(self) -> Source:
+        """The root source this one is joined to (itself for a root)."""
+        source = self
+        while source.kind == "ref":
+            assert source.parent is not None
+            source = source.parent
+        return source
+
+    def reference(self, nav: NavigationMeta) -> Source:
+        """The joined source for reference navigation ``nav`` (created once)."""
+        child = self._children.get(nav.name)
+        if child is None:
+            child = Source(self.model, self.model.entity(nav.target), "ref", self, nav)
+            self._children[nav.name] = child
+        return child
+
+    def proxy(self) -> EntityProxy:
+        """A proxy lambdas receive for this source."""
+        proxy = object.__new__(EntityProxy)
+        object.__setattr__(proxy, "__dict__", self.columns)
+        return proxy
+
+    @property
+    def join_required(self) -> bool:
+        """True when the reference is required (INNER JOIN), False for a LEFT JOIN."""
+        return self.nav is not None and self.nav.required
+
+    def __repr__(self) -> str:
+        return f"Source({self.meta.name}, {self.kind})"
+
+
+def source_of(proxy: EntityProxy) -> Source:
+    """The source behind ``proxy``."""
+    columns: dict[str, ColumnRef] = proxy.__dict__
+    if columns:
+        return next(iter(columns.values())).source
+    raise QueryBuildError("an entity without columns cannot be queried")
+
+
+class EntityProxy:
+    """What a query lambda receives for an entity: ``u.username`` is a column reference,
+    ``p.user`` a joined entity, ``u.posts`` a :class:`CollectionQuery`.
+
+    Reading an attribute the entity does not map raises
+    :class:`~linkgress.errors.QueryBuildError` naming it.
+    """
+
+    # Columns live in the instance __dict__ (shared with the Source), so ``u.id`` is a plain
+    # attribute read; only navigations and mistakes reach __getattr__.
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        source = source_of(self)
+        nav = source.meta.navigation_by_name.get(name)
+        if nav is None:
+            raise QueryBuildError(
+                f"{source.meta.name} has no column or navigation {name!r} (columns: "
+                f"{', '.join(source.columns)})")
+        if nav.kind == "one":
+            return source.reference(nav).proxy()
+        target = Source(source.model, source.model.entity(nav.target))
+        return CollectionQuery(nav=nav, parent=source, source=target)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise QueryBuildError(f"query proxies are read-only (tried to set {name!r})")
+
+    def __eq__(self, other: object) -> Any:
+        raise QueryBuildError("compare columns of an entity (u.id == x), not the entity itself")
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<proxy of {source_of(self).meta.name}>"
+
+
+# --- collection navigations -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class CollectionQuery:
+    """``u.posts`` inside a lambda: a correlated subquery over the collection's table.
+
+    Chain ``where``, ``order_by``/``then_by``, ``limit``/``offset`` and ``select``, then end with
+    ``to_list()`` (a nested list in the projection), ``count()``, ``sum/min/max/avg(lambda)``,
+    or ``any()``/``exists()`` (a condition). All compile into the one outer statement.
+    """
+
+    nav: NavigationMeta
+    parent: Source
+    source: Source
+    where_: Expr | None = None
+    ordering: tuple[Ordering, ...] = ()
+    limit_: Param | None = None
+    offset_: Param | None = None
+    projection: Projection | None = None
+
+    def _eval(self, fn: Callable[[Any], Any]) -> Any:
+        return fn(self.source.proxy())
+
+    def where(self, predicate: Callable[[Any], Any]) -> CollectionQuery:
+        """Keep the elements matching ``predicate`` (ANDed with earlier filters)."""
+        cond = as_expr(self._eval(predicate))
+        return replace(self, where_=cond if self.where_ is None else self.where_ & cond)
+
+    def order_by(self, key: Callable[[Any], Any], *, descending: bool = False,
+                 nulls: str | None = None) -> CollectionQuery:
+        """Sort the elements (replaces earlier ordering); see ``Queryable.order_by``."""
+        from linkgress.query.queryable import orderings
+
+        return replace(self, ordering=orderings(self._eval(key), descending, nulls))
+
+    def order_by_descending(self, key: Callable[[Any], Any], *,
+                            nulls: str | None = None) -> CollectionQuery:
+        """``order_by(key, descending=True)``."""
+        return self.order_by(key, descending=True, nulls=nulls)
+
+    def then_by(self, key: Callable[[Any], Any], *, descending: bool = False,
+                nulls: str | None = None) -> CollectionQuery:
+        """Add a secondary sort key."""
+        from linkgress.query.queryable import orderings
+
+        return replace(self, ordering=self.ordering + orderings(self._eval(key), descending,
+                                                                nulls))
+
+    def limit(self, count: int) -> CollectionQuery:
+        """At most ``count`` elements."""
+        return replace(self, limit_=_non_negative(count, "limit"))
+
+    def offset(self, count: int) -> CollectionQuery:
+        """Skip the first ``count`` elements."""
+        return replace(self, offset_=_non_negative(count, "offset"))
+
+    def select(self, projection: Callable[[Any], Any]) -> CollectionQuery:
+        """Project each element (a dict, tuple, dataclass, column or entity)."""
+        from linkgress.query.materialize import build_projection
+
+        return replace(self, projection=build_projection(self._eval(projection)))
+
+    def to_list(self) -> CollectionList:
+        """The elements as a nested list of the outer row (one query, no N+1)."""
+        from linkgress.query.materialize import PEntity
+
+        projection = self.projection if self.projection is not None else PEntity(self.source)
+        return CollectionList(self, projection)
+
+    def count(self) -> CollectionAggregate:
+        """The number of elements, as an integer expression."""
+        return CollectionAggregate(self, Func("count", (), "num", star=True))
+
+    def _aggregate(self, name: str, selector: Callable[[Any], Any]) -> CollectionAggregate:
+        value = as_expr(self._eval(selector))
+        category = "num" if name in ("sum", "avg") else value.category
+        return CollectionAggregate(self, Func(name, (value,), category))
+
+    def sum(self, selector: Callable[[Any], Any]) -> CollectionAggregate:
+        """``sum(selector)`` over the elements (NULL when there are none)."""
+        return self._aggregate("sum", selector)
+
+    def min(self, selector: Callable[[Any], Any]) -> CollectionAggregate:
+        """``min(selector)`` over the elements."""
+        return self._aggregate("min", selector)
+
+    def max(self, selector: Callable[[Any], Any]) -> CollectionAggregate:
+        """``max(selector)`` over the elements."""
+        return self._aggregate("max", selector)
+
+    def avg(self, selector: Callable[[Any], Any]) -> CollectionAggregate:
+        """``avg(selector)`` over the elements."""
+        return self._aggregate("avg", selector)
+
+    def any(self, predicate: Callable[[Any], Any] | None = None) -> CollectionExists:
+        """True when some element (matching ``predicate``, if given) exists."""
+        query = self if predicate is None else self.where(predicate)
+        return CollectionExists(query)
+
+    def exists(self) -> CollectionExists:
+        """True when the collection (after its filters) is not empty."""
+        return CollectionExists(self)
+
+    def __bool__(self) -> bool:
+        raise QueryBuildError(f"{self.nav.name} is a collection: use .any(), .count() ...")
+
+
+def _non_negative(value: int, what: str) -> Param:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise QueryBuildError(f"{what} must be a non-negative integer, got {value!r}")
+    return Param(value, None)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class CollectionAggregate(Expr):
+    """``(SELECT agg FROM target WHERE correlation AND filters)`` — a scalar expression."""
+
+    query: CollectionQuery
+    aggregate: Func
+
+    @property
+    def category(self) -> str:  # type: ignore[override]
+        return self.aggregate.category
+
+    def describe(self) -> str:
+        return f"{self.query.nav.name}.{self.aggregate.name}()"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class CollectionExists(Expr):
+    """``EXISTS (SELECT 1 FROM target WHERE correlation AND filters)``."""
+
+    query: CollectionQuery
+    category = "bool"
+
+    def describe(self) -> str:
+        return f"{self.query.nav.name}.any()"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class CollectionList:
+    """A collection projected as a nested list: ``array(SELECT ROW(...) ...)``."""
+
+    query: CollectionQuery
+    projection: Projection
+
+
+# --- groups -----------------------------------------------------------------------------------
+
+
+class GroupProxy:
+    """What lambdas after ``group_by`` receive: ``g.key`` (the grouping value, in the shape the
+    key lambda returned) and aggregates over the group's rows: ``g.count()``,
+    ``g.sum(lambda x: x.views)``, ``g.min``, ``g.max``, ``g.avg``."""
+
+    __slots__ = ("_source", "key")
+
+    def __init__(self, source: Source, key: Any) -> None:
+        self._source = source
+        self.key = key
+
+    def _value(self, selector: Callable[[Any], Any]) -> Expr:
+        return as_expr(selector(self._source.proxy()))
+
+    def count(self, selector: Callable[[Any], Any] | None = None, *,
+              distinct: bool = False) -> Expr:
+        """``count(*)``, or ``count([DISTINCT] selector)`` (non-NULL values)."""
+        if selector is None:
+            return Func("count", (), "num", star=True)
+        return Func("count", (self._value(selector),), "num", distinct=distinct)
+
+    def sum(self, selector: Callable[[Any], Any]) -> Expr:
+        """``sum(selector)`` over the group."""
+        return Func("sum", (self._value(selector),), "num")
+
+    def avg(self, selector: Callable[[Any], Any]) -> Expr:
+        """``avg(selector)`` over the group."""
+        return Func("avg", (self._value(selector),), "num")
+
+    def min(self, selector: Callable[[Any], Any]) -> Expr:
+        """``min(selector)`` over the group."""
+        value = self._value(selector)
+        return Func("min", (value,), value.category)
+
+    def max(self, selector: Callable[[Any], Any]) -> Expr:
+        """``max(selector)`` over the group."""
+        value = self._value(selector)
+        return Func("max", (value,), value.category)

@@ -1,0 +1,425 @@
+"""``Queryable[T]``: the immutable, chainable query every table is.
+
+Builder methods (``where``, ``select``, ``order_by``, ``limit``, ``group_by``, ...) evaluate
+their lambda at once, against column proxies, and return a new queryable: a mistake raises
+:class:`~linkgress.errors.QueryBuildError` on the line that makes it, and the values a lambda
+reads from its closure are bound then (as parameters). Terminal methods (``to_list``,
+``first``, ``count``, ``stream``, ...) are awaitable and run one statement.
+
+Compiled-query cache: running a query walks its tree once for a *shape key* and its parameter
+values (:func:`~linkgress.query.compiler.shape_of`); the SQL text and the row reader are
+compiled on the first run of a shape and reused afterwards (per context class). Reusing the
+same SQL text lets asyncpg reuse its prepared statement on each connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
+
+from linkgress.errors import MultipleResultsError, NoResultError, QueryBuildError
+from linkgress.query import session
+from linkgress.query.compiler import (
+    ROOT_ALIAS,
+    Compound,
+    SelectQuery,
+    compile_predicate,
+    compile_statement,
+    shape_of,
+)
+from linkgress.query.expressions import Ordering, Param, as_expr
+from linkgress.query.materialize import (
+    PEntity,
+    Projection,
+    build_projection,
+    build_row_reader,
+    projection_width,
+)
+from linkgress.query.navigation import GroupProxy, Source
+
+if TYPE_CHECKING:
+    from linkgress.context import DbContext
+    from linkgress.query.mutations import DeleteQuery, UpdateQuery
+
+__all__ = ["CompoundQueryable", "Queryable", "orderings"]
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+_Reader = Callable[[Any], Any]
+_CacheEntry = tuple[str, _Reader | None]
+_CACHE_LIMIT = 4096
+
+
+def orderings(value: Any, descending: bool, nulls: str | None) -> tuple[Ordering, ...]:
+    """Sort keys from what an ``order_by`` lambda returned: an expression, an ``Ordering``
+    (``u.name.desc()``), or a tuple of them."""
+    items = value if isinstance(value, tuple) else (value,)
+    if nulls not in (None, "first", "last"):
+        raise QueryBuildError(f"nulls must be 'first', 'last' or None, got {nulls!r}")
+    out = []
+    for item in items:
+        if isinstance(item, Ordering):
+            out.append(item)
+        else:
+            out.append(Ordering(as_expr(item), descending, nulls))
+    return tuple(out)
+
+
+def _count(value: int, what: str) -> Param:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise QueryBuildError(f"{what} must be a non-negative integer, got {value!r}")
+    return Param(value, None)
+
+
+def query_cache(context: DbContext) -> dict[Any, Any]:
+    """The compiled-query cache of ``context``'s class (shapes depend on its mapping)."""
+    cls = type(context)
+    cache: dict[Any, Any] | None = cls.__dict__.get("_linkgress_query_cache")
+    if cache is None:
+        cache = {}
+        cls._linkgress_query_cache = cache  # type: ignore[attr-defined]  # per-class cache
+    return cache
+
+
+class _Base(Generic[T]):
+    """What plain and compound queries share: preparing and running statements."""
+
+    _context: DbContext
+    _cache: dict[Any, Any]
+
+    def _statement(self) -> SelectQuery | Compound:
+        raise NotImplementedError
+
+    def _projection(self) -> Projection:
+        raise NotImplementedError
+
+    def _prepare(self, kind: str, query: SelectQuery | Compound | None = None
+                 ) -> tuple[str, _Reader | None, list[Any]]:
+        query = self._statement() if query is None else query
+        key, params, numbers = shape_of(query, kind)
+        entry: _CacheEntry | None = self._cache.get(key)
+        if entry is None:
+            sql = compile_statement(query, numbers, kind)
+            reader = build_row_reader(self._projection()) if kind == "rows" else None
+            if len(self._cache) >= _CACHE_LIMIT:
+                self._cache.clear()  # shapes are few in real programs; this bounds a leak
+            entry = self._cache[key] = (sql, reader)
+        return entry[0], entry[1], params
+
+    def sql(self) -> tuple[str, list[Any]]:
+        """The SQL text and bind parameters ``to_list()`` would run (for logs and tests)."""
+        text, _, params = self._prepare("rows")
+        return text, params
+
+    async def to_list(self) -> list[T]:
+        """Run the query; every row, as entities (no ``select``) or projections."""
+        sql, reader, params = self._prepare("rows")
+        assert reader is not None
+        rows = await session.fetch(self._context, sql, params)
+        return list(map(reader, rows))
+
+    async def count(self) -> int:
+        """The number of rows the query returns."""
+        sql, _, params = self._prepare("count")
+        return int(await session.fetchval(self._context, sql, params))
+
+    async def exists(self) -> bool:
+        """True when the query returns at least one row."""
+        sql, _, params = self._prepare("exists")
+        return bool(await session.fetchval(self._context, sql, params))
+
+    async def stream(self, *, prefetch: int = session.DEFAULT_PREFETCH) -> AsyncIterator[T]:
+        """Iterate over the rows through a server-side cursor, ``prefetch`` rows per round
+        trip. Outside a transaction, a connection is dedicated to the iteration (in a
+        transaction of its own) until it ends or the loop is left."""
+        sql, reader, params = self._prepare("rows")
+        assert reader is not None
+        rows = cast(AsyncGenerator[Any, None],
+                    session.cursor(self._context, sql, params, prefetch=prefetch))
+        try:
+            async for row in rows:
+                yield reader(row)
+        finally:
+            await rows.aclose()  # give the cursor's connection back when the loop is left
+
+
+class Queryable(_Base[T]):
+    """An immutable query over one table; every builder method returns a new queryable.
+
+    Lambdas receive column proxies of the table's entity (``lambda u: u.username``), and after
+    ``group_by`` a group (``lambda g: g.key``, ``g.count()``, ``g.sum(lambda x: x.views)``).
+    ``where``/``order_by`` lambdas see the entity even after ``select``.
+    """
+
+    def __init__(self, context: DbContext, query: SelectQuery,
+                 group: GroupProxy | None = None, cache: dict[Any, Any] | None = None) -> None:
+        self._context = context
+        self._query = query
+        self._group = group
+        self._cache = query_cache(context) if cache is None else cache
+
+    def _with(self, query: SelectQuery, group: GroupProxy | None = None) -> Queryable[Any]:
+        new = object.__new__(Queryable)
+        new._context = self._context
+        new._query = query
+        new._group = self._group if group is None else group
+        new._cache = self._cache
+        return new
+
+    def _arg(self) -> Any:
+        return self._group if self._group is not None else self._query.source.proxy()
+
+    def _statement(self) -> SelectQuery:
+        if self._group is not None and self._query.projection is None:
+            raise QueryBuildError("a grouped query needs a select(lambda g: {...}) "
+                                  "(the key and aggregates to return)")
+        return self._query
+
+    def _projection(self) -> Projection:
+        projection = self._query.projection
+        return PEntity(self._query.source) if projection is None else projection
+
+    # -- builders ---------------------------------------------------------------------------
+
+    def where(self, predicate: Callable[[Any], Any]) -> Queryable[T]:
+        """Keep rows matching ``predicate``; several ``where`` calls are ANDed."""
+        if self._group is not None:
+            raise QueryBuildError("after group_by, filter groups with having(...)")
+        condition = as_expr(predicate(self._query.source.proxy()))
+        if condition.category not in ("bool", "any"):
+            raise QueryBuildError(f"where() needs a condition, got {condition.describe()}")
+        current = self._query.where
+        return self._with(replace(self._query, where=condition if current is None
+                                  else current & condition))
+
+    def select(self, projection: Callable[[Any], R]) -> Queryable[R]:
+        """Project each row: a dict (nested dicts allowed), a tuple, a dataclass or
+        NamedTuple built from proxies, a single column, an entity (``p.user``) or a nested
+        list (``u.posts.select(...).to_list()``)."""
+        return self._with(replace(self._query,
+                                  projection=build_projection(projection(self._arg()))))
+
+    def order_by(self, key: Callable[[Any], Any], *, descending: bool = False,
+                 nulls: str | None = None) -> Queryable[T]:
+        """Sort by ``key`` (replacing earlier sorting). ``key`` may return a tuple for several
+        keys, or ``u.col.desc()`` / ``.asc(nulls="last")`` per key; ``nulls`` is ``"first"``
+        or ``"last"``."""
+        return self._with(replace(self._query,
+                                  ordering=orderings(key(self._arg()), descending, nulls)))
+
+    def order_by_descending(self, key: Callable[[Any], Any], *,
+                            nulls: str | None = None) -> Queryable[T]:
+        """``order_by(key, descending=True)``."""
+        return self.order_by(key, descending=True, nulls=nulls)
+
+    def then_by(self, key: Callable[[Any], Any], *, descending: bool = False,
+                nulls: str | None = None) -> Queryable[T]:
+        """Add sort keys after the current ones."""
+        extra = orderings(key(self._arg()), descending, nulls)
+        return self._with(replace(self._query, ordering=self._query.ordering + extra))
+
+    def then_by_descending(self, key: Callable[[Any], Any], *,
+                           nulls: str | None = None) -> Queryable[T]:
+        """``then_by(key, descending=True)``."""
+        return self.then_by(key, descending=True, nulls=nulls)
+
+    def limit(self, count: int) -> Queryable[T]:
+        """Return at most ``count`` rows."""
+        return self._with(replace(self._query, limit=_count(count, "limit")))
+
+    def offset(self, count: int) -> Queryable[T]:
+        """Skip the first ``count`` rows."""
+        return self._with(replace(self._query, offset=_count(count, "offset")))
+
+    def distinct(self) -> Queryable[T]:
+        """Drop duplicate rows (``SELECT DISTINCT``)."""
+        return self._with(replace(self._query, distinct=True))
+
+    def group_by(self, key: Callable[[Any], Any]) -> Queryable[Any]:
+        """Group rows by ``key`` (an expression, or a tuple / dict of expressions). Later
+        lambdas receive the group: ``g.key`` (same shape as ``key`` returned), ``g.count()``,
+        ``g.sum(lambda x: ...)``, ``g.min``, ``g.max``, ``g.avg``. End with ``select``."""
+        if self._group is not None:
+            raise QueryBuildError("group_by() was already called on this query")
+        value = key(self._query.source.proxy())
+        items = (tuple(value.values()) if isinstance(value, dict)
+                 else value if isinstance(value, tuple) else (value,))
+        exprs = tuple(as_expr(v) for v in items)
+        group = GroupProxy(self._query.source, value)
+        return self._with(replace(self._query, group_by=exprs, ordering=()), group)
+
+    def having(self, predicate: Callable[[Any], Any]) -> Queryable[T]:
+        """Keep groups matching ``predicate`` (after ``group_by``)."""
+        if self._group is None:
+            raise QueryBuildError("having() needs group_by() first")
+        condition = as_expr(predicate(self._group))
+        current = self._query.having
+        return self._with(replace(self._query, having=condition if current is None
+                                  else current & condition))
+
+    def union(self, other: Queryable[T]) -> CompoundQueryable[T]:
+        """Rows of either query, without duplicates (``UNION``)."""
+        return CompoundQueryable(self, ((None, self), ("UNION", other)))
+
+    def union_all(self, other: Queryable[T]) -> CompoundQueryable[T]:
+        """Rows of both queries, duplicates kept (``UNION ALL``)."""
+        return CompoundQueryable(self, ((None, self), ("UNION ALL", other)))
+
+    # -- results ----------------------------------------------------------------------------
+
+    def _limited(self, most: int) -> SelectQuery:
+        query = self._statement()
+        limit = query.limit
+        value = most if limit is None else min(limit.value, most)
+        return replace(query, limit=Param(value, None))
+
+    async def first(self) -> T:
+        """The first row; raises :class:`~linkgress.errors.NoResultError` when there is
+        none."""
+        sql, reader, params = self._prepare("rows", self._limited(1))
+        row = await session.fetchrow(self._context, sql, params)
+        if row is None:
+            raise NoResultError(f"first(): no {self._query.source.meta.name} row matched")
+        assert reader is not None
+        return reader(row)  # type: ignore[no-any-return]
+
+    async def first_or_none(self) -> T | None:
+        """The first row, or None when there is none."""
+        sql, reader, params = self._prepare("rows", self._limited(1))
+        row = await session.fetchrow(self._context, sql, params)
+        assert reader is not None
+        return None if row is None else reader(row)
+
+    async def _single(self) -> list[T]:
+        sql, reader, params = self._prepare("rows", self._limited(2))
+        rows = await session.fetch(self._context, sql, params)
+        if len(rows) > 1:
+            raise MultipleResultsError(
+                f"single(): more than one {self._query.source.meta.name} row matched")
+        assert reader is not None
+        return [reader(row) for row in rows]
+
+    async def single(self) -> T:
+        """The only row; raises :class:`~linkgress.errors.NoResultError` when there is none
+        and :class:`~linkgress.errors.MultipleResultsError` when there are several."""
+        rows = await self._single()
+        if not rows:
+            raise NoResultError(f"single(): no {self._query.source.meta.name} row matched")
+        return rows[0]
+
+    async def single_or_none(self) -> T | None:
+        """The only row or None; raises MultipleResultsError when there are several."""
+        rows = await self._single()
+        return rows[0] if rows else None
+
+    async def _aggregate(self, kind: str, selector: Callable[[Any], Any]) -> Any:
+        if self._group is not None:
+            raise QueryBuildError(f"{kind}() on a grouped query: use g.{kind}() in select")
+        value = as_expr(selector(self._query.source.proxy()))
+        sql, _, params = self._prepare(kind, replace(self._statement(), aggregate=value))
+        return await session.fetchval(self._context, sql, params)
+
+    async def sum(self, selector: Callable[[Any], Any]) -> Any:
+        """``sum(selector)`` over the rows (None when there are none; PostgreSQL's types:
+        ``bigint`` for integer columns, ``numeric`` -> ``Decimal`` for bigint/numeric)."""
+        return await self._aggregate("sum", selector)
+
+    async def min(self, selector: Callable[[Any], Any]) -> Any:
+        """The smallest ``selector`` value (None when there are no rows)."""
+        return await self._aggregate("min", selector)
+
+    async def max(self, selector: Callable[[Any], Any]) -> Any:
+        """The largest ``selector`` value (None when there are no rows)."""
+        return await self._aggregate("max", selector)
+
+    async def avg(self, selector: Callable[[Any], Any]) -> Any:
+        """The average of ``selector`` (a ``Decimal`` for integer/numeric columns; None when
+        there are no rows)."""
+        return await self._aggregate("avg", selector)
+
+    # -- mutations (see linkgress.query.mutations) -------------------------------------------------
+
+    def update(self, values: Any) -> UpdateQuery[T]:
+        """Update the matching rows: ``values`` is a dict of new values, or a lambda returning
+        one with expressions (``lambda u: {"score": u.score + 1}``), or an entity (its set
+        fields, by primary key). Await the result for the affected row count, or call
+        ``.returning(...)``."""
+        from linkgress.query.mutations import UpdateQuery
+
+        return UpdateQuery(self, values)
+
+    def delete(self, entity: T | None = None) -> DeleteQuery[T]:
+        """Delete the matching rows — or, given an entity, its row by primary key (within
+        this query's filter). Await the result for the count, or ``.returning(...)``."""
+        from linkgress.query.mutations import DeleteQuery
+
+        return DeleteQuery(self, entity)
+
+    # -- for mutations: the filter as SQL -------------------------------------------------------
+
+    @property
+    def _source(self) -> Source:
+        """The root source (its proxy is what mutation lambdas receive)."""
+        return self._query.source
+
+    def _where_sql(self, param_offset: int = 0) -> tuple[str, list[Any]]:
+        """This query's filter as a predicate over the root table aliased ``t0``
+        (:data:`~linkgress.query.compiler.ROOT_ALIAS`), for ``UPDATE ... AS t0 ... WHERE`` and
+        ``DELETE FROM ... AS t0 WHERE``.
+
+        Returns ``(predicate_sql, params)``; parameters are numbered from
+        ``$param_offset + 1``; the predicate is ``""`` when the query has no filter. A query
+        that needs joins (a navigation in ``where``), ordering, limit, offset or distinct is
+        rendered as ``(t0.pk...) IN (SELECT pk... FROM ...)``. Compiled once per shape.
+        """
+        query = self._statement()
+        key, params, numbers = shape_of(query, "where")
+        cache_key = (key, param_offset)
+        sql: str | None = self._cache.get(cache_key)
+        if sql is None:
+            shifted = {k: v + param_offset for k, v in numbers.items()}
+            sql = self._cache[cache_key] = compile_predicate(query, shifted)
+        return sql, params
+
+
+class CompoundQueryable(_Base[T]):
+    """``q1.union(q2)`` / ``union_all``: rows of several queries with the same projection
+    shape, in the first query's projection. Supports ``to_list``, ``first_or_none``,
+    ``count``, ``exists``, ``stream`` and further ``union``/``union_all``."""
+
+    def __init__(self, first: Queryable[T],
+                 parts: tuple[tuple[str | None, Queryable[T]], ...]) -> None:
+        self._context = first._context
+        self._cache = first._cache
+        self._first = first
+        self._parts = parts
+        width = projection_width(first._projection())
+        for _, part in parts[1:]:
+            if projection_width(part._projection()) != width:
+                raise QueryBuildError("union: every query must return the same number of "
+                                      f"columns ({width})")
+
+    def _statement(self) -> Compound:
+        return Compound(tuple(p._statement() for _, p in self._parts),
+                        tuple(op for op, _ in self._parts[1:] if op is not None))
+
+    def _projection(self) -> Projection:
+        return self._first._projection()
+
+    def union(self, other: Queryable[T]) -> CompoundQueryable[T]:
+        """Add another query with ``UNION``."""
+        return CompoundQueryable(self._first, (*self._parts, ("UNION", other)))
+
+    def union_all(self, other: Queryable[T]) -> CompoundQueryable[T]:
+        """Add another query with ``UNION ALL``."""
+        return CompoundQueryable(self._first, (*self._parts, ("UNION ALL", other)))
+
+    async def first_or_none(self) -> T | None:
+        """The first row of the combined result, or None."""
+        rows = await self.to_list()
+        return rows[0] if rows else None
+
+
+_ = ROOT_ALIAS  # re-exported for mutations

@@ -1,0 +1,37 @@
+"""``DbTable[E]``: what ``db.users`` returns — a queryable over the whole table, plus inserts,
+upserts and entity-level updates/deletes (:class:`~linkgress.query.mutations.TableMutations`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, TypeVar
+
+from linkgress.query.compiler import SelectQuery
+from linkgress.query.mutations import TableMutations
+from linkgress.query.navigation import Source
+from linkgress.query.queryable import Queryable
+
+if TYPE_CHECKING:
+    from linkgress.context import DbContext
+    from linkgress.model.meta import EntityMeta
+
+__all__ = ["DbTable"]
+
+E = TypeVar("E")
+
+
+class DbTable(Queryable[E], TableMutations[E]):
+    """One table of a context: ``db.users.where(...)``, ``db.users.insert(...)``, ...
+
+    Created once per context instance and table by ``DbContext``. ``update(entity)`` /
+    ``delete(entity)`` work by primary key; ``update({...})`` / ``delete()`` on the table
+    affect every row (see :class:`~linkgress.query.mutations.UpdateQuery`).
+    """
+
+    def __init__(self, context: DbContext, meta: EntityMeta) -> None:
+        self.context = context
+        self.meta = meta
+        super().__init__(context, SelectQuery(Source(context.model, meta)))
+
+    def __repr__(self) -> str:
+        return f"DbTable({self.meta.name}, {self.meta.schema}.{self.meta.table})"
