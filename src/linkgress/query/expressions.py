@@ -362,6 +362,9 @@ def as_expr(value: Any) -> Expr:
         return value
     if isinstance(value, ColumnInfo):
         raise _foreign_column(value)
+    misuse = getattr(type(value), "_linkgress_misuse", None)
+    if misuse is not None:
+        raise QueryBuildError(misuse)
     category = "any" if value is None else _PYTHON_CATEGORY.get(type(value), "any")
     if isinstance(value, enum.Enum):
         value = value.value

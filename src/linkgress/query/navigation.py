@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from linkgress.errors import QueryBuildError
 from linkgress.model.meta import EntityMeta, NavigationMeta
@@ -109,6 +109,9 @@ class EntityProxy:
     :class:`~linkgress.errors.QueryBuildError` naming it.
     """
 
+    _linkgress_misuse = ("an entity is not a value: compare its columns (u.id == x), or "
+                         "project it from select()")
+
     # Columns live in the instance __dict__ (shared with the Source), so ``u.id`` is a plain
     # attribute read; only navigations and mistakes reach __getattr__.
 
@@ -149,6 +152,10 @@ class CollectionQuery:
     ``to_list()`` (a nested list in the projection), ``count()``, ``sum/min/max/avg(lambda)``,
     or ``any()``/``exists()`` (a condition). All compile into the one outer statement.
     """
+
+    _linkgress_misuse: ClassVar[str] = (
+        "a collection navigation is not a value: use .any(), .count(), .sum(...) or "
+        ".to_list()")
 
     nav: NavigationMeta
     parent: Source
