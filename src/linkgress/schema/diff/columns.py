@@ -34,15 +34,19 @@ def diff_columns(ctx: DiffContext, current: Table, target: Table) -> list[ops.Op
     """Add, alter and (managed) drop operations for the columns of one table; renames have
     already been applied to ``current``."""
     schema, name = target.schema, target.name
+    if current.columns == target.columns:
+        return []
+    have = {c.name: c for c in current.columns}
+    wanted = {c.name for c in target.columns}
     out: list[ops.Operation] = []
     for col in target.columns:
-        old = current.column(col.name)
+        old = have.get(col.name)
         if old is None:
             out.append(ops.AddColumn(schema=schema, table_name=name, column=col))
             _note_not_null_add(ctx, target, col)
         else:
             out += alter_column(ctx, current, old, col)
-    removed = [c for c in current.columns if target.column(c.name) is None]
+    removed = [c for c in current.columns if c.name not in wanted]
     for col in removed:
         if ctx.may_drop_part(current, "columns", col.name):
             out.append(ops.DropColumn(schema=schema, table_name=name, column=col))

@@ -22,7 +22,7 @@ put them in a migration of their own.
 from __future__ import annotations
 
 from linkgress.schema import operations as ops
-from linkgress.schema.diff.context import DiffContext, label
+from linkgress.schema.diff.context import DiffContext, label, tables_by_key
 from linkgress.schema.snapshot import Column, EnumType, Schema
 
 
@@ -58,10 +58,11 @@ def enum_columns(current: Schema, target: Schema, enum: EnumType,
     gone_cols = {(op.schema, op.table_name, op.column.name) for op in operations
                  if isinstance(op, ops.DropColumn)}
     out = []
+    wanted = tables_by_key(target)
     for table in current.tables:
         if table.key in gone:
             continue
-        declared = target.table(table.schema, table.name)
+        declared = wanted.get(table.key)
         for col in table.columns:
             if not _uses(col, enum) or (table.schema, table.name, col.name) in gone_cols:
                 continue

@@ -8,7 +8,7 @@ and created again after (ordering puts the drop first and the create after the a
 from __future__ import annotations
 
 from linkgress.schema import operations as ops
-from linkgress.schema.diff.context import DiffContext, label
+from linkgress.schema.diff.context import DiffContext, label, tables_by_key
 from linkgress.schema.diff.named import diff_named
 from linkgress.schema.snapshot import ForeignKey, Schema, Table
 
@@ -74,10 +74,13 @@ def rebuild_dependent_fks(ctx: DiffContext, current: Schema, target: Schema,
     retyped, keys = _retyped_columns(operations), _dropped_keys(operations)
     dropped_tables, dropped = _handled(operations)
     out: list[ops.Operation] = []
+    if not (retyped or keys):
+        return out
+    wanted = tables_by_key(target)
     for table in current.tables:
         if table.key in dropped_tables:
             continue
-        declared = target.table(table.schema, table.name)
+        declared = wanted.get(table.key)
         for fk in table.foreign_keys:
             prefix = f"{table.schema}.{table.name}."
             if prefix + fk.name in dropped or any(prefix + c in dropped for c in fk.columns):

@@ -13,6 +13,7 @@ from dataclasses import replace
 
 from linkgress.schema import operations as ops
 from linkgress.schema.diff.columns import rename_hints
+from linkgress.schema.diff.context import tables_by_key
 from linkgress.schema.snapshot import ForeignKey, Schema, Table
 
 Renames = dict[tuple[str, str], dict[str, str]]  # table key -> {old: new}
@@ -43,8 +44,11 @@ def apply_rename_hints(current: Schema, target: Schema) -> tuple[list[ops.Operat
     """The :class:`RenameColumn` operations the target's hints call for, and ``current`` as it
     will look after them."""
     renames: Renames = {}
+    have = tables_by_key(current)
     for table in target.tables:
-        existing = current.table(table.schema, table.name)
+        if not any(c.renamed_from for c in table.columns):
+            continue
+        existing = have.get(table.key)
         if existing is not None and (mapping := rename_hints(existing, table)):
             renames[table.key] = mapping
     if not renames:

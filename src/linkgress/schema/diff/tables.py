@@ -9,7 +9,7 @@ from dataclasses import replace
 from linkgress.schema import operations as ops
 from linkgress.schema.diff.columns import diff_columns
 from linkgress.schema.diff.constraints import diff_checks, diff_primary_key, diff_uniques
-from linkgress.schema.diff.context import INTERNAL_PREFIX, DiffContext, label
+from linkgress.schema.diff.context import INTERNAL_PREFIX, DiffContext, label, tables_by_key
 from linkgress.schema.diff.foreign_keys import diff_foreign_keys
 from linkgress.schema.diff.indexes import diff_indexes
 from linkgress.schema.snapshot import Schema, Table
@@ -62,11 +62,12 @@ def _diff_comment(ctx: DiffContext, current: Table, target: Table) -> list[ops.O
 def diff_tables(ctx: DiffContext, current: Schema, target: Schema) -> list[ops.Operation]:
     """Create, alter and (managed) drop operations for every table of both sides."""
     out: list[ops.Operation] = []
+    have, wanted = tables_by_key(current), tables_by_key(target)
     for table in target.tables:
-        existing = current.table(table.schema, table.name)
+        existing = have.get(table.key)
         out += create_table(table) if existing is None else diff_table(ctx, existing, table)
     for table in current.tables:
-        if table.name.startswith(INTERNAL_PREFIX) or target.table(*table.key) is not None:
+        if table.name.startswith(INTERNAL_PREFIX) or table.key in wanted:
             continue
         if ctx.may_drop_table(table.schema, table.name):
             out += drop_table(table)
