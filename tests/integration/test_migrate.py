@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import logging
 import sys
 from typing import Any, ClassVar
@@ -307,3 +308,58 @@ async def test_analyze_leaves_nothing_behind(linkgress_database: str) -> None:
 
 def _ops_types(ops: list[Any]) -> list[str]:
     return [op.type for op in ops]
+
+
+class Mood(enum.Enum):
+    CALM = "calm"
+    ANGRY = "angry"
+
+
+class MoodMore(enum.Enum):
+    CALM = "calm"
+    ANGRY = "angry"
+    ELATED = "elated"
+
+
+class Person(Entity):
+    id: int
+    mood: Mood = column(default=Mood.CALM)
+
+
+class PersonMore(Entity):
+    id: int
+    mood: MoodMore = column(default=MoodMore.ELATED)
+
+
+class People(DbContext):
+    people = DbContext.table(Person)
+
+    def setup_model(self, model: DbModelConfig) -> None:
+        model.has_enum(Mood, name="mood")
+
+
+class PeopleMore(DbContext):
+    people = DbContext.table(PersonMore)
+
+    def setup_model(self, model: DbModelConfig) -> None:
+        model.has_enum(MoodMore, name="mood")
+
+
+async def test_new_enum_label_used_in_the_same_migration(
+        linkgress_database: str, caplog: pytest.LogCaptureFixture) -> None:
+    # PostgreSQL refuses to use a label added in the same transaction ("unsafe use of new
+    # value"): the label is committed first, then the rest is planned again and applied.
+    async with opened(People, linkgress_database) as db:
+        await db.get_schema_manager().migrate()
+    await execute(linkgress_database, "INSERT INTO people (mood) VALUES ('angry')")
+    caplog.set_level(logging.INFO, logger="linkgress.migrate")
+    async with opened(PeopleMore, linkgress_database) as db:
+        sm = db.get_schema_manager()
+        assert [op.type for op in await sm.analyze()] == ["add_enum_value", "alter_column"]
+        applied = await sm.migrate()
+        assert [op.type for op in applied] == ["add_enum_value", "alter_column"]
+        assert await sm.analyze() == []
+    assert "committing 1 new enum label(s) first" in caplog.text
+    await execute(linkgress_database, "INSERT INTO people DEFAULT VALUES")
+    assert await rows(linkgress_database, "SELECT mood::text FROM people ORDER BY id") == [
+        ("angry",), ("elated",)]
