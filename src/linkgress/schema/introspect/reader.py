@@ -4,6 +4,7 @@ connections that all read one exported snapshot (as parallel ``pg_dump`` does)."
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -65,15 +66,15 @@ async def read_sequential(client: PgClient, schemas: list[str]) -> CatalogRows:
 class _Work:
     """The queries not started yet, and the rows of those finished."""
 
-    def __init__(self, queries: dict[str, str], schemas: list[str]) -> None:
+    def __init__(self, queries: dict[str, str], args: tuple[object, ...]) -> None:
         self.pending = list(queries.items())
-        self.results: dict[str, Any] = {}
-        self.schemas = schemas
+        self.results: dict[str, list[Any]] = {}
+        self.args = args
 
     async def drain(self, conn: RawConnection) -> None:
         while self.pending:
             name, sql = self.pending.pop(0)
-            self.results[name] = await conn.fetch(sql, self.schemas)
+            self.results[name] = await conn.fetch(sql, *self.args)
 
 
 async def _helper(client: PgClient, work: _Work, snapshot: str,
@@ -93,16 +94,21 @@ async def _helper(client: PgClient, work: _Work, snapshot: str,
         await client.release(conn)
 
 
-async def read_concurrently(client: PgClient, schemas: list[str],
-                            workers: int = DEFAULT_WORKERS) -> CatalogRows:
-    """Run the queries on up to ``workers`` pooled connections at once, all reading the
-    snapshot the first one exports. Helpers still waiting for a pooled connection when the
-    work is done are cancelled, so a busy pool only slows introspection down."""
+async def fetch_concurrently(client: PgClient, queries: Callable[[int], dict[str, str]],
+                             args: tuple[object, ...],
+                             workers: int = DEFAULT_WORKERS) -> dict[str, list[Any]]:
+    """Run ``queries`` (built for the server's major version) on up to ``workers`` pooled
+    connections at once, all in REPEATABLE READ transactions reading the snapshot the first
+    one exports; return each query's rows by name.
+
+    Helpers still waiting for a pooled connection when the work is done are cancelled, so a
+    busy pool only slows the reading down, and a pool of one never deadlocks.
+    """
     async with (client.acquire() as first,
                 first.transaction(isolation="repeatable_read", readonly=True)):
         snapshot = checked_snapshot_id(
             await first.fetchval("SELECT pg_catalog.pg_export_snapshot()"))
-        work = _Work(catalog_queries(_server_major(first)), schemas)
+        work = _Work(queries(_server_major(first)), args)
         scopes = [anyio.CancelScope() for _ in range(max(0, workers - 1))]
         try:
             async with anyio.create_task_group() as group:
@@ -116,5 +122,10 @@ async def read_concurrently(client: PgClient, schemas: list[str],
         except BaseExceptionGroup as errors:
             # Surface the (first) real error rather than anyio's group wrapper.
             raise errors.exceptions[0] from None
-    return CatalogRows(**work.results)
+    return work.results
 
+
+async def read_concurrently(client: PgClient, schemas: list[str],
+                            workers: int = DEFAULT_WORKERS) -> CatalogRows:
+    """The introspection queries, run by :func:`fetch_concurrently`."""
+    return CatalogRows(**await fetch_concurrently(client, catalog_queries, (schemas,), workers))
