@@ -113,3 +113,15 @@ def test_public_is_never_created_nor_dropped() -> None:
     assert ops_of(Schema(), everything) == [ops.CreateTable(table=USERS)]
     got = ops_of(everything, Schema(), managed=everything)
     assert got == [ops.DropTable(table=USERS)]
+
+
+def test_an_unmanaged_reference_to_a_dropped_table_is_reported() -> None:
+    spare = table("spare", col("user_id", integer()), foreign_keys=(
+        replace(FK, name="spare_user_id_fkey"),))
+    current = db(USERS, spare)
+    got = ops_of(current, db(), managed=db(USERS))
+    assert got == [ops.DropTable(table=USERS)]
+    assert notes_of(current, db(), managed=db(USERS)) == [
+        "unmanaged table 'public.spare' left alone",
+        "foreign key 'public.spare.spare_user_id_fkey' references table 'public.users', which "
+        "is dropped: PostgreSQL will refuse the drop until that foreign key goes"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from linkgress.schema.diff.context import DiffContext
 from linkgress.schema.diff.enums import diff_enums
-from linkgress.schema.diff.foreign_keys import rebuild_dependent_fks
+from linkgress.schema.diff.foreign_keys import note_blocking_references, rebuild_dependent_fks
 from linkgress.schema.diff.renames import apply_rename_hints
 from linkgress.schema.diff.schemas import create_schemas, drop_schemas
 from linkgress.schema.diff.sequences import diff_sequences
@@ -25,5 +25,6 @@ def run_diff(current: Schema, target: Schema, *, managed: Schema | None,
     operations += diff_sequences(ctx, current, target)
     operations += table_ops
     operations += rebuild_dependent_fks(ctx, current, target, operations)
+    note_blocking_references(ctx, current, operations)
     operations += drop_schemas(ctx, current, target, operations)
     return operations, ctx.notes

@@ -98,3 +98,20 @@ def rebuild_dependent_fks(ctx: DiffContext, current: Schema, target: Schema,
                     ops.CreateForeignKey(schema=table.schema, table_name=table.name,
                                          foreign_key=again or fk)]
     return out
+
+
+def note_blocking_references(ctx: DiffContext, current: Schema,
+                             operations: list[ops.Operation]) -> None:
+    """Note each foreign key that stays (unmanaged) while the table it references is dropped:
+    PostgreSQL will refuse the drop and the migration will roll back."""
+    dropped_tables, dropped = _handled(operations)
+    for table in current.tables:
+        if table.key in dropped_tables:
+            continue
+        for fk in table.foreign_keys:
+            name = f"{table.schema}.{table.name}.{fk.name}"
+            if (fk.ref_schema, fk.ref_table) in dropped_tables and name not in dropped:
+                ctx.notes.append(
+                    f"foreign key '{name}' references table "
+                    f"'{label(fk.ref_schema, fk.ref_table)}', which is dropped: PostgreSQL "
+                    "will refuse the drop until that foreign key goes")
