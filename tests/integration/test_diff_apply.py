@@ -148,7 +148,16 @@ SCENARIOS: dict[str, Scenario] = {
                                  columns=(_c("id", integer(), nullable=False),
                                           _c("n", integer(), nullable=False,
                                              identity="always")))),
-        ["INSERT INTO {s}.a (n) VALUES (5)"], [("SELECT id, n FROM {s}.a", [(1, 5)])]),
+        ["INSERT INTO {s}.a (n) VALUES (5)"],
+        [("SELECT id, n FROM {s}.a", [(1, 5)]),
+         # the new identity continues after the values the column already holds
+         ("INSERT INTO {s}.a (id) VALUES (2) RETURNING n", [(6,)])]),
+    "identity kind switched": Scenario(
+        lambda s: _db(s, _t(s, "b")),
+        lambda s: _db(s, replace(_t(s, "b"), columns=(
+            Column(name="id", type=integer(), nullable=False, identity="always"),))),
+        ["INSERT INTO {s}.b DEFAULT VALUES", "INSERT INTO {s}.b DEFAULT VALUES"],
+        [("INSERT INTO {s}.b DEFAULT VALUES RETURNING id", [(3,)])]),
     "rename hint keeps the data": Scenario(
         lambda s: _db(s, _users(s, _c("fullname", varchar(30)))),
         lambda s: _db(s, _users(s, _c("display_name", varchar(60), renamed_from="fullname"))),

@@ -250,7 +250,10 @@ def _alter_column_clauses(op: ops.AlterColumn) -> list[str]:
     old, new = op.old, op.new
     col = quote_ident(new.name)
     clauses = []
-    if old.identity != new.identity and old.identity is not None:
+    # Switching between ALWAYS and BY DEFAULT keeps the sequence (drop + add would restart it
+    # at 1 and collide with existing keys).
+    switch = None not in (old.identity, new.identity) and old.identity != new.identity
+    if old.identity != new.identity and old.identity is not None and not switch:
         clauses.append(f"ALTER COLUMN {col} DROP IDENTITY IF EXISTS")
     if old.default != new.default and old.default is not None:
         clauses.append(f"ALTER COLUMN {col} DROP DEFAULT")
@@ -261,9 +264,21 @@ def _alter_column_clauses(op: ops.AlterColumn) -> list[str]:
         clauses.append(f"ALTER COLUMN {col} SET DEFAULT {new.default}")
     if old.nullable != new.nullable:
         clauses.append(f"ALTER COLUMN {col} {'DROP' if new.nullable else 'SET'} NOT NULL")
-    if old.identity != new.identity and new.identity is not None:
+    if switch:
+        clauses.append(f"ALTER COLUMN {col} SET GENERATED {str(new.identity).upper()}")
+    elif old.identity != new.identity and new.identity is not None:
         clauses.append(f"ALTER COLUMN {col} ADD GENERATED {new.identity.upper()} AS IDENTITY")
     return clauses
+
+
+def _identity_catch_up(op: ops.AlterColumn) -> list[str]:
+    # A new identity's sequence starts at 1: move it past the rows the column already holds.
+    if op.old.identity is not None or op.new.identity is None:
+        return []
+    table = quote_qualified(op.schema, op.table_name)
+    col = quote_ident(op.new.name)
+    return [f"SELECT setval(pg_get_serial_sequence({quote_literal(table)}, "
+            f"{quote_literal(op.new.name)}), coalesce(max({col}), 0) + 1, false) FROM {table}"]
 
 
 @render.register
@@ -273,6 +288,7 @@ def _(op: ops.AlterColumn) -> list[str]:
     if clauses:
         statements.append(f"ALTER TABLE {quote_qualified(op.schema, op.table_name)} "
                           + ", ".join(clauses))
+    statements += _identity_catch_up(op)
     if op.old.comment != op.new.comment:
         statements.append(_column_comment(op.schema, op.table_name, op.new))
     return statements
