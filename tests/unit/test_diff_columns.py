@@ -204,3 +204,12 @@ def test_no_rename_suggestion_for_different_types() -> None:
     current = db(with_columns(USERS, col("a", integer())))
     target = db(with_columns(USERS, col("b", text())))
     assert not any("renamed_from" in n for n in notes_of(current, target, managed=current))
+
+
+def test_setting_not_null_is_not_destructive_but_noted() -> None:
+    current, target = db(with_columns(USERS, col("c"))), db(with_columns(USERS, col(
+        "c", nullable=False)))
+    [op] = ops_of(current, target)
+    assert not op.is_destructive
+    assert notes_of(current, target) == [
+        "column 'public.users.c' becomes NOT NULL: this fails if it holds NULLs"]

@@ -61,6 +61,9 @@ def alter_column(ctx: DiffContext, table: Table, old: Column, new: Column) -> li
     new = _keep_unmanaged_comment(ctx, table, old, new)
     if old == new:
         return []
+    if old.nullable and not new.nullable:
+        ctx.notes.append(f"column '{label(table.schema, table.name)}.{new.name}' becomes NOT "
+                         "NULL: this fails if it holds NULLs")
     lossy = is_lossy(old.type, new.type)
     using = using_expression(new.name, old.type, new.type) if old.type != new.type else None
     return [ops.AlterColumn(schema=table.schema, table_name=table.name, old=old, new=new,
