@@ -190,11 +190,25 @@ def converter_for(meta: ColumnMeta) -> Callable[[Any], Any] | None:
     return None
 
 
+class _EnumLookup(dict[Any, Any]):
+    """Label -> member (and None -> None): decoding an enum column is one dict lookup in the
+    generated reader; an unknown label falls back to the enum class (which raises)."""
+
+    def __init__(self, enum_class: type[enum.Enum]) -> None:
+        super().__init__({m.value: m for m in enum_class})
+        self[None] = None
+        self.enum_class = enum_class
+
+    def __missing__(self, value: Any) -> Any:
+        return self.enum_class(value)
+
+
 class _Generator:
     """Emits the source of one row reader; names every non-literal object it needs."""
 
     def __init__(self) -> None:
-        self.namespace: dict[str, Any] = {"_new": object.__new__}
+        self.namespace: dict[str, Any] = {"_new": object.__new__, "_loads": json.loads,
+                                          "_set": _new_entity}
         self.functions: list[str] = []
 
     def name(self, obj: Any, prefix: str) -> str:
@@ -202,13 +216,31 @@ class _Generator:
         self.namespace[name] = obj
         return name
 
+    def read(self, meta: ColumnMeta, index: int) -> str:
+        """The expression reading column ``meta`` at ``r[index]``, converted (inlined for
+        the common conversions: a dict lookup for enums, ``json.loads`` for JSON)."""
+        value = f"r[{index}]"
+        if meta.enum_class is not None and not meta.type.dims:
+            return f"{self.name(_EnumLookup(meta.enum_class), 'c')}[{value}]"
+        if meta.type.name in ("json", "jsonb") and not meta.type.dims:
+            return f"(_loads({value}) if {value}.__class__ is str else {value})"
+        conv = converter_for(meta)
+        return value if conv is None else f"{self.name(conv, 'c')}({value})"
+
     def function(self, projection: Projection) -> str:
         """Define ``def _fN(r)`` reading ``projection`` from position 0; return its name."""
         position = [0]
-        body = self.expression(projection, position)
         name = f"_f{len(self.functions)}_{len(self.namespace)}"
-        self.functions.append(f"def {name}(r):\n    return {body}\n")
         self.namespace[name] = None  # reserve the name
+        if isinstance(projection, PEntity) and projection.source.kind == "root":
+            # The common case, as statements: no helper call per row.
+            cls = self.name(projection.source.meta.entity, "e")
+            values = self.entity_values(projection.source, position)
+            self.functions.append(f"def {name}(r):\n    o = _new({cls})\n"
+                                  f"    o.__dict__ = {values}\n    return o\n")
+            return name
+        body = self.expression(projection, position)
+        self.functions.append(f"def {name}(r):\n    return {body}\n")
         return name
 
     def expression(self, projection: Projection, position: list[int]) -> str:
@@ -216,8 +248,7 @@ class _Generator:
             index = position[0]
             position[0] += 1
             expr = projection.expr
-            conv = converter_for(expr.meta) if isinstance(expr, ColumnRef) else None
-            return f"r[{index}]" if conv is None else f"{self.name(conv, 'c')}(r[{index}])"
+            return self.read(expr.meta, index) if isinstance(expr, ColumnRef) else f"r[{index}]"
         if isinstance(projection, PEntity):
             return self.entity(projection.source, position)
         if isinstance(projection, PList):
@@ -236,20 +267,20 @@ class _Generator:
         args = ", ".join(f"{n}={p}" for n, p in zip(projection.names, parts, strict=True))
         return f"{factory}({args})"
 
-    def entity(self, source: Source, position: list[int]) -> str:
+    def entity_values(self, source: Source, position: list[int]) -> str:
+        """A dict display ``{attr: value, ...}`` of the entity's columns."""
         start = position[0]
         columns = source.meta.columns
         position[0] += len(columns)
-        items = []
-        for offset, column in enumerate(columns):
-            conv = converter_for(column)
-            read = f"r[{start + offset}]"
-            items.append(f"{column.attr!r}: " + (read if conv is None else
-                                                  f"{self.name(conv, 'c')}({read})"))
-        cls = self.name(source.meta.entity, "e")
-        build = f"_set({cls}, {{{', '.join(items)}}})"
-        self.namespace["_set"] = _new_entity
+        items = [f"{c.attr!r}: {self.read(c, start + i)}" for i, c in enumerate(columns)]
+        return "{" + ", ".join(items) + "}"
+
+    def entity(self, source: Source, position: list[int]) -> str:
+        start = position[0]
+        build = f"_set({self.name(source.meta.entity, 'e')}, " \
+                f"{self.entity_values(source, position)})"
         if source.kind == "ref" and not _always_joined(source):
+            columns = source.meta.columns
             key = source.meta.primary_key_attrs or tuple(c.attr for c in columns)
             index = start + [c.attr for c in columns].index(key[0])
             return f"(None if r[{index}] is None else {build})"

@@ -48,7 +48,8 @@ class Source:
     memoised, so ``p.user`` read twice is one join. Compared by identity.
     """
 
-    __slots__ = ("_children", "columns", "kind", "meta", "model", "nav", "parent")
+    __slots__ = ("_children", "_proxy", "columns", "kind", "meta", "model", "nav", "parent",
+                 "token")
 
     def __init__(self, model: ModelMeta, meta: EntityMeta, kind: str = "root",
                  parent: Source | None = None, nav: NavigationMeta | None = None) -> None:
@@ -60,6 +61,9 @@ class Source:
         self._children: dict[str, Source] = {}
         self.columns: dict[str, ColumnRef] = {
             c.attr: ColumnRef(self, c, column_category(c)) for c in meta.columns}
+        #: What identifies this source in a shape key (besides its parent).
+        self.token = (meta.entity, kind, None if nav is None else nav.name)
+        self._proxy: EntityProxy | None = None
 
     @property
     def scope_root(self) -> Source:
@@ -79,9 +83,11 @@ class Source:
         return child
 
     def proxy(self) -> EntityProxy:
-        """A proxy lambdas receive for this source."""
-        proxy = object.__new__(EntityProxy)
-        object.__setattr__(proxy, "__dict__", self.columns)
+        """The proxy lambdas receive for this source (stateless, so made once)."""
+        proxy = self._proxy
+        if proxy is None:
+            proxy = self._proxy = object.__new__(EntityProxy)
+            object.__setattr__(proxy, "__dict__", self.columns)
         return proxy
 
     @property

@@ -15,7 +15,6 @@ same SQL text lets asyncpg reuse its prepared statement on each connection.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from linkgress.errors import MultipleResultsError, NoResultError, QueryBuildError
@@ -50,6 +49,8 @@ R = TypeVar("R")
 _Reader = Callable[[Any], Any]
 _CacheEntry = tuple[str, _Reader | None]
 _CACHE_LIMIT = 4096
+# first() and single() bind these shared (immutable) parameters instead of making new ones.
+_LIMITS = {1: Param(1, None), 2: Param(2, None)}
 
 
 def orderings(value: Any, descending: bool, nulls: str | None) -> tuple[Ordering, ...]:
@@ -191,23 +192,23 @@ class Queryable(_Base[T]):
         if condition.category not in ("bool", "any"):
             raise QueryBuildError(f"where() needs a condition, got {condition.describe()}")
         current = self._query.where
-        return self._with(replace(self._query, where=condition if current is None
+        return self._with(self._query._replace(where=condition if current is None
                                   else current & condition))
 
     def select(self, projection: Callable[[Any], R]) -> Queryable[R]:
         """Project each row: a dict (nested dicts allowed), a tuple, a dataclass or
         NamedTuple built from proxies, a single column, an entity (``p.user``) or a nested
         list (``u.posts.select(...).to_list()``)."""
-        return self._with(replace(self._query,
-                                  projection=build_projection(projection(self._arg()))))
+        shape = build_projection(projection(self._arg()))
+        return self._with(self._query._replace(projection=shape))
 
     def order_by(self, key: Callable[[Any], Any], *, descending: bool = False,
                  nulls: str | None = None) -> Queryable[T]:
         """Sort by ``key`` (replacing earlier sorting). ``key`` may return a tuple for several
         keys, or ``u.col.desc()`` / ``.asc(nulls="last")`` per key; ``nulls`` is ``"first"``
         or ``"last"``."""
-        return self._with(replace(self._query,
-                                  ordering=orderings(key(self._arg()), descending, nulls)))
+        keys = orderings(key(self._arg()), descending, nulls)
+        return self._with(self._query._replace(ordering=keys))
 
     def order_by_descending(self, key: Callable[[Any], Any], *,
                             nulls: str | None = None) -> Queryable[T]:
@@ -218,7 +219,7 @@ class Queryable(_Base[T]):
                 nulls: str | None = None) -> Queryable[T]:
         """Add sort keys after the current ones."""
         extra = orderings(key(self._arg()), descending, nulls)
-        return self._with(replace(self._query, ordering=self._query.ordering + extra))
+        return self._with(self._query._replace(ordering=self._query.ordering + extra))
 
     def then_by_descending(self, key: Callable[[Any], Any], *,
                            nulls: str | None = None) -> Queryable[T]:
@@ -227,15 +228,15 @@ class Queryable(_Base[T]):
 
     def limit(self, count: int) -> Queryable[T]:
         """Return at most ``count`` rows."""
-        return self._with(replace(self._query, limit=_count(count, "limit")))
+        return self._with(self._query._replace(limit=_count(count, "limit")))
 
     def offset(self, count: int) -> Queryable[T]:
         """Skip the first ``count`` rows."""
-        return self._with(replace(self._query, offset=_count(count, "offset")))
+        return self._with(self._query._replace(offset=_count(count, "offset")))
 
     def distinct(self) -> Queryable[T]:
         """Drop duplicate rows (``SELECT DISTINCT``)."""
-        return self._with(replace(self._query, distinct=True))
+        return self._with(self._query._replace(distinct=True))
 
     def group_by(self, key: Callable[[Any], Any]) -> Queryable[Any]:
         """Group rows by ``key`` (an expression, or a tuple / dict of expressions). Later
@@ -248,7 +249,7 @@ class Queryable(_Base[T]):
                  else value if isinstance(value, tuple) else (value,))
         exprs = tuple(as_expr(v) for v in items)
         group = GroupProxy(self._query.source, value)
-        return self._with(replace(self._query, group_by=exprs, ordering=()), group)
+        return self._with(self._query._replace(group_by=exprs, ordering=()), group)
 
     def having(self, predicate: Callable[[Any], Any]) -> Queryable[T]:
         """Keep groups matching ``predicate`` (after ``group_by``)."""
@@ -256,7 +257,7 @@ class Queryable(_Base[T]):
             raise QueryBuildError("having() needs group_by() first")
         condition = as_expr(predicate(self._group))
         current = self._query.having
-        return self._with(replace(self._query, having=condition if current is None
+        return self._with(self._query._replace(having=condition if current is None
                                   else current & condition))
 
     def union(self, other: Queryable[T]) -> CompoundQueryable[T]:
@@ -272,8 +273,9 @@ class Queryable(_Base[T]):
     def _limited(self, most: int) -> SelectQuery:
         query = self._statement()
         limit = query.limit
-        value = most if limit is None else min(limit.value, most)
-        return replace(query, limit=Param(value, None))
+        if limit is None:
+            return query._replace(limit=_LIMITS[most])
+        return query._replace(limit=Param(min(limit.value, most), None))
 
     async def first(self) -> T:
         """The first row; raises :class:`~linkgress.errors.NoResultError` when there is
@@ -318,7 +320,7 @@ class Queryable(_Base[T]):
         if self._group is not None:
             raise QueryBuildError(f"{kind}() on a grouped query: use g.{kind}() in select")
         value = as_expr(selector(self._query.source.proxy()))
-        sql, _, params = self._prepare(kind, replace(self._statement(), aggregate=value))
+        sql, _, params = self._prepare(kind, self._statement()._replace(aggregate=value))
         return await session.fetchval(self._context, sql, params)
 
     async def sum(self, selector: Callable[[Any], Any]) -> Any:
