@@ -118,10 +118,11 @@ async def test_isolation_and_readonly_options(db: Club) -> None:
     async with db.transaction(isolation="serializable"):
         level = await session.fetchval(db, "SHOW transaction_isolation", [])
         assert level == "serializable"
-    async with db.transaction(isolation="repeatable_read", readonly=True):
-        with pytest.raises(DatabaseError) as info:
+    with pytest.raises(DatabaseError) as info:
+        async with db.transaction(isolation="repeatable_read", readonly=True):
+            assert await db.members.count() == 0  # reading is fine
             await db.members.insert(Member(handle="x"))
-        assert info.value.sqlstate == "25006"  # read_only_sql_transaction
+    assert info.value.sqlstate == "25006"  # read_only_sql_transaction
     async with db.transaction():
         with pytest.raises(TransactionError, match="outermost"):
             async with db.transaction(readonly=True):

@@ -72,9 +72,13 @@ def translate_error(exc: Exception, sql: str) -> DatabaseError:
     The caller raises it ``from exc``. Unique, foreign-key, not-null and check violations and
     serialization failures get their own classes; every other error is a
     :class:`~linkgress.errors.DatabaseError`. ``sqlstate``, ``constraint``, ``table``,
-    ``column`` and ``detail`` are copied when PostgreSQL reported them.
+    ``column`` and ``detail`` are copied when PostgreSQL reported them (``sqlstate`` is None
+    for an error asyncpg raised before the statement reached the server).
     """
-    sqlstate = getattr(exc, "sqlstate", None)
+    # asyncpg raises some errors itself (a DataError for an argument it cannot encode) with a
+    # class-level SQLSTATE, though the server never saw the statement: they have no severity.
+    from_server = isinstance(exc, asyncpg.PostgresError) and exc.severity is not None
+    sqlstate: str | None = getattr(exc, "sqlstate", None) if from_server else None
     cls = _ERRORS_BY_SQLSTATE.get(sqlstate or "", DatabaseError)
     detail = getattr(exc, "detail", None)
     message = str(exc) or type(exc).__name__
@@ -187,7 +191,7 @@ def connection_park(client: PgClient) -> ConnectionPark:
     if park is None:
         park = ConnectionPark(client)
         client._orm_park = park  # PgClient.close() closes it before the pool
-    return park  # type: ignore[no-any-return]
+    return park
 
 
 async def _run(context: DbContext, sql: str, params: Sequence[Any], call: _Call) -> Any:
@@ -200,7 +204,7 @@ async def _run(context: DbContext, sql: str, params: Sequence[Any], call: _Call)
             async with state.use() as connection:
                 return await call(connection, sql, params)
         except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            raise translate_error(exc, sql) from exc
+            raise state.record(translate_error(exc, sql)) from exc
     park = connection_park(client)
     connection = await park.lease()
     try:
@@ -336,15 +340,19 @@ async def cursor(
 async def _cursor_in_transaction(
     state: TransactionState, sql: str, params: Sequence[Any], prefetch: int
 ) -> AsyncIterator[asyncpg.Record]:
-    async with state.use() as connection:
-        cur = await _guarded(connection.cursor(sql, *params), sql)
-    while True:
-        async with state.use():
-            rows = await _guarded(cur.fetch(prefetch), sql)
-        for row in rows:
-            yield row
-        if len(rows) < prefetch:
-            return
+    try:
+        async with state.use() as connection:
+            cur = await _guarded(connection.cursor(sql, *params), sql)
+        while True:
+            async with state.use():
+                rows = await _guarded(cur.fetch(prefetch), sql)
+            for row in rows:
+                yield row
+            if len(rows) < prefetch:
+                return
+    except DatabaseError as exc:
+        state.record(exc)
+        raise
 
 
 async def _guarded(awaitable: Any, sql: str) -> Any:

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import asyncpg
 
 from linkgress.client import ConnectionClient
-from linkgress.errors import TransactionError
+from linkgress.errors import DatabaseError, TransactionError
 from linkgress.query.session import connection_park, translate_error
 
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ class TransactionState:
     transaction's lock; it raises :class:`TransactionError` once the block has ended.
     """
 
-    __slots__ = ("closed", "connection", "depth", "lock", "owner")
+    __slots__ = ("closed", "connection", "depth", "failed", "lock", "owner")
 
     def __init__(
         self,
@@ -64,6 +64,9 @@ class TransactionState:
         self.owner = owner
         self.depth = depth
         self.closed = False
+        # The first server error of this block: PostgreSQL has aborted the transaction, so
+        # COMMIT would silently roll back; the block raises instead (see Transaction).
+        self.failed: DatabaseError | None = None
 
     def use(self) -> TransactionState:
         """``async with state.use() as connection:`` — exclusive use of the connection."""
@@ -81,6 +84,13 @@ class TransactionState:
     async def __aexit__(self, *exc_info: object) -> None:
         self.lock.release()
 
+    def record(self, error: DatabaseError) -> DatabaseError:
+        """Note ``error`` (raised by a statement of this block) and return it. An error the
+        server reported aborts the transaction: remembered, so the block cannot commit."""
+        if self.failed is None and error.sqlstate is not None:
+            self.failed = error
+        return error
+
 
 class Transaction:
     """One ``async with db.transaction(...)`` block; see the module docstring for the rules.
@@ -90,6 +100,11 @@ class Transaction:
     releases the savepoint) when it exits normally and rolls back (to the savepoint, for a
     nested block) when it raises; the exception propagates. A failed ``COMMIT`` (a deferred
     constraint, a serialization failure) raises the translated :class:`DatabaseError`.
+
+    If a statement failed inside the block and the block still exits normally (the error was
+    caught), PostgreSQL has already aborted the transaction: the block rolls back and raises
+    :class:`~linkgress.errors.TransactionError` rather than pretending to commit. Catch errors
+    in a nested block (a savepoint) to continue after them.
     """
 
     def __init__(
@@ -218,6 +233,13 @@ class Transaction:
             if state.connection.is_closed():
                 return
             try:
+                if commit and state.failed is not None:
+                    await raw.rollback()
+                    raise TransactionError(
+                        "the transaction was rolled back, not committed: a statement in it "
+                        f"failed ({state.failed}); to continue after an error, run the "
+                        "statement in a nested `async with db.transaction()` (a savepoint)"
+                    ) from state.failed
                 if commit:
                     await raw.commit()
                 else:
