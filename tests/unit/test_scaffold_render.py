@@ -105,7 +105,7 @@ REVERSIBLE: list[ops.Operation] = [
 
 
 def write(tmp_path: Path, operations: list[ops.Operation]) -> Path:
-    scaffold = MigrationScaffold(db=None, migrations_directory=tmp_path)  # type: ignore[arg-type]
+    scaffold = MigrationScaffold(None, migrations_directory=tmp_path)
     return scaffold.write("sample change", operations,
                           now=datetime(2026, 1, 15, 9, 30, tzinfo=UTC))
 
@@ -169,7 +169,7 @@ def test_file_name_is_utc_timestamp_and_slug_and_never_overwrites(tmp_path: Path
 
 
 def test_empty_template_is_a_valid_migration(tmp_path: Path) -> None:
-    scaffold = MigrationScaffold(db=None, migrations_directory=tmp_path / "new")  # type: ignore[arg-type]
+    scaffold = MigrationScaffold(None, migrations_directory=tmp_path / "new")
     path = scaffold.scaffold_empty("Backfill emails!")
     assert path.parent == tmp_path / "new"
     assert path.name.endswith("_backfill_emails.py")

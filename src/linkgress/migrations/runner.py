@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from linkgress.client import RawConnection
     from linkgress.context import DbContext
 
-log = logging.getLogger("linkgress.migrate")
+log = logging.getLogger("linkgress.migrations")
 
 Progress = Callable[[str, str], None]
 """``progress(action, name)`` with action ``"applied"`` or ``"reverted"``."""

@@ -35,9 +35,13 @@ def class_name_for(slug: str) -> str:
 
 
 class MigrationScaffold:
-    """Creates migration files in ``migrations_directory`` (created if missing)."""
+    """Creates migration files in ``migrations_directory`` (created if missing).
 
-    def __init__(self, db: DbContext, migrations_directory: str | Path = "migrations") -> None:
+    ``db`` is needed by :meth:`scaffold` only; :meth:`scaffold_empty` works without one.
+    """
+
+    def __init__(self, db: DbContext | None,
+                 migrations_directory: str | Path = "migrations") -> None:
         self.db = db
         self.directory = Path(migrations_directory)
 
@@ -48,6 +52,8 @@ class MigrationScaffold:
         Returns the new file's path. Raises :class:`NoChangesError` when the database already
         matches the model (nothing is written).
         """
+        if self.db is None:
+            raise ValueError("scaffold() compares the database with a model: pass a DbContext")
         operations = await self.db.get_schema_manager(quiet=True).analyze()
         if not operations:
             raise NoChangesError("the database already matches the model; nothing to scaffold "

@@ -1,0 +1,140 @@
+"""Argument parsing and dispatch for the ``linkgress`` command; kept thin on purpose.
+
+Exit codes: 0 success, 1 failure / drift / refusal (with one line saying why), 2 usage error.
+Tracebacks only with ``--verbose``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import traceback
+from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
+
+from . import commands
+from .config import Refusal, UsageError, read_project_settings
+from .output import Output
+
+Command = Callable[[commands.Env], Coroutine[None, None, int]]
+
+
+def _common(suppress: bool) -> argparse.ArgumentParser:
+    """Options accepted both before and after the subcommand."""
+    # In the subcommands the defaults are suppressed, so a value given before the subcommand
+    # is not overwritten by the subparser's default.
+    default = argparse.SUPPRESS if suppress else None
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument("--context", metavar="MODULE:CLASS", default=default,
+                        help="the DbContext class (default: [tool.linkgress] context)")
+    parent.add_argument("--dsn", default=default,
+                        help="database URL (default: DATABASE_URL, DB_HOST/..., or embedded)")
+    parent.add_argument("--migrations-directory", "-d", metavar="DIR", default=default,
+                        help="migration files (default: [tool.linkgress] "
+                             "migrations_directory, or ./migrations)")
+    parent.add_argument("--verbose", "-v", action="store_true",
+                        default=argparse.SUPPRESS if suppress else False,
+                        help="debug logging, and tracebacks on errors")
+    return parent
+
+
+def _leaf(group: argparse._SubParsersAction[argparse.ArgumentParser], name: str,
+          command: Command, help_text: str) -> argparse.ArgumentParser:
+    parser = group.add_parser(name, parents=[_common(True)], help=help_text,
+                              description=help_text)
+    parser.set_defaults(command=command)
+    return parser
+
+
+def _db_commands(group: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    migrate = _leaf(group, "migrate", commands.db_migrate,
+                    "bring the database to the model (prints the plan first)")
+    migrate.add_argument("--allow-destructive", "--yes", "-y", dest="allow_destructive",
+                         action="store_true", help="consent to destructive operations")
+    _leaf(group, "analyze", commands.db_analyze, "print the plan; change nothing")
+    _leaf(group, "check", commands.db_check, "exit 1 when the database differs from the model")
+    _leaf(group, "sql", commands.db_sql, "print the SQL a migrate would run")
+    _leaf(group, "create", commands.db_create, "create the model's schema (ensure_created)")
+    for name, command, text in (("drop", commands.db_drop, "drop what linkgress manages"),
+                                ("reset", commands.db_reset, "drop, then create again")):
+        leaf = _leaf(group, name, command, text + " (refused when LINKGRESS_ENV/APP_ENV is "
+                     "production)")
+        leaf.add_argument("--force", action="store_true", help="run even in production")
+
+
+def _migration_commands(group: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    create = _leaf(group, "create", commands.migration_create, "write a new migration file")
+    create.add_argument("name", help="what the migration does, e.g. add_phone")
+    create.add_argument("--auto", action="store_true",
+                        help="fill it from the differences between database and model")
+    up = _leaf(group, "up", commands.migration_up, "apply the pending migrations")
+    mode = up.add_mutually_exclusive_group()
+    mode.add_argument("--dry-run", action="store_true", help="show the SQL; change nothing")
+    mode.add_argument("--sql", action="store_true", help="print the SQL only; change nothing")
+    mode.add_argument("--baseline", action="store_true",
+                      help="on a fresh database: create the schema from the model and record "
+                           "every file as applied without running it")
+    down = _leaf(group, "down", commands.migration_down, "revert applied migrations")
+    down.add_argument("n", nargs="?", type=int, help="how many (default 1)")
+    down.add_argument("--batch", action="store_true", help="revert the whole last batch")
+    down.add_argument("--dry-run", action="store_true", help="show the SQL; change nothing")
+    _leaf(group, "status", commands.migration_status, "list migrations and their state")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command-line grammar."""
+    parser = argparse.ArgumentParser(
+        prog="linkgress", parents=[_common(False)],
+        description="Schema management for linkgress models: automatic (db ...) and "
+                    "journaled (migration ...) migrations.")
+    top = parser.add_subparsers(dest="group", metavar="{db,migration,demo}", required=True)
+    _db_commands(top.add_parser("db", help="automatic migrations").add_subparsers(
+        dest="action", metavar="{migrate,analyze,check,sql,create,drop,reset}", required=True))
+    _migration_commands(top.add_parser("migration", help="journaled migrations").add_subparsers(
+        dest="action", metavar="{create,up,down,status}", required=True))
+    _leaf(top, "demo", commands.demo, "run the demo on the configured server")
+    return parser
+
+
+def _check_usage(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    if getattr(args, "batch", False) and args.n is not None:
+        parser.error("migration down takes N or --batch, not both")
+    if getattr(args, "n", None) is not None and args.n < 1:
+        parser.error("migration down N: N must be at least 1")
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv``, run the command, return the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _check_usage(parser, args)
+    out = Output(sys.stdout, sys.stderr)
+    out.attach_logging(args.verbose)
+    try:
+        env = commands.Env(args=args, out=out, environ=os.environ,
+                           project=read_project_settings(Path.cwd()))
+        command: Command = args.command
+        return asyncio.run(command(env))
+    except UsageError as exc:
+        out.error(str(exc))
+        return 2
+    except KeyboardInterrupt:
+        out.error("interrupted")
+        return 130
+    except Exception as exc:
+        if args.verbose:
+            traceback.print_exc(file=sys.stderr)
+        message = str(exc) if isinstance(exc, Refusal) else _describe(exc)
+        out.error(message)
+        return 1
+
+
+def _describe(exc: BaseException) -> str:
+    from linkgress.errors import LinkgressError
+
+    text = str(exc).strip() or type(exc).__name__
+    if isinstance(exc, LinkgressError):
+        return text
+    return f"{type(exc).__name__}: {text}"

