@@ -363,3 +363,27 @@ async def test_new_enum_label_used_in_the_same_migration(
     await execute(linkgress_database, "INSERT INTO people DEFAULT VALUES")
     assert await rows(linkgress_database, "SELECT mood::text FROM people ORDER BY id") == [
         ("angry",), ("elated",)]
+
+
+async def test_unchanged_model_skips_normalisation(linkgress_database: str,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import linkgress.schema.manager as manager
+
+    calls: list[int] = []
+    real = manager.normalize_target
+
+    async def counting(conn: Any, target: Any) -> Any:
+        calls.append(1)
+        return await real(conn, target)
+
+    monkeypatch.setattr(manager, "normalize_target", counting)
+    async with opened(NotesV1, linkgress_database) as db:
+        sm = db.get_schema_manager()
+        await sm.migrate()
+        assert len(calls) == 1
+        assert await sm.migrate() == [] and await sm.analyze() == []
+        assert len(calls) == 1  # the recorded snapshot was normalised from this very model
+    await _v1_with_rows(linkgress_database)
+    async with opened(NotesV2, linkgress_database) as db:  # a changed model is normalised
+        assert await db.get_schema_manager().migrate(allow_destructive=True)
+    assert len(calls) == 2

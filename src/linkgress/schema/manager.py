@@ -25,9 +25,10 @@ carrying the failed operation, its SQL and the PostgreSQL error as ``__cause__``
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import asyncpg
@@ -68,6 +69,38 @@ def schemas_in_scope(*snapshots: Schema | None) -> list[str]:
                     *(s.key for s in snap.sequences)):
             names.setdefault(key[0])
     return list(names)
+
+
+# The recorded snapshot carries the fingerprint of the model it was normalised from (in its
+# ``notes``, which never take part in comparisons). When the model, the server version and the
+# search_path are unchanged, the recorded snapshot *is* the normalised target, and the costly
+# normalisation (PostgreSQL re-printing every default and index) is skipped: that is what keeps
+# a no-op migrate() at every service start cheap.
+FINGERPRINT_NOTE = "linkgress:model-sha256="
+
+
+async def model_fingerprint(conn: RawConnection, target: Schema) -> str:
+    """A digest of the model's schema and of what PostgreSQL's printing depends on."""
+    search_path = await conn.fetchval("SELECT current_setting('search_path')")
+    # repr() of the frozen snapshot values (tuples, strings, numbers) is deterministic and ten
+    # times cheaper than to_json().
+    payload = repr((target, conn.get_server_version(), search_path))
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def with_fingerprint(schema: Schema, fingerprint: str) -> Schema:
+    """``schema`` marked as the normalisation of the model with ``fingerprint``."""
+    return replace(schema, notes=(FINGERPRINT_NOTE + fingerprint,))
+
+
+async def normalized_target(conn: RawConnection, target: Schema,
+                            recorded: Schema | None) -> Schema:
+    """``normalize_target(conn, target)``, or the recorded snapshot when it was normalised from
+    the very same model (see ``FINGERPRINT_NOTE``); the result carries the fingerprint."""
+    fingerprint = await model_fingerprint(conn, target)
+    if recorded is not None and FINGERPRINT_NOTE + fingerprint in recorded.notes:
+        return recorded
+    return with_fingerprint(await normalize_target(conn, target), fingerprint)
 
 
 @dataclass
@@ -137,7 +170,7 @@ class DbSchemaManager:
             await tr.start()
             try:
                 recorded = await self.executor.read_state(conn)
-                normalized = await normalize_target(conn, target)
+                normalized = await normalized_target(conn, target, recorded)
             finally:
                 await tr.rollback()
         # Read with the pool's concurrent introspection (the connection above is released
@@ -186,7 +219,7 @@ class DbSchemaManager:
         recorded state)."""
         try:
             recorded = await self.executor.read_state(conn)
-            normalized = await normalize_target(conn, target)
+            normalized = await normalized_target(conn, target, recorded)
             current = await introspect(self.client, schemas_in_scope(target, recorded),
                                        exclude=self.exclude, connection=conn)
         except asyncpg.PostgresError as exc:
@@ -228,7 +261,7 @@ class DbSchemaManager:
             await self.executor.apply(conn, now)
             await self.executor.run_hook(conn, self.context.on_migration_complete,
                                          "on_migration_complete")
-            if now or recorded != normalized:
+            if now or recorded is None or recorded.notes != normalized.notes:
                 await self.executor.write_state(conn, normalized)
         self._log_outcome(now, later)
         return _Pass(applied=now, deferred=later)

@@ -1,0 +1,158 @@
+"""How long schema management takes: medians over repeated runs, printed as a table.
+
+- ``ensure_created()`` of a 500-table model (about 5,000 columns, 1,000 indexes, 500 foreign
+  keys);
+- ``analyze()`` on that created database, and its parts: introspection (concurrent and
+  sequential), normalisation of the model, the diff;
+- a no-op ``migrate()`` on a 50-table model: what every service start pays.
+
+Runs against ``DATABASE_URL`` (an admin DSN: it creates and drops its own ``lg_test_*``
+databases), else the embedded PostgreSQL::
+
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres python benchmarks/bench_migrate.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from linkgress import (
+    DbContext,
+    DbModelConfig,
+    Entity,
+    PgClient,
+    bigint,
+    column,
+    numeric,
+    text,
+    timestamptz,
+    varchar,
+)
+from linkgress.schema.diff import diff
+from linkgress.schema.introspect import introspect, normalize_target
+from linkgress.schema.manager import schemas_in_scope
+from linkgress.testing import postgres_server, temporary_database
+
+
+def build_context(tables: int) -> type[DbContext]:
+    """A model of ``tables`` tables: 10 columns, 2 indexes and 1 foreign key each."""
+    entities: dict[str, type[Entity]] = {}
+    previous: type[Entity] | None = None
+    for i in range(tables):
+        fields: dict[str, Any] = {
+            "id": (int, column()),
+            "name": (str, column(varchar(100))),
+            "code": (str, column(varchar(20), unique=True)),
+            "body": (str | None, column(text())),
+            "amount": (Any, column(numeric(12, 2), default=0)),
+            "counter": (int, column(bigint(), default=0)),
+            "active": (bool, column(default=True)),
+            "created_at": (Any, column(timestamptz(), default_sql="now()")),
+            "note": (str | None, column(varchar(200))),
+            "parent_id": (int | None, column(references=previous, on_delete="set null",
+                                             index=True) if previous else column()),
+        }
+        annotations = {k: v[0] for k, v in fields.items()}
+        namespace = {"__annotations__": annotations, "__module__": __name__,
+                     **{k: v[1] for k, v in fields.items()}}
+        entity = type(f"T{i}", (Entity,), namespace)
+        entities[f"t{i:03d}"] = entity
+        previous = entity
+
+    def setup_model(self: DbContext, model: DbModelConfig) -> None:
+        for table, entity in entities.items():
+            model.entity(entity).has_index(f"ix_{table}_name", "name")
+
+    namespace = {attr: DbContext.table(e) for attr, e in entities.items()}
+    namespace["setup_model"] = setup_model
+    return type(f"Bench{tables}", (DbContext,), namespace)
+
+
+async def median(runs: int, step: Callable[[], Awaitable[Any]],
+                 before: Callable[[], Awaitable[Any]] | None = None) -> float:
+    """Median wall time of ``step`` in milliseconds (``before`` runs untimed each time)."""
+    times = []
+    for _ in range(runs):
+        if before is not None:
+            await before()
+        start = time.perf_counter()
+        await step()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+async def bench_500(dsn: str, runs: int, tables: int) -> dict[str, float]:
+    db = build_context(tables)(PgClient(dsn=dsn))
+    sm = db.get_schema_manager(quiet=True)
+    target = sm.target_schema()
+    scope = schemas_in_scope(target)
+    out: dict[str, float] = {}
+    try:
+        out[f"ensure_created() of {tables} tables"] = await median(
+            max(1, runs // 2), sm.ensure_created, sm.ensure_deleted)
+        assert await sm.analyze() == []
+        out[f"analyze() on {tables} tables (total)"] = await median(runs, sm.analyze)
+        out["  introspection, concurrent"] = await median(
+            runs, lambda: introspect(db.client, scope))
+        out["  introspection, sequential"] = await median(
+            runs, lambda: introspect(db.client, scope, concurrent=False))
+
+        async def normalize() -> Any:
+            async with db.client.acquire() as conn, conn.transaction():
+                return await normalize_target(conn, target)
+
+        out["  normalisation of the model"] = await median(runs, normalize)
+        current, normalized = await introspect(db.client, scope), await normalize()
+
+        async def run_diff() -> None:
+            diff(current, normalized, managed=normalized)
+
+        out["  diff"] = await median(runs, run_diff)
+    finally:
+        await db.dispose()
+    return out
+
+
+async def bench_noop_migrate(dsn: str, runs: int, tables: int) -> dict[str, float]:
+    db = build_context(tables)(PgClient(dsn=dsn))
+    try:
+        sm = db.get_schema_manager(quiet=True)
+        await sm.migrate()
+        await sm.migrate()  # warm the pool and the statement cache, as a running service has
+        return {f"no-op migrate() on {tables} tables": await median(runs, sm.migrate)}
+    finally:
+        await db.dispose()
+
+
+def print_table(results: dict[str, float]) -> None:
+    width = max(len(k) for k in results)
+    print(f"{'measurement'.ljust(width)}  median (ms)")
+    print(f"{'-' * width}  -----------")
+    for name, value in results.items():
+        print(f"{name.ljust(width)}  {value:11.1f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--tables", type=int, default=500)
+    parser.add_argument("--small", type=int, default=50)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    results: dict[str, float] = {}
+    with postgres_server() as admin:
+        with temporary_database(admin) as dsn:
+            results.update(asyncio.run(bench_noop_migrate(dsn, args.runs * 3, args.small)))
+        with temporary_database(admin) as dsn:
+            results.update(asyncio.run(bench_500(dsn, args.runs, args.tables)))
+    print_table(results)
+
+
+if __name__ == "__main__":
+    main()
