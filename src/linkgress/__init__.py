@@ -9,6 +9,9 @@ from linkgress.errors import (
     MigrationError,
     MigrationLockTimeout,
     ModelError,
+    MultipleResultsError,
+    NoResultError,
+    QueryBuildError,
 )
 from linkgress.migrations import (
     IrreversibleMigration,
@@ -43,6 +46,7 @@ from linkgress.model.types import (
     uuid,
     varchar,
 )
+from linkgress.query import func, sql
 from linkgress.schema.manager import DbSchemaManager
 from linkgress.schema.operations import Operation
 
@@ -66,8 +70,11 @@ __all__ = [
     "MigrationRunner",
     "MigrationScaffold",
     "ModelError",
+    "MultipleResultsError",
+    "NoResultError",
     "Operation",
     "PgClient",
+    "QueryBuildError",
     "SchemaBuilder",
     "__version__",
     "array",
@@ -78,6 +85,7 @@ __all__ = [
     "column",
     "date",
     "double_precision",
+    "func",
     "inet",
     "integer",
     "interval",
@@ -86,6 +94,7 @@ __all__ = [
     "numeric",
     "real",
     "smallint",
+    "sql",
     "text",
     "time",
     "timestamp",
