@@ -8,14 +8,14 @@ from typing import Any
 import pytest
 
 from linkgress.model.types import ColumnType
-from linkgress.schema.introspect.normalize import (
+from linkgress.schema.introspect.mirror import (
     TEMP_PREFIX,
     Existing,
     Printed,
     apply_printed,
-    setup_statements,
-    temp_index_name,
-    temp_table_name,
+    blame_statements,
+    mirror_plan,
+    needs_printing,
 )
 from linkgress.schema.introspect.parse import (
     CatalogRows,
@@ -312,46 +312,85 @@ def target_schema() -> Schema:
                   sequences=(Sequence(schema="shop", name="order_no"),), tables=(table,))
 
 
-def test_setup_creates_what_is_missing_in_the_savepoint() -> None:
-    sql = [s.sql for s in setup_statements(target_schema(), Existing())]
+def test_the_mirror_creates_what_is_missing_in_the_savepoint() -> None:
+    sql = [s.sql for s in mirror_plan(target_schema(), Existing()).statements]
     assert sql[:3] == ['CREATE SCHEMA "shop"',
                        """CREATE TYPE "shop"."mood" AS ENUM ('new', 'it''s')""",
                        'CREATE SEQUENCE "shop"."order_no"']
-    # identity, NOT NULL and comments do not change how defaults print: left out.
+    # one column per distinct (type, default); identity and NOT NULL do not change printing
     assert sql[3] == (
-        f'CREATE TEMPORARY TABLE "{TEMP_PREFIX}0" ("id" integer, '
-        """"select" "shop"."mood" DEFAULT 'new'::"shop"."mood", """
-        """"n" bigint DEFAULT nextval('shop.order_no'), CONSTRAINT "ck" CHECK (n > 0))""")
-    assert sql[4] == (f'CREATE INDEX "{TEMP_PREFIX}0_0" ON "pg_temp"."{TEMP_PREFIX}0" '
+        f'CREATE TEMPORARY TABLE "{TEMP_PREFIX}d0" (c0 integer, '
+        """c1 "shop"."mood" DEFAULT 'new'::"shop"."mood", """
+        "c2 bigint DEFAULT nextval('shop.order_no'))")
+    # checks and printable indexes on a table with the model table's columns
+    assert sql[4] == (f'CREATE TEMPORARY TABLE "{TEMP_PREFIX}s0" ("id" integer, '
+                      '"select" "shop"."mood", "n" bigint, CONSTRAINT ck0 CHECK (n > 0))')
+    assert sql[5] == (f'CREATE INDEX "{TEMP_PREFIX}s0_0" ON "pg_temp"."{TEMP_PREFIX}s0" '
                       "USING btree ((lower(select::text))) WHERE n > 0")
+    assert len(sql) == 6
 
 
-def test_setup_reuses_what_exists_and_sets_aside_an_enum_lacking_a_label() -> None:
+def test_the_mirror_reuses_what_exists_and_sets_aside_an_enum_lacking_a_label() -> None:
     existing = Existing(schemas=frozenset({"shop"}), enums={("shop", "mood"): ("new",)},
                         relations=frozenset({("shop", "order_no")}))
-    sql = [s.sql for s in setup_statements(target_schema(), existing)]
+    sql = [s.sql for s in mirror_plan(target_schema(), existing).statements]
     assert sql[:2] == [f'ALTER TYPE "shop"."mood" RENAME TO "{TEMP_PREFIX}enum_0"',
                        """CREATE TYPE "shop"."mood" AS ENUM ('new', 'it''s')"""]
     assert sql[2].startswith("CREATE TEMPORARY TABLE")
     complete = Existing(schemas=frozenset({"shop"}),
                         enums={("shop", "mood"): ("it's", "old", "new")},
                         relations=frozenset({("shop", "order_no")}))
-    assert setup_statements(target_schema(), complete)[0].sql.startswith("CREATE TEMPORARY")
+    plan = mirror_plan(target_schema(), complete)
+    assert plan.statements[0].sql.startswith("CREATE TEMPORARY")
+
+
+def wide_schema(tables: int) -> Schema:
+    """``tables`` tables of the same shape, each with a check and an expression index."""
+    cols = (Column(name="id", type=ColumnType("integer"), nullable=False),
+            Column(name="name", type=ColumnType("text"), default="''"))
+    return Schema(schemas=("public",), tables=tuple(
+        Table(schema="public", name=f"t{i}", columns=cols,
+              checks=(CheckConstraint(name=f"ck_t{i}", expression="id > 0"),),
+              indexes=(Index(name=f"ix_t{i}_lower", columns=("(lower(name))",)),
+                       Index(name=f"ix_t{i}_name", columns=("name",))))
+        for i in range(tables)))
+
+
+def test_the_mirror_of_many_alike_tables_is_two_tables_and_one_index() -> None:
+    plan = mirror_plan(wide_schema(500), Existing(schemas=frozenset({"public"})))
+    assert len(plan.temp_tables) == 2
+    assert [s.sql.split(" (")[0] for s in plan.statements] == [
+        f'CREATE TEMPORARY TABLE "{TEMP_PREFIX}d0"', f'CREATE TEMPORARY TABLE "{TEMP_PREFIX}s0"',
+        f'CREATE INDEX "{TEMP_PREFIX}s0_0" ON "pg_temp"."{TEMP_PREFIX}s0" USING btree']
+    assert set(plan.checks.values()) == {(f"{TEMP_PREFIX}s0", "ck0")}
+    assert (499, 1) not in plan.indexes  # a plain column index needs no printing
+    assert not needs_printing(Index(name="x", columns=("name",)))
+    assert needs_printing(Index(name="x", columns=("name",), where="id > 0"))
+
+
+def test_blame_statements_mirror_each_table_plainly() -> None:
+    statements = blame_statements(wide_schema(2), Existing(schemas=frozenset({"public"})))
+    assert [s.what for s in statements] == [
+        "table 't0'", "index 'ix_t0_lower' on table 't0'", "index 'ix_t0_name' on table 't0'",
+        "table 't1'", "index 'ix_t1_lower' on table 't1'", "index 'ix_t1_name' on table 't1'"]
+    assert statements[0].sql == (
+        f'CREATE TEMPORARY TABLE "{TEMP_PREFIX}b0" ("id" integer, "name" text DEFAULT \'\', '
+        'CONSTRAINT "ck_t0" CHECK (id > 0))')
 
 
 def test_apply_printed_replaces_only_the_printed_text() -> None:
     target = target_schema()
-    printed = Printed(
-        columns={"id": Column(name="id", type=ColumnType("integer")),
-                 "select": Column(name="select", type=MOOD, default="'new'::shop.mood"),
-                 "n": Column(name="n", type=ColumnType("bigint"),
-                             default="nextval('shop.order_no'::regclass)")},
-        checks={"ck": "(n > 0)"},
-        indexes={temp_index_name(0, 0): Index(name=temp_index_name(0, 0),
-                                              columns=('(lower(("select")::text))',),
-                                              where="(n > 0)")})
-    result = apply_printed(target, {temp_table_name(0): printed})
-    (table,) = result.tables
+    plan = mirror_plan(target, Existing())
+    defaults, shape = f"{TEMP_PREFIX}d0", f"{TEMP_PREFIX}s0"
+    printed = {
+        defaults: Printed(columns={
+            "c0": Column(name="c0", type=ColumnType("integer")),
+            "c1": Column(name="c1", type=MOOD, default="'new'::shop.mood"),
+            "c2": Column(name="c2", type=ColumnType("bigint"),
+                         default="nextval('shop.order_no'::regclass)")}),
+        shape: Printed(checks={"ck0": "(n > 0)"}, indexes={f"{shape}_0": Index(
+            name=f"{shape}_0", columns=('(lower(("select")::text))',), where="(n > 0)")})}
+    (table,) = apply_printed(target, plan, printed).tables
     assert [c.default for c in table.columns] == [
         None, "'new'::shop.mood", "nextval('shop.order_no'::regclass)"]
     assert table.columns[0] == target.tables[0].columns[0]  # identity, NOT NULL kept

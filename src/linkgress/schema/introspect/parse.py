@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
+from functools import lru_cache
 from typing import Any, Protocol
 
 from linkgress.model.types import ColumnType
@@ -90,10 +91,18 @@ def parse_column_type(row: Row) -> ColumnType:
     dimensions come from ``attndims`` (``format_type`` prints ``[]`` once, whatever they are).
     """
     dims = max(int(row["dims"] or 0), 1) if row["is_array"] else 0
-    if row["type_schema"] != "pg_catalog":
-        return ColumnType(row["type_name"], dims=dims, schema=row["type_schema"],
-                          is_enum=row["type_kind"] == "e")
-    return replace(parse_type_text(row["type"]), dims=dims)
+    return _column_type(row["type"], dims, row["type_schema"], row["type_name"],
+                        row["type_kind"])
+
+
+@lru_cache(maxsize=4096)
+def _column_type(text: str, dims: int, type_schema: str, type_name: str,
+                 type_kind: str) -> ColumnType:
+    # Cached: a large schema repeats a few dozen types thousands of times (ColumnType is frozen).
+    if type_schema != "pg_catalog":
+        return ColumnType(type_name, dims=dims, schema=type_schema, is_enum=type_kind == "e")
+    base = parse_type_text(text)
+    return ColumnType(base.name, base.params, dims)
 
 
 def parse_column(row: Row) -> Column:
@@ -259,16 +268,19 @@ def build_schema(rows: CatalogRows, *, exclude: Sequence[str] = ()) -> Schema:
         rows, {r["oid"]: r["name"] if r["schema"] == "public" else f"{r['schema']}.{r['name']}"
                for r in tables})
     built = []
-    for r in tables:
+    for r in sorted(tables, key=lambda r: (r["schema"], r["name"])):
         p = parts[r["oid"]]
         built.append(Table(schema=r["schema"], name=r["name"], columns=tuple(p.columns),
-                           primary_key=p.primary_key, uniques=tuple(p.uniques),
-                           checks=tuple(p.checks), indexes=tuple(p.indexes),
-                           foreign_keys=tuple(p.foreign_keys), comment=r["comment"]))
+                           primary_key=p.primary_key, uniques=_by_name(p.uniques),
+                           checks=_by_name(p.checks), indexes=_by_name(p.indexes),
+                           foreign_keys=_by_name(p.foreign_keys), comment=r["comment"]))
     enums = [parse_enum(r) for r in rows.enums
              if not is_excluded(r["schema"], r["name"], patterns)]
     sequences = [parse_sequence(r) for r in rows.sequences
                  if not is_excluded(r["schema"], r["name"], patterns)]
-    return canonical_schema(Schema(
-        schemas=tuple(r["name"] for r in rows.schemas), enums=tuple(enums),
-        sequences=tuple(sequences), tables=tuple(built), notes=tuple(notes)))
+    # Built in canonical order (see canonical_schema) directly: this runs on every migrate().
+    return Schema(
+        schemas=tuple(sorted(r["name"] for r in rows.schemas)),
+        enums=tuple(sorted(enums, key=lambda e: e.key)),
+        sequences=tuple(sorted(sequences, key=lambda s: s.key)),
+        tables=tuple(built), notes=tuple(notes))

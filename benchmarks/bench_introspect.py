@@ -1,0 +1,147 @@
+"""Introspection speed on a large schema: concurrent (snapshot-sharing) vs sequential.
+
+Generates a model of ``--tables`` tables (default 500: 10 columns, 2 indexes and 1 foreign key
+each, i.e. about 5,000 columns, 1,000 indexes and 500 foreign keys), times ``ensure_created()``
+on a fresh database, checks that the created database introspects to exactly the normalised
+model, then prints medians over ``--runs`` repeats of:
+
+- ``introspect()`` concurrent (default workers) and sequential, and concurrent with 2..N
+  workers (:func:`~linkgress.schema.introspect.reader.fetch_concurrently`);
+- ``normalize_target()`` of the model (it runs on every ``migrate()``).
+
+Runs against ``DATABASE_URL`` (an admin DSN: it creates and drops its own ``lg_test_*``
+database), else whatever :func:`linkgress.testing.postgres_server` provides::
+
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres \\
+        python benchmarks/bench_introspect.py --runs 15
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from linkgress import (
+    DbContext,
+    DbModelConfig,
+    Entity,
+    PgClient,
+    bigint,
+    column,
+    jsonb,
+    numeric,
+    text,
+    timestamptz,
+    varchar,
+)
+from linkgress.schema.from_model import schema_from_model
+from linkgress.schema.introspect import introspect, normalize_target
+from linkgress.schema.introspect.parse import CatalogRows, build_schema
+from linkgress.schema.introspect.reader import catalog_queries, fetch_concurrently
+from linkgress.testing import postgres_server, temporary_database
+
+
+def build_context(tables: int) -> type[DbContext]:
+    """``tables`` entities of 10 columns, 2 indexes (one on the FK) and 1 foreign key each;
+    every tenth table lives in schema ``archive``."""
+    entities: dict[str, type[Entity]] = {}
+    previous: type[Entity] | None = None
+    for i in range(tables):
+        parent = (column(references=previous, on_delete="cascade", index=True)
+                  if previous is not None else column(index=True))
+        fields: dict[str, tuple[Any, Any]] = {
+            "id": (int, column()),
+            "name": (str, column(varchar(100))),
+            "code": (str, column(varchar(20), default="")),
+            "body": (str | None, column(text())),
+            "amount": (Any, column(numeric(12, 2), default=0)),
+            "counter": (int, column(bigint(), default=-1)),
+            "active": (bool, column(default=True)),
+            "created_at": (Any, column(timestamptz(), default_sql="now()")),
+            "data": (Any, column(jsonb(), default={})),
+            "parent_id": (int | None, parent),
+        }
+        namespace = {"__annotations__": {k: v[0] for k, v in fields.items()},
+                     "__module__": __name__, **{k: v[1] for k, v in fields.items()}}
+        entity = type(f"T{i}", (Entity,), namespace)
+        entities[f"t{i:03d}"] = entity
+        previous = entity
+
+    def setup_model(self: DbContext, model: DbModelConfig) -> None:
+        for n, (table, entity) in enumerate(entities.items()):
+            builder = model.entity(entity).has_index(f"ix_{table}_lower_name", "(lower(name))",
+                                                     where="active")
+            if n % 10 == 0:
+                builder.to_table(table, schema="archive")
+
+    attrs: dict[str, Any] = {attr: DbContext.table(e) for attr, e in entities.items()}
+    attrs["setup_model"] = setup_model
+    return type(f"Bench{tables}", (DbContext,), attrs)
+
+
+async def timed(step: Callable[[], Awaitable[Any]]) -> float:
+    """Wall time of one ``step`` in milliseconds."""
+    start = time.perf_counter()
+    await step()
+    return (time.perf_counter() - start) * 1000
+
+
+async def median(runs: int, step: Callable[[], Awaitable[Any]]) -> float:
+    """Median wall time of ``step`` over ``runs`` runs, in milliseconds."""
+    return statistics.median([await timed(step) for _ in range(runs)])
+
+
+async def bench(dsn: str, tables: int, runs: int) -> list[tuple[str, float]]:
+    client = PgClient(dsn=dsn, max_size=10)
+    db = build_context(tables)(client)
+    target = schema_from_model(db.model)
+    schemas = list(target.schemas)
+    counts = (len(target.tables), sum(len(t.columns) for t in target.tables),
+              sum(len(t.indexes) for t in target.tables),
+              sum(len(t.foreign_keys) for t in target.tables))
+    out = [(f"ensure_created(): {counts[0]} tables, {counts[1]} columns, {counts[2]} indexes, "
+            f"{counts[3]} FKs", await timed(db.get_schema_manager(quiet=True).ensure_created))]
+    try:
+        out.append(("first introspect() (pool opens its connections)",
+                    await timed(lambda: introspect(client, schemas))))
+        async with client.acquire() as conn:
+            normalised = await normalize_target(conn, target)
+        assert await introspect(client, schemas) == normalised, "introspection != model"
+        out.append(("introspect() concurrent (default workers)",
+                    await median(runs, lambda: introspect(client, schemas))))
+        out.append(("introspect() sequential (one connection)",
+                    await median(runs, lambda: introspect(client, schemas, concurrent=False))))
+        for workers in (2, 3, 4, 6):
+            async def read(workers: int = workers) -> None:
+                rows = await fetch_concurrently(client, catalog_queries, (schemas,), workers)
+                build_schema(CatalogRows(**rows))
+            out.append((f"  concurrent with {workers} workers", await median(runs, read)))
+
+        async def normalise() -> None:
+            async with client.acquire() as conn, conn.transaction():
+                await normalize_target(conn, target)
+        out.append(("normalize_target() of the model", await median(runs, normalise)))
+    finally:
+        await db.dispose()
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--tables", type=int, default=500)
+    parser.add_argument("--runs", type=int, default=11)
+    args = parser.parse_args()
+    with postgres_server() as admin, temporary_database(admin) as dsn:
+        results = asyncio.run(bench(dsn, args.tables, args.runs))
+    width = max(len(name) for name, _ in results)
+    print(f"{'measurement'.ljust(width)}  ms (median of {args.runs} unless one-off)")
+    for name, value in results:
+        print(f"{name.ljust(width)}  {value:9.1f}")
+
+
+if __name__ == "__main__":
+    main()

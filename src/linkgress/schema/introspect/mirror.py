@@ -1,0 +1,242 @@
+"""Normalisation's pure half: which temporary objects mirror the model, and how PostgreSQL's
+printing of them is folded back into the model's :class:`Schema`.
+
+Printing depends only on a few things, so the mirror is deduplicated (it runs on every
+``migrate()``, and a model of 500 tables must not cost 500 temporary tables):
+
+- a column default prints the same whatever its table or column name: every distinct
+  ``(type, default)`` pair becomes one column of a shared "defaults" table (chunks of
+  :data:`MAX_COLUMNS`);
+- a check expression, index expression or index predicate depends on the table's columns
+  (names and types): tables with the same column signature share one "signature" table, which
+  carries each distinct check and index once. Indexes on plain columns need no printing.
+
+When PostgreSQL rejects the deduplicated script, :func:`blame_statements` gives the plain
+one-mirror-per-table statements, run one by one to name the model object at fault.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+from linkgress.schema.ddl import check_clause, column_definition, create_index_sql
+from linkgress.schema.introspect.parse import Row, canonical_schema
+from linkgress.schema.quoting import quote_ident, quote_literal, quote_qualified
+from linkgress.schema.snapshot import Column, Index, Schema, Table
+
+TEMP_PREFIX = "__linkgress_norm_"
+MAX_COLUMNS = 1000  # PostgreSQL allows 1,600 columns per table
+
+IndexKey = tuple[tuple[str, ...], str | None, str, bool, bool]
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One setup statement and what it is for (named in the error if PostgreSQL rejects it)."""
+
+    sql: str
+    what: str
+
+
+@dataclass(frozen=True)
+class Existing:
+    """What normalisation must know about the database: schemas, enum labels, relations."""
+
+    schemas: frozenset[str] = frozenset()
+    enums: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
+    relations: frozenset[tuple[str, str]] = frozenset()
+
+    @classmethod
+    def from_rows(cls, rows: Sequence[Row]) -> Existing:
+        """From the rows of :data:`catalog.EXISTING_ENUMS_AND_SEQUENCES`."""
+        return cls(
+            schemas=frozenset(r["schema"] for r in rows if r["kind"] == "schema"),
+            enums={(r["schema"], r["name"]): tuple(r["labels"])
+                   for r in rows if r["kind"] == "enum"},
+            relations=frozenset((r["schema"], r["name"]) for r in rows
+                                if r["kind"] == "relation"))
+
+
+@dataclass
+class Printed:
+    """What PostgreSQL printed for one temporary table."""
+
+    columns: dict[str, Column] = field(default_factory=dict)
+    checks: dict[str, str] = field(default_factory=dict)
+    indexes: dict[str, Index] = field(default_factory=dict)
+
+
+@dataclass
+class MirrorPlan:
+    """The setup statements and where each model detail is mirrored.
+
+    ``columns`` maps ``(type sql, default)`` to ``(temp table, column)``; ``checks`` maps
+    ``(table position, check name)`` and ``indexes`` ``(table position, index position)`` to
+    ``(temp table, constraint or index name)``.
+    """
+
+    statements: list[Statement] = field(default_factory=list)
+    temp_tables: list[str] = field(default_factory=list)
+    columns: dict[tuple[str, str | None], tuple[str, str]] = field(default_factory=dict)
+    checks: dict[tuple[int, str], tuple[str, str]] = field(default_factory=dict)
+    indexes: dict[tuple[int, int], tuple[str, str]] = field(default_factory=dict)
+
+
+def _label(schema: str, name: str) -> str:
+    return name if schema == "public" else f"{schema}.{name}"
+
+
+def type_statements(target: Schema, existing: Existing) -> list[Statement]:
+    """Schemas, enums and sequences the mirror's types and defaults need but the database
+    lacks; an enum lacking one of the target's labels is set aside (renamed) and recreated."""
+    out: list[Statement] = []
+    needed = [e.schema for e in target.enums] + [s.schema for s in target.sequences]
+    for name in dict.fromkeys(needed):
+        if name not in existing.schemas:
+            out.append(Statement(f"CREATE SCHEMA {quote_ident(name)}", f"schema {name!r}"))
+    for position, enum in enumerate(target.enums):
+        labels = existing.enums.get(enum.key)
+        if labels is not None and set(enum.values) <= set(labels):
+            continue  # the existing type accepts every label the target may use
+        what = f"enum {_label(enum.schema, enum.name)!r}"
+        if labels is not None:  # lacks a label: set it aside, within the savepoint only
+            out.append(Statement(f"ALTER TYPE {quote_qualified(enum.schema, enum.name)} "
+                                 f"RENAME TO {quote_ident(f'{TEMP_PREFIX}enum_{position}')}",
+                                 what))
+        values = ", ".join(quote_literal(v) for v in enum.values)
+        out.append(Statement(f"CREATE TYPE {quote_qualified(enum.schema, enum.name)} "
+                             f"AS ENUM ({values})", what))
+    for seq in target.sequences:
+        if seq.key not in existing.relations:
+            out.append(Statement(f"CREATE SEQUENCE {quote_qualified(seq.schema, seq.name)}",
+                                 f"sequence {_label(seq.schema, seq.name)!r}"))
+    return out
+
+
+def needs_printing(index: Index) -> bool:
+    """True when the index has an expression element or a predicate."""
+    return index.where is not None or any(e.startswith("(") for e in index.columns)
+
+
+def _add_defaults_tables(target: Schema, plan: MirrorPlan) -> None:
+    pairs = list(dict.fromkeys((c.type.sql, c.default) for t in target.tables
+                               for c in t.columns))
+    for chunk, start in enumerate(range(0, len(pairs), MAX_COLUMNS)):
+        temp = f"{TEMP_PREFIX}d{chunk}"
+        items = []
+        for n, (sql, default) in enumerate(pairs[start:start + MAX_COLUMNS]):
+            items.append(f"c{n} {sql}" + ("" if default is None else f" DEFAULT {default}"))
+            plan.columns[(sql, default)] = (temp, f"c{n}")
+        plan.temp_tables.append(temp)
+        plan.statements.append(Statement(
+            f"CREATE TEMPORARY TABLE {quote_ident(temp)} ({', '.join(items)})",
+            "column types and defaults"))
+
+
+@dataclass
+class _Signature:
+    temp: str
+    table: Table
+    checks: dict[str, str] = field(default_factory=dict)  # expression -> temp constraint
+    indexes: dict[IndexKey, tuple[str, Index]] = field(default_factory=dict)
+
+
+def _index_key(index: Index) -> IndexKey:
+    return (index.columns, index.where, index.method, index.unique, index.nulls_not_distinct)
+
+
+def _group_by_signature(target: Schema, plan: MirrorPlan) -> list[_Signature]:
+    groups: dict[tuple[tuple[str, str], ...], _Signature] = {}
+    for i, table in enumerate(target.tables):
+        printable = [(j, ix) for j, ix in enumerate(table.indexes) if needs_printing(ix)]
+        if not table.checks and not printable:
+            continue
+        signature = tuple((c.name, c.type.sql) for c in table.columns)
+        group = groups.get(signature)
+        if group is None:
+            group = groups[signature] = _Signature(f"{TEMP_PREFIX}s{len(groups)}", table)
+        for check in table.checks:
+            name = group.checks.setdefault(check.expression, f"ck{len(group.checks)}")
+            plan.checks[(i, check.name)] = (group.temp, name)
+        for j, index in printable:
+            name = f"{group.temp}_{len(group.indexes)}"
+            name, _ = group.indexes.setdefault(_index_key(index), (name, index))
+            plan.indexes[(i, j)] = (group.temp, name)
+    return list(groups.values())
+
+
+def _add_signature_tables(target: Schema, plan: MirrorPlan) -> None:
+    for group in _group_by_signature(target, plan):
+        items = [f"{quote_ident(c.name)} {c.type.sql}" for c in group.table.columns]
+        items.extend(f"CONSTRAINT {name} CHECK ({expression})"
+                     for expression, name in group.checks.items())
+        what = f"the checks and indexes of table {group.table.qualified_name!r}"
+        plan.temp_tables.append(group.temp)
+        plan.statements.append(Statement(
+            f"CREATE TEMPORARY TABLE {quote_ident(group.temp)} ({', '.join(items)})", what))
+        for name, index in group.indexes.values():
+            mirror = replace(index, name=name, concurrently=False)
+            plan.statements.append(Statement(create_index_sql("pg_temp", group.temp, mirror),
+                                             what))
+
+
+def mirror_plan(target: Schema, existing: Existing) -> MirrorPlan:
+    """Everything normalisation creates in its savepoint, in order, and the lookups."""
+    plan = MirrorPlan(statements=type_statements(target, existing))
+    _add_defaults_tables(target, plan)
+    _add_signature_tables(target, plan)
+    return plan
+
+
+def blame_statements(target: Schema, existing: Existing) -> list[Statement]:
+    """One plain mirror per table, each statement naming its model object: run one by one
+    on the error path to find what PostgreSQL rejects."""
+    out = type_statements(target, existing)
+    for i, table in enumerate(target.tables):
+        temp = f"{TEMP_PREFIX}b{i}"
+        what = f"table {table.qualified_name!r}"
+        items = [column_definition(replace(c, identity=None, nullable=True))
+                 for c in table.columns]
+        items.extend(check_clause(c) for c in table.checks)
+        out.append(Statement(f"CREATE TEMPORARY TABLE {quote_ident(temp)} "
+                             f"({', '.join(items)})", what))
+        for j, index in enumerate(table.indexes):
+            mirror = replace(index, name=f"{temp}_{j}", concurrently=False)
+            out.append(Statement(create_index_sql("pg_temp", temp, mirror),
+                                 f"index {index.name!r} on {what}"))
+    return out
+
+
+def _column(column: Column, plan: MirrorPlan, printed: dict[str, Printed]) -> Column:
+    temp, name = plan.columns[(column.type.sql, column.default)]
+    got = printed.get(temp, Printed()).columns.get(name)
+    if got is None:
+        return column
+    return replace(column, type=got.type,
+                   default=None if column.identity is not None else got.default)
+
+
+def _index(position: tuple[int, int], index: Index, plan: MirrorPlan,
+           printed: dict[str, Printed]) -> Index:
+    slot = plan.indexes.get(position)
+    got = printed.get(slot[0], Printed()).indexes.get(slot[1]) if slot else None
+    return index if got is None else replace(index, columns=got.columns, where=got.where)
+
+
+def apply_printed(target: Schema, plan: MirrorPlan, printed: dict[str, Printed]) -> Schema:
+    """``target`` with types, defaults, check expressions and index elements/predicates
+    replaced by PostgreSQL's printing of their mirrors, in canonical order."""
+    tables = []
+    for i, table in enumerate(target.tables):
+        checks = []
+        for check in table.checks:
+            temp, name = plan.checks[(i, check.name)]
+            expression = printed.get(temp, Printed()).checks.get(name, check.expression)
+            checks.append(replace(check, expression=expression))
+        tables.append(replace(
+            table, columns=tuple(_column(c, plan, printed) for c in table.columns),
+            checks=tuple(checks),
+            indexes=tuple(_index((i, j), ix, plan, printed)
+                          for j, ix in enumerate(table.indexes))))
+    return canonical_schema(replace(target, tables=tuple(tables)))
