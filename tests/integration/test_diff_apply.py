@@ -109,7 +109,11 @@ def _mood(s: str, *values: str) -> EnumType:
 def _people(s: str, *values: str, default: str = "'ok'") -> Schema:
     table = _t(s, "people", _c("mood", enum_type("mood", schema=s), nullable=False,
                                default=default),
-               _c("past", array(enum_type("mood", schema=s))))
+               _c("past", array(enum_type("mood", schema=s))),
+               # literals of the enum in a check and a predicate: rebuilt around a recreate
+               checks=(CheckConstraint(name="ck_mood", expression="(mood <> 'happy' OR id > 0)"),),
+               indexes=(Index(name="ix_mood", columns=("mood",)),
+                        Index(name="ix_happy", columns=("id",), where="(mood = 'happy')")))
     return _db(s, table, enums=(_mood(s, *values),))
 
 

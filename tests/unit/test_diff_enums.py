@@ -9,7 +9,8 @@ import pytest
 from linkgress.model.types import array, enum_type, text
 from linkgress.schema import operations as ops
 from linkgress.schema.ddl import render
-from linkgress.schema.snapshot import EnumType, Schema
+from linkgress.schema.diff.enum_dependents import mentions_type
+from linkgress.schema.snapshot import CheckConstraint, EnumType, Index, Schema
 from tests.unit.test_diff_support import col, db, notes_of, ops_of, table, with_columns
 
 MOOD = EnumType(schema="public", name="mood", values=("happy", "ok", "sad"))
@@ -113,3 +114,57 @@ def test_dropped_enum_goes_after_the_column_that_used_it() -> None:
     target = db(with_columns(table("t"), col("m", text())))
     got = ops_of(current, target, managed=current)
     assert [op.type for op in got] == ["alter_column", "drop_enum"]
+
+
+# -- checks and indexes around a recreate ------------------------------------------------------
+
+
+@pytest.mark.parametrize(("expression", "found"), [
+    ("(status <> 'done'::mood)", True), ("(status <> 'done'::app.mood)", True),
+    ("""(status <> 'done'::"Odd"."mood")""", True), ("(x::mood_log)", False),
+    ("(status <> 'done'::text)", False), ("(mood > 3)", False),
+])
+def test_mentions_type(expression: str, found: bool) -> None:
+    assert mentions_type(expression, ["mood"]) is found
+
+
+CK = CheckConstraint(name="ck_mood", expression="(mood <> 'happy'::mood)")
+PARTIAL = Index(name="ix_happy", columns=("id",), where="(mood = 'happy'::mood)")
+PLAIN = Index(name="ix_mood", columns=("mood",))
+LOWER = Index(name="ix_moods", columns=("(moods[1])",))
+
+
+def _people_with(*values: str, **kw: object) -> Schema:
+    base = _with(*values)
+    return replace(base, tables=(replace(base.tables[0], **kw),))  # type: ignore[arg-type]
+
+
+def test_checks_and_expression_indexes_step_aside_while_the_enum_is_recreated() -> None:
+    parts = {"checks": (CK,), "indexes": (PLAIN, PARTIAL, LOWER)}
+    got = ops_of(_people_with(*MOOD.values, **parts), _people_with("happy", "ok", **parts))
+    assert [op.type for op in got] == [
+        "drop_index", "drop_index", "drop_check_constraint", "recreate_enum",
+        "create_check_constraint", "create_index", "create_index"]
+    assert {op.index.name for op in got if isinstance(op, ops.DropIndex)} == {
+        "ix_happy", "ix_moods"}
+
+
+def test_a_check_the_target_replaces_is_not_rebuilt_twice() -> None:
+    new_check = replace(CK, expression="(mood <> 'ok'::mood)")
+    got = ops_of(_people_with(*MOOD.values, checks=(CK,)),
+                 _people_with("happy", "ok", checks=(new_check,)))
+    assert got == [
+        ops.DropCheckConstraint(table_name="people", check=CK), got[1],
+        ops.CreateCheckConstraint(table_name="people", check=new_check)]
+
+
+def test_an_unmanaged_check_is_put_back_unchanged_with_a_note() -> None:
+    current = _people_with(*MOOD.values, checks=(CK,))
+    target = _with("happy", "ok")
+    got = ops_of(current, target)
+    assert got[0] == ops.DropCheckConstraint(table_name="people", check=CK)
+    assert got[-1] == ops.CreateCheckConstraint(table_name="people", check=CK)
+    assert notes_of(current, target) == [
+        "unmanaged check constraint 'public.people.ck_mood' left alone",
+        "unmanaged check constraint 'public.people.ck_mood' dropped and re-created unchanged "
+        "around an enum's recreation"]
