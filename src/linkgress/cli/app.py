@@ -105,10 +105,20 @@ def _check_usage(parser: argparse.ArgumentParser, args: argparse.Namespace) -> N
         parser.error("migration down N: N must be at least 1")
 
 
+def split_colon_form(argv: Sequence[str]) -> list[str]:
+    """Accept the seed's spelling: ``db:migrate`` -> ``db migrate`` (first occurrence only)."""
+    out = list(argv)
+    for i, token in enumerate(out):
+        group, sep, action = token.partition(":")
+        if sep and group in ("db", "migration") and action.isalpha():
+            return [*out[:i], group, action, *out[i + 1:]]
+    return out
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv``, run the command, return the exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(split_colon_form(sys.argv[1:] if argv is None else argv))
     _check_usage(parser, args)
     out = Output(sys.stdout, sys.stderr)
     out.attach_logging(args.verbose)

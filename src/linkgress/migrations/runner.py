@@ -215,6 +215,7 @@ class MigrationRunner:
         """Revert the newest ``n`` applied migrations (by application order), newest first —
         or, with ``batch=True``, every migration of the last batch.
 
+        ``on_migration_start`` runs first (outside any transaction), as for :meth:`up`.
         Each runs its file's ``down()`` in its own transaction, deleting its journal row.
         Raises :class:`MigrationFileError` before anything runs when a file is malformed or a
         migration to revert has no file. Stops at the first failure, like :meth:`up`.
