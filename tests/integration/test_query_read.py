@@ -264,3 +264,8 @@ async def test_column_of_another_query_is_rejected(db: Journal) -> None:
     other = captured[0]
     with pytest.raises(QueryBuildError, match="Article"):
         await db.authors.where(lambda a: a.score == other.views).to_list()
+
+
+async def test_json_column_compared_with_a_python_value(db: Journal) -> None:
+    found = await names(db.authors.where(lambda a: a.profile == {"lang": "fr"}))
+    assert found == ["chloë"]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as _dt
 import decimal
 import enum
+import json
 import re
 import uuid
 from collections.abc import Iterable
@@ -301,6 +302,8 @@ class Expr:
         if isinstance(value, ColumnInfo):
             raise _foreign_column(value)
         category = self.category
+        if category == "json" and isinstance(self, ColumnRef) and not self.meta.type.dims:
+            return json.dumps(value)  # asyncpg sends json/jsonb parameters as text
         if category in ("any", "json"):
             return value.value if isinstance(value, enum.Enum) else value
         if category == "enum":
