@@ -25,9 +25,9 @@ async def test_querying_doc_examples_run(linkgress_database: str) -> None:
     module = types.ModuleType("linkgress_querying_doc")
     sys.modules[module.__name__] = module  # so the entities' annotations resolve
     namespace: dict[str, Any] = module.__dict__
-    exec(compile(model, str(DOC), "exec"), namespace)  # noqa: S102
+    exec(compile(model, str(DOC), "exec"), namespace)
     body = "".join(textwrap.indent(step, "    ") for step in steps)
-    exec(compile(f"async def _doc_main(db):\n{body}", str(DOC), "exec"), namespace)  # noqa: S102
+    exec(compile(f"async def _doc_main(db):\n{body}", str(DOC), "exec"), namespace)
     db = namespace["Blog"](PgClient(dsn=linkgress_database))
     try:
         await db.get_schema_manager().ensure_created()
