@@ -295,3 +295,30 @@ async def test_a_new_label_is_usable_once_committed(conn: asyncpg.Connection) ->
                 await conn.execute(sql)
     await conn.execute(f"INSERT INTO {s}.people DEFAULT VALUES")
     assert await conn.fetchval(f"SELECT mood::text FROM {s}.people") == "meh"
+
+
+async def test_recreate_around_introspected_checks_and_indexes(
+        linkgress_module_database: str) -> None:
+    # With snapshots read back from the catalogs (casts printed by PostgreSQL), the plan is
+    # applied and the database then matches the target exactly.
+    from linkgress.client import PgClient
+    from linkgress.schema.introspect import introspect, normalize_target
+
+    s = f"m_{secrets.token_hex(4)}"
+    client = PgClient(dsn=linkgress_module_database)
+    try:
+        async with client.acquire() as conn:
+            await _apply(conn, Schema(), _people(s, "happy", "ok", "sad"))
+            await conn.execute(f"INSERT INTO {s}.people (mood) VALUES ('happy'), ('ok')")
+            async with conn.transaction():
+                target = await normalize_target(conn, _people(s, "ok", "happy"))
+                current = await introspect(client, [s], connection=conn)
+                plan = diff(current, target, managed=current).operations
+                assert "recreate_enum" in [op.type for op in plan]
+                for sql in render_all(plan):
+                    await conn.execute(sql)
+            after = await introspect(client, [s], connection=conn)
+            assert diff(after, target, managed=after).operations == []
+            assert await conn.fetchval(f"SELECT count(*) FROM {s}.people") == 2
+    finally:
+        await client.close()
