@@ -6,7 +6,11 @@ creates the new one, converts every column that uses it through ``text`` (defaul
 put back) and drops the old type. When a label is removed the operation is destructive, so
 ``migrate()`` asks for consent; a row still holding the removed label makes the conversion
 fail with PostgreSQL's ``invalid input value for enum`` and the whole migration rolls back —
-nothing is silently lost. Clean such rows up first (or in a planned migration).
+nothing is silently lost. Clean such rows up first (or in a planned migration). Checks and
+expression/partial indexes involving the type step aside around it (:mod:`.enum_dependents`).
+PostgreSQL refuses the final ``DROP TYPE`` (and the migration rolls back) when something
+outside the snapshot still uses the old type: a view, a function, a column in a schema the
+model does not use.
 
 Added labels (the current labels still in the same relative order) become ``AddEnumValue``
 with the position PostgreSQL needs (``AFTER`` the preceding label, or ``BEFORE`` the first
