@@ -6,9 +6,8 @@ return new nodes; Python values met along the way become :class:`Param` nodes (b
 parameters), never SQL text. Type errors (an integer column compared with a string) raise
 :class:`~linkgress.errors.QueryBuildError` right away, naming the attribute.
 
-``func.lower(u.email)`` calls any SQL function; ``sql("similarity($1, $2) > 0.3", u.name, q)``
-embeds a raw fragment whose ``$n`` placeholders refer to its arguments (expressions are inlined,
-other values are bound).
+``func`` and ``sql`` (SQL functions and raw fragments) live in
+:mod:`linkgress.query.functions`.
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ import datetime as _dt
 import decimal
 import enum
 import json
-import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -44,9 +42,6 @@ __all__ = [
     "Raw",
     "UnaryOp",
     "as_expr",
-    "func",
-    "raw",
-    "sql",
 ]
 
 # --- type categories: what may be compared with what ----------------------------------------
@@ -295,15 +290,17 @@ class Expr:
                                       f"({self.category}) and {other.describe()} "
                                       f"({other.category})")
             return other
-        return Param(self._value(other, op), None)
+        value = self._value(other, op)
+        if self.category == "json" and isinstance(self, ColumnRef) and not self.meta.type.dims:
+            value = json.dumps(value)  # asyncpg sends json/jsonb parameters as text
+        return Param(value, None)
 
     def _value(self, value: Any, op: str) -> Any:
-        """Check a Python value against this expression's category; return what to bind."""
+        """Check a Python value against this expression's category; return it normalised
+        (an enum member becomes its label). Mutations call this too, then encode per column."""
         if isinstance(value, ColumnInfo):
             raise _foreign_column(value)
         category = self.category
-        if category == "json" and isinstance(self, ColumnRef) and not self.meta.type.dims:
-            return json.dumps(value)  # asyncpg sends json/jsonb parameters as text
         if category in ("any", "json"):
             return value.value if isinstance(value, enum.Enum) else value
         if category == "enum":
@@ -503,54 +500,3 @@ class Ordering:
     expr: Expr
     descending: bool = False
     nulls: str | None = None
-
-
-# --- func and sql -----------------------------------------------------------------------------
-
-_FUNCTION_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
-_RESULT_CATEGORY = {
-    "lower": "text", "upper": "text", "trim": "text", "concat": "text", "substr": "text",
-    "replace": "text", "length": "num", "char_length": "num", "abs": "num", "round": "num",
-    "floor": "num", "ceil": "num", "count": "num", "sum": "num", "avg": "num",
-    "now": "time", "date_trunc": "time",
-}
-
-
-class _FuncFactory:
-    """``func.name(*args)`` calls SQL function ``name``; ``func.count()`` is ``count(*)``."""
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__") or not _FUNCTION_NAME.match(name):
-            raise AttributeError(name)
-
-        def call(*args: Any, distinct: bool = False) -> Func:
-            category = _RESULT_CATEGORY.get(name.lower(), "any")
-            if name.lower() in ("min", "max", "coalesce", "greatest", "least") and args:
-                category = as_expr(args[0]).category
-            star = name.lower() == "count" and not args
-            return Func(name, tuple(as_expr(a) for a in args), category, star, distinct)
-
-        call.__name__ = name
-        return call
-
-
-func: Any = _FuncFactory()
-
-
-def sql(text: str, *args: Any, category: str = "any") -> Raw:
-    """A raw SQL fragment. ``$1``, ``$2``, ... in ``text`` stand for ``args``: an expression
-    (``u.name``) is inlined, any other value is a bind parameter — never pasted into the SQL.
-
-    ``category`` (``"num"``, ``"text"``, ``"bool"``, ...) lets the fragment take part in
-    type-checked comparisons; the default ``"any"`` compares with anything.
-    Every ``$n`` in ``text`` is a placeholder, even inside quotes: pass literals as arguments.
-    """
-    used = {int(m) for m in re.findall(r"\$(\d+)", text)}
-    if used - set(range(1, len(args) + 1)):
-        raise QueryBuildError(f"sql({text!r}) refers to ${max(used)} but has {len(args)} "
-                              "argument(s)")
-    return Raw(text, tuple(as_expr(a) for a in args), category)
-
-
-#: Alias of :func:`sql`.
-raw = sql

@@ -1,0 +1,259 @@
+"""Query descriptions and their *shape key* — pass 1 of the compiler.
+
+:func:`shape_of` walks a query's frozen tree and returns its shape key (everything that
+determines the SQL: node kinds, operators, columns, the graph of sources; never a bound value)
+plus the values of its :class:`~linkgress.query.expressions.Param` nodes, numbered ``$1..$n``
+in walk order (one number per ``Param`` object, so a node used twice binds once). Queries with
+equal keys compile to the same SQL (:mod:`linkgress.query.compiler`), which is why compiled
+text can be cached by key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from linkgress.query.expressions import (
+    Between,
+    BinaryOp,
+    ColumnRef,
+    Expr,
+    Func,
+    InArray,
+    IsNull,
+    Like,
+    Ordering,
+    Param,
+    Raw,
+    UnaryOp,
+)
+from linkgress.query.materialize import PDict, PEntity, PList, PObject, Projection, PValue
+from linkgress.query.navigation import (
+    CollectionAggregate,
+    CollectionExists,
+    CollectionList,
+    CollectionQuery,
+    Source,
+)
+
+__all__ = ["Compound", "SelectQuery", "shape_of"]
+
+
+class SelectQuery(NamedTuple):
+    """Everything a SELECT needs. ``projection`` None means the root entity.
+
+    A NamedTuple: immutable, and ``_replace`` is several times faster than
+    ``dataclasses.replace`` — it runs on every builder call.
+    """
+
+    source: Source
+    where: Expr | None = None
+    projection: Projection | None = None
+    ordering: tuple[Ordering, ...] = ()
+    limit: Param | None = None
+    offset: Param | None = None
+    distinct: bool = False
+    group_by: tuple[Expr, ...] = ()
+    having: Expr | None = None
+    aggregate: Expr | None = None  # the argument of sum/min/max/avg statements
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Compound:
+    """``first UNION [ALL] second ...``; rows come out in the first part's projection."""
+
+    parts: tuple[SelectQuery, ...]
+    operators: tuple[str, ...]  # "UNION" | "UNION ALL", one per part after the first
+
+
+class _Walk:
+    __slots__ = ("key", "numbers", "params", "sources")
+
+    def __init__(self) -> None:
+        self.key: list[Any] = []
+        self.params: list[Any] = []
+        self.numbers: dict[int, int] = {}
+        self.sources: dict[int, int] = {}
+
+    def source(self, source: Source) -> None:
+        number = self.sources.get(id(source))
+        if number is None:
+            parent = source.parent
+            if parent is not None:
+                self.source(parent)
+            number = self.sources[id(source)] = len(self.sources)
+            self.key.append(("S", number, source.token,
+                             None if parent is None else self.sources[id(parent)]))
+        else:
+            self.key.append(("s", number))
+
+    def param(self, param: Param) -> None:
+        number = self.numbers.get(id(param))
+        if number is None:
+            self.params.append(param.value)
+            number = self.numbers[id(param)] = len(self.params)
+        self.key.append(("P", number, param.cast))
+
+    def expr(self, node: Any) -> None:
+        _WALKERS[type(node)](self, node)
+
+    def opt(self, node: Any) -> None:
+        if node is None:
+            self.key.append(None)
+        else:
+            self.expr(node)
+
+
+def _walk_column(w: _Walk, node: ColumnRef) -> None:
+    w.source(node.source)
+    w.key.append(node.meta.attr)
+
+
+def _walk_binary(w: _Walk, node: BinaryOp) -> None:
+    w.key += ("B", node.op)
+    w.expr(node.left)
+    w.expr(node.right)
+
+
+def _walk_unary(w: _Walk, node: UnaryOp) -> None:
+    w.key += ("U", node.op)
+    w.expr(node.operand)
+
+
+def _walk_is_null(w: _Walk, node: IsNull) -> None:
+    w.key += ("N", node.negated)
+    w.expr(node.operand)
+
+
+def _walk_in(w: _Walk, node: InArray) -> None:
+    w.key += ("I", node.negated)
+    w.expr(node.operand)
+    w.param(node.values)
+
+
+def _walk_between(w: _Walk, node: Between) -> None:
+    w.key.append("W")
+    w.expr(node.operand)
+    w.expr(node.low)
+    w.expr(node.high)
+
+
+def _walk_like(w: _Walk, node: Like) -> None:
+    w.key += ("L", node.op)
+    w.expr(node.operand)
+    w.expr(node.pattern)
+
+
+def _walk_func(w: _Walk, node: Func) -> None:
+    w.key += ("F", node.name, node.star, node.distinct, len(node.args))
+    for arg in node.args:
+        w.expr(arg)
+
+
+def _walk_raw(w: _Walk, node: Raw) -> None:
+    w.key += ("R", node.text, len(node.args))
+    for arg in node.args:
+        w.expr(arg)
+
+
+def _walk_collection(w: _Walk, query: CollectionQuery) -> None:
+    w.key += ("C", query.nav.name, len(query.ordering))
+    w.source(query.parent)
+    w.source(query.source)
+    w.opt(query.where_)
+    for ordering in query.ordering:
+        _walk_ordering(w, ordering)
+    w.opt(query.limit_)
+    w.opt(query.offset_)
+
+
+def _walk_aggregate(w: _Walk, node: CollectionAggregate) -> None:
+    w.key.append("A")
+    _walk_collection(w, node.query)
+    w.expr(node.aggregate)
+
+
+def _walk_exists(w: _Walk, node: CollectionExists) -> None:
+    w.key.append("E")
+    _walk_collection(w, node.query)
+
+
+def _walk_list(w: _Walk, node: CollectionList) -> None:
+    w.key.append("T")
+    _walk_collection(w, node.query)
+    _walk_projection(w, node.projection)
+
+
+def _walk_ordering(w: _Walk, node: Ordering) -> None:
+    w.key += ("O", node.descending, node.nulls)
+    w.expr(node.expr)
+
+
+_WALKERS: dict[type, Callable[[_Walk, Any], None]] = {
+    ColumnRef: _walk_column, Param: lambda w, n: w.param(n), BinaryOp: _walk_binary,
+    UnaryOp: _walk_unary, IsNull: _walk_is_null, InArray: _walk_in, Between: _walk_between,
+    Like: _walk_like, Func: _walk_func, Raw: _walk_raw, CollectionAggregate: _walk_aggregate,
+    CollectionExists: _walk_exists, CollectionList: _walk_list,
+}
+
+
+def _walk_projection(w: _Walk, projection: Projection | None) -> None:
+    if projection is None:
+        w.key.append(None)
+    elif isinstance(projection, PValue):
+        w.key.append("pv")
+        w.expr(projection.expr)
+    elif isinstance(projection, PEntity):
+        w.key.append("pe")
+        w.source(projection.source)
+    elif isinstance(projection, PList):
+        w.key.append("pl")
+        _walk_list(w, projection.collection)
+    else:
+        tag = (("pd", projection.keys) if isinstance(projection, PDict) else
+               ("po", projection.factory, projection.names) if isinstance(projection, PObject)
+               else ("pt", len(projection.items)))
+        w.key += tag
+        for item in projection.items:
+            _walk_projection(w, item)
+
+
+def _walk_select(w: _Walk, query: SelectQuery) -> None:
+    where, projection, limit, offset = query.where, query.projection, query.limit, query.offset
+    having, aggregate = query.having, query.aggregate
+    # One token says which optional parts exist; then only the parts that do are walked.
+    w.key.append(("Q", query.distinct, len(query.ordering), len(query.group_by),
+                  where is None, projection is None, limit is None, offset is None,
+                  having is None, aggregate is None))
+    w.source(query.source)
+    if where is not None:
+        w.expr(where)
+    if projection is not None:
+        _walk_projection(w, projection)
+    for ordering in query.ordering:
+        _walk_ordering(w, ordering)
+    if limit is not None:
+        w.param(limit)
+    if offset is not None:
+        w.param(offset)
+    for expr in query.group_by:
+        w.expr(expr)
+    if having is not None:
+        w.expr(having)
+    if aggregate is not None:
+        w.expr(aggregate)
+
+
+def shape_of(query: SelectQuery | Compound, kind: str = "rows"
+             ) -> tuple[tuple[Any, ...], list[Any], dict[int, int]]:
+    """``(shape key, parameter values, parameter numbers by id(Param))`` of ``query``."""
+    w = _Walk()
+    w.key.append(kind)
+    if isinstance(query, Compound):
+        w.key += ("U", query.operators)
+        for part in query.parts:
+            _walk_select(w, part)
+    else:
+        _walk_select(w, query)
+    return tuple(w.key), w.params, w.numbers
