@@ -59,9 +59,12 @@ SELECT n.nspname AS schema, c.relname AS name,
 # Ordinary and partitioned tables; partitions belong to their parent and are left out.
 TABLES = f"""
 SELECT c.oid AS oid, n.nspname AS schema, c.relname AS name,
-       pg_catalog.obj_description(c.oid, 'pg_class') AS comment
+       dsc.description AS comment
   FROM pg_catalog.pg_class c
   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  LEFT JOIN pg_catalog.pg_description dsc
+    ON dsc.objoid = c.oid AND dsc.classoid = 'pg_catalog.pg_class'::regclass
+   AND dsc.objsubid = 0
  WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND n.nspname = ANY($1::text[])
    AND {_NOT_EXTENSION_MEMBER.format(catalog="pg_catalog.pg_class", oid="c.oid")}
  ORDER BY n.nspname, c.relname
@@ -77,7 +80,7 @@ SELECT a.attrelid AS table_oid, a.attnum AS position, a.attname AS name,
        en.nspname AS type_schema, et.typname AS type_name, et.typtype::text AS type_kind,
        NOT a.attnotnull AS nullable, pg_catalog.pg_get_expr(d.adbin, d.adrelid) AS "default",
        a.attidentity::text AS identity, a.attgenerated::text AS generated,
-       pg_catalog.col_description(a.attrelid, a.attnum) AS comment
+       dsc.description AS comment
   FROM pg_catalog.pg_attribute a
   JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
   JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
@@ -85,6 +88,9 @@ SELECT a.attrelid AS table_oid, a.attnum AS position, a.attname AS name,
     ON et.oid = CASE WHEN t.typelem <> 0 AND t.typlen = -1 THEN t.typelem ELSE t.oid END
   JOIN pg_catalog.pg_namespace en ON en.oid = et.typnamespace
   LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+  LEFT JOIN pg_catalog.pg_description dsc
+    ON dsc.objoid = a.attrelid AND dsc.classoid = 'pg_catalog.pg_class'::regclass
+   AND dsc.objsubid = a.attnum
 """
 
 COLUMNS = _COLUMNS_SELECT + """
