@@ -368,9 +368,9 @@ async def test_new_enum_label_used_in_the_same_migration(
 async def test_unchanged_model_skips_normalisation(linkgress_database: str,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     import linkgress.schema.manager as manager
+    from linkgress.schema.introspect import normalize_target as real
 
     calls: list[int] = []
-    real = manager.normalize_target
 
     async def counting(conn: Any, target: Any) -> Any:
         calls.append(1)
@@ -384,6 +384,6 @@ async def test_unchanged_model_skips_normalisation(linkgress_database: str,
         assert await sm.migrate() == [] and await sm.analyze() == []
         assert len(calls) == 1  # the recorded snapshot was normalised from this very model
     await _v1_with_rows(linkgress_database)
-    async with opened(NotesV2, linkgress_database) as db:  # a changed model is normalised
-        assert await db.get_schema_manager().migrate(allow_destructive=True)
+    async with opened(NotesV2, linkgress_database) as db2:  # a changed model is normalised
+        assert await db2.get_schema_manager().migrate(allow_destructive=True)
     assert len(calls) == 2

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import asyncpg
 import pytest
 
+import linkgress.schema.ddl
 import linkgress.schema.executor
 from linkgress import DatabaseClient, DbContext, DbModelConfig, Entity, MigrationError, column
 from linkgress import varchar as varchar_type
@@ -58,7 +59,7 @@ class ShopV2BadHook(ShopV2):
 
 
 def _fail_at(k: int) -> Callable[[Operation], list[str]]:
-    real = linkgress.schema.executor.render
+    real = linkgress.schema.ddl.render
     seen: list[Operation] = []
 
     def render(op: Operation) -> list[str]:

@@ -24,8 +24,9 @@ from tests.integration.migrate_support import context, entity, opened
 
 EXAMPLES = 200 if os.environ.get("CI") else 30
 
-Color3 = enum.Enum("Color", {"RED": "red", "GREEN": "green", "BLUE": "blue"})
-Color4 = enum.Enum("Color", {"RED": "red", "GREEN": "green", "BLUE": "blue", "GRAY": "gray"})
+Color3 = enum.Enum("Color", {"RED": "red", "GREEN": "green", "BLUE": "blue"})  # type: ignore[misc]
+Color4 = enum.Enum(  # type: ignore[misc]
+    "Color", {"RED": "red", "GREEN": "green", "BLUE": "blue", "GRAY": "gray"})
 
 
 @dataclass(frozen=True)

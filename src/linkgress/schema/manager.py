@@ -325,4 +325,5 @@ class DbSchemaManager:
             async with conn.transaction():
                 await conn.execute(f"DROP SCHEMA {quote_ident(name)}")
         except asyncpg.DependentObjectsStillExistError:
-            log.info("kept schema %r: it holds objects linkgress does not manage", name)
+            log.log(self._level, "kept schema %r: it holds objects linkgress does not manage",
+                    name)
