@@ -4,7 +4,9 @@
   keys);
 - ``analyze()`` on that created database, and its parts: introspection (concurrent and
   sequential), normalisation of the model, the diff;
-- a no-op ``migrate()`` on a 50-table model: what every service start pays.
+- a no-op ``migrate()`` on a 50-table model: what every service start pays;
+- as a reference, when SQLAlchemy and Alembic are installed: Alembic's ``compare_metadata`` on
+  the same 500 tables described as SQLAlchemy metadata (asyncpg driver, ``run_sync``).
 
 Runs against ``DATABASE_URL`` (an admin DSN: it creates and drops its own ``lg_test_*``
 databases), else the embedded PostgreSQL::
@@ -130,6 +132,56 @@ async def bench_noop_migrate(dsn: str, runs: int, tables: int) -> dict[str, floa
         await db.dispose()
 
 
+def sqlalchemy_metadata(tables: int) -> Any:
+    """The same tables as :func:`build_context`, as SQLAlchemy metadata."""
+    import sqlalchemy as sa
+
+    metadata = sa.MetaData()
+    for i in range(tables):
+        parent: list[Any] = ([sa.ForeignKey(f"t{i - 1:03d}.id", ondelete="SET NULL")]
+                             if i else [])
+        sa.Table(
+            f"t{i:03d}", metadata,
+            sa.Column("id", sa.Integer, sa.Identity(), primary_key=True),
+            sa.Column("name", sa.String(100), nullable=False),
+            sa.Column("code", sa.String(20), nullable=False, unique=True),
+            sa.Column("body", sa.Text),
+            sa.Column("amount", sa.Numeric(12, 2), nullable=False, server_default="0"),
+            sa.Column("counter", sa.BigInteger, nullable=False, server_default="0"),
+            sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+            sa.Column("created_at", sa.DateTime(timezone=True), nullable=False,
+                      server_default=sa.func.now()),
+            sa.Column("note", sa.String(200)),
+            sa.Column("parent_id", sa.Integer, *parent, index=bool(i)),
+            sa.Index(f"ix_t{i:03d}_name", "name"),
+        )
+    return metadata
+
+
+async def bench_alembic(dsn: str, runs: int, tables: int) -> dict[str, float]:
+    try:
+        from alembic.autogenerate import compare_metadata
+        from alembic.migration import MigrationContext
+        from sqlalchemy.ext.asyncio import create_async_engine
+    except ImportError:
+        return {}
+    metadata = sqlalchemy_metadata(tables)
+    engine = create_async_engine(dsn.replace("postgresql://", "postgresql+asyncpg://", 1))
+
+    def compare(sync_conn: Any) -> Any:
+        return compare_metadata(MigrationContext.configure(sync_conn), metadata)
+
+    try:
+        async def step() -> Any:
+            async with engine.connect() as conn:
+                return await conn.run_sync(compare)
+
+        return {f"Alembic compare_metadata on {tables} tables (reference)": await median(
+            max(1, runs // 2), step)}
+    finally:
+        await engine.dispose()
+
+
 def print_table(results: dict[str, float]) -> None:
     width = max(len(k) for k in results)
     print(f"{'measurement'.ljust(width)}  median (ms)")
@@ -151,6 +203,7 @@ def main() -> None:
             results.update(asyncio.run(bench_noop_migrate(dsn, args.runs * 3, args.small)))
         with temporary_database(admin) as dsn:
             results.update(asyncio.run(bench_500(dsn, args.runs, args.tables)))
+            results.update(asyncio.run(bench_alembic(dsn, args.runs, args.tables)))
     print_table(results)
 
 
