@@ -129,6 +129,8 @@ class EveryType(Entity):
     mood: Mood = column(default=Mood.QUOTE)
     moods: list[Mood] = column(default=[Mood.HAPPY, Mood.SPACED])
     mood_null: Mood | None
+    nothing: int | None = column(default=None, comment="")
+    null_cast: str | None = column(default_sql="NULL::text")
     level_typed: str | None = column(enum_type("level", schema="Billing Dept"))
     select: str | None = column(comment="it's a comment")
     mixed: str | None = column(name="Mixed Case")

@@ -398,3 +398,11 @@ def test_apply_printed_replaces_only_the_printed_text() -> None:
     assert table.indexes == (Index(name="ix_orders_lower",
                                    columns=('(lower(("select")::text))',), where="(n > 0)",
                                    concurrently=True),)
+
+
+def test_an_empty_comment_normalises_to_none_as_postgresql_stores_it() -> None:
+    table = Table(schema="public", name="t", comment="",
+                  columns=(Column(name="a", type=ColumnType("text"), comment=""),))
+    schema = Schema(schemas=("public",), tables=(table,))
+    (result,) = apply_printed(schema, mirror_plan(schema, Existing()), {}).tables
+    assert result.comment is None and result.columns[0].comment is None

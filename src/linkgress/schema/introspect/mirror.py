@@ -211,9 +211,10 @@ def blame_statements(target: Schema, existing: Existing) -> list[Statement]:
 def _column(column: Column, plan: MirrorPlan, printed: dict[str, Printed]) -> Column:
     temp, name = plan.columns[(column.type.sql, column.default)]
     got = printed.get(temp, Printed()).columns.get(name)
+    comment = column.comment or None  # COMMENT ... IS '' removes the comment
     if got is None:
-        return column
-    return replace(column, type=got.type,
+        return replace(column, comment=comment)
+    return replace(column, type=got.type, comment=comment,
                    default=None if column.identity is not None else got.default)
 
 
@@ -226,7 +227,8 @@ def _index(position: tuple[int, int], index: Index, plan: MirrorPlan,
 
 def apply_printed(target: Schema, plan: MirrorPlan, printed: dict[str, Printed]) -> Schema:
     """``target`` with types, defaults, check expressions and index elements/predicates
-    replaced by PostgreSQL's printing of their mirrors, in canonical order."""
+    replaced by PostgreSQL's printing of their mirrors, in canonical order. An empty comment
+    becomes None, as PostgreSQL stores it."""
     tables = []
     for i, table in enumerate(target.tables):
         checks = []
@@ -235,7 +237,8 @@ def apply_printed(target: Schema, plan: MirrorPlan, printed: dict[str, Printed])
             expression = printed.get(temp, Printed()).checks.get(name, check.expression)
             checks.append(replace(check, expression=expression))
         tables.append(replace(
-            table, columns=tuple(_column(c, plan, printed) for c in table.columns),
+            table, comment=table.comment or None,
+            columns=tuple(_column(c, plan, printed) for c in table.columns),
             checks=tuple(checks),
             indexes=tuple(_index((i, j), ix, plan, printed)
                           for j, ix in enumerate(table.indexes))))
