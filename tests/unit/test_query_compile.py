@@ -163,3 +163,19 @@ def test_bad_builder_arguments(db: Journal) -> None:
         db.authors.having(lambda g: g.count() > 1)
     with pytest.raises(QueryBuildError, match="select"):
         db.authors.group_by(lambda a: a.mood).sql()
+
+
+def test_generated_readers_rebuild_nested_rows(db: Journal) -> None:
+    from linkgress.query.materialize import build_row_reader, build_rows_reader
+
+    query = db.authors.select(lambda u: {
+        "name": u.username, "mood": u.mood,
+        "articles": u.articles.select(lambda p: (p.title, p.remarks.select(
+            lambda r: r.body).to_list())).to_list()})
+    projection = query._query.projection
+    assert projection is not None
+    record = ("ann", "grumpy", [("t1", ["a", "b"]), ("t2", [])])
+    expected = {"name": "ann", "mood": Mood.GRUMPY,
+                "articles": [("t1", ["a", "b"]), ("t2", [])]}
+    assert build_row_reader(projection)(record) == expected
+    assert build_rows_reader(projection)([record, record]) == [expected, expected]

@@ -41,6 +41,7 @@ __all__ = [
     "Projection",
     "build_projection",
     "build_row_reader",
+    "build_rows_reader",
     "projection_width",
 ]
 
@@ -227,8 +228,10 @@ class _Generator:
         conv = converter_for(meta)
         return value if conv is None else f"{self.name(conv, 'c')}({value})"
 
-    def function(self, projection: Projection) -> str:
-        """Define ``def _fN(r)`` reading ``projection`` from position 0; return its name."""
+    def function(self, projection: Projection, many: bool = False) -> str:
+        """Define ``def _fN(r)`` reading ``projection`` from position 0 — or, with ``many``,
+        ``def _fN(rows)`` returning the list of every row's value (no call per row); return
+        its name."""
         position = [0]
         name = f"_f{len(self.functions)}_{len(self.namespace)}"
         self.namespace[name] = None  # reserve the name
@@ -236,11 +239,20 @@ class _Generator:
             # The common case, as statements: no helper call per row.
             cls = self.name(projection.source.meta.entity, "e")
             values = self.entity_values(projection.source, position)
-            self.functions.append(f"def {name}(r):\n    o = _new({cls})\n"
-                                  f"    o.__dict__ = {values}\n    return o\n")
+            if many:
+                self.functions.append(
+                    f"def {name}(rows):\n    out = []\n    append = out.append\n"
+                    f"    for r in rows:\n        o = _new({cls})\n"
+                    f"        o.__dict__ = {values}\n        append(o)\n    return out\n")
+            else:
+                self.functions.append(f"def {name}(r):\n    o = _new({cls})\n"
+                                      f"    o.__dict__ = {values}\n    return o\n")
             return name
         body = self.expression(projection, position)
-        self.functions.append(f"def {name}(r):\n    return {body}\n")
+        if many:
+            self.functions.append(f"def {name}(rows):\n    return [{body} for r in rows]\n")
+        else:
+            self.functions.append(f"def {name}(r):\n    return {body}\n")
         return name
 
     def expression(self, projection: Projection, position: list[int]) -> str:
@@ -254,8 +266,10 @@ class _Generator:
         if isinstance(projection, PList):
             index = position[0]
             position[0] += 1
-            element = self.function(projection.collection.projection)
-            return f"[{element}(x) for x in (r[{index}] or ())]"
+            # The element's `r` shadows the row's only inside the comprehension, where the
+            # element's own positions start at 0 again.
+            element = self.expression(projection.collection.projection, [0])
+            return f"[{element} for r in (r[{index}] or ())]"
         parts = [self.expression(p, position) for p in projection.items]
         if isinstance(projection, PTuple):
             return "(" + "".join(p + ", " for p in parts) + ")"
@@ -302,12 +316,22 @@ def _new_entity(cls: type[Any], values: dict[str, Any]) -> Any:
     return obj
 
 
-def build_row_reader(projection: Projection) -> Callable[[Sequence[Any]], Any]:
-    """A function ``record -> value`` for ``projection`` (generated Python, no reflection)."""
+def _generate(projection: Projection, many: bool) -> Callable[[Any], Any]:
     generator = _Generator()
-    top = generator.function(projection)
+    top = generator.function(projection, many)
     source = "\n".join(generator.functions)
     namespace = dict(generator.namespace)
     exec(compile(source, f"<linkgress row reader {top}>", "exec"), namespace)
-    reader: Callable[[Sequence[Any]], Any] = namespace[top]
+    reader: Callable[[Any], Any] = namespace[top]
     return reader
+
+
+def build_row_reader(projection: Projection) -> Callable[[Sequence[Any]], Any]:
+    """A function ``record -> value`` for ``projection`` (generated Python, no reflection)."""
+    return _generate(projection, False)
+
+
+def build_rows_reader(projection: Projection) -> Callable[[Sequence[Sequence[Any]]], list[Any]]:
+    """A function ``records -> [value, ...]`` for ``projection``: the row reader's body
+    inlined in one loop, saving a Python call per row on large results."""
+    return _generate(projection, True)

@@ -33,6 +33,7 @@ from linkgress.query.materialize import (
     Projection,
     build_projection,
     build_row_reader,
+    build_rows_reader,
     projection_width,
 )
 from linkgress.query.navigation import GroupProxy, Source
@@ -47,7 +48,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 _Reader = Callable[[Any], Any]
-_CacheEntry = tuple[str, _Reader | None]
+_CacheEntry = tuple[str, _Reader | None, Callable[[Any], Any] | None]
 _CACHE_LIMIT = 4096
 # first() and single() bind these shared (immutable) parameters instead of making new ones.
 _LIMITS = {1: Param(1, None), 2: Param(2, None)}
@@ -96,17 +97,26 @@ class _Base(Generic[T]):
     def _projection(self) -> Projection:
         raise NotImplementedError
 
-    def _prepare(self, kind: str, query: SelectQuery | Compound | None = None
-                 ) -> tuple[str, _Reader | None, list[Any]]:
+    def _entry(self, kind: str, query: SelectQuery | Compound | None
+               ) -> tuple[_CacheEntry, list[Any]]:
         query = self._statement() if query is None else query
         key, params, numbers = shape_of(query, kind)
         entry: _CacheEntry | None = self._cache.get(key)
         if entry is None:
             sql = compile_statement(query, numbers, kind)
-            reader = build_row_reader(self._projection()) if kind == "rows" else None
+            if kind == "rows":
+                projection = self._projection()
+                entry = (sql, build_row_reader(projection), build_rows_reader(projection))
+            else:
+                entry = (sql, None, None)
             if len(self._cache) >= _CACHE_LIMIT:
                 self._cache.clear()  # shapes are few in real programs; this bounds a leak
-            entry = self._cache[key] = (sql, reader)
+            self._cache[key] = entry
+        return entry, params
+
+    def _prepare(self, kind: str, query: SelectQuery | Compound | None = None
+                 ) -> tuple[str, _Reader | None, list[Any]]:
+        entry, params = self._entry(kind, query)
         return entry[0], entry[1], params
 
     def sql(self) -> tuple[str, list[Any]]:
@@ -116,10 +126,9 @@ class _Base(Generic[T]):
 
     async def to_list(self) -> list[T]:
         """Run the query; every row, as entities (no ``select``) or projections."""
-        sql, reader, params = self._prepare("rows")
-        assert reader is not None
-        rows = await session.fetch(self._context, sql, params)
-        return list(map(reader, rows))
+        (sql, _, read_all), params = self._entry("rows", None)
+        assert read_all is not None
+        return read_all(await session.fetch(self._context, sql, params))  # type: ignore[no-any-return]
 
     async def count(self) -> int:
         """The number of rows the query returns."""
