@@ -188,3 +188,14 @@ async def test_navigation_errors_name_the_attribute(db: Journal) -> None:
         db.authors.select(lambda u: u.articles.where(lambda p: p.views == "many").count())
     with pytest.raises(QueryBuildError, match="collection"):
         db.authors.where(lambda u: u.articles)
+
+
+async def test_enums_json_and_optional_entities_inside_nested_rows(db: Journal) -> None:
+    rows = await db.authors.where(lambda u: u.username == "alice").select(
+        lambda u: u.articles.order_by(lambda p: p.title).select(
+            lambda p: (p.title, p.author.mood, p.author.profile, p.editor)).to_list()).to_list()
+    [articles] = rows
+    assert articles[0] == ("Hello", Mood.HAPPY, {"lang": "en", "tags": [1, 2]}, None)
+    title, mood, _, editor = articles[1]
+    assert (title, mood) == ("Second", Mood.HAPPY)
+    assert isinstance(editor, Author) and editor.mood is Mood.GRUMPY and editor.profile is None
