@@ -9,7 +9,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -225,7 +225,10 @@ def test_database_from_environment(cli: Cli) -> None:
     from_url = cli("db", "create", *APP, dsn=False, env={"DATABASE_URL": cli.dsn})
     assert from_url.returncode == 0, from_url.stderr
     parts = urlsplit(cli.dsn)
-    db_vars = {"DB_HOST": parts.hostname or "", "DB_PORT": str(parts.port or 5432),
+    query = parse_qs(parts.query)  # the embedded server's DSN names a socket directory here
+    host = parts.hostname or query["host"][0]
+    port = parts.port or int(query.get("port", ["5432"])[0])
+    db_vars = {"DB_HOST": host, "DB_PORT": str(port),
                "DB_NAME": parts.path.lstrip("/"), "DB_USER": parts.username or "postgres",
                "DB_PASSWORD": parts.password or ""}
     assert cli("db", "check", *APP, dsn=False, env=db_vars).returncode == 0
