@@ -5,8 +5,8 @@ each, i.e. about 5,000 columns, 1,000 indexes and 500 foreign keys), times ``ens
 on a fresh database, checks that the created database introspects to exactly the normalised
 model, then prints medians over ``--runs`` repeats of:
 
-- ``introspect()`` concurrent (default workers) and sequential, and concurrent with 2..N
-  workers (:func:`~linkgress.schema.introspect.reader.fetch_concurrently`);
+- ``introspect()`` concurrent (default workers) and sequential, and concurrent with 2..6
+  workers (:func:`~linkgress.schema.introspect.reader.read_concurrently`);
 - ``normalize_target()`` of the model (it runs on every ``migrate()``).
 
 Runs against ``DATABASE_URL`` (an admin DSN: it creates and drops its own ``lg_test_*``
@@ -40,8 +40,8 @@ from linkgress import (
 )
 from linkgress.schema.from_model import schema_from_model
 from linkgress.schema.introspect import introspect, normalize_target
-from linkgress.schema.introspect.parse import CatalogRows, build_schema
-from linkgress.schema.introspect.reader import catalog_queries, fetch_concurrently
+from linkgress.schema.introspect.parse import build_schema
+from linkgress.schema.introspect.reader import read_concurrently
 from linkgress.testing import postgres_server, temporary_database
 
 
@@ -117,8 +117,7 @@ async def bench(dsn: str, tables: int, runs: int) -> list[tuple[str, float]]:
                     await median(runs, lambda: introspect(client, schemas, concurrent=False))))
         for workers in (2, 3, 4, 6):
             async def read(workers: int = workers) -> None:
-                rows = await fetch_concurrently(client, catalog_queries, (schemas,), workers)
-                build_schema(CatalogRows(**rows))
+                build_schema(await read_concurrently(client, schemas, workers))
             out.append((f"  concurrent with {workers} workers", await median(runs, read)))
 
         async def normalise() -> None:

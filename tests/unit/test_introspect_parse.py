@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from linkgress.model.types import ColumnType
+from linkgress.schema.introspect.catalog import COLUMNS, columns_sql
 from linkgress.schema.introspect.mirror import (
     TEMP_PREFIX,
     Existing,
@@ -31,7 +32,7 @@ from linkgress.schema.introspect.parse import (
     parse_sequence,
     parse_type_text,
 )
-from linkgress.schema.introspect.reader import checked_snapshot_id
+from linkgress.schema.introspect.reader import catalog_queries, catalog_rows, checked_snapshot_id
 from linkgress.schema.snapshot import (
     CheckConstraint,
     Column,
@@ -406,3 +407,16 @@ def test_an_empty_comment_normalises_to_none_as_postgresql_stores_it() -> None:
     schema = Schema(schemas=("public",), tables=(table,))
     (result,) = apply_printed(schema, mirror_plan(schema, Existing()), {}).tables
     assert result.comment is None and result.columns[0].comment is None
+
+
+def test_the_columns_query_splits_into_shards_that_catalog_rows_joins_again() -> None:
+    queries = catalog_queries(15, column_shards=2)
+    assert list(queries)[:3] == ["columns", "columns:1", "indexes"]
+    assert queries["columns:1"] == columns_sql(2, 1)
+    assert "% 2 = 1" in columns_sql(2, 1) and "% 2 = 0" in columns_sql(2, 0)
+    assert catalog_queries(15)["columns"] == COLUMNS == columns_sql()
+    with pytest.raises(ValueError):
+        columns_sql(2, 2)
+    rows = catalog_rows({"columns": [column_row(name="a")], "columns:1": [column_row(name="b")],
+                         "tables": [], "indexes": []})
+    assert [r["name"] for r in rows.columns] == ["a", "b"]

@@ -93,12 +93,25 @@ SELECT a.attrelid AS table_oid, a.attnum AS position, a.attname AS name,
    AND dsc.objsubid = a.attnum
 """
 
-COLUMNS = _COLUMNS_SELECT + """
+_COLUMNS_TEMPLATE = _COLUMNS_SELECT + """
   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
  WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p')
-   AND n.nspname = ANY($1::text[])
+   AND n.nspname = ANY($1::text[]){shard}
  ORDER BY a.attrelid, a.attnum
 """
+
+COLUMNS = _COLUMNS_TEMPLATE.format(shard="")
+
+
+def columns_sql(shards: int = 1, shard: int = 0) -> str:
+    """:data:`COLUMNS`, or its ``shard``-th of ``shards`` parts (split by table oid, so each
+    table's columns stay together): the largest query, split for concurrent readers."""
+    if shards == 1:
+        return COLUMNS
+    if not 0 <= shard < shards:
+        raise ValueError(f"shard must be in [0, {shards}), got {shard!r}")
+    return _COLUMNS_TEMPLATE.format(
+        shard=f"\n   AND a.attrelid::bigint % {int(shards)} = {int(shard)}")
 
 _CONSTRAINTS_TEMPLATE = """
 SELECT con.conrelid AS table_oid, con.conname AS name, con.contype::text AS kind,

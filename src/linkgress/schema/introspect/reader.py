@@ -24,11 +24,15 @@ DEFAULT_WORKERS = 4
 SNAPSHOT_ID = re.compile(r"[0-9A-Fa-f]{1,16}(?:-[0-9A-Fa-f]{1,16}){1,3}")
 
 
-def catalog_queries(server_major: int) -> dict[str, str]:
+def catalog_queries(server_major: int, column_shards: int = 1) -> dict[str, str]:
     """The introspection queries by :class:`CatalogRows` field, the slowest first (so that
-    concurrent workers start on them)."""
+    concurrent workers start on them). With ``column_shards`` > 1 the columns query, by far
+    the largest, comes in that many parts, named ``columns``, ``columns:1``, ...
+    (:func:`catalog_rows` puts them together again)."""
+    shards = {("columns" if k == 0 else f"columns:{k}"): catalog.columns_sql(column_shards, k)
+              for k in range(column_shards)}
     return {
-        "columns": catalog.COLUMNS,
+        **shards,
         "indexes": catalog.indexes_sql(server_major),
         "constraints": catalog.constraints_sql(server_major),
         "tables": catalog.TABLES,
@@ -36,6 +40,14 @@ def catalog_queries(server_major: int) -> dict[str, str]:
         "enums": catalog.ENUMS,
         "schemas": catalog.SCHEMAS,
     }
+
+
+def catalog_rows(results: dict[str, list[Any]]) -> CatalogRows:
+    """:class:`CatalogRows` from the rows of :func:`catalog_queries` by name."""
+    merged: dict[str, list[Any]] = {}
+    for name, rows in results.items():
+        merged.setdefault(name.partition(":")[0], []).extend(rows)
+    return CatalogRows(**merged)
 
 
 def checked_snapshot_id(value: Any) -> str:
@@ -52,8 +64,7 @@ def _server_major(conn: RawConnection) -> int:
 async def read_on(conn: RawConnection, schemas: list[str]) -> CatalogRows:
     """Run every query on ``conn``, one after the other, in whatever transaction it is in."""
     queries = catalog_queries(_server_major(conn))
-    results = {name: await conn.fetch(sql, schemas) for name, sql in queries.items()}
-    return CatalogRows(**results)
+    return catalog_rows({name: await conn.fetch(sql, schemas) for name, sql in queries.items()})
 
 
 async def read_sequential(client: PgClient, schemas: list[str]) -> CatalogRows:
@@ -127,5 +138,8 @@ async def fetch_concurrently(client: PgClient, queries: Callable[[int], dict[str
 
 async def read_concurrently(client: PgClient, schemas: list[str],
                             workers: int = DEFAULT_WORKERS) -> CatalogRows:
-    """The introspection queries, run by :func:`fetch_concurrently`."""
-    return CatalogRows(**await fetch_concurrently(client, catalog_queries, (schemas,), workers))
+    """The introspection queries, run by :func:`fetch_concurrently` (the columns query in two
+    parts when there are more than two workers, so that it is not the one long pole)."""
+    shards = 2 if workers > 2 else 1
+    return catalog_rows(await fetch_concurrently(
+        client, lambda major: catalog_queries(major, shards), (schemas,), workers))
