@@ -19,6 +19,7 @@ from linkgress.client import DatabaseClient
 from linkgress.model.types import ColumnType
 from linkgress.schema import operations as ops
 from linkgress.schema.ddl import render
+from linkgress.schema.quoting import quote_qualified
 from linkgress.schema.snapshot import (
     CheckConstraint,
     Column,
@@ -178,7 +179,9 @@ class SchemaBuilder:
         """Change only what is given: ``type`` (cast with ``using``, default
         ``"col"::new_type``), ``nullable``, the default (``default=`` value, ``default_sql=``
         expression, or ``drop_default=True``), ``identity`` (``"by default"``, ``"always"`` or
-        None to drop it) and ``comment`` (None removes it). One ``ALTER TABLE`` statement.
+        None to drop it; the column's current kind is read, so adding, switching and dropping
+        all work, and an added identity's sequence continues after the existing values) and
+        ``comment`` (None removes it). One ``ALTER TABLE`` statement.
         """
         old = new = Column(name=name, type=_ANY_TYPE)
         if type is not None:
@@ -195,12 +198,22 @@ class SchemaBuilder:
             before = _PREVIOUS if type is not None or expr is None else None
             old, new = replace(old, default=before), replace(new, default=expr)
         if identity is not _UNSET:
-            # DROP IDENTITY IF EXISTS first, so switching between the two kinds works.
-            old, new = replace(old, identity=_PREVIOUS), replace(new, identity=identity)
+            # The current kind decides between ADD, SET GENERATED (a switch keeps the sequence)
+            # and DROP; a record-only builder assumes the column has none.
+            current = await self._current_identity(schema, table, name)
+            old, new = replace(old, identity=current), replace(new, identity=identity)
         if comment is not _UNSET:
             old, new = replace(old, comment=_PREVIOUS), replace(new, comment=comment)
         await self.apply(ops.AlterColumn(schema=schema, table_name=table, old=old, new=new,
                                          using=using))
+
+    async def _current_identity(self, schema: str, table: str, column: str) -> str | None:
+        if self._client is None:
+            return None
+        kind = await self._client.fetchval(
+            "SELECT attidentity::text FROM pg_attribute WHERE attrelid = $1::regclass "
+            "AND attname = $2 AND NOT attisdropped", quote_qualified(schema, table), column)
+        return {"a": "always", "d": "by default"}.get(kind or "")
 
     # -- keys, constraints, indexes -------------------------------------------------------------
 
