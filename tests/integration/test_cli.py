@@ -187,6 +187,7 @@ def test_baseline_on_a_fresh_database(cli: Cli) -> None:
     assert cli("migration", "create", "whatever", dsn=False).returncode == 0
     baseline = cli("migration", "up", "--baseline", *APP)
     assert baseline.returncode == 0, baseline.stderr
+    assert "baseline: created the schema from the model" in baseline.stdout
     assert "baselined (recorded, not run): " in baseline.stdout
     assert cli("db", "check", *APP).returncode == 0
     assert cli("migration", "status", *APP).stdout.startswith("applied")
@@ -244,3 +245,11 @@ def test_embedded_server_and_demo_without_any_configuration(cli: Cli) -> None:
     assert demo.stdout.strip()
     check = cli("db", "check", *APP, dsn=False)
     assert check.returncode == 1 and "Create table 'users'" in check.stdout
+
+
+def test_import_linkgress_does_not_load_the_cli(cli: Cli) -> None:
+    probe = subprocess.run(
+        [sys.executable, "-c", "import sys, linkgress; print(sorted(m for m in sys.modules if m in "
+         "('linkgress.cli', 'linkgress.cli.app', 'argparse', 'tomllib', 'linkgress.embedded')))"],
+        env=cli.env, capture_output=True, text=True, check=True, timeout=60)
+    assert probe.stdout.strip() == "[]"

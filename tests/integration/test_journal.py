@@ -265,6 +265,7 @@ async def test_baseline_creates_the_model_and_records_files_without_running_them
     runner = MigrationRunner(app_a, migrations_directory=tmp_path)
     result = await runner.up(baseline=True)
     assert (result.baselined, result.applied, result.batch) == (["001_fail", "002_b"], [], 1)
+    assert result.baseline
     assert "users" in await tables(linkgress_database)
     assert not {"half", "b"} & await tables(linkgress_database)
     assert await journal(linkgress_database) == [("001_fail", 1), ("002_b", 1)]
@@ -272,7 +273,7 @@ async def test_baseline_creates_the_model_and_records_files_without_running_them
     # With a journal in place, baseline=True is a plain up(): new files run.
     write(tmp_path, {"003_c": migration("C", 'await schema.execute("CREATE TABLE c (i int)")')})
     again = await runner.up(baseline=True)
-    assert (again.baselined, again.applied) == ([], ["003_c"])
+    assert (again.baselined, again.applied, again.baseline) == ([], ["003_c"], False)
 
 
 async def test_on_migration_start_runs_before_up(tmp_path: Path, linkgress_database: str) -> None:
@@ -517,3 +518,48 @@ async def test_scaffold_round_trip_with_altered_columns_in_another_schema(
     finally:
         await a.dispose()
         await b.dispose()
+
+
+class WithView(DbContext):
+    users = DbContext.table(User)
+
+    async def on_migration_complete(self, client: DatabaseClient) -> None:
+        await client.execute("CREATE OR REPLACE VIEW b_ids AS SELECT id FROM b")
+
+
+async def test_on_migration_complete_runs_with_the_last_migration(
+        tmp_path: Path, linkgress_database: str) -> None:
+    # The view needs table b, which only the second file creates.
+    write(tmp_path, {"001_a": CREATE_A, "002_b": CREATE_B})
+    db = WithView(PgClient(dsn=linkgress_database))
+    try:
+        result = await MigrationRunner(db, migrations_directory=tmp_path).up()
+    finally:
+        await db.dispose()
+    assert result.applied == ["001_a", "002_b"], result.error
+    conn = await asyncpg.connect(linkgress_database)
+    try:
+        assert await conn.fetchval("SELECT to_regclass('b_ids') IS NOT NULL")
+    finally:
+        await conn.close()
+
+
+async def test_waiting_for_a_held_lock_times_out_and_reports_it(
+        app_a: DbContext, tmp_path: Path, linkgress_database: str) -> None:
+    from linkgress import MigrationLockTimeout
+    from linkgress.schema.executor import MIGRATION_LOCK_KEY
+
+    write(tmp_path, {"001_a": CREATE_A})
+    holder = await asyncpg.connect(linkgress_database)
+    try:
+        async with holder.transaction():
+            await holder.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK_KEY)
+            runner = MigrationRunner(app_a, migrations_directory=tmp_path,
+                                     lock_wait_timeout=0.2)
+            result = await runner.up()
+    finally:
+        await holder.close()
+    assert (result.applied, result.failed) == ([], ["001_a"])
+    assert isinstance(result.error, MigrationLockTimeout)
+    assert "held by pid" in str(result.error)
+    assert "a" not in await tables(linkgress_database)

@@ -194,6 +194,8 @@ def _report(env: Env, result: MigrationResult, verb: str, names: list[str]) -> i
     else:
         for name in names:
             out.line(f"{verb}: {name}", "green")
+    if result.baseline:
+        out.line("baseline: created the schema from the model", "green")
     for name in result.baselined:
         out.line(f"baselined (recorded, not run): {name}", "green")
     for name in result.failed:
@@ -203,7 +205,7 @@ def _report(env: Env, result: MigrationResult, verb: str, names: list[str]) -> i
     if result.error is not None:
         out.error(str(result.error))
         return 1
-    if not names and not result.baselined:
+    if not names and not result.baseline:
         out.line("Nothing to do: no pending migrations" if verb == "applied"
                  else "Nothing to revert")
     return 0

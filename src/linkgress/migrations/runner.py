@@ -49,7 +49,8 @@ class MigrationResult:
       ``error`` holds the :class:`MigrationError` (its ``__cause__`` is the original).
     - ``pending``: names not run because of the failure — or, for a dry run, the names that
       would run, with their SQL in ``sql`` (name -> statements).
-    - ``baselined``: names recorded as applied without running (``up(baseline=True)``).
+    - ``baselined``: names recorded as applied without running (``up(baseline=True)``);
+      ``baseline`` is True when that call created the schema from the model.
     """
 
     applied: list[str] = field(default_factory=list)
@@ -58,6 +59,7 @@ class MigrationResult:
     reverted: list[str] = field(default_factory=list)
     pending: list[str] = field(default_factory=list)
     baselined: list[str] = field(default_factory=list)
+    baseline: bool = False
     batch: int | None = None
     error: MigrationError | None = None
     dry_run: bool = False
@@ -206,7 +208,8 @@ class MigrationRunner:
             await record_managed_state(self.executor, conn, target)
         log.info("baseline: created the schema from the model, recorded %d migration(s)",
                  len(files))
-        return MigrationResult(baselined=[f.name for f in files], batch=1 if files else None)
+        return MigrationResult(baselined=[f.name for f in files], baseline=True,
+                               batch=1 if files else None)
 
     # -- down -----------------------------------------------------------------------------------
 
