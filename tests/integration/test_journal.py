@@ -563,3 +563,26 @@ async def test_waiting_for_a_held_lock_times_out_and_reports_it(
     assert isinstance(result.error, MigrationLockTimeout)
     assert "held by pid" in str(result.error)
     assert "a" not in await tables(linkgress_database)
+
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "journaled-migrations.md"
+
+
+def doc_migration(class_name: str) -> str:
+    """The docs' python block defining ``class_name``, with the imports it may leave out."""
+    blocks = DOC.read_text().split("```python\n")[1:]
+    block = next(b.split("```")[0] for b in blocks if f"class {class_name}(Migration)" in b)
+    return "from linkgress import Migration, SchemaBuilder, varchar\n" + block
+
+
+async def test_the_documented_migrations_run(app_a: DbContext, tmp_path: Path,
+                                             linkgress_database: str) -> None:
+    write(tmp_path, {"001_create_users": doc_migration("CreateUsersTable"),
+                     "002_add_phone": doc_migration("AddPhone")})
+    runner = MigrationRunner(app_a, migrations_directory=tmp_path)
+    result = await runner.up()
+    assert result.applied == ["001_create_users", "002_add_phone"], result.error
+    assert [c[0] for c in await catalog_columns(linkgress_database, "users")] == [
+        "id", "username", "email", "created_at", "phone_number"]
+    assert (await runner.down(batch=True)).reverted == ["002_add_phone", "001_create_users"]
+    assert "users" not in await tables(linkgress_database)
