@@ -54,6 +54,18 @@ _CACHE_LIMIT = 4096
 _LIMITS = {1: Param(1, None), 2: Param(2, None)}
 
 
+_WHERE, _PROJECTION, _ORDERING, _LIMIT, _OFFSET, _DISTINCT, _GROUP_BY, _HAVING, _AGGREGATE = (
+    SelectQuery._fields.index(name) for name in (
+        "where", "projection", "ordering", "limit", "offset", "distinct", "group_by", "having",
+        "aggregate"))
+
+
+def _set(query: SelectQuery, index: int, value: Any) -> SelectQuery:
+    """``query`` with field ``index`` replaced (NamedTuple._replace is several times slower,
+    and this runs on every builder call)."""
+    return tuple.__new__(SelectQuery, (*query[:index], value, *query[index + 1:]))
+
+
 def orderings(value: Any, descending: bool, nulls: str | None) -> tuple[Ordering, ...]:
     """Sort keys from what an ``order_by`` lambda returned: an expression, an ``Ordering``
     (``u.name.desc()``), or a tuple of them."""
@@ -201,7 +213,7 @@ class Queryable(_Base[T]):
         if condition.category not in ("bool", "any"):
             raise QueryBuildError(f"where() needs a condition, got {condition.describe()}")
         current = self._query.where
-        return self._with(self._query._replace(where=condition if current is None
+        return self._with(_set(self._query, _WHERE, condition if current is None
                                   else current & condition))
 
     def select(self, projection: Callable[[Any], R]) -> Queryable[R]:
@@ -209,7 +221,7 @@ class Queryable(_Base[T]):
         NamedTuple built from proxies, a single column, an entity (``p.user``) or a nested
         list (``u.posts.select(...).to_list()``)."""
         shape = build_projection(projection(self._arg()))
-        return self._with(self._query._replace(projection=shape))
+        return self._with(_set(self._query, _PROJECTION, shape))
 
     def order_by(self, key: Callable[[Any], Any], *, descending: bool = False,
                  nulls: str | None = None) -> Queryable[T]:
@@ -217,7 +229,7 @@ class Queryable(_Base[T]):
         keys, or ``u.col.desc()`` / ``.asc(nulls="last")`` per key; ``nulls`` is ``"first"``
         or ``"last"``."""
         keys = orderings(key(self._arg()), descending, nulls)
-        return self._with(self._query._replace(ordering=keys))
+        return self._with(_set(self._query, _ORDERING, keys))
 
     def order_by_descending(self, key: Callable[[Any], Any], *,
                             nulls: str | None = None) -> Queryable[T]:
@@ -228,7 +240,7 @@ class Queryable(_Base[T]):
                 nulls: str | None = None) -> Queryable[T]:
         """Add sort keys after the current ones."""
         extra = orderings(key(self._arg()), descending, nulls)
-        return self._with(self._query._replace(ordering=self._query.ordering + extra))
+        return self._with(_set(self._query, _ORDERING, self._query.ordering + extra))
 
     def then_by_descending(self, key: Callable[[Any], Any], *,
                            nulls: str | None = None) -> Queryable[T]:
@@ -237,15 +249,15 @@ class Queryable(_Base[T]):
 
     def limit(self, count: int) -> Queryable[T]:
         """Return at most ``count`` rows."""
-        return self._with(self._query._replace(limit=_count(count, "limit")))
+        return self._with(_set(self._query, _LIMIT, _count(count, "limit")))
 
     def offset(self, count: int) -> Queryable[T]:
         """Skip the first ``count`` rows."""
-        return self._with(self._query._replace(offset=_count(count, "offset")))
+        return self._with(_set(self._query, _OFFSET, _count(count, "offset")))
 
     def distinct(self) -> Queryable[T]:
         """Drop duplicate rows (``SELECT DISTINCT``)."""
-        return self._with(self._query._replace(distinct=True))
+        return self._with(_set(self._query, _DISTINCT, True))
 
     def group_by(self, key: Callable[[Any], Any]) -> Queryable[Any]:
         """Group rows by ``key`` (an expression, or a tuple / dict of expressions). Later
@@ -258,7 +270,7 @@ class Queryable(_Base[T]):
                  else value if isinstance(value, tuple) else (value,))
         exprs = tuple(as_expr(v) for v in items)
         group = GroupProxy(self._query.source, value)
-        return self._with(self._query._replace(group_by=exprs, ordering=()), group)
+        return self._with(_set(_set(self._query, _ORDERING, ()), _GROUP_BY, exprs), group)
 
     def having(self, predicate: Callable[[Any], Any]) -> Queryable[T]:
         """Keep groups matching ``predicate`` (after ``group_by``)."""
@@ -266,7 +278,7 @@ class Queryable(_Base[T]):
             raise QueryBuildError("having() needs group_by() first")
         condition = as_expr(predicate(self._group))
         current = self._query.having
-        return self._with(self._query._replace(having=condition if current is None
+        return self._with(_set(self._query, _HAVING, condition if current is None
                                   else current & condition))
 
     def union(self, other: Queryable[T]) -> CompoundQueryable[T]:
@@ -283,8 +295,8 @@ class Queryable(_Base[T]):
         query = self._statement()
         limit = query.limit
         if limit is None:
-            return query._replace(limit=_LIMITS[most])
-        return query._replace(limit=Param(min(limit.value, most), None))
+            return _set(query, _LIMIT, _LIMITS[most])
+        return _set(query, _LIMIT, Param(min(limit.value, most), None))
 
     async def first(self) -> T:
         """The first row; raises :class:`~linkgress.errors.NoResultError` when there is
@@ -329,7 +341,7 @@ class Queryable(_Base[T]):
         if self._group is not None:
             raise QueryBuildError(f"{kind}() on a grouped query: use g.{kind}() in select")
         value = as_expr(selector(self._query.source.proxy()))
-        sql, _, params = self._prepare(kind, self._statement()._replace(aggregate=value))
+        sql, _, params = self._prepare(kind, _set(self._statement(), _AGGREGATE, value))
         return await session.fetchval(self._context, sql, params)
 
     async def sum(self, selector: Callable[[Any], Any]) -> Any:
