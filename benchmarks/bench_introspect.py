@@ -14,16 +14,24 @@ database), else whatever :func:`linkgress.testing.postgres_server` provides::
 
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres \\
         python benchmarks/bench_introspect.py --runs 15
+
+``--latency-ms 2`` reads through a TCP proxy (a child process) that delays every packet by
+half that much each way, to see what concurrency buys against a server across a network
+(a database on the same host answers in microseconds, and there the CPU is the limit).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import statistics
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from multiprocessing.connection import Connection
 from typing import Any
+from urllib.parse import urlsplit
 
 from linkgress import (
     DbContext,
@@ -95,9 +103,72 @@ async def median(runs: int, step: Callable[[], Awaitable[Any]]) -> float:
     return statistics.median([await timed(step) for _ in range(runs)])
 
 
-async def bench(dsn: str, tables: int, runs: int) -> list[tuple[str, float]]:
-    client = PgClient(dsn=dsn, max_size=10)
-    db = build_context(tables)(client)
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                delay: float) -> None:
+    """Copy ``reader`` to ``writer``, each chunk ``delay`` seconds late (order kept)."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
+
+    async def deliver() -> None:
+        while True:
+            due, data = await queue.get()
+            await asyncio.sleep(max(0.0, due - loop.time()))
+            if not data:
+                writer.close()
+                return
+            writer.write(data)
+            await writer.drain()
+
+    delivering = asyncio.create_task(deliver())
+    try:
+        while data := await reader.read(65536):
+            queue.put_nowait((loop.time() + delay, data))
+    except ConnectionError:
+        pass
+    queue.put_nowait((loop.time() + delay, b""))
+    await delivering
+
+
+async def _serve(host: str, port: int, delay: float, ready: Connection) -> None:
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(host, port)
+        await asyncio.gather(_pipe(reader, up_writer, delay), _pipe(up_reader, writer, delay),
+                             return_exceptions=True)
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    ready.send(server.sockets[0].getsockname()[1])
+    async with server:
+        await server.serve_forever()
+
+
+def _proxy_process(host: str, port: int, delay: float, ready: Connection) -> None:
+    asyncio.run(_serve(host, port, delay, ready))
+
+
+@contextmanager
+def latency_proxy(dsn: str, latency_ms: float) -> Iterator[str]:
+    """``dsn`` rewritten to go through a delaying TCP proxy in a child process."""
+    parts = urlsplit(dsn)
+    if not parts.hostname or parts.hostname.startswith("/"):
+        raise SystemExit("--latency-ms needs a TCP DSN (DATABASE_URL=postgresql://host:port/)")
+    ready, child_end = multiprocessing.Pipe()
+    process = multiprocessing.Process(target=_proxy_process, daemon=True, args=(
+        parts.hostname, parts.port or 5432, latency_ms / 2000, child_end))
+    process.start()
+    try:
+        port = ready.recv()
+        userinfo = parts.netloc.rpartition("@")[0]
+        netloc = f"{userinfo}@127.0.0.1:{port}" if userinfo else f"127.0.0.1:{port}"
+        yield parts._replace(netloc=netloc).geturl()
+    finally:
+        process.terminate()
+        process.join()
+
+
+async def bench(dsn: str, tables: int, runs: int,
+                read_dsn: str | None = None) -> list[tuple[str, float]]:
+    db = build_context(tables)(PgClient(dsn=dsn, max_size=10))
+    client = PgClient(dsn=read_dsn or dsn, max_size=10)
     target = schema_from_model(db.model)
     schemas = list(target.schemas)
     counts = (len(target.tables), sum(len(t.columns) for t in target.tables),
@@ -125,6 +196,7 @@ async def bench(dsn: str, tables: int, runs: int) -> list[tuple[str, float]]:
                 await normalize_target(conn, target)
         out.append(("normalize_target() of the model", await median(runs, normalise)))
     finally:
+        await client.close()
         await db.dispose()
     return out
 
@@ -133,9 +205,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--tables", type=int, default=500)
     parser.add_argument("--runs", type=int, default=11)
+    parser.add_argument("--latency-ms", type=float, default=0.0,
+                        help="round-trip latency to add for the timed reads")
     args = parser.parse_args()
     with postgres_server() as admin, temporary_database(admin) as dsn:
-        results = asyncio.run(bench(dsn, args.tables, args.runs))
+        if args.latency_ms > 0:
+            with latency_proxy(dsn, args.latency_ms) as slow:
+                results = asyncio.run(bench(dsn, args.tables, args.runs, slow))
+        else:
+            results = asyncio.run(bench(dsn, args.tables, args.runs))
+    if args.latency_ms > 0:
+        print(f"(reads through a proxy adding {args.latency_ms} ms per round trip)")
     width = max(len(name) for name, _ in results)
     print(f"{'measurement'.ljust(width)}  ms (median of {args.runs} unless one-off)")
     for name, value in results:

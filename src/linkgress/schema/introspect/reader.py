@@ -98,9 +98,12 @@ async def _helper(client: PgClient, work: _Work, snapshot: str,
     try:
         if not work.pending:
             return
-        async with conn.transaction(isolation="repeatable_read", readonly=True):
-            await conn.execute(f"SET TRANSACTION SNAPSHOT {quote_literal(snapshot)}")
-            await work.drain(conn)
+        # One round trip for both (a simple-query script); on error or cancellation, the
+        # pool's release rolls the transaction back.
+        await conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; "
+                           f"SET TRANSACTION SNAPSHOT {quote_literal(snapshot)}")
+        await work.drain(conn)
+        await conn.execute("COMMIT")
     finally:
         await client.release(conn)
 
