@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import enum
+import io
 import logging
 import sys
+import threading
 from typing import Any, ClassVar
 
 import anyio
@@ -387,3 +389,51 @@ async def test_unchanged_model_skips_normalisation(linkgress_database: str,
     async with opened(NotesV2, linkgress_database) as db2:  # a changed model is normalised
         assert await db2.get_schema_manager().migrate(allow_destructive=True)
     assert len(calls) == 2
+
+
+class _Terminal(io.StringIO):
+    """A stdin that says it is a terminal and answers once ``answer`` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.answer = ""
+        self.ready = threading.Event()
+
+    def isatty(self) -> bool:
+        return True
+
+    def readline(self, size: int | None = -1) -> str:
+        assert self.ready.wait(10)
+        return self.answer
+
+
+@pytest.mark.parametrize(("answer", "applied"), [("y\n", True), ("n\n", False)])
+async def test_terminal_prompt_does_not_block_the_event_loop(
+        linkgress_database: str, monkeypatch: pytest.MonkeyPatch, answer: str,
+        applied: bool) -> None:
+    await _v1_with_rows(linkgress_database)
+    terminal = _Terminal()
+    prompt = io.StringIO()
+    monkeypatch.setattr(sys, "stdin", terminal)
+    monkeypatch.setattr(sys, "stderr", prompt)
+    ticks = 0
+
+    async def person() -> None:
+        nonlocal ticks
+        while not prompt.getvalue().endswith("Do you want to continue? (y/N): "):
+            ticks += 1  # the loop keeps running while migrate() waits for the answer
+            await anyio.sleep(0.01)
+        terminal.answer = answer
+        terminal.ready.set()
+
+    async with opened(NotesV2, linkgress_database) as db:
+        sm = db.get_schema_manager()
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(person)
+            if applied:
+                assert await sm.migrate()
+            else:
+                with pytest.raises(MigrationAborted, match="declined"):
+                    await sm.migrate()
+        assert (await sm.analyze() == []) is applied
+    assert ticks > 0
