@@ -402,7 +402,7 @@ class _Terminal(io.StringIO):
     def isatty(self) -> bool:
         return True
 
-    def readline(self, size: int | None = -1, /) -> str:
+    def readline(self, size: int | None = -1, /) -> str:  # type: ignore[override]
         assert self.ready.wait(10)
         return self.answer
 
