@@ -8,7 +8,10 @@
 - :func:`normalize_target` makes a model's schema print like the catalog: PostgreSQL itself
   re-prints defaults, check expressions and index definitions, inside a rolled-back savepoint.
 
-Catalog SQL lives in :mod:`.catalog` (constants), row parsing in :mod:`.parse` (pure functions).
+Modules: :mod:`.catalog` (the SQL, as constants), :mod:`.parse` (rows -> snapshot values, pure),
+:mod:`.reader` (running the queries, on one connection or concurrently), :mod:`.mirror` (what
+normalisation creates and how it folds the printing back, pure) and :mod:`.normalize` (running
+it in a rolled-back savepoint).
 """
 
 from __future__ import annotations
