@@ -269,3 +269,14 @@ async def test_column_of_another_query_is_rejected(db: Journal) -> None:
 async def test_json_column_compared_with_a_python_value(db: Journal) -> None:
     found = await names(db.authors.where(lambda a: a.profile == {"lang": "fr"}))
     assert found == ["chloë"]
+
+
+async def test_fractional_values_against_integer_columns(db: Journal) -> None:
+    assert await names(db.authors.where(lambda a: a.score > 6.5)) == ["alice", "chloë"]
+    assert await names(db.authors.where(lambda a: a.score * 1.5 >= Decimal("15"))) == ["alice"]
+
+
+async def test_constants_in_projections(db: Journal) -> None:
+    row = await db.authors.where(lambda a: a.username == "bob").select(
+        lambda a: {"name": a.username, "kind": "author", "n": 3, "nothing": None}).first()
+    assert row == {"name": "bob", "kind": "author", "n": 3, "nothing": None}

@@ -90,6 +90,10 @@ def column_category(meta: ColumnMeta) -> str:
     return _CATEGORY_BY_TYPE.get(meta.type.name, "any")
 
 
+_FRACTIONAL = (float, decimal.Decimal)
+_INTEGER_TYPES = frozenset({"smallint", "integer", "bigint"})
+
+
 def python_cast(value: Any) -> str | None:
     """The SQL type to cast a bound Python value to when nothing else gives its type."""
     if isinstance(value, enum.Enum):
@@ -293,6 +297,11 @@ class Expr:
         value = self._value(other, op)
         if self.category == "json" and isinstance(self, ColumnRef) and not self.meta.type.dims:
             value = json.dumps(value)  # asyncpg sends json/jsonb parameters as text
+        elif type(value) in _FRACTIONAL and not (
+                isinstance(self, ColumnRef) and self.meta.type.name not in _INTEGER_TYPES):
+            # PostgreSQL would type the parameter after the other side (``integer``) and
+            # asyncpg would refuse 1.5: say what it is.
+            return Param(value, python_cast(value), "num")
         return Param(value, None)
 
     def _value(self, value: Any, op: str) -> Any:

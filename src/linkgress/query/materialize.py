@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from linkgress.errors import QueryBuildError
-from linkgress.query.expressions import ColumnRef, Expr, as_expr
+from linkgress.query.expressions import ColumnRef, Expr, Param, as_expr
 from linkgress.query.navigation import (
     CollectionList,
     CollectionQuery,
@@ -128,6 +128,8 @@ def build_projection(value: Any) -> Projection:
                               "not the group itself")
     if isinstance(value, list):
         raise QueryBuildError("a projection cannot be a list; use a tuple or a dict")
+    if value is None:  # a bare untyped parameter would not prepare; NULL reads as text
+        return PValue(Param(None, "text"))
     return PValue(as_expr(value))
 
 
