@@ -226,6 +226,9 @@ async def test_union_and_union_all(db: Journal) -> None:
     a = db.authors.where(lambda x: x.score >= 7).select(lambda x: x.username)
     b = db.authors.where(lambda x: x.username == "alice").select(lambda x: x.username)
     assert sorted(await a.union(b).to_list()) == ["alice", "chloë"]
+    assert await a.union(b).first() in ("alice", "chloë")
+    with pytest.raises(NoResultError):
+        await b.where(lambda x: x.id < 0).union(b.where(lambda x: x.id < 0)).first()
     assert sorted(await a.union_all(b).to_list()) == ["alice", "alice", "chloë"]
     assert await a.union_all(b).count() == 3
     with pytest.raises(QueryBuildError):

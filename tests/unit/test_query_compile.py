@@ -179,3 +179,11 @@ def test_generated_readers_rebuild_nested_rows(db: Journal) -> None:
                 "articles": [("t1", ["a", "b"]), ("t2", [])]}
     assert build_row_reader(projection)(record) == expected
     assert build_rows_reader(projection)([record, record]) == [expected, expected]
+
+
+def test_group_and_sort_key_mistakes(db: Journal) -> None:
+    grouped = db.articles.group_by(lambda p: p.author_id)
+    with pytest.raises(QueryBuildError, match="views"):
+        grouped.select(lambda g: {"v": g.views})
+    with pytest.raises(QueryBuildError, match="sort key"):
+        db.authors.order_by(lambda a: "username")

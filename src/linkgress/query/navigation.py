@@ -313,6 +313,10 @@ class GroupProxy:
         self._source = source
         self.key = key
 
+    def __getattr__(self, name: str) -> Any:
+        raise QueryBuildError(f"a group has no {name!r}: use g.key, g.count(), g.sum(...), "
+                              "g.min(...), g.max(...) or g.avg(...)")
+
     def _value(self, selector: Callable[[Any], Any]) -> Expr:
         return as_expr(selector(self._source.proxy()))
 

@@ -27,7 +27,7 @@ from linkgress.query.compiler import (
     compile_statement,
     shape_of,
 )
-from linkgress.query.expressions import Ordering, Param, as_expr
+from linkgress.query.expressions import Expr, Ordering, Param, as_expr
 from linkgress.query.materialize import (
     PEntity,
     Projection,
@@ -76,8 +76,10 @@ def orderings(value: Any, descending: bool, nulls: str | None) -> tuple[Ordering
     for item in items:
         if isinstance(item, Ordering):
             out.append(item)
+        elif isinstance(item, Expr):
+            out.append(Ordering(item, descending, nulls))
         else:
-            out.append(Ordering(as_expr(item), descending, nulls))
+            raise QueryBuildError(f"a sort key must be a column or an expression, got {item!r}")
     return tuple(out)
 
 
@@ -443,6 +445,14 @@ class CompoundQueryable(_Base[T]):
         """The first row of the combined result, or None."""
         rows = await self.to_list()
         return rows[0] if rows else None
+
+    async def first(self) -> T:
+        """The first row of the combined result; raises
+        :class:`~linkgress.errors.NoResultError` when there is none."""
+        rows = await self.to_list()
+        if not rows:
+            raise NoResultError("first(): the union returned no row")
+        return rows[0]
 
 
 _ = ROOT_ALIAS  # re-exported for mutations
