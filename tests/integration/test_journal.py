@@ -249,6 +249,11 @@ async def test_dry_run_returns_the_sql_and_changes_nothing(
     assert result.sql["002_c"] == [
         'ALTER TABLE "public"."a" ADD COLUMN "y" character varying(5)']
     assert await tables(linkgress_database) == set()
+    write(tmp_path, {"003_fail": FAILING})
+    failing = await MigrationRunner(app_a, migrations_directory=tmp_path).up(dry_run=True)
+    assert (failing.failed, failing.pending) == (["003_fail"], ["001_a", "002_c", "003_fail"])
+    assert isinstance(failing.error, MigrationError) and "no_such_table" in str(failing.error)
+    assert await tables(linkgress_database) == set()
 
 
 async def test_plain_up_on_an_empty_database_just_runs_the_files(

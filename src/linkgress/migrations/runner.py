@@ -132,7 +132,8 @@ class MigrationRunner:
         """Apply every pending file, in lexicographic order, as one new batch.
 
         Every file is loaded and validated first (:class:`MigrationFileError` before anything
-        runs); then ``on_migration_start`` runs. Stops at the first failure: that migration is
+        runs); then ``on_migration_start`` runs (its failure raises :class:`MigrationError`,
+        nothing having run). Stops at the first failure: that migration is
         rolled back, later ones stay pending, and the result carries ``failed`` and ``error``
         (call ``result.raise_for_error()`` to turn it into an exception). The context's
         ``on_migration_complete`` hook runs in the transaction of the last migration applied.
@@ -276,31 +277,40 @@ class MigrationRunner:
     # -- dry run, status ------------------------------------------------------------------------
 
     async def _dry_run(self, files: list[MigrationFile], direction: str) -> MigrationResult:
+        # Exact: the migrations really run, in one transaction under the lock, which is then
+        # rolled back (the start hook too, inside it). See up() for the trade-off.
         result = MigrationResult(dry_run=True)
         async with self.executor.locked_transaction() as conn:
             savepoint = conn.transaction()
             await savepoint.start()
             try:
-                # The start hook runs here too, inside the rolled-back savepoint.
-                await self.db.on_migration_start(self._client(conn))
+                try:
+                    await self.db.on_migration_start(self._client(conn))
+                except Exception as exc:
+                    raise MigrationError(f"on_migration_start hook failed: {exc!r}; "
+                                         "nothing was run") from exc
                 done = {r.name for r in await self.journal.rows(conn)}
                 todo = [f for f in files if (f.name in done) == (direction == "down")]
                 result.skipped = [f.name for f in files if f not in todo]
-                for migration in todo:
-                    builder = SchemaBuilder(self._client(conn))
-                    result.sql[migration.name] = builder.statements
-                    result.pending.append(migration.name)
-                    try:
-                        await getattr(migration.instantiate(), direction)(builder)
-                    except Exception as exc:
-                        result.failed.append(migration.name)
-                        result.error = _failure(migration.name, direction, exc, builder)
-                        if result.error is not exc:
-                            result.error.__cause__ = exc
-                        break
+                await self._run_recorded(conn, todo, direction, result)
             finally:
                 await savepoint.rollback()
         return result
+
+    async def _run_recorded(self, conn: RawConnection, todo: list[MigrationFile],
+                            direction: str, result: MigrationResult) -> None:
+        for migration in todo:
+            builder = SchemaBuilder(self._client(conn))
+            result.sql[migration.name] = builder.statements
+            result.pending.append(migration.name)
+            try:
+                await getattr(migration.instantiate(), direction)(builder)
+            except Exception as exc:
+                result.failed.append(migration.name)
+                result.error = _failure(migration.name, direction, exc, builder)
+                if result.error is not exc:
+                    result.error.__cause__ = exc
+                return
 
     async def status(self) -> list[MigrationStatus]:
         """Every migration file and journal row, by name: applied or pending, batch,
