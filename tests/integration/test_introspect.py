@@ -365,6 +365,20 @@ async def test_sequential_concurrent_and_on_a_connection_agree(
         await single.close()
 
 
+async def test_a_busy_pool_slows_concurrent_introspection_down_but_never_blocks_it(
+        everything: Everything) -> None:
+    # Two connections, one held elsewhere: the helper waits for a connection that only comes
+    # back after introspection; it is cancelled once the first reader has done all the work.
+    client = PgClient(dsn=everything.client.dsn, max_size=2)
+    try:
+        async with client.acquire():
+            with anyio.fail_after(30):
+                schema = await introspect(client, ["public", "Billing Dept"])
+        assert schema == await introspect(everything.client, ["public", "Billing Dept"])
+    finally:
+        await client.close()
+
+
 async def test_introspecting_on_a_connection_reads_inside_its_transaction(
         linkgress_client: PgClient) -> None:
     async with linkgress_client.acquire() as conn, conn.transaction():
