@@ -112,7 +112,7 @@ class DbContext:
 
             table = DbTable(self, self.model.entity(entity))
             self._tables[entity] = table
-        return table  # type: ignore[no-any-return]
+        return table
 
     def transaction(self, *, isolation: IsolationLevel | None = None, readonly: bool = False,
                     deferrable: bool = False) -> Transaction:
