@@ -466,8 +466,12 @@ async def test_unique_nulls_not_distinct_constraint_and_invalid_index(
     if await _server_major(linkgress_client) < 15:
         pytest.skip("NULLS NOT DISTINCT needs PostgreSQL 15")
     await linkgress_client.execute("""
-        CREATE TABLE t (a int, b int, CONSTRAINT uq_ab UNIQUE NULLS NOT DISTINCT (a, b),
+        CREATE TABLE t (a int, b int, c text, CONSTRAINT uq_ab UNIQUE NULLS NOT DISTINCT (a, b),
                         CONSTRAINT uq_b UNIQUE (b));
+        CREATE INDEX ix_b_desc ON t (b DESC);
+        CREATE INDEX ix_b_incl ON t (b) INCLUDE (a);
+        CREATE INDEX ix_c_pattern ON t (c text_pattern_ops);
+        CREATE INDEX ix_c ON t (c);
         INSERT INTO t VALUES (1, 1), (1, 2);""")
     with pytest.raises(asyncpg.UniqueViolationError):
         await linkgress_client.execute("CREATE UNIQUE INDEX CONCURRENTLY ix_a ON t (a)")
@@ -475,5 +479,10 @@ async def test_unique_nulls_not_distinct_constraint_and_invalid_index(
     (table,) = schema.tables
     assert [(u.name, u.columns, u.nulls_not_distinct) for u in table.uniques] == [
         ("uq_ab", ("a", "b"), True), ("uq_b", ("b",), False)]
-    assert [ix.name for ix in table.indexes] == ["ix_a"]
-    assert len(schema.notes) == 1 and "ix_a" in schema.notes[0] and "INVALID" in schema.notes[0]
+    assert [(ix.name, ix.columns) for ix in table.indexes] == [
+        ("ix_a", ("a",)), ("ix_b_desc", ("b",)), ("ix_b_incl", ("b",)), ("ix_c", ("c",)),
+        ("ix_c_pattern", ("c",))]
+    notes = "\n".join(schema.notes)
+    assert "'ix_a' on t is INVALID" in notes
+    assert {n.split("'")[1] for n in schema.notes if "does not compare" in n} == {
+        "ix_b_desc", "ix_b_incl", "ix_c_pattern"}

@@ -155,7 +155,7 @@ def index_row(**overrides: Any) -> dict[str, Any]:
     row: dict[str, Any] = {
         "table_oid": 16400, "name": "ix", "is_unique": False, "method": "btree",
         "is_valid": True, "columns": ["email"], "expressions": [None], "where": None,
-        "nulls_not_distinct": False}
+        "nulls_not_distinct": False, "has_options": False}
     row.update(overrides)
     return row
 
@@ -235,7 +235,8 @@ def recorded_rows() -> CatalogRows:
                      pk_row(table_oid=1, kind="u", name="users_email_key",
                             columns=["email"])],
         indexes=[index_row(table_oid=1, name="z_ix"), index_row(table_oid=1, name="a_ix"),
-                 index_row(table_oid=2, name="ix_broken", is_valid=False)])
+                 index_row(table_oid=2, name="ix_broken", is_valid=False),
+                 index_row(table_oid=1, name="ix_desc", has_options=True)])
 
 
 def test_build_schema_assembles_tables_in_canonical_order() -> None:
@@ -250,14 +251,15 @@ def test_build_schema_assembles_tables_in_canonical_order() -> None:
                                         identity="by default")
     assert users.primary_key == PrimaryKey(name="users_pkey", columns=("id",))
     assert users.uniques == (UniqueConstraint(name="users_email_key", columns=("email",)),)
-    assert [i.name for i in users.indexes] == ["a_ix", "z_ix"]
+    assert [i.name for i in users.indexes] == ["a_ix", "ix_desc", "z_ix"]
     orders = schema.tables[1]
     assert orders.comment == "money"
     assert orders.foreign_keys == (ForeignKey(
         name="orders_user_id_fkey", columns=("user_id",), ref_schema="public",
         ref_table="users", ref_columns=("id",), on_delete="CASCADE"),)
-    assert len(schema.notes) == 1 and "ix_broken" in schema.notes[0]
-    assert "shop.orders" in schema.notes[0]
+    (broken, options) = schema.notes
+    assert "ix_desc" in options and "sort order" in options
+    assert "ix_broken" in broken and "shop.orders" in broken
 
 
 def test_build_schema_without_exclusions_keeps_other_tables_but_never_linkgress_own() -> None:

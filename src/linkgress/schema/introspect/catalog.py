@@ -136,6 +136,8 @@ SELECT con.conrelid AS table_oid, con.conname AS name, con.contype::text AS kind
 """
 
 # Indexes that back a constraint (primary key, unique, exclusion) are part of the constraint.
+# ``has_options``: INCLUDE columns, DESC / NULLS FIRST or a non-default operator class, which
+# the snapshot does not represent (reported as a note).
 _INDEXES_TEMPLATE = """
 SELECT i.indrelid AS table_oid, ic.relname AS name, i.indisunique AS is_unique,
        am.amname AS method, i.indisvalid AS is_valid,
@@ -148,7 +150,12 @@ SELECT i.indrelid AS table_oid, ic.relname AS name, i.indisunique AS is_unique,
                FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(num, ord)
               WHERE k.ord <= i.indnkeyatts ORDER BY k.ord) AS expressions,
        pg_catalog.pg_get_expr(i.indpred, i.indrelid) AS "where",
-       {nulls_not_distinct} AS nulls_not_distinct
+       {nulls_not_distinct} AS nulls_not_distinct,
+       (i.indnatts > i.indnkeyatts
+        OR EXISTS (SELECT 1 FROM unnest(i.indoption::int2[]) o(flags) WHERE o.flags <> 0)
+        OR EXISTS (SELECT 1 FROM unnest(i.indclass::oid[]) k(opclass)
+                     JOIN pg_catalog.pg_opclass oc ON oc.oid = k.opclass
+                    WHERE NOT oc.opcdefault)) AS has_options
   FROM pg_catalog.pg_index i
   JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
   JOIN pg_catalog.pg_class c ON c.oid = i.indrelid

@@ -247,6 +247,10 @@ def collect_table_parts(rows: CatalogRows, keep: dict[Any, str]
     for row in rows.indexes:
         if row["table_oid"] in keep:
             parts[row["table_oid"]].indexes.append(parse_index(row))
+            if row["has_options"]:
+                notes.append(f"index {row['name']!r} on {keep[row['table_oid']]} has INCLUDE "
+                             "columns, a sort order or an operator class that linkgress does "
+                             "not compare; only its columns, method and predicate are")
             if not row["is_valid"]:
                 notes.append(f"index {row['name']!r} on {keep[row['table_oid']]} is INVALID "
                              "(an interrupted CREATE INDEX "
