@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 from linkgress.errors import MultipleResultsError, NoResultError, QueryBuildError
 from linkgress.query import session
 from linkgress.query.compiler import (
-    ROOT_ALIAS,
     Compound,
     SelectQuery,
     compile_predicate,
@@ -453,6 +452,3 @@ class CompoundQueryable(_Base[T]):
         if not rows:
             raise NoResultError("first(): the union returned no row")
         return rows[0]
-
-
-_ = ROOT_ALIAS  # re-exported for mutations
