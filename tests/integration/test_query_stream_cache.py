@@ -127,3 +127,17 @@ async def test_repeated_statement_uses_one_prepared_statement(db: Journal) -> No
         prepared = await session.fetchval(
             db, "SELECT count(*) FROM pg_prepared_statements WHERE statement = $1", [sql])
     assert prepared == 1
+
+
+async def test_large_to_list_leaves_the_gc_as_it_found_it(db: Journal) -> None:
+    import gc
+
+    assert gc.isenabled()
+    rows = await bulk(db).to_list()
+    assert len(rows) == ROWS and gc.isenabled()
+    gc.disable()
+    try:
+        assert len(await bulk(db).to_list()) == ROWS
+        assert not gc.isenabled()  # a caller's choice is kept
+    finally:
+        gc.enable()
