@@ -98,9 +98,15 @@ async def timed(step: Callable[[], Awaitable[Any]]) -> float:
     return (time.perf_counter() - start) * 1000
 
 
-async def median(runs: int, step: Callable[[], Awaitable[Any]]) -> float:
-    """Median wall time of ``step`` over ``runs`` runs, in milliseconds."""
-    return statistics.median([await timed(step) for _ in range(runs)])
+async def interleaved(runs: int, steps: dict[str, Callable[[], Awaitable[Any]]]
+                      ) -> dict[str, float]:
+    """Median wall time of each step in milliseconds, the steps taking turns in every round
+    (so that a busy machine slows them all alike)."""
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for _ in range(runs):
+        for name, step in steps.items():
+            times[name].append(await timed(step))
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
@@ -182,19 +188,21 @@ async def bench(dsn: str, tables: int, runs: int,
         async with client.acquire() as conn:
             normalised = await normalize_target(conn, target)
         assert await introspect(client, schemas) == normalised, "introspection != model"
-        out.append(("introspect() concurrent (default workers)",
-                    await median(runs, lambda: introspect(client, schemas))))
-        out.append(("introspect() sequential (one connection)",
-                    await median(runs, lambda: introspect(client, schemas, concurrent=False))))
+        steps: dict[str, Callable[[], Awaitable[Any]]] = {
+            "introspect() concurrent (default workers)": lambda: introspect(client, schemas),
+            "introspect() sequential (one connection)":
+                lambda: introspect(client, schemas, concurrent=False),
+        }
         for workers in (2, 3, 4, 6):
             async def read(workers: int = workers) -> None:
                 build_schema(await read_concurrently(client, schemas, workers))
-            out.append((f"  concurrent with {workers} workers", await median(runs, read)))
+            steps[f"  concurrent with {workers} workers"] = read
 
         async def normalise() -> None:
             async with client.acquire() as conn, conn.transaction():
                 await normalize_target(conn, target)
-        out.append(("normalize_target() of the model", await median(runs, normalise)))
+        steps["normalize_target() of the model"] = normalise
+        out.extend((await interleaved(runs, steps)).items())
     finally:
         await client.close()
         await db.dispose()
