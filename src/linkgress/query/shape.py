@@ -106,14 +106,24 @@ class _Walk:
 
 
 def _walk_column(w: _Walk, node: ColumnRef) -> None:
-    w.source(node.source)
-    w.key.append(node.meta.attr)
+    # The hottest walker: one dict lookup and one token when the source is already known.
+    number = w.sources.get(id(node.source))
+    if number is None:
+        w.source(node.source)
+        w.key.append(node.meta.attr)
+    else:
+        w.key.append(("c", number, node.meta.attr))
 
 
 def _walk_binary(w: _Walk, node: BinaryOp) -> None:
-    w.key += ("B", node.op)
-    w.expr(node.left)
-    w.expr(node.right)
+    w.key.append(_BINARY_TOKENS.get(node.op) or ("B", node.op))
+    left, right = node.left, node.right
+    _WALKERS[type(left)](w, left)
+    _WALKERS[type(right)](w, right)
+
+
+_BINARY_TOKENS = {op: ("B", op) for op in (
+    "=", "<>", "<", "<=", ">", ">=", "AND", "OR", "+", "-", "*", "/", "%")}
 
 
 def _walk_unary(w: _Walk, node: UnaryOp) -> None:
