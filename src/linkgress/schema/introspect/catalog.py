@@ -218,3 +218,22 @@ def indexes_sql(server_major: int, *, temp: bool = False) -> str:
     return _INDEXES_TEMPLATE.format(
         nulls_not_distinct=_nulls_not_distinct(server_major, "i"),
         where=_IN_MY_TEMP_TABLES if temp else _IN_SCHEMAS)
+
+
+def as_json_rows(sql: str, order_by: str | None = None) -> str:
+    """``sql``'s rows as one JSON array (of objects keyed by column name), ordered by
+    ``order_by`` over its columns: a scalar subquery, so that several queries share one
+    round trip."""
+    order = f" ORDER BY {order_by}" if order_by else ""
+    return f"(SELECT coalesce(json_agg(q{order}), '[]'::json) FROM ({sql}) q)"
+
+
+def temp_readback_sql(server_major: int) -> str:
+    """Everything normalisation reads back about its temporary tables (named by ``$1``), in
+    one row of JSON arrays: ``oids``, ``columns``, ``constraints``, ``indexes``."""
+    return "SELECT " + ",\n       ".join([
+        f"{as_json_rows(TEMP_TABLE_OIDS)} AS oids",
+        f"{as_json_rows(TEMP_COLUMNS, 'q.table_oid, q.position')} AS columns",
+        f"{as_json_rows(constraints_sql(server_major, temp=True))} AS constraints",
+        f"{as_json_rows(indexes_sql(server_major, temp=True))} AS indexes",
+    ])

@@ -10,12 +10,13 @@ uses, parses them with the same functions, and rolls back. Enums, sequences and 
 target needs but the database lacks are created in the savepoint too, so a brand-new model
 normalises before its first migration.
 
-Round trips: one read of what exists, the savepoint, one script for all DDL, four reads, the
-rollback.
+Round trips: one read of what exists, one script (the savepoint and all DDL), one read of
+everything printed (as JSON), the rollback.
 """
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, TypeVar
@@ -75,15 +76,26 @@ async def _in_rolled_back_savepoint(conn: RawConnection,
         await transaction.rollback()
 
 
-async def _setup_and_read(conn: RawConnection, plan: MirrorPlan) -> dict[str, Printed]:
-    await conn.execute(";\n".join(s.sql for s in plan.statements))
-    names = plan.temp_tables
-    major = conn.get_server_version().major
-    return collect_printed(
-        await conn.fetch(catalog.TEMP_TABLE_OIDS, names),
-        await conn.fetch(catalog.TEMP_COLUMNS, names),
-        await conn.fetch(catalog.constraints_sql(major, temp=True), names),
-        await conn.fetch(catalog.indexes_sql(major, temp=True), names))
+# The mirror lives in this savepoint (or, outside a transaction, in a transaction of its
+# own); opened in the same round trip as the mirror's DDL, always rolled back.
+SAVEPOINT = "__linkgress_normalize"
+
+
+async def _mirror_and_read(conn: RawConnection, plan: MirrorPlan) -> dict[str, Printed]:
+    if conn.is_in_transaction():
+        begin = f"SAVEPOINT {SAVEPOINT}"
+        end = f"ROLLBACK TO SAVEPOINT {SAVEPOINT}; RELEASE SAVEPOINT {SAVEPOINT}"
+    else:
+        begin, end = "BEGIN", "ROLLBACK"
+    try:
+        await conn.execute(";\n".join([begin, *(s.sql for s in plan.statements)]))
+        row = await conn.fetchrow(catalog.temp_readback_sql(conn.get_server_version().major),
+                                  plan.temp_tables)
+    finally:
+        await conn.execute(end)
+    assert row is not None
+    return collect_printed(*(json.loads(row[k])
+                             for k in ("oids", "columns", "constraints", "indexes")))
 
 
 async def _find_rejected(conn: RawConnection, statements: list[Statement]
@@ -106,7 +118,7 @@ async def normalize(conn: RawConnection, target: Schema) -> Schema:
     existing = Existing.from_rows(await conn.fetch(catalog.EXISTING_ENUMS_AND_SEQUENCES, names))
     plan = mirror_plan(target, existing)
     try:
-        printed = await _in_rolled_back_savepoint(conn, lambda: _setup_and_read(conn, plan))
+        printed = await _mirror_and_read(conn, plan)
     except asyncpg.PostgresError as exc:
         blame = blame_statements(target, existing)
         found = await _in_rolled_back_savepoint(conn, lambda: _find_rejected(conn, blame))
