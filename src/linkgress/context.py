@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar, overload
 
 from linkgress.client import DatabaseClient, PgClient
 from linkgress.model.build import build_model
@@ -136,7 +136,7 @@ class DbContext:
         """Close the client's pool. Using the context afterwards raises ``ClientClosedError``."""
         await self.client.close()
 
-    async def __aenter__(self) -> DbContext:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
