@@ -422,3 +422,25 @@ def test_the_columns_query_splits_into_shards_that_catalog_rows_joins_again() ->
     rows = catalog_rows({"columns": [column_row(name="a")], "columns:1": [column_row(name="b")],
                          "tables": [], "indexes": []})
     assert [r["name"] for r in rows.columns] == ["a", "b"]
+
+
+def test_tables_whose_columns_agree_share_one_mirror() -> None:
+    def table(name: str, *columns: tuple[str, str]) -> Table:
+        return Table(schema="public", name=name,
+                     columns=tuple(Column(name=n, type=ColumnType(t)) for n, t in columns),
+                     checks=(CheckConstraint(name=f"ck_{name}", expression="id > 0"),))
+
+    schema = Schema(schemas=("public",), tables=(
+        table("a", ("id", "integer"), ("x", "text")),
+        table("b", ("id", "integer"), ("y", "date")),      # agrees with a: same mirror
+        table("c", ("id", "bigint"), ("x", "text")),       # id differs: a second mirror
+        table("d", ("id", "bigint"), ("z", "boolean"))))   # agrees with c
+    plan = mirror_plan(schema, Existing(schemas=frozenset({"public"})))
+    shapes = [s.sql for s in plan.statements if "_s" in s.sql.split(" (")[0]]
+    assert shapes == [
+        f'CREATE TEMPORARY TABLE "{TEMP_PREFIX}s0" ("id" integer, "x" text, "y" date, '
+        "CONSTRAINT ck0 CHECK (id > 0))",
+        f'CREATE TEMPORARY TABLE "{TEMP_PREFIX}s1" ("id" bigint, "x" text, "z" boolean, '
+        "CONSTRAINT ck0 CHECK (id > 0))"]
+    assert plan.checks[(1, "ck_b")] == (f"{TEMP_PREFIX}s0", "ck0")
+    assert plan.checks[(3, "ck_d")] == (f"{TEMP_PREFIX}s1", "ck0")

@@ -7,9 +7,10 @@ Printing depends only on a few things, so the mirror is deduplicated (it runs on
 - a column default prints the same whatever its table or column name: every distinct
   ``(type, default)`` pair becomes one column of a shared "defaults" table (chunks of
   :data:`MAX_COLUMNS`);
-- a check expression, index expression or index predicate depends on the table's columns
-  (names and types): tables with the same column signature share one "signature" table, which
-  carries each distinct check and index once. Indexes on plain columns need no printing.
+- a check expression, index expression or index predicate depends only on the types of the
+  columns it names: tables whose columns agree (no name with two different types) share one
+  "shape" table holding the union of their columns, which carries each distinct check and
+  index once. Indexes on plain columns need no printing.
 
 When PostgreSQL rejects the deduplicated script, :func:`blame_statements` gives the plain
 one-mirror-per-table statements, run one by one to name the model object at fault.
@@ -135,57 +136,73 @@ def _add_defaults_tables(target: Schema, plan: MirrorPlan) -> None:
 
 
 @dataclass
-class _Signature:
+class _Shape:
+    """Columns (name -> type) shared by the tables mirrored on one temporary table."""
+
     temp: str
-    table: Table
+    columns: dict[str, str] = field(default_factory=dict)
     checks: dict[str, str] = field(default_factory=dict)  # expression -> temp constraint
     indexes: dict[IndexKey, tuple[str, Index]] = field(default_factory=dict)
+
+    def accepts(self, columns: dict[str, str]) -> bool:
+        """True when every column either is new here or has the same type here."""
+        new = sum(1 for name in columns if name not in self.columns)
+        return (len(self.columns) + new <= MAX_COLUMNS
+                and all(self.columns.get(n, t) == t for n, t in columns.items()))
 
 
 def _index_key(index: Index) -> IndexKey:
     return (index.columns, index.where, index.method, index.unique, index.nulls_not_distinct)
 
 
-def _group_by_signature(target: Schema, plan: MirrorPlan) -> list[_Signature]:
-    groups: dict[tuple[tuple[str, str], ...], _Signature] = {}
+def _shape_for(shapes: list[_Shape], table: Table) -> _Shape:
+    columns = {c.name: c.type.sql for c in table.columns}
+    shape = next((s for s in shapes if s.accepts(columns)), None)
+    if shape is None:
+        shape = _Shape(f"{TEMP_PREFIX}s{len(shapes)}")
+        shapes.append(shape)
+    for name, sql in columns.items():
+        shape.columns.setdefault(name, sql)
+    return shape
+
+
+def _group_by_shape(target: Schema, plan: MirrorPlan) -> list[_Shape]:
+    shapes: list[_Shape] = []
     for i, table in enumerate(target.tables):
         printable = [(j, ix) for j, ix in enumerate(table.indexes) if needs_printing(ix)]
         if not table.checks and not printable:
             continue
-        signature = tuple((c.name, c.type.sql) for c in table.columns)
-        group = groups.get(signature)
-        if group is None:
-            group = groups[signature] = _Signature(f"{TEMP_PREFIX}s{len(groups)}", table)
+        shape = _shape_for(shapes, table)
         for check in table.checks:
-            name = group.checks.setdefault(check.expression, f"ck{len(group.checks)}")
-            plan.checks[(i, check.name)] = (group.temp, name)
+            name = shape.checks.setdefault(check.expression, f"ck{len(shape.checks)}")
+            plan.checks[(i, check.name)] = (shape.temp, name)
         for j, index in printable:
-            name = f"{group.temp}_{len(group.indexes)}"
-            name, _ = group.indexes.setdefault(_index_key(index), (name, index))
-            plan.indexes[(i, j)] = (group.temp, name)
-    return list(groups.values())
+            name = f"{shape.temp}_{len(shape.indexes)}"
+            name, _ = shape.indexes.setdefault(_index_key(index), (name, index))
+            plan.indexes[(i, j)] = (shape.temp, name)
+    return shapes
 
 
-def _add_signature_tables(target: Schema, plan: MirrorPlan) -> None:
-    for group in _group_by_signature(target, plan):
-        items = [f"{quote_ident(c.name)} {c.type.sql}" for c in group.table.columns]
+def _add_shape_tables(target: Schema, plan: MirrorPlan) -> None:
+    for shape in _group_by_shape(target, plan):
+        items = [f"{quote_ident(name)} {sql}" for name, sql in shape.columns.items()]
         items.extend(f"CONSTRAINT {name} CHECK ({expression})"
-                     for expression, name in group.checks.items())
-        what = f"the checks and indexes of table {group.table.qualified_name!r}"
-        plan.temp_tables.append(group.temp)
+                     for expression, name in shape.checks.items())
+        plan.temp_tables.append(shape.temp)
         plan.statements.append(Statement(
-            f"CREATE TEMPORARY TABLE {quote_ident(group.temp)} ({', '.join(items)})", what))
-        for name, index in group.indexes.values():
+            f"CREATE TEMPORARY TABLE {quote_ident(shape.temp)} ({', '.join(items)})",
+            "check constraints"))
+        for name, index in shape.indexes.values():
             mirror = replace(index, name=name, concurrently=False)
-            plan.statements.append(Statement(create_index_sql("pg_temp", group.temp, mirror),
-                                             what))
+            plan.statements.append(Statement(create_index_sql("pg_temp", shape.temp, mirror),
+                                             "indexes"))
 
 
 def mirror_plan(target: Schema, existing: Existing) -> MirrorPlan:
     """Everything normalisation creates in its savepoint, in order, and the lookups."""
     plan = MirrorPlan(statements=type_statements(target, existing))
     _add_defaults_tables(target, plan)
-    _add_signature_tables(target, plan)
+    _add_shape_tables(target, plan)
     return plan
 
 
