@@ -369,7 +369,7 @@ class PgClient(DatabaseClient):
         self._closing_pool: asyncpg.Pool[asyncpg.Record] | None = None
         self._pool_lock = asyncio.Lock()  # binds to a loop on first contended use, not here
         self._closed = False
-        # The ORM's idle connections (linkgress.query.session.ConnectionPark), made on first use.
+        # The ORM's idle connections (linkgress.query.park.ConnectionPark), made on first use.
         self._orm_park: Any = None
 
     @classmethod

@@ -6,20 +6,17 @@ They pick the connection — the context's current transaction (see
 (:func:`translate_error`), chaining the original.
 
 Outside a transaction, each statement borrows a connection for just that statement from the
-client's :class:`ConnectionPark`: a few pooled connections kept checked out of the asyncpg pool
-while idle, so that a statement costs a list pop and append instead of asyncpg's acquire/release
-(a task, a timer and a ``RESET ALL`` round trip per release — 2.8x the cost of the query itself
-for a primary-key lookup). Parked connections only ever ran ORM statements (no session state to
-reset), go back to the pool after :data:`PARK_IDLE_SECONDS` unused, are never parked when that
-would leave the pool without a free connection for other users, and are released when the
-client closes.
+client's :class:`~linkgress.query.park.ConnectionPark` (a list pop and append, instead of
+asyncpg's acquire/release and its ``RESET ALL`` round trip). The four statement functions have
+an inlined fast path for that case — an idle parked connection, no logging — because a
+primary-key lookup is only about 120 µs end to end and every microsecond here shows.
 """
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import asyncpg
 
@@ -32,10 +29,11 @@ from linkgress.errors import (
     SerializationFailure,
     UniqueViolation,
 )
+from linkgress.query.park import ConnectionPark, Lease, connection_park
 from linkgress.schema.quoting import quote_ident
 
 if TYPE_CHECKING:
-    from linkgress.client import PgClient, PooledConnection, RawConnection
+    from linkgress.client import RawConnection
     from linkgress.context import DbContext
     from linkgress.query.transaction import TransactionState
 
@@ -50,9 +48,6 @@ __all__ = [
     "fetchval",
     "translate_error",
 ]
-
-#: Seconds an idle parked connection stays out of the pool (see :class:`ConnectionPark`).
-PARK_IDLE_SECONDS = 0.5
 
 #: Rows fetched per round trip by :func:`cursor` unless the caller says otherwise.
 DEFAULT_PREFETCH = 1000
@@ -101,100 +96,8 @@ def affected_rows(status: str) -> int:
     return int(tail) if tail.isdigit() else 0
 
 
-def _state(context: DbContext) -> TransactionState | None:
-    return context._transaction_var.get()
-
-
-async def _pool(client: PgClient) -> asyncpg.Pool[asyncpg.Record]:
-    pool = client._pool
-    if pool is None or client._pool_loop is not asyncio.get_running_loop():
-        pool = await client._get_pool()  # creates it, or raises a clear error
-    return pool
-
-
-class ConnectionPark:
-    """Idle pooled connections kept by the ORM for cheap per-statement borrowing.
-
-    ``lease()`` pops a parked connection or acquires one from the pool; ``give_back()`` parks it
-    again (when it is clean and the pool keeps a free connection for others) or releases it.
-    A timer returns connections parked for longer than :data:`PARK_IDLE_SECONDS` to the pool.
-    """
-
-    def __init__(self, client: PgClient) -> None:
-        self._client = client
-        self._idle: list[tuple[PooledConnection, float]] = []
-        self._timer: asyncio.TimerHandle | None = None
-        self._sweeping: set[asyncio.Task[None]] = set()
-        self._closed = False
-
-    async def lease(self) -> PooledConnection:
-        """A connection for one statement or transaction; pair with :meth:`give_back`."""
-        if self._idle:
-            return self._idle.pop()[0]
-        pool = await _pool(self._client)
-        return await pool.acquire()
-
-    def try_park(self, connection: PooledConnection) -> bool:
-        """Park ``connection`` (idle, having run only ORM statements) for the next lease.
-
-        Returns False when it should go back to the pool instead (the caller then releases
-        it): the park is closed, the connection is closed or inside a transaction, or the pool
-        has no free connection left for other users.
-        """
-        pool = self._client._pool
-        if (
-            not self._closed
-            and pool is not None
-            and not connection.is_closed()
-            and not connection.is_in_transaction()
-            and pool.get_idle_size() + pool.get_max_size() - pool.get_size() > 0
-        ):
-            loop = asyncio.get_running_loop()
-            self._idle.append((connection, loop.time()))
-            if self._timer is None:
-                self._timer = loop.call_later(PARK_IDLE_SECONDS, self._sweep)
-            return True
-        return False
-
-    def _sweep(self) -> None:
-        self._timer = None
-        loop = asyncio.get_running_loop()
-        cutoff = loop.time() - PARK_IDLE_SECONDS
-        stale = [c for c, parked_at in self._idle if parked_at <= cutoff]
-        self._idle = [(c, t) for c, t in self._idle if t > cutoff]
-        if stale:
-            task = loop.create_task(self._release_all(stale))
-            self._sweeping.add(task)  # keep a reference until it finishes
-            task.add_done_callback(self._sweeping.discard)
-        if self._idle:
-            self._timer = loop.call_later(PARK_IDLE_SECONDS, self._sweep)
-
-    async def _release_all(self, connections: list[PooledConnection]) -> None:
-        for connection in connections:
-            await self._client.release(connection)
-
-    async def close(self) -> None:
-        """Release every parked connection (the pool cannot close while they are out)."""
-        self._closed = True
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        idle, self._idle = self._idle, []
-        await self._release_all([c for c, _ in idle])
-        for task in list(self._sweeping):
-            await task
-
-
-def connection_park(client: PgClient) -> ConnectionPark:
-    """The client's :class:`ConnectionPark`, created on first use."""
-    park = getattr(client, "_orm_park", None)
-    if park is None:
-        park = ConnectionPark(client)
-        client._orm_park = park  # PgClient.close() closes it before the pool
-    return park
-
-
 async def _run(context: DbContext, sql: str, params: Sequence[Any], call: _Call) -> Any:
+    """The general path: logging, the current transaction, or a leased connection."""
     client = context.client
     if client._log_queries:
         _log_statement(sql, len(params))
@@ -206,23 +109,26 @@ async def _run(context: DbContext, sql: str, params: Sequence[Any], call: _Call)
         except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise state.record(translate_error(exc, sql)) from exc
     park = connection_park(client)
-    connection = await park.lease()
+    lease = await park.lease()
     try:
-        result = await call(connection, sql, params)
-    except asyncpg.PostgresError as exc:
-        # The statement failed on the server; the connection is idle and reusable.
-        if not park.try_park(connection):
-            await client.release(connection)
-        raise translate_error(exc, sql) from exc
+        result = await call(lease[0], sql, params)
     except BaseException as exc:
-        # Cancelled, or a client-side failure: asyncpg's full reset decides what is left.
-        await client.release(connection)
-        if isinstance(exc, asyncpg.InterfaceError):
-            raise translate_error(exc, sql) from exc
-        raise
-    if not park.try_park(connection):
-        await client.release(connection)
+        await _failed(park, lease, exc, sql)
+    await park.give_back(lease)
     return result
+
+
+async def _failed(park: ConnectionPark, lease: Lease, exc: BaseException, sql: str) -> NoReturn:
+    """Give back the connection of a failed statement and raise the translated error."""
+    if isinstance(exc, asyncpg.PostgresError):
+        # The server rejected the statement; the connection is idle and reusable.
+        await park.give_back(lease)
+        raise translate_error(exc, sql) from exc
+    # Cancelled, or a client-side failure: asyncpg's full reset decides what is left.
+    await park.release(lease)
+    if isinstance(exc, asyncpg.InterfaceError):
+        raise translate_error(exc, sql) from exc
+    raise exc
 
 
 _Call = Callable[["RawConnection", str, Sequence[Any]], Awaitable[Any]]
@@ -251,21 +157,69 @@ async def fetch(context: DbContext, sql: str, params: Sequence[Any]) -> list[asy
     connection while another task of the transaction uses it), else on a pooled connection.
     Raises a :class:`~linkgress.errors.DatabaseError` subclass when PostgreSQL rejects it.
     """
+    client = context.client
+    park: ConnectionPark | None = client._orm_park
+    if park is not None and not client._log_queries and context._transaction_var.get() is None:
+        lease = park.take()
+        if lease is not None:
+            try:
+                result: list[asyncpg.Record] = await lease[0].fetch(sql, *params)
+            except BaseException as exc:
+                await _failed(park, lease, exc, sql)
+            if not park.put(lease):
+                await park.release(lease)
+            return result
     return await _run(context, sql, params, _fetch)  # type: ignore[no-any-return]
 
 
 async def fetchrow(context: DbContext, sql: str, params: Sequence[Any]) -> asyncpg.Record | None:
     """Like :func:`fetch`, returning the first row or None."""
+    client = context.client
+    park: ConnectionPark | None = client._orm_park
+    if park is not None and not client._log_queries and context._transaction_var.get() is None:
+        lease = park.take()
+        if lease is not None:
+            try:
+                result: asyncpg.Record | None = await lease[0].fetchrow(sql, *params)
+            except BaseException as exc:
+                await _failed(park, lease, exc, sql)
+            if not park.put(lease):
+                await park.release(lease)
+            return result
     return await _run(context, sql, params, _fetchrow)  # type: ignore[no-any-return]
 
 
 async def fetchval(context: DbContext, sql: str, params: Sequence[Any]) -> Any:
     """Like :func:`fetch`, returning the first column of the first row (None without rows)."""
+    client = context.client
+    park: ConnectionPark | None = client._orm_park
+    if park is not None and not client._log_queries and context._transaction_var.get() is None:
+        lease = park.take()
+        if lease is not None:
+            try:
+                result = await lease[0].fetchval(sql, *params)
+            except BaseException as exc:
+                await _failed(park, lease, exc, sql)
+            if not park.put(lease):
+                await park.release(lease)
+            return result
     return await _run(context, sql, params, _fetchval)
 
 
 async def execute(context: DbContext, sql: str, params: Sequence[Any]) -> str:
     """Run statement ``sql``; return its status tag (``"UPDATE 3"``). See :func:`fetch`."""
+    client = context.client
+    park: ConnectionPark | None = client._orm_park
+    if park is not None and not client._log_queries and context._transaction_var.get() is None:
+        lease = park.take()
+        if lease is not None:
+            try:
+                result: str = await lease[0].execute(sql, *params)
+            except BaseException as exc:
+                await _failed(park, lease, exc, sql)
+            if not park.put(lease):
+                await park.release(lease)
+            return result
     return await _run(context, sql, params, _execute)  # type: ignore[no-any-return]
 
 
@@ -313,10 +267,11 @@ async def cursor(
             yield row
         return
     park = connection_park(client)
-    connection = await park.lease()
+    lease = await park.lease()
+    connection = lease[0]
     clean = False
     try:
-        transaction = connection.transaction(readonly=False)
+        transaction = connection.transaction()
         await _guarded(transaction.start(), sql)
         try:
             cur = await _guarded(connection.cursor(sql, *params), sql)
@@ -328,13 +283,15 @@ async def cursor(
                     break
         finally:
             # Read-only work: a rollback ends it as well as a commit would, and also works
-            # after an error aborted the transaction.
+            # after an error aborted the transaction. (Cancelled mid-fetch, the connection
+            # is busy: the rollback fails and the pool's reset cleans up instead.)
             if not connection.is_closed():
-                await transaction.rollback()
-        clean = True
+                with contextlib.suppress(asyncpg.InterfaceError):
+                    await transaction.rollback()
+        clean = not connection.is_in_transaction()
     finally:
-        if not (clean and park.try_park(connection)):
-            await client.release(connection)
+        if not (clean and park.put(lease)):
+            await park.release(lease)
 
 
 async def _cursor_in_transaction(
@@ -360,8 +317,3 @@ async def _guarded(awaitable: Any, sql: str) -> Any:
         return await awaitable
     except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         raise translate_error(exc, sql) from exc
-
-
-def raw_connection(connection: RawConnection) -> Any:
-    """The underlying asyncpg connection of a pool proxy (for identity comparisons)."""
-    return getattr(connection, "_con", connection)

@@ -30,7 +30,8 @@ import asyncpg
 
 from linkgress.client import ConnectionClient
 from linkgress.errors import DatabaseError, TransactionError
-from linkgress.query.session import connection_park, translate_error
+from linkgress.query.park import Lease, connection_park
+from linkgress.query.session import translate_error
 
 if TYPE_CHECKING:
     from asyncpg.transaction import Transaction as RawTransaction
@@ -50,16 +51,17 @@ class TransactionState:
     transaction's lock; it raises :class:`TransactionError` once the block has ended.
     """
 
-    __slots__ = ("closed", "connection", "depth", "failed", "lock", "owner")
+    __slots__ = ("closed", "connection", "depth", "failed", "lease", "lock", "owner")
 
     def __init__(
         self,
-        connection: PooledConnection,
+        lease: Lease,
         lock: asyncio.Lock,
         owner: asyncio.Task[Any] | None,
         depth: int,
     ) -> None:
-        self.connection = connection
+        self.lease = lease
+        self.connection = lease[0]  # statements run here; lease[1] is the pool's proxy
         self.lock = lock
         self.owner = owner
         self.depth = depth
@@ -72,7 +74,7 @@ class TransactionState:
         """``async with state.use() as connection:`` — exclusive use of the connection."""
         return self
 
-    async def __aenter__(self) -> PooledConnection:
+    async def __aenter__(self) -> Any:
         if self.closed:
             raise TransactionError(
                 "this task inherited a transaction block that has already ended; await "
@@ -141,7 +143,7 @@ class Transaction:
         if self._state is None or self._state.closed:
             raise TransactionError("the transaction is not active")
         self._dirty = True
-        return self._state.connection
+        return self._state.lease[1]
 
     @property
     def client(self) -> ConnectionClient:
@@ -165,18 +167,18 @@ class Transaction:
     async def _begin(self, task: asyncio.Task[Any] | None) -> TransactionState:
         client = self._context.client
         park = connection_park(client)
-        connection = await park.lease()
-        raw = connection.transaction(
+        lease = await park.lease()
+        raw = lease[0].transaction(
             isolation=self._isolation, readonly=self._readonly, deferrable=self._deferrable)
         try:
             await raw.start()
         except BaseException as exc:
-            await client.release(connection)
+            await park.release(lease)
             if isinstance(exc, asyncpg.PostgresError | asyncpg.InterfaceError):
                 raise translate_error(exc, "BEGIN") from exc
             raise
         self._raw = raw
-        return TransactionState(connection, asyncio.Lock(), task, 0)
+        return TransactionState(lease, asyncio.Lock(), task, 0)
 
     async def _begin_savepoint(
         self, parent: TransactionState, task: asyncio.Task[Any] | None
@@ -201,7 +203,7 @@ class Transaction:
             except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 raise translate_error(exc, "SAVEPOINT") from exc
         self._raw = raw
-        return TransactionState(connection, parent.lock, task, parent.depth + 1)
+        return TransactionState(parent.lease, parent.lock, task, parent.depth + 1)
 
     async def __aexit__(
         self,
@@ -217,12 +219,12 @@ class Transaction:
             await self._finish(state, raw, commit=exc_type is None)
         except BaseException:
             if state.depth == 0:
-                await self._context.client.release(state.connection)
+                await connection_park(self._context.client).release(state.lease)
             raise
         if state.depth == 0:
             park = connection_park(self._context.client)
-            if self._dirty or not park.try_park(state.connection):
-                await self._context.client.release(state.connection)
+            if self._dirty or not park.put(state.lease):
+                await park.release(state.lease)
 
     async def _finish(
         self, state: TransactionState, raw: RawTransaction, *, commit: bool
