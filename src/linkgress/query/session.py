@@ -76,9 +76,7 @@ def translate_error(exc: Exception, sql: str) -> DatabaseError:
     sqlstate: str | None = getattr(exc, "sqlstate", None) if from_server else None
     cls = _ERRORS_BY_SQLSTATE.get(sqlstate or "", DatabaseError)
     detail = getattr(exc, "detail", None)
-    message = str(exc) or type(exc).__name__
-    if detail:
-        message = f"{message}\nDETAIL: {detail}"
+    message = str(exc) or type(exc).__name__  # asyncpg's text includes DETAIL and HINT
     return cls(
         message,
         sql=sql,

@@ -136,26 +136,6 @@ class TablePlan:
                 self.sql_cache[key] = sql
         return sql
 
-    def update_sql(self, attrs: tuple[str, ...], keys: tuple[str, ...]) -> str:
-        key = ("update", attrs, keys)
-        sql = self.sql_cache.get(key)
-        if sql is None:
-            sets = ", ".join(f"{self.quoted[a]} = ${i}" for i, a in enumerate(attrs, 1))
-            where = " AND ".join(
-                f"{self.quoted[a]} = ${i}" for i, a in enumerate(keys, len(attrs) + 1))
-            sql = f"UPDATE {self.table_sql} SET {sets} WHERE {where}"
-            self.sql_cache[key] = sql
-        return sql
-
-    def delete_sql(self, keys: tuple[str, ...]) -> str:
-        key = ("delete", keys)
-        sql = self.sql_cache.get(key)
-        if sql is None:
-            where = " AND ".join(f"{self.quoted[a]} = ${i}" for i, a in enumerate(keys, 1))
-            sql = f"DELETE FROM {self.table_sql} WHERE {where}"
-            self.sql_cache[key] = sql
-        return sql
-
 
 _PLANS: dict[int, TablePlan] = {}
 
