@@ -242,32 +242,45 @@ class _Statement(Generic[T]):
         """Walk this statement's own expressions (before the query's filter)."""
         w.opt(self._key)
 
+    def _own_shape(self) -> tuple[Any, list[Any]]:
+        """Shape key and parameters of this statement's own expressions. Subclasses with a
+        cheaper way to know them (plain values) override this."""
+        own = _Walk()
+        self._walk_own(own)
+        return tuple(own.key), own.params
+
     def _render_own(self, c: _Compiler) -> str:
         """The statement up to (excluding) the query's filter."""
         raise NotImplementedError
 
     def _prepare(self, projection: Projection | None
                  ) -> tuple[str, list[Any], Callable[[Sequence[Any]], Any] | None]:
-        own = _Walk()
-        self._walk_own(own)
-        where_sql, where_params = self._query._where_sql(len(own.params))
-        tail = _Walk()
+        own_key, own_params = self._own_shape()
+        where_sql, where_params = self._query._where_sql(len(own_params))
+        offset = len(own_params) + len(where_params)
+        tail: _Walk | None = None
         if projection is not None:
+            tail = _Walk()
             _walk_projection(tail, projection)
-        offset = len(own.params) + len(where_params)
         cache = self._query._cache
-        key = ("mutation", self._verb, tuple(own.key), where_sql, tuple(tail.key), offset)
+        key = ("mutation", self._verb, own_key, where_sql,
+               None if tail is None else tuple(tail.key), offset)
         entry = cache.get(key)
         if entry is None:
-            entry = cache[key] = self._compile(own, where_sql, tail, offset, projection)
+            entry = cache[key] = self._compile(where_sql, tail, offset, projection)
         head, returning, reader = entry
-        params = [*own.params, *where_params, *tail.params]
-        return head + returning, params, reader
+        if tail is None:
+            own_params.extend(where_params)
+            return head, own_params, reader
+        return head + returning, [*own_params, *where_params, *tail.params], reader
 
-    def _compile(self, own: _Walk, where_sql: str, tail: _Walk, offset: int,
+    def _compile(self, where_sql: str, tail: _Walk | None, offset: int,
                  projection: Projection | None) -> tuple[str, str, Any]:
+        own = _Walk()  # again, for the parameter numbers (only when the cache misses)
+        self._walk_own(own)
         numbers = dict(own.numbers)
-        numbers.update((k, v + offset) for k, v in tail.numbers.items())
+        if tail is not None:
+            numbers.update((k, v + offset) for k, v in tail.numbers.items())
         c = _Compiler(numbers)
         scope, alias = c.push(self._root)
         assert alias == ROOT_ALIAS
@@ -343,6 +356,9 @@ class UpdateQuery(_Statement[T]):
         if not values:
             raise QueryBuildError("update() needs at least one column to set")
         self._sets = tuple(self._set_item(attr, value) for attr, value in values.items())
+        # Plain values (no expressions, no entity key): the shape is just the column list.
+        self._plain = self._key is None and all(
+            type(expr) is Param and expr.cast is None for _, expr in self._sets)
 
     def _set_item(self, attr: Any, value: Any) -> tuple[ColumnRef, Expr]:
         ref = self._root.columns.get(attr) if isinstance(attr, str) else None
@@ -361,6 +377,13 @@ class UpdateQuery(_Statement[T]):
             w.key.append(ref.meta.attr)
             w.expr(expr)
         w.opt(self._key)
+
+    def _own_shape(self) -> tuple[Any, list[Any]]:
+        if self._plain:
+            sets = self._sets
+            return (("plain", *(ref.meta.attr for ref, _ in sets)),
+                    [expr.value for _, expr in sets])  # type: ignore[attr-defined]
+        return super()._own_shape()
 
     def _render_own(self, c: _Compiler) -> str:
         sets = ", ".join(f"{quote_ident(ref.meta.name)} = {c.expr(expr)}"

@@ -101,11 +101,17 @@ async def _run(context: DbContext, sql: str, params: Sequence[Any], call: _Call)
         _log_statement(sql, len(params))
     state = context._transaction_var.get()
     if state is not None:
+        # What ``async with state.use()`` does, without its two coroutines per statement.
+        if state.closed:
+            raise state.ended()
+        lock = state.lock
+        await lock.acquire()
         try:
-            async with state.use() as connection:
-                return await call(connection, sql, params)
+            return await call(state.connection, sql, params)
         except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise state.record(translate_error(exc, sql)) from exc
+        finally:
+            lock.release()
     park = connection_park(client)
     lease = await park.lease()
     try:

@@ -74,12 +74,16 @@ class TransactionState:
         """``async with state.use() as connection:`` — exclusive use of the connection."""
         return self
 
+    def ended(self) -> TransactionError:
+        """The error for a statement issued after the block ended."""
+        return TransactionError(
+            "this task inherited a transaction block that has already ended; await "
+            "tasks started inside `async with db.transaction()` before the block exits"
+        )
+
     async def __aenter__(self) -> Any:
         if self.closed:
-            raise TransactionError(
-                "this task inherited a transaction block that has already ended; await "
-                "tasks started inside `async with db.transaction()` before the block exits"
-            )
+            raise self.ended()
         await self.lock.acquire()
         return self.connection
 

@@ -43,6 +43,7 @@ class TablePlan:
         self.decoders = tuple((c.attr, converter_for(c)) for c in meta.columns)
         self.plain_read = all(conv is None for _, conv in self.decoders)
         self.sql_cache: dict[tuple[Any, ...], str] = {}
+        self._given: dict[tuple[str, ...], tuple[str, ...]] = {}
 
     # --- values ---
 
@@ -65,8 +66,14 @@ class TablePlan:
             f"(columns: {', '.join(self.attrs)})")
 
     def given(self, values: Mapping[str, Any]) -> tuple[str, ...]:
-        """The columns ``values`` sets, in table order."""
-        return tuple(a for a in self.attrs if a in values)
+        """The columns ``values`` sets, in table order (cached by the keys' sequence)."""
+        keys = tuple(values)
+        attrs = self._given.get(keys)
+        if attrs is None:
+            attrs = tuple(a for a in self.attrs if a in values)
+            if len(self._given) < 256:
+                self._given[keys] = attrs
+        return attrs
 
     def params(self, attrs: Sequence[str], values: Mapping[str, Any]) -> list[Any]:
         enc = self.encoders
