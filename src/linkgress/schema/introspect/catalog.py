@@ -183,7 +183,8 @@ TEMP_TABLE_OIDS = f"""
 SELECT c.oid AS oid, c.relname AS name FROM pg_catalog.pg_class c WHERE {_IN_MY_TEMP_TABLES}
 """
 
-# What normalisation must know about the target's objects that may already exist.
+# What normalisation must know about the target's objects that may already exist: schemas,
+# enums with their labels, sequences (``relation``: a default's nextval() needs one).
 EXISTING_ENUMS_AND_SEQUENCES = """
 SELECT 'schema' AS kind, n.nspname AS schema, n.nspname AS name, NULL::text[] AS labels
   FROM pg_catalog.pg_namespace n WHERE n.nspname = ANY($1::text[])
@@ -196,7 +197,7 @@ SELECT 'enum', n.nspname, t.typname,
 UNION ALL
 SELECT 'relation', n.nspname, c.relname, NULL
   FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
- WHERE n.nspname = ANY($1::text[])
+ WHERE c.relkind = 'S' AND n.nspname = ANY($1::text[])
 """
 
 

@@ -20,7 +20,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
+from linkgress.model.types import ColumnType
 from linkgress.schema.ddl import check_clause, column_definition, create_index_sql
 from linkgress.schema.introspect.parse import Row, canonical_schema
 from linkgress.schema.quoting import quote_ident, quote_literal, quote_qualified
@@ -115,13 +117,19 @@ def type_statements(target: Schema, existing: Existing) -> list[Statement]:
     return out
 
 
+@lru_cache(maxsize=4096)
+def type_sql(ctype: ColumnType) -> str:
+    """``ctype.sql``, computed once per distinct type (a large model repeats a few types)."""
+    return ctype.sql
+
+
 def needs_printing(index: Index) -> bool:
     """True when the index has an expression element or a predicate."""
     return index.where is not None or any(e.startswith("(") for e in index.columns)
 
 
 def _add_defaults_tables(target: Schema, plan: MirrorPlan) -> None:
-    pairs = list(dict.fromkeys((c.type.sql, c.default) for t in target.tables
+    pairs = list(dict.fromkeys((type_sql(c.type), c.default) for t in target.tables
                                for c in t.columns))
     for chunk, start in enumerate(range(0, len(pairs), MAX_COLUMNS)):
         temp = f"{TEMP_PREFIX}d{chunk}"
@@ -156,7 +164,7 @@ def _index_key(index: Index) -> IndexKey:
 
 
 def _shape_for(shapes: list[_Shape], table: Table) -> _Shape:
-    columns = {c.name: c.type.sql for c in table.columns}
+    columns = {c.name: type_sql(c.type) for c in table.columns}
     shape = next((s for s in shapes if s.accepts(columns)), None)
     if shape is None:
         shape = _Shape(f"{TEMP_PREFIX}s{len(shapes)}")
@@ -225,14 +233,26 @@ def blame_statements(target: Schema, existing: Existing) -> list[Statement]:
     return out
 
 
-def _column(column: Column, plan: MirrorPlan, printed: dict[str, Printed]) -> Column:
-    temp, name = plan.columns[(column.type.sql, column.default)]
-    got = printed.get(temp, Printed()).columns.get(name)
+def _column(column: Column, printed: tuple[ColumnType, str | None] | None) -> Column:
     comment = column.comment or None  # COMMENT ... IS '' removes the comment
-    if got is None:
-        return replace(column, comment=comment)
-    return replace(column, type=got.type, comment=comment,
-                   default=None if column.identity is not None else got.default)
+    ctype, default = printed if printed is not None else (column.type, column.default)
+    if column.identity is not None:
+        default = None
+    if (ctype, default, comment) == (column.type, column.default, column.comment):
+        return column
+    # Built directly: dataclasses.replace() is several times slower, and this runs per column.
+    return Column(name=column.name, type=ctype, nullable=column.nullable, default=default,
+                  identity=column.identity, comment=comment, renamed_from=column.renamed_from)
+
+
+def _printed_columns(plan: MirrorPlan, printed: dict[str, Printed]
+                     ) -> dict[tuple[str, str | None], tuple[ColumnType, str | None]]:
+    out = {}
+    for pair, (temp, name) in plan.columns.items():
+        got = printed.get(temp, Printed()).columns.get(name)
+        if got is not None:
+            out[pair] = (got.type, got.default)
+    return out
 
 
 def _index(position: tuple[int, int], index: Index, plan: MirrorPlan,
@@ -246,6 +266,7 @@ def apply_printed(target: Schema, plan: MirrorPlan, printed: dict[str, Printed])
     """``target`` with types, defaults, check expressions and index elements/predicates
     replaced by PostgreSQL's printing of their mirrors, in canonical order. An empty comment
     becomes None, as PostgreSQL stores it."""
+    by_pair = _printed_columns(plan, printed)
     tables = []
     for i, table in enumerate(target.tables):
         checks = []
@@ -255,7 +276,8 @@ def apply_printed(target: Schema, plan: MirrorPlan, printed: dict[str, Printed])
             checks.append(replace(check, expression=expression))
         tables.append(replace(
             table, comment=table.comment or None,
-            columns=tuple(_column(c, plan, printed) for c in table.columns),
+            columns=tuple(_column(c, by_pair.get((type_sql(c.type), c.default)))
+                          for c in table.columns),
             checks=tuple(checks),
             indexes=tuple(_index((i, j), ix, plan, printed)
                           for j, ix in enumerate(table.indexes))))

@@ -190,8 +190,13 @@ def _by_name(items: Iterable[Any]) -> tuple[Any, ...]:
 
 def canonical_table(table: Table) -> Table:
     """``table`` with its constraints and indexes sorted by name (columns keep their order)."""
-    return replace(table, uniques=_by_name(table.uniques), checks=_by_name(table.checks),
-                   indexes=_by_name(table.indexes), foreign_keys=_by_name(table.foreign_keys))
+    parts = (table.uniques, table.checks, table.indexes, table.foreign_keys)
+    ordered = tuple(_by_name(p) for p in parts)
+    if ordered == parts:
+        return table
+    uniques, checks, indexes, foreign_keys = ordered
+    return replace(table, uniques=uniques, checks=checks, indexes=indexes,
+                   foreign_keys=foreign_keys)
 
 
 def canonical_schema(schema: Schema) -> Schema:
