@@ -10,7 +10,9 @@ Printing depends only on a few things, so the mirror is deduplicated (it runs on
 - a check expression, index expression or index predicate depends only on the types of the
   columns it names: tables whose columns agree (no name with two different types) share one
   "shape" table holding the union of their columns, which carries each distinct check and
-  index once. Indexes on plain columns need no printing.
+  index once. Indexes on plain columns need no printing. (A check naming a column its own
+  table lacks may pass here thanks to another table's column; it then fails, clearly, when
+  the migration applies it. Everything valid prints exactly as on the real table.)
 
 When PostgreSQL rejects the deduplicated script, :func:`blame_statements` gives the plain
 one-mirror-per-table statements, run one by one to name the model object at fault.
