@@ -3,7 +3,11 @@
 from linkgress.client import ConnectionClient, DatabaseClient, PgClient
 from linkgress.context import DbContext
 from linkgress.errors import (
+    CheckViolation,
     ClientClosedError,
+    DatabaseError,
+    ForeignKeyViolation,
+    IntegrityError,
     LinkgressError,
     MigrationAborted,
     MigrationError,
@@ -11,7 +15,12 @@ from linkgress.errors import (
     ModelError,
     MultipleResultsError,
     NoResultError,
+    NotNullViolation,
     QueryBuildError,
+    QueryError,
+    SerializationFailure,
+    TransactionError,
+    UniqueViolation,
 )
 from linkgress.migrations import (
     IrreversibleMigration,
@@ -53,14 +62,18 @@ from linkgress.schema.operations import Operation
 __version__ = "0.1.0"
 
 __all__ = [
+    "CheckViolation",
     "ClientClosedError",
     "ColumnType",
     "ConnectionClient",
     "DatabaseClient",
+    "DatabaseError",
     "DbContext",
     "DbModelConfig",
     "DbSchemaManager",
     "Entity",
+    "ForeignKeyViolation",
+    "IntegrityError",
     "IrreversibleMigration",
     "LinkgressError",
     "Migration",
@@ -72,10 +85,15 @@ __all__ = [
     "ModelError",
     "MultipleResultsError",
     "NoResultError",
+    "NotNullViolation",
     "Operation",
     "PgClient",
     "QueryBuildError",
+    "QueryError",
     "SchemaBuilder",
+    "SerializationFailure",
+    "TransactionError",
+    "UniqueViolation",
     "__version__",
     "array",
     "bigint",
