@@ -287,3 +287,17 @@ async def test_error_inside_stream_rolls_back_and_releases(small: Club) -> None:
             pass
     async with asyncio.timeout(10):
         assert await small.members.count() == 0
+
+
+async def test_a_statement_cancelled_inside_a_transaction_rolls_it_back(small: Club) -> None:
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.3), small.transaction():
+            await small.members.insert(Member(handle="x"))
+            await session.execute(small, "SELECT pg_sleep(10)", [])
+    async with asyncio.timeout(5):  # the only connection is back, and the insert is gone
+        assert await small.members.count() == 0
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.3):
+            await session.execute(small, "SELECT pg_sleep(10)", [])
+    async with asyncio.timeout(5):
+        assert await small.members.count() == 0

@@ -122,6 +122,10 @@ class ConnectionPark:
             self._timer.cancel()
             self._timer = None
         idle, self._idle = self._idle, []
+        if self._client._pool_loop is not asyncio.get_running_loop():
+            # Closing from another event loop: nothing can be released from here, and
+            # PgClient.close() raises its own clear error next.
+            return
         await self._release_all(idle)
         for task in list(self._sweeping):
             await task
