@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from linkgress.model import types as t
-from linkgress.model.build import generated_name, normalize_action
 from linkgress.model.literals import sql_literal
+from linkgress.model.naming import generated_name, normalize_action
 from linkgress.schema.snapshot import (
     CheckConstraint,
     Column,

@@ -7,7 +7,6 @@ field) when the context is created, before anything touches a database.
 from __future__ import annotations
 
 import enum
-import hashlib
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -19,60 +18,22 @@ from linkgress.model.entity import MISSING, ColumnInfo, Entity
 from linkgress.model.fluent import DbModelConfig, EntitySettings, PropertySettings
 from linkgress.model.inference import UnsupportedAnnotation, infer_type, split_optional
 from linkgress.model.literals import sql_literal
-from linkgress.model.meta import ColumnMeta, EntityMeta, EnumMeta, ModelMeta, NavigationMeta
+from linkgress.model.meta import ColumnMeta, EntityMeta, EnumMeta, ModelMeta
+from linkgress.model.naming import (
+    MAX_IDENTIFIER_BYTES,
+    check_identifier,
+    find_column_info,
+    generated_name,
+)
+from linkgress.model.relations import foreign_keys, navigations
 from linkgress.model.types import INTEGER_TYPES, ColumnType
 from linkgress.schema.snapshot import (
-    FK_ACTIONS,
     CheckConstraint,
-    ForeignKey,
     Index,
     UniqueConstraint,
 )
 
-MAX_IDENTIFIER_BYTES = 63
 INDEX_METHODS = ("btree", "hash", "gist", "gin", "spgist", "brin")
-
-
-def check_identifier(name: str, *, what: str, entity: str | None,
-                     field: str | None = None) -> str:
-    """Reject empty names, NUL bytes and names PostgreSQL would silently truncate."""
-    if not name or "\x00" in name:
-        raise ModelError(f"invalid {what} name {name!r}", entity=entity, field=field)
-    if len(name.encode()) > MAX_IDENTIFIER_BYTES:
-        raise ModelError(f"{what} name {name!r} is {len(name.encode())} bytes long; PostgreSQL "
-                         f"allows at most {MAX_IDENTIFIER_BYTES}", entity=entity, field=field)
-    return name
-
-
-def generated_name(*parts: str) -> str:
-    """A constraint/index name from ``parts``, shortened with a hash suffix to fit 63 bytes."""
-    name = "_".join(parts)
-    if len(name.encode()) <= MAX_IDENTIFIER_BYTES:
-        return name
-    digest = hashlib.sha1(name.encode()).hexdigest()[:8]
-    head = name.encode()[: MAX_IDENTIFIER_BYTES - 9].decode(errors="ignore")
-    return f"{head}_{digest}"
-
-
-def normalize_action(action: str | None, *, entity: str, field: str | None) -> str:
-    """``"cascade"`` / ``"set_null"`` -> ``"CASCADE"`` / ``"SET NULL"``; None -> NO ACTION."""
-    if action is None:
-        return "NO ACTION"
-    normal = " ".join(action.replace("_", " ").upper().split())
-    if normal not in FK_ACTIONS:
-        raise ModelError(f"unknown foreign key action {action!r}; expected one of "
-                         f"{', '.join(a.lower() for a in FK_ACTIONS)}", entity=entity,
-                         field=field)
-    return normal
-
-
-def find_column_info(cls: type, attr: str) -> ColumnInfo:
-    """The ``ColumnInfo`` declared for ``attr`` on ``cls`` or a base class."""
-    for klass in cls.__mro__:
-        value = klass.__dict__.get(attr)
-        if isinstance(value, ColumnInfo):
-            return value
-    return ColumnInfo()
 
 
 def _is_navigation_hint(hint: Any) -> bool:
@@ -315,145 +276,6 @@ def _build_entity(b: _Builder, context_attr: str, cls: type) -> EntityMeta:
         comment=settings.comment, by_attr=MappingProxyType(by_attr))
 
 
-def _resolve_target(ref: Any, metas: Mapping[type, EntityMeta], *, entity: str,
-                    field: str) -> tuple[EntityMeta, str | None]:
-    attr: str | None = None
-    if isinstance(ref, tuple) and len(ref) == 2:
-        ref, attr = ref
-    if isinstance(ref, str):
-        found = [m for m in metas.values() if m.entity.__name__ == ref]
-        if len(found) != 1:
-            raise ModelError(f"references entity {ref!r}, which the context does not include",
-                             entity=entity, field=field)
-        return found[0], attr
-    if isinstance(ref, type) and ref in metas:
-        return metas[ref], attr
-    name = getattr(ref, "__name__", repr(ref))
-    raise ModelError(f"references {name}, which the context does not include", entity=entity,
-                     field=field)
-
-
-def _principal_columns(target: EntityMeta, attrs: tuple[str, ...], *, entity: str,
-                       field: str) -> tuple[str, ...]:
-    if not attrs:
-        if not target.primary_key:
-            raise ModelError(f"references {target.name}, which has no primary key",
-                             entity=entity, field=field)
-        return target.primary_key_attrs
-    for a in attrs:
-        if a not in target.by_attr:
-            raise ModelError(f"principal key {a!r} is not a column of {target.name}",
-                             entity=entity, field=field)
-    return attrs
-
-
-def _fk(owner: EntityMeta, fk_attrs: tuple[str, ...], target: EntityMeta,
-        pk_attrs: tuple[str, ...], on_delete: str, on_update: str,
-        name: str | None) -> ForeignKey:
-    cols = tuple(owner.by_attr[a].name for a in fk_attrs)
-    return ForeignKey(name=name or generated_name(owner.table, *cols, "fkey"), columns=cols,
-                      ref_schema=target.schema, ref_table=target.table,
-                      ref_columns=tuple(target.by_attr[a].name for a in pk_attrs),
-                      on_delete=on_delete, on_update=on_update)
-
-
-def _add_fk(fks: dict[type, dict[tuple[str, ...], ForeignKey]], owner: EntityMeta,
-            fk: ForeignKey) -> None:
-    """Record ``fk``; a second declaration of the same columns refines the first."""
-    existing = fks[owner.entity].get(fk.columns)
-    if existing is not None and (existing.ref_schema, existing.ref_table) != (
-            fk.ref_schema, fk.ref_table):
-        raise ModelError(f"columns {', '.join(fk.columns)} reference both "
-                         f"{existing.ref_table} and {fk.ref_table}", entity=owner.name)
-    if existing is not None and fk.on_delete == "NO ACTION" and fk.on_update == "NO ACTION":
-        return
-    fks[owner.entity][fk.columns] = fk
-
-
-def _check_attrs(meta: EntityMeta, attrs: tuple[str, ...], *, entity: str, field: str) -> None:
-    for a in attrs:
-        if a not in meta.by_attr:
-            raise ModelError(f"foreign key {a!r} is not a column of {meta.name}",
-                             entity=entity, field=field)
-
-
-def _navigations(b: _Builder, metas: dict[type, EntityMeta],
-                 fks: dict[type, dict[tuple[str, ...], ForeignKey]]
-                 ) -> dict[type, list[NavigationMeta]]:
-    navs: dict[type, list[NavigationMeta]] = {cls: [] for cls in metas}
-    for cls, meta in metas.items():
-        settings = b.config.entities.get(cls, EntitySettings())
-        for nav in settings.navigations:
-            entity, field = meta.name, nav.name
-            if nav.name in meta.by_attr:
-                raise ModelError("a navigation cannot share its name with a column",
-                                 entity=entity, field=field)
-            target, _ = _resolve_target(nav.target, metas, entity=entity, field=field)
-            dependent, principal = (meta, target) if nav.kind == "one" else (target, meta)
-            fk_attrs = nav.foreign_key or _infer_fk(dependent, principal, nav.name, nav.kind)
-            if not fk_attrs:
-                raise ModelError(f"cannot infer the foreign key of navigation {nav.name!r}; "
-                                 "use .with_foreign_key(...)", entity=entity, field=field)
-            _check_attrs(dependent, fk_attrs, entity=entity, field=field)
-            pk_attrs = _principal_columns(principal, nav.principal_key, entity=entity,
-                                          field=field)
-            if len(pk_attrs) != len(fk_attrs):
-                raise ModelError("foreign and principal keys have different lengths",
-                                 entity=entity, field=field)
-            if nav.create_constraint:
-                _add_fk(fks, dependent, _fk(
-                    dependent, fk_attrs, principal, pk_attrs,
-                    normalize_action(nav.on_delete, entity=entity, field=field),
-                    normalize_action(nav.on_update, entity=entity, field=field),
-                    nav.constraint_name))
-            required = nav.required if nav.required is not None else (
-                nav.kind == "one" and all(not dependent.by_attr[a].nullable for a in fk_attrs))
-            local, remote = (fk_attrs, pk_attrs) if nav.kind == "one" else (pk_attrs, fk_attrs)
-            navs[cls].append(NavigationMeta(name=nav.name, kind=nav.kind, target=target.entity,
-                                            local_columns=local, remote_columns=remote,
-                                            required=required))
-    return navs
-
-
-def _infer_fk(dependent: EntityMeta, principal: EntityMeta, name: str,
-              kind: str) -> tuple[str, ...]:
-    if kind == "one" and f"{name}_id" in dependent.by_attr:
-        return (f"{name}_id",)
-    candidates = []
-    for col in dependent.columns:
-        ref = find_column_info(dependent.entity, col.attr).references
-        ref_cls = ref[0] if isinstance(ref, tuple) else ref
-        if ref_cls is principal.entity or ref_cls == principal.entity.__name__:
-            candidates.append(col.attr)
-    return (candidates[0],) if len(candidates) == 1 else ()
-
-
-def _foreign_keys(b: _Builder, metas: dict[type, EntityMeta]
-                  ) -> dict[type, dict[tuple[str, ...], ForeignKey]]:
-    fks: dict[type, dict[tuple[str, ...], ForeignKey]] = {cls: {} for cls in metas}
-    for cls, meta in metas.items():
-        for col in meta.columns:
-            info = find_column_info(cls, col.attr)
-            if info.references is None:
-                if info.on_delete or info.on_update:
-                    raise ModelError("on_delete/on_update need references=", entity=meta.name,
-                                     field=col.attr)
-                continue
-            target, attr = _resolve_target(info.references, metas, entity=meta.name,
-                                           field=col.attr)
-            pk = _principal_columns(target, (attr,) if attr else (), entity=meta.name,
-                                    field=col.attr)
-            if len(pk) != 1:
-                raise ModelError(f"references {target.name}, whose key has {len(pk)} columns; "
-                                 "use has_one(...).with_foreign_key(...) for composite keys",
-                                 entity=meta.name, field=col.attr)
-            _add_fk(fks, meta, _fk(
-                meta, (col.attr,), target, pk,
-                normalize_action(info.on_delete, entity=meta.name, field=col.attr),
-                normalize_action(info.on_update, entity=meta.name, field=col.attr), None))
-    return fks
-
-
 def _check_relation_names(metas: list[EntityMeta]) -> None:
     """Tables, indexes and key constraints share one namespace per schema in PostgreSQL."""
     seen: dict[tuple[str, str], str] = {}
@@ -491,8 +313,8 @@ def build_model(tables: Mapping[str, type[Any]], config: DbModelConfig) -> Model
                              entity=getattr(cls, "__name__", repr(cls)))
     b = _Builder(config=config, tables=tables, enums={})
     metas = {cls: _build_entity(b, attr, cls) for attr, cls in tables.items()}
-    fks = _foreign_keys(b, metas)
-    navs = _navigations(b, metas, fks)
+    fks = foreign_keys(metas)
+    navs = navigations(config, metas, fks)
     final = []
     for cls, meta in metas.items():
         for fk in fks[cls].values():
