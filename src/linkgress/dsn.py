@@ -1,0 +1,142 @@
+"""PostgreSQL connection strings: parse, build, mask and re-target ``postgresql://`` URIs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
+
+from linkgress.errors import LinkgressError
+
+DEFAULT_HOST = "localhost"
+DEFAULT_PORT = 5432
+DEFAULT_USER = "postgres"
+DEFAULT_DATABASE = "postgres"
+_SCHEMES = ("postgresql", "postgres")
+
+
+@dataclass(frozen=True)
+class DsnTarget:
+    """Where to connect. ``host`` may be a hostname, an IP, a socket directory or a host list."""
+
+    host: str | None = None
+    port: int | None = None
+    database: str | None = None
+    user: str | None = None
+    password: str | None = None
+    options: tuple[tuple[str, str], ...] = ()  # other DSN query parameters (sslmode, ...)
+
+    def with_defaults(self) -> DsnTarget:
+        multi_host = self.host is not None and "," in self.host
+        return replace(
+            self,
+            host=self.host or DEFAULT_HOST,
+            port=self.port if self.port is not None or multi_host else DEFAULT_PORT,
+            database=self.database or DEFAULT_DATABASE,
+            user=self.user or DEFAULT_USER,
+        )
+
+    def to_dsn(self, *, mask_password: bool = False) -> str:
+        userinfo = quote(self.user or "", safe="")
+        if self.password:
+            userinfo += ":" + ("***" if mask_password else quote(self.password, safe=""))
+        query = list(self.options)
+        host = self.host or ""
+        if host.startswith("/"):  # a Unix socket directory only fits in the query
+            query[:0] = [("host", host)] + ([("port", str(self.port))] if self.port else [])
+            hostport = ""
+        else:
+            if ":" in host and "," not in host and not host.startswith("["):
+                host = f"[{host}]"  # IPv6 literal
+            hostport = host if self.port is None else f"{host}:{self.port}"
+        netloc = f"{userinfo}@{hostport}" if userinfo else hostport
+        dsn = f"postgresql://{netloc}/{quote(self.database or '', safe='')}"
+        if query:
+            dsn += "?" + urlencode(query, quote_via=quote, safe="/")
+        return dsn
+
+
+def parse_port(raw: str, source: str) -> int:
+    try:
+        port = int(raw)
+    except ValueError:
+        raise LinkgressError(f"{source} must be an integer port, got {raw!r}") from None
+    if not 0 < port < 65536:
+        raise LinkgressError(f"{source} must be a port between 1 and 65535, got {port!r}")
+    return port
+
+
+def parse_dsn(dsn: str) -> DsnTarget:
+    """Split a ``postgresql://`` URI into its parts, the way asyncpg reads it."""
+    parts = urlsplit(dsn)
+    if parts.scheme not in _SCHEMES:
+        raise LinkgressError(f"expected a postgresql:// DSN, got {mask_dsn(dsn)!r}")
+    userinfo, _, hostspec = parts.netloc.rpartition("@")
+    user, _, password = userinfo.partition(":")
+    host: str | None = None
+    port: int | None = None
+    if "," in hostspec:
+        host = hostspec  # several hosts: kept verbatim, each may carry its own port
+    elif hostspec.startswith("["):
+        inside, _, rest = hostspec[1:].partition("]")
+        host = inside
+        if rest.startswith(":") and rest[1:]:
+            port = parse_port(rest[1:], "the DSN's port")
+    elif hostspec:
+        name, colon, raw_port = hostspec.rpartition(":")
+        if colon:
+            host, port = unquote(name), parse_port(raw_port, "the DSN's port")
+        else:
+            host = unquote(hostspec)
+    target = DsnTarget(
+        host=host or None,
+        port=port,
+        database=unquote(parts.path.lstrip("/")) or None,
+        user=unquote(user) or None,
+        password=unquote(password) or None,
+    )
+    options: list[tuple[str, str]] = []
+    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+        # As in asyncpg: a query parameter only fills what the URI itself left out.
+        if key == "host":
+            target = replace(target, host=target.host or value or None)
+        elif key == "port":
+            if target.port is None and value:
+                target = replace(target, port=parse_port(value, "the DSN's port"))
+        elif key in ("dbname", "database"):
+            target = replace(target, database=target.database or value or None)
+        elif key == "user":
+            target = replace(target, user=target.user or value or None)
+        elif key == "password":
+            target = replace(target, password=target.password or value or None)
+        else:
+            options.append((key, value))
+    return replace(target, options=tuple(options))
+
+
+def mask_dsn(dsn: str) -> str:
+    """Return ``dsn`` with its password replaced by ``***`` (for messages and logs)."""
+    parts = urlsplit(dsn)
+    userinfo, _, hostspec = parts.netloc.rpartition("@")
+    user, colon, _password = userinfo.partition(":")
+    netloc = f"{user}:***@{hostspec}" if colon and _password else parts.netloc
+    query = "&".join(
+        "password=***" if pair.startswith("password=") else pair for pair in parts.query.split("&")
+    )
+    return parts._replace(netloc=netloc, query=query).geturl()
+
+
+def build_dsn(
+    *,
+    host: str,
+    port: int | None = None,
+    database: str,
+    user: str,
+    password: str | None = None,
+) -> str:
+    """Return a ``postgresql://`` URI; ``host`` may be a Unix socket directory (``/run/pg``)."""
+    return DsnTarget(host=host, port=port, database=database, user=user, password=password).to_dsn()
+
+
+def dsn_with_database(dsn: str, database: str) -> str:
+    """Return ``dsn`` pointing at ``database`` instead (any ``dbname`` parameter is replaced)."""
+    return replace(parse_dsn(dsn), database=database).to_dsn()
