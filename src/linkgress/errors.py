@@ -6,9 +6,13 @@ Every error linkgress raises derives from :class:`LinkgressError`::
     ├── ModelError (ValueError)            invalid model; raised before any database access
     ├── ClientClosedError (RuntimeError)   the PgClient was closed
     ├── MigrationError                     an operation or hook failed; nothing stays applied
+    │   └── MigrationLockTimeout (TimeoutError)  another migrator held the lock too long
     ├── MigrationAborted                   destructive operations were declined / not confirmed
-    ├── MigrationLockTimeout (TimeoutError) another migrator held the lock too long
     ├── MigrationFileError (ValueError)    a journaled migration file is malformed
+    ├── IrreversibleMigration              a migration's down() cannot undo its up()
+    │                                      (defined in linkgress.migrations)
+    ├── NoChangesError                     scaffold() found no difference to write
+    │                                      (defined in linkgress.migrations)
     └── QueryError                         a query failed to build or to run
         ├── QueryBuildError (ValueError)   unknown attribute, missing navigation, bad comparison
         ├── NoResultError (LookupError)    first() / single() found nothing
