@@ -28,6 +28,7 @@ from linkgress.query.compiler import (
     shape_of,
 )
 from linkgress.query.expressions import Expr, Ordering, Param, as_expr
+from linkgress.query.lambdaplan import LambdaPlan, closure_values, make_plan, plan_key
 from linkgress.query.materialize import (
     PEntity,
     Projection,
@@ -54,6 +55,9 @@ _CACHE_LIMIT = 4096
 _GC_PAUSE_ROWS = 64
 # first() and single() bind these shared (immutable) parameters instead of making new ones.
 _LIMITS = {1: Param(1, None), 2: Param(2, None)}
+# The fields of a SelectQuery straight from a table (compared by identity).
+_BARE = SelectQuery.__new__.__defaults__ or ()
+_PLAN_LIMIT = 1024
 
 
 _WHERE, _PROJECTION, _ORDERING, _LIMIT, _OFFSET, _DISTINCT, _GROUP_BY, _HAVING, _AGGREGATE = (
@@ -115,6 +119,13 @@ class _Base(Generic[T]):
 
     def _entry(self, kind: str, query: SelectQuery | Compound | None
                ) -> tuple[_CacheEntry, list[Any]]:
+        entry, params, _ = self._entry_numbered(kind, query)
+        return entry, params
+
+    def _entry_numbered(self, kind: str, query: SelectQuery | Compound | None
+                        ) -> tuple[_CacheEntry, list[Any], dict[int, int]]:
+        """The cache entry of ``query`` (default: this query) as ``kind``, its parameter
+        values, and the parameter numbers by ``id(Param)``."""
         query = self._statement() if query is None else query
         key, params, numbers = shape_of(query, kind)
         entry: _CacheEntry | None = self._cache.get(key)
@@ -128,7 +139,7 @@ class _Base(Generic[T]):
             if len(self._cache) >= _CACHE_LIMIT:
                 self._cache.clear()  # shapes are few in real programs; this bounds a leak
             self._cache[key] = entry
-        return entry, params
+        return entry, params, numbers
 
     def _prepare(self, kind: str, query: SelectQuery | Compound | None = None
                  ) -> tuple[str, _Reader | None, list[Any]]:
@@ -190,12 +201,18 @@ class Queryable(_Base[T]):
     ``where``/``order_by`` lambdas see the entity even after ``select``.
     """
 
+    #: True for a query straight from a table: ``where`` may replay a lambda plan on it.
+    _bare = False
+
     def __init__(self, context: DbContext, query: SelectQuery,
                  group: GroupProxy | None = None, cache: dict[Any, Any] | None = None) -> None:
         self._context = context
         self._query = query
         self._group = group
         self._cache = query_cache(context) if cache is None else cache
+        if group is None and all(a is b for a, b in zip(query[1:], _BARE, strict=True)):
+            self._bare = True
+            self._plans: dict[Any, LambdaPlan] = {}
 
     def _with(self, query: SelectQuery, group: GroupProxy | None = None) -> Queryable[Any]:
         new = object.__new__(Queryable)
@@ -222,11 +239,23 @@ class Queryable(_Base[T]):
 
     def where(self, predicate: Callable[[Any], Any]) -> Queryable[T]:
         """Keep rows matching ``predicate``; several ``where`` calls are ANDed."""
+        values = closure_values(predicate) if self._bare else None
+        if values is not None:
+            key = plan_key(predicate, values)
+            plan = self._plans.get(key)
+            if plan is not None:
+                return _planned()(self, plan, values)
         if self._group is not None:
             raise QueryBuildError("after group_by, filter groups with having(...)")
         condition = as_expr(predicate(self._query.source.proxy()))
         if condition.category not in ("bool", "any"):
             raise QueryBuildError(f"where() needs a condition, got {condition.describe()}")
+        if values is not None:
+            plan = make_plan(predicate, values, condition)
+            if plan is not None:
+                if len(self._plans) >= _PLAN_LIMIT:
+                    self._plans.clear()
+                self._plans[key] = plan
         current = self._query.where
         return self._with(_set(self._query, _WHERE, condition if current is None
                                   else current & condition))
@@ -306,6 +335,10 @@ class Queryable(_Base[T]):
 
     # -- results ----------------------------------------------------------------------------
 
+    def _prepare_limited(self, most: int) -> tuple[str, _Reader | None, list[Any]]:
+        """``_prepare("rows")`` of this query limited to ``most`` rows."""
+        return self._prepare("rows", self._limited(most))
+
     def _limited(self, most: int) -> SelectQuery:
         query = self._statement()
         limit = query.limit
@@ -316,7 +349,7 @@ class Queryable(_Base[T]):
     async def first(self) -> T:
         """The first row; raises :class:`~linkgress.errors.NoResultError` when there is
         none."""
-        sql, reader, params = self._prepare("rows", self._limited(1))
+        sql, reader, params = self._prepare_limited(1)
         row = await session.fetchrow(self._context, sql, params)
         if row is None:
             raise NoResultError(f"first(): no {self._query.source.meta.name} row matched")
@@ -325,13 +358,13 @@ class Queryable(_Base[T]):
 
     async def first_or_none(self) -> T | None:
         """The first row, or None when there is none."""
-        sql, reader, params = self._prepare("rows", self._limited(1))
+        sql, reader, params = self._prepare_limited(1)
         row = await session.fetchrow(self._context, sql, params)
         assert reader is not None
         return None if row is None else reader(row)
 
     async def _single(self) -> list[T]:
-        sql, reader, params = self._prepare("rows", self._limited(2))
+        sql, reader, params = self._prepare_limited(2)
         rows = await session.fetch(self._context, sql, params)
         if len(rows) > 1:
             raise MultipleResultsError(
@@ -466,3 +499,16 @@ class CompoundQueryable(_Base[T]):
         if not rows:
             raise NoResultError("first(): the union returned no row")
         return rows[0]
+
+
+_PLANNED: list[Callable[[Queryable[Any], LambdaPlan, tuple[Any, ...]], Queryable[Any]]] = []
+
+
+def _planned() -> Callable[[Queryable[Any], LambdaPlan, tuple[Any, ...]], Queryable[Any]]:
+    """:class:`~linkgress.query.planned.PlannedQueryable` (imported on first use: it
+    subclasses :class:`Queryable`)."""
+    if not _PLANNED:
+        from linkgress.query.planned import PlannedQueryable
+
+        _PLANNED.append(PlannedQueryable)
+    return _PLANNED[0]
