@@ -1,4 +1,14 @@
-"""linkgress: an async-first ORM for PostgreSQL whose model is the source of truth."""
+"""linkgress: an async-first ORM for PostgreSQL whose model is the source of truth.
+
+Importing ``linkgress`` loads the client, the model layer and ``DbContext``; the schema manager,
+the migrations package and the query helpers (``func``, ``sql``) are imported on first use of
+their names (PEP 562 ``__getattr__``), so that an application pays for them only if it uses them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from linkgress.client import ConnectionClient, DatabaseClient, PgClient
 from linkgress.context import DbContext
@@ -21,13 +31,6 @@ from linkgress.errors import (
     SerializationFailure,
     TransactionError,
     UniqueViolation,
-)
-from linkgress.migrations import (
-    IrreversibleMigration,
-    Migration,
-    MigrationRunner,
-    MigrationScaffold,
-    SchemaBuilder,
 )
 from linkgress.model.entity import Entity, column
 from linkgress.model.fluent import DbModelConfig
@@ -55,9 +58,31 @@ from linkgress.model.types import (
     uuid,
     varchar,
 )
-from linkgress.query import func, sql
-from linkgress.schema.manager import DbSchemaManager
-from linkgress.schema.operations import Operation
+
+if TYPE_CHECKING:
+    from linkgress.migrations import (
+        IrreversibleMigration,
+        Migration,
+        MigrationRunner,
+        MigrationScaffold,
+        SchemaBuilder,
+    )
+    from linkgress.query import func, sql
+    from linkgress.schema.manager import DbSchemaManager
+    from linkgress.schema.operations import Operation
+
+# Public names imported on first access: name -> module that defines it.
+_LAZY = {
+    "DbSchemaManager": "linkgress.schema.manager",
+    "IrreversibleMigration": "linkgress.migrations",
+    "Migration": "linkgress.migrations",
+    "MigrationRunner": "linkgress.migrations",
+    "MigrationScaffold": "linkgress.migrations",
+    "Operation": "linkgress.schema.operations",
+    "SchemaBuilder": "linkgress.migrations",
+    "func": "linkgress.query",
+    "sql": "linkgress.query",
+}
 
 __version__ = "0.1.0"
 
@@ -120,3 +145,17 @@ __all__ = [
     "uuid",
     "varchar",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a lazily exported name on first access (and keep it in the module)."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'linkgress' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -40,6 +40,23 @@ SELECT a.pid, a.application_name, a.client_addr::text AS client_addr, a.state,
 
 Hook = Callable[[DatabaseClient], Awaitable[None]]
 
+# What identifies one version of a state row: the id of the transaction that wrote it, when,
+# and how large it is. Any UPDATE (even by hand) gives the row a new xmin.
+STATE_TOKEN = ("current_database() || ':' || s.xmin::text || ':' || s.applied_at::text || ':' "
+               "|| pg_column_size(s.snapshot)::text")
+
+# Decoded recorded snapshots by (state table, state name): (token, snapshot). Small: a process
+# normally manages one or two databases.
+_STATE_CACHE: dict[tuple[str, str], tuple[str, Schema]] = {}
+_STATE_CACHE_SIZE = 16
+
+
+def _remember(key: tuple[str, str], token: str, schema: Schema) -> None:
+    _STATE_CACHE.pop(key, None)
+    while len(_STATE_CACHE) >= _STATE_CACHE_SIZE:
+        del _STATE_CACHE[next(iter(_STATE_CACHE))]
+    _STATE_CACHE[key] = (token, schema)
+
 if TYPE_CHECKING:
     from linkgress.client import RawConnection
 
@@ -146,28 +163,45 @@ class MigrationExecutor:
             "applied_at timestamptz NOT NULL DEFAULT now())")
 
     async def read_state(self, conn: RawConnection) -> Schema | None:
-        """The recorded managed snapshot, or None if nothing was ever recorded."""
-        exists = await conn.fetchval("SELECT to_regclass($1) IS NOT NULL",
-                                     self.settings.qualified_state_table)
-        if not exists:
+        """The recorded managed snapshot, or None if nothing was ever recorded.
+
+        Decoding a snapshot costs milliseconds per 50 tables, and every service start reads the
+        same one: the decoded value is kept in-process under the row's version token (the
+        writing transaction's id, ``applied_at`` and the stored size), and the JSON is only
+        sent when that token is not the cached one.
+        """
+        table = self.settings.qualified_state_table
+        if not await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", table):
             return None
-        raw = await conn.fetchval(
-            f"SELECT snapshot::text FROM {self.settings.qualified_state_table} "
-            "WHERE state_name = $1", self.settings.state_name)
-        if raw is None:
+        key = (table, self.settings.state_name)
+        cached = _STATE_CACHE.get(key)
+        row = await conn.fetchrow(
+            f"SELECT {STATE_TOKEN} AS token, CASE WHEN {STATE_TOKEN} IS DISTINCT FROM $2 "
+            f"THEN s.snapshot::text END AS raw FROM {table} AS s WHERE s.state_name = $1",
+            self.settings.state_name, cached[0] if cached else None)
+        if row is None:
             return None
-        value: Any = from_json(json.loads(raw))
-        return value if isinstance(value, Schema) else None
+        if row["raw"] is None and cached is not None:
+            return cached[1]
+        value: Any = from_json(json.loads(row["raw"]))
+        if not isinstance(value, Schema):
+            return None
+        _remember(key, row["token"], value)
+        return value
 
     async def write_state(self, conn: RawConnection, schema: Schema) -> None:
         """Record ``schema`` as what linkgress manages (in the caller's transaction)."""
         await self._ensure_state_table(conn)
-        await conn.execute(
-            f"INSERT INTO {self.settings.qualified_state_table} AS s "
+        table = self.settings.qualified_state_table
+        token = await conn.fetchval(
+            f"INSERT INTO {table} AS s "
             "(state_name, snapshot, applied_at) VALUES ($1, $2::jsonb, now()) "
             "ON CONFLICT (state_name) DO UPDATE SET snapshot = EXCLUDED.snapshot, "
-            "applied_at = now()",
+            f"applied_at = now() RETURNING {STATE_TOKEN}",
             self.settings.state_name, json.dumps(to_json(schema)))
+        # Should the transaction roll back, the row keeps its old token and this entry is
+        # simply never matched.
+        _remember((table, self.settings.state_name), token, schema)
 
     async def clear_state(self, conn: RawConnection) -> None:
         """Forget the state row; drop the state table when no other state remains."""

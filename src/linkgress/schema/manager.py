@@ -54,6 +54,7 @@ from linkgress.schema.snapshot import Schema
 if TYPE_CHECKING:
     from linkgress.client import RawConnection
     from linkgress.context import DbContext
+    from linkgress.model.meta import ModelMeta
 
 log = logging.getLogger("linkgress.migrate")
 
@@ -79,12 +80,36 @@ def schemas_in_scope(*snapshots: Schema | None) -> list[str]:
 FINGERPRINT_NOTE = "linkgress:model-sha256="
 
 
+# The model's schema and the digest of its repr() by id(model), the model kept alive with them
+# (so the id cannot be reused): a context class builds its model once, and the conversion and
+# the digest are then done once per process, not at every migrate().
+_MODEL_SCHEMAS: dict[int, tuple[ModelMeta, Schema, str]] = {}
+
+
+def _model_schema(model: ModelMeta) -> tuple[Schema, str]:
+    entry = _MODEL_SCHEMAS.get(id(model))
+    if entry is None or entry[0] is not model:
+        schema = schema_from_model(model)
+        # repr() of the frozen snapshot values (tuples, strings, numbers) is deterministic and
+        # ten times cheaper than to_json().
+        entry = (model, schema, hashlib.sha256(repr(schema).encode()).hexdigest())
+        if len(_MODEL_SCHEMAS) >= 64:
+            _MODEL_SCHEMAS.clear()
+        _MODEL_SCHEMAS[id(model)] = entry
+    return entry[1], entry[2]
+
+
+def _schema_digest(target: Schema) -> str:
+    for _, schema, digest in _MODEL_SCHEMAS.values():
+        if schema is target:
+            return digest
+    return hashlib.sha256(repr(target).encode()).hexdigest()
+
+
 async def model_fingerprint(conn: RawConnection, target: Schema) -> str:
     """A digest of the model's schema and of what PostgreSQL's printing depends on."""
     search_path = await conn.fetchval("SELECT current_setting('search_path')")
-    # repr() of the frozen snapshot values (tuples, strings, numbers) is deterministic and ten
-    # times cheaper than to_json().
-    payload = repr((target, conn.get_server_version(), search_path))
+    payload = repr((_schema_digest(target), conn.get_server_version(), search_path))
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
@@ -141,8 +166,8 @@ class DbSchemaManager:
         return logging.DEBUG if self.quiet else logging.INFO
 
     def target_schema(self) -> Schema:
-        """The schema the model declares."""
-        return schema_from_model(self.context.model)
+        """The schema the model declares (built once per model)."""
+        return _model_schema(self.context.model)[0]
 
     async def run_start_hook(self) -> None:
         """Await ``on_migration_start`` outside any transaction; wrap its failure."""
