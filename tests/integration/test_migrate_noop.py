@@ -4,8 +4,9 @@ process (the decoded recorded state, the model's schema) and what it must still 
 from __future__ import annotations
 
 import json
+from typing import ClassVar
 
-from linkgress import DbContext, Entity, column, varchar
+from linkgress import DatabaseClient, DbContext, Entity, column, varchar
 from linkgress.schema.operations import AddColumn
 from tests.integration.migrate_support import execute, opened, rows
 
@@ -84,3 +85,18 @@ async def test_a_second_context_of_the_same_class_reuses_the_model_schema(
         assert a.get_schema_manager().target_schema() is b.get_schema_manager().target_schema()
         await a.get_schema_manager(quiet=True).migrate()
         assert await b.get_schema_manager(quiet=True).migrate() == []
+
+
+class TimedItems(Items):
+    seen: ClassVar[list[str]] = []
+
+    async def on_migration_complete(self, client: DatabaseClient) -> None:
+        self.seen.append(await client.fetchval("SELECT current_setting('lock_timeout')"))
+
+
+async def test_ddl_runs_under_lock_timeout_after_the_lock_is_taken(
+        linkgress_database: str) -> None:
+    async with opened(TimedItems, linkgress_database) as db:
+        await db.get_schema_manager(quiet=True, lock_timeout=1.5,
+                                    lock_wait_timeout=30).migrate()
+    assert TimedItems.seen == ["1500ms"]

@@ -29,6 +29,9 @@ log = logging.getLogger("linkgress.migrate")
 # per database, so two databases on one server never wait for each other.
 MIGRATION_LOCK_KEY = 0x6C696E6B67726573
 
+LOCK_SQL = ("SELECT set_config('lock_timeout', $1, true), pg_advisory_xact_lock($2), "
+            "set_config('lock_timeout', $3, true)")
+
 LOCK_HOLDER = """
 SELECT a.pid, a.application_name, a.client_addr::text AS client_addr, a.state,
        now() - a.xact_start AS running_for, left(a.query, 200) AS query
@@ -103,17 +106,17 @@ class MigrationExecutor:
             tr = conn.transaction()
             await tr.start()
             try:
-                await conn.execute("SELECT set_config('lock_timeout', $1, true)",
-                                   _ms(self.settings.lock_wait_timeout))
                 try:
-                    await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK_KEY)
+                    # One round trip: the target list is evaluated left to right, so the lock
+                    # is waited for under lock_wait_timeout, and the DDL then runs under
+                    # lock_timeout.
+                    await conn.execute(LOCK_SQL, _ms(self.settings.lock_wait_timeout),
+                                       MIGRATION_LOCK_KEY, _ms(self.settings.lock_timeout))
                 except asyncpg.LockNotAvailableError as exc:
                     holder = await self._describe_lock_holder()
                     raise MigrationLockTimeout(
                         f"timed out after {self.settings.lock_wait_timeout}s waiting for the "
                         f"migration lock; held by {holder}") from exc
-                await conn.execute("SELECT set_config('lock_timeout', $1, true)",
-                                   _ms(self.settings.lock_timeout))
                 yield conn
             except BaseException:
                 await tr.rollback()
