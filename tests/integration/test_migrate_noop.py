@@ -100,3 +100,16 @@ async def test_ddl_runs_under_lock_timeout_after_the_lock_is_taken(
         await db.get_schema_manager(quiet=True, lock_timeout=1.5,
                                     lock_wait_timeout=30).migrate()
     assert TimedItems.seen == ["1500ms"]
+
+
+async def test_introspection_leaves_the_plan_cache_mode_as_it_was(
+        linkgress_database: str) -> None:
+    from linkgress.schema.introspect import introspect
+
+    async with opened(Items, linkgress_database) as db:
+        await db.get_schema_manager(quiet=True).migrate()
+        async with db.client.acquire() as conn, conn.transaction():
+            await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+            schema = await introspect(db.client, ["public"], connection=conn)
+            assert await conn.fetchval("SHOW plan_cache_mode") == "force_custom_plan"
+        assert schema.table("public", "items") is not None
