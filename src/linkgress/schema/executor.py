@@ -21,7 +21,7 @@ from linkgress.errors import MigrationError, MigrationLockTimeout
 from linkgress.schema.ddl import render
 from linkgress.schema.operations import Operation
 from linkgress.schema.quoting import quote_qualified
-from linkgress.schema.snapshot import Schema, from_json, to_json
+from linkgress.schema.snapshot import Schema, from_json_text, to_json
 
 log = logging.getLogger("linkgress.migrate")
 
@@ -186,7 +186,7 @@ class MigrationExecutor:
             return None
         if row["raw"] is None and cached is not None:
             return cached[1]
-        value: Any = from_json(json.loads(row["raw"]))
+        value: Any = from_json_text(row["raw"])
         if not isinstance(value, Schema):
             return None
         _remember(key, row["token"], value)

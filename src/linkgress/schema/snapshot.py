@@ -226,3 +226,28 @@ def from_json(data: Any) -> Any:
         return kind(**{k: v if type(v) in _SCALARS else from_json(v)
                        for k, v in data.items() if k != "__kind__"})
     return data
+
+
+def _tuples(items: list[Any]) -> tuple[Any, ...]:
+    return tuple(_tuples(v) if type(v) is list else v for v in items)
+
+
+def _decode_object(data: dict[str, Any]) -> Any:
+    kind = data.pop("__kind__", None)
+    if kind is None:
+        return data
+    for key, value in data.items():
+        if type(value) is list:
+            data[key] = _tuples(value)
+    return _KINDS[kind](**data)
+
+
+def from_json_text(text: str) -> Any:
+    """:func:`from_json` of the JSON text of :func:`to_json`'s data, decoded in one pass (the
+    values are built as the JSON decoder meets them: about twice as fast as ``from_json(
+    json.loads(text))``)."""
+    import json
+
+    from_json(None)  # fills _KINDS
+    value = json.loads(text, object_hook=_decode_object)
+    return _tuples(value) if type(value) is list else value
