@@ -314,3 +314,18 @@ async def test_the_managed_state_is_recorded(db: KitchenSink) -> None:
     async with db.client.acquire() as conn:
         recorded = await manager.executor.read_state(conn)
     assert recorded == manager.target_schema()
+
+
+async def test_a_view_made_by_the_hook_blocks_ensure_deleted_unless_cascade(
+        linkgress_database: str) -> None:
+    before = await dump(linkgress_database)
+    async with Hooked(PgClient(dsn=linkgress_database)) as db:
+        manager = db.get_schema_manager()
+        await manager.ensure_created()
+        created = await dump(linkgress_database)
+        with pytest.raises(MigrationError, match="view sink_count depends on table sinks"):
+            await manager.ensure_deleted()
+        assert await dump(linkgress_database) == created  # nothing was dropped
+        operations = await manager.ensure_deleted(cascade=True)
+        assert any(op.type == "drop_table" and "CASCADE" in op.describe() for op in operations)
+    assert await dump(linkgress_database) == before  # the view went with its table

@@ -216,7 +216,8 @@ def _(op: ops.CreateTable) -> list[str]:
 
 @render.register
 def _(op: ops.DropTable) -> list[str]:
-    return [f"DROP TABLE {quote_qualified(op.table.schema, op.table.name)}"]
+    cascade = " CASCADE" if op.cascade else ""
+    return [f"DROP TABLE {quote_qualified(op.table.schema, op.table.name)}{cascade}"]
 
 
 @render.register

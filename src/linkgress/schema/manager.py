@@ -324,17 +324,21 @@ class DbSchemaManager:
             log.info("ensure_created: applied %d operation(s)", len(operations))
         return operations
 
-    async def ensure_deleted(self) -> list[Operation]:
+    async def ensure_deleted(self, *, cascade: bool = False) -> list[Operation]:
         """Drop the objects linkgress manages — the model's plus the recorded ones — and the
         state record, nothing else. A non-public schema is dropped only when it is empty
         afterwards. Returns the operations applied; raises :class:`MigrationError` (and drops
-        nothing) when PostgreSQL refuses, e.g. because an unrelated view depends on a table.
+        nothing) when PostgreSQL refuses, e.g. because a view depends on a table.
+
+        ``cascade=True`` drops the tables with CASCADE, so objects that depend on them — such
+        as views an ``on_migration_complete`` hook created — go too. It is opt-in because it can
+        reach objects linkgress does not manage (another table's foreign key to ours).
         """
         async with self.executor.locked_transaction() as conn:
             recorded = await self.executor.read_state(conn)
             owned = merge_schemas(self.target_schema(), recorded or Schema())
             existing = await read_existing(conn, list(owned.schemas))
-            operations = plan_drop(owned, existing)
+            operations = plan_drop(owned, existing, cascade=cascade)
             await self.executor.apply(conn, operations)
             for name in owned.schemas:
                 if name != "public" and name in existing.schemas:

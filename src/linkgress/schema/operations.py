@@ -300,11 +300,14 @@ class CreateTable(Operation):
 
 @dataclass(frozen=True, kw_only=True)
 class DropTable(Operation):
-    """``DROP TABLE`` (its rows go with it)."""
+    """``DROP TABLE`` (its rows go with it). With ``cascade``, objects that depend on the table
+    (views, foreign keys of other tables) are dropped too — only ``ensure_deleted(cascade=True)``
+    asks for that."""
 
     type: ClassVar[str] = "drop_table"
     is_destructive: ClassVar[bool] = True
     table: Table
+    cascade: bool = False
 
     @property
     def schema(self) -> str:
@@ -317,7 +320,8 @@ class DropTable(Operation):
         return self.table.name
 
     def describe(self) -> str:
-        return f"Drop table '{self.table.qualified_name}'"
+        suffix = " with its dependent objects (CASCADE)" if self.cascade else ""
+        return f"Drop table '{self.table.qualified_name}'{suffix}"
 
     def reverse(self) -> Operation:
         return CreateTable(table=replace(self.table, foreign_keys=(), indexes=()))

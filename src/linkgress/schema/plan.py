@@ -46,10 +46,12 @@ def plan_create(target: Schema, existing: ExistingObjects | None = None) -> list
     return out
 
 
-def plan_drop(owned: Schema, existing: ExistingObjects) -> list[ops.Operation]:
+def plan_drop(owned: Schema, existing: ExistingObjects, *,
+              cascade: bool = False) -> list[ops.Operation]:
     """Operations dropping the objects of ``owned`` that exist, in reverse creation order.
 
     Schemas are not included: the caller drops a schema only when nothing else lives in it.
+    ``cascade`` drops the tables with CASCADE (their dependent views and foreign keys go too).
     """
     out: list[ops.Operation] = []
     tables = [t for t in owned.tables if t.key in existing.tables]
@@ -57,7 +59,7 @@ def plan_drop(owned: Schema, existing: ExistingObjects) -> list[ops.Operation]:
         out += [ops.DropForeignKey(schema=t.schema, table_name=t.name, foreign_key=fk)
                 for fk in t.foreign_keys
                 if (t.schema, t.name, fk.name) in existing.constraints]
-    out += [ops.DropTable(table=t) for t in reversed(tables)]
+    out += [ops.DropTable(table=t, cascade=cascade) for t in reversed(tables)]
     out += [ops.DropSequence(sequence=s) for s in reversed(owned.sequences)
             if s.key in existing.sequences]
     out += [ops.DropEnum(schema=e.schema, enum_name=e.name, values=e.values)
