@@ -34,7 +34,8 @@ from linkgress.dsn import (
 from linkgress.dsn import DsnTarget as _Target
 from linkgress.dsn import parse_dsn as _parse_dsn
 from linkgress.dsn import parse_port as _parse_port
-from linkgress.errors import ClientClosedError, LinkgressError
+from linkgress.errors import ClientClosedError, LinkgressError, mapped_errors
+from linkgress.park import ConnectionPark
 from linkgress.schema.quoting import quote_ident, quote_qualified
 
 if TYPE_CHECKING:
@@ -128,28 +129,32 @@ class ConnectionClient(DatabaseClient):
     async def execute(self, sql: str, *args: object, timeout: float | None = None) -> str:
         if self._log_queries:
             _log_statement(sql, len(args))
-        return await self._connection.execute(sql, *args, timeout=timeout)
+        with mapped_errors(sql):
+            return await self._connection.execute(sql, *args, timeout=timeout)
 
     async def fetch(
         self, sql: str, *args: object, timeout: float | None = None
     ) -> list[asyncpg.Record]:
         if self._log_queries:
             _log_statement(sql, len(args))
-        return await self._connection.fetch(sql, *args, timeout=timeout)
+        with mapped_errors(sql):
+            return await self._connection.fetch(sql, *args, timeout=timeout)
 
     async def fetchrow(
         self, sql: str, *args: object, timeout: float | None = None
     ) -> asyncpg.Record | None:
         if self._log_queries:
             _log_statement(sql, len(args))
-        return await self._connection.fetchrow(sql, *args, timeout=timeout)
+        with mapped_errors(sql):
+            return await self._connection.fetchrow(sql, *args, timeout=timeout)
 
     async def fetchval(
         self, sql: str, *args: object, column: int = 0, timeout: float | None = None
     ) -> Any:
         if self._log_queries:
             _log_statement(sql, len(args))
-        return await self._connection.fetchval(sql, *args, column=column, timeout=timeout)
+        with mapped_errors(sql):
+            return await self._connection.fetchval(sql, *args, column=column, timeout=timeout)
 
     async def executemany(
         self, sql: str, args_iterable: Iterable[Sequence[object]], timeout: float | None = None
@@ -157,7 +162,8 @@ class ConnectionClient(DatabaseClient):
         rows = list(args_iterable)
         if self._log_queries:
             sql_logger.info("%s [executemany: %d rows]", sql, len(rows))
-        await self._connection.executemany(sql, rows, timeout=timeout)
+        with mapped_errors(sql):
+            await self._connection.executemany(sql, rows, timeout=timeout)
 
     async def copy_records_to_table(
         self,
@@ -171,9 +177,10 @@ class ConnectionClient(DatabaseClient):
         """Bulk-insert ``records`` with COPY; returns the status tag, e.g. ``"COPY 100"``."""
         if self._log_queries:
             sql_logger.info("COPY %s [records]", quote_qualified(schema_name, table))
-        return await self._connection.copy_records_to_table(
-            table, records=records, columns=columns, schema_name=schema_name, timeout=timeout
-        )
+        with mapped_errors(f"COPY {quote_qualified(schema_name, table)} FROM STDIN"):
+            return await self._connection.copy_records_to_table(
+                table, records=records, columns=columns, schema_name=schema_name,
+                timeout=timeout)
 
     def __repr__(self) -> str:
         return f"ConnectionClient({self._connection!r})"
@@ -239,8 +246,10 @@ class PgClient(DatabaseClient):
         self._closing_pool: asyncpg.Pool[asyncpg.Record] | None = None
         self._pool_lock = asyncio.Lock()  # binds to a loop on first contended use, not here
         self._closed = False
-        # The ORM's idle connections (linkgress.query.park.ConnectionPark), made on first use.
-        self._orm_park: Any = None
+        # Every checkout goes through the park (linkgress.park): fair order, idle ORM
+        # connections, dead connections dropped.
+        self._park = ConnectionPark(self._get_pool, self.release, max_size=max_size,
+                                    server=self.address)
 
     @classmethod
     def from_env(cls, *, environ: Mapping[str, str] | None = None, **options: Any) -> PgClient:
@@ -274,6 +283,20 @@ class PgClient(DatabaseClient):
         """The database name."""
         assert self._target.database is not None
         return self._target.database
+
+    @property
+    def address(self) -> str:
+        """``host:port`` of the server (what connection errors name)."""
+        host = self._target.host or DEFAULT_HOST
+        if ":" in host and not host.startswith("["):
+            host = f"[{host}]"  # IPv6
+        return f"{host}:{self._target.port or DEFAULT_PORT}"
+
+    @property
+    def park(self) -> ConnectionPark:
+        """The pool's checkout point, which keeps idle connections for the ORM (internal:
+        see :mod:`linkgress.park`)."""
+        return self._park
 
     @property
     def max_size(self) -> int:
@@ -352,9 +375,8 @@ class PgClient(DatabaseClient):
         if self._closed:
             return
         self._closed = True
-        park, self._orm_park = self._orm_park, None
-        if park is not None:  # give back the ORM's parked connections, or close() would wait
-            await park.close()
+        # Give back the ORM's parked connections first, or pool.close() would wait for them.
+        await self._park.close(same_loop=self._pool_loop is asyncio.get_running_loop())
         pool, self._pool = self._pool, None
         if pool is None:
             return
@@ -405,52 +427,58 @@ class PgClient(DatabaseClient):
         Yields a :class:`ConnectionClient`; commits when the block exits normally, rolls back
         when it raises (and re-raises).
         """
-        async with (
-            self.acquire() as connection,
-            connection.transaction(isolation=isolation, readonly=readonly),
-        ):
-            yield ConnectionClient(connection, log_queries=self._log_queries)
+        with mapped_errors("BEGIN/COMMIT", server=self.address):
+            async with (
+                self.acquire() as connection,
+                connection.transaction(isolation=isolation, readonly=readonly),
+            ):
+                yield ConnectionClient(connection, log_queries=self._log_queries)
 
     # --- statements ---
 
     async def execute(self, sql: str, *args: object, timeout: float | None = None) -> str:
-        pool = await self._get_pool()
         if self._log_queries:
             _log_statement(sql, len(args))
-        return await pool.execute(sql, *args, timeout=timeout)
+        async with self.acquire() as connection:
+            with mapped_errors(sql, server=self.address):
+                return await connection.execute(sql, *args, timeout=timeout)
 
     async def fetch(
         self, sql: str, *args: object, timeout: float | None = None
     ) -> list[asyncpg.Record]:
-        pool = await self._get_pool()
         if self._log_queries:
             _log_statement(sql, len(args))
-        return await pool.fetch(sql, *args, timeout=timeout)
+        async with self.acquire() as connection:
+            with mapped_errors(sql, server=self.address):
+                return await connection.fetch(sql, *args, timeout=timeout)
 
     async def fetchrow(
         self, sql: str, *args: object, timeout: float | None = None
     ) -> asyncpg.Record | None:
-        pool = await self._get_pool()
         if self._log_queries:
             _log_statement(sql, len(args))
-        return await pool.fetchrow(sql, *args, timeout=timeout)
+        async with self.acquire() as connection:
+            with mapped_errors(sql, server=self.address):
+                return await connection.fetchrow(sql, *args, timeout=timeout)
 
     async def fetchval(
         self, sql: str, *args: object, column: int = 0, timeout: float | None = None
     ) -> Any:
-        pool = await self._get_pool()
         if self._log_queries:
             _log_statement(sql, len(args))
-        return await pool.fetchval(sql, *args, column=column, timeout=timeout)
+        async with self.acquire() as connection:
+            with mapped_errors(sql, server=self.address):
+                return await connection.fetchval(sql, *args, column=column, timeout=timeout)
 
     async def executemany(
         self, sql: str, args_iterable: Iterable[Sequence[object]], timeout: float | None = None
     ) -> None:
-        pool = await self._get_pool()
         rows = list(args_iterable)
         if self._log_queries:
             sql_logger.info("%s [executemany: %d rows]", sql, len(rows))
-        await pool.executemany(sql, rows, timeout=timeout)
+        async with self.acquire() as connection:
+            with mapped_errors(sql, server=self.address):
+                await connection.executemany(sql, rows, timeout=timeout)
 
     async def copy_records_to_table(
         self,
@@ -479,8 +507,7 @@ class PoolAcquire:
         self._connection: PooledConnection | None = None
 
     async def _acquire(self) -> PooledConnection:
-        pool = await self._client._get_pool()
-        return await pool.acquire(timeout=self._timeout)
+        return await self._client.park.checkout(self._timeout)
 
     def __await__(self) -> Generator[Any, None, PooledConnection]:
         return self._acquire().__await__()
@@ -507,11 +534,18 @@ class PoolAcquire:
 
 async def create_database(admin_dsn: str, name: str) -> None:
     """Create database ``name`` (any characters; it is quoted) through ``admin_dsn``."""
-    connection = await asyncpg.connect(admin_dsn)
-    try:
-        await connection.execute(f"CREATE DATABASE {quote_ident(name)}")
-    finally:
-        await connection.close()
+    sql = f"CREATE DATABASE {quote_ident(name)}"
+    with mapped_errors(sql, server=_server_of(admin_dsn)):
+        connection = await asyncpg.connect(admin_dsn)
+        try:
+            await connection.execute(sql)
+        finally:
+            await connection.close()
+
+
+def _server_of(dsn: str) -> str:
+    target = _parse_dsn(dsn).with_defaults()
+    return f"{target.host}:{target.port}"
 
 
 async def drop_database(admin_dsn: str, name: str) -> None:
@@ -520,6 +554,11 @@ async def drop_database(admin_dsn: str, name: str) -> None:
     Uses ``WITH (FORCE)`` on PostgreSQL 13 and later; on older servers terminates the other
     sessions explicitly before dropping.
     """
+    with mapped_errors(f"DROP DATABASE {quote_ident(name)}", server=_server_of(admin_dsn)):
+        await _drop_database(admin_dsn, name)
+
+
+async def _drop_database(admin_dsn: str, name: str) -> None:
     connection = await asyncpg.connect(admin_dsn)
     try:
         if connection.get_server_version().major >= 13:

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar, overload
 
 from linkgress.client import DatabaseClient, PgClient
 from linkgress.model.build import build_model
 from linkgress.model.fluent import DbModelConfig
 from linkgress.model.meta import EntityMeta, ModelMeta
+from linkgress.query.scope import QueryScope
 
 if TYPE_CHECKING:
     from linkgress.query.table import DbTable
-    from linkgress.query.transaction import IsolationLevel, Transaction, TransactionState
+    from linkgress.query.transaction import IsolationLevel, Transaction
     from linkgress.schema.manager import DbSchemaManager
 
 E = TypeVar("E")
@@ -59,10 +59,8 @@ class DbContext:
             self.client.log_queries = log_queries
         self.model: ModelMeta = type(self)._model_for(self)
         self._tables: dict[type[Any], Any] = {}
-        # The current transaction of *this* context (linkgress.query.transaction): per instance,
-        # so two contexts never share one; set and reset with its token by transaction().
-        self._transaction_var: ContextVar[TransactionState | None] = ContextVar(
-            f"linkgress_transaction_{id(self):x}", default=None)
+        #: What the query layer talks to: client, model, park, current transaction, cache.
+        self.scope = QueryScope(self.client, self.model, type(self)._query_cache())
 
     @staticmethod
     def table(entity: type[E]) -> TableDescriptor[E]:
@@ -89,6 +87,14 @@ class DbContext:
         model = build_model(cls.table_descriptors(), config)
         cls._linkgress_model = model  # type: ignore[attr-defined]  # per-class cache
         return model
+
+    @classmethod
+    def _query_cache(cls) -> dict[Any, Any]:
+        cache: dict[Any, Any] | None = cls.__dict__.get("_linkgress_query_cache")
+        if cache is None:  # per class: query shapes depend on the class's mapping only
+            cache = {}
+            cls._linkgress_query_cache = cache  # type: ignore[attr-defined]
+        return cache
 
     def setup_model(self, model: DbModelConfig) -> None:
         """Override to configure the model fluently (the seed's style). No-op by default."""

@@ -9,16 +9,17 @@ Every error linkgress raises derives from :class:`LinkgressError`::
     │   └── MigrationLockTimeout (TimeoutError)  another migrator held the lock too long
     ├── MigrationAborted                   destructive operations were declined / not confirmed
     ├── MigrationFileError (ValueError)    a journaled migration file is malformed
+    ├── IrreversibleOperation              an operation's reverse() would lose information
     ├── IrreversibleMigration              a migration's down() cannot undo its up()
-    │                                      (defined in linkgress.migrations)
     ├── NoChangesError                     scaffold() found no difference to write
-    │                                      (defined in linkgress.migrations)
     └── QueryError                         a query failed to build or to run
         ├── QueryBuildError (ValueError)   unknown attribute, missing navigation, bad comparison
         ├── NoResultError (LookupError)    first() / single() found nothing
         ├── MultipleResultsError           single() found more than one row
         ├── TransactionError (RuntimeError) a transaction block was misused (see transaction())
         └── DatabaseError                  PostgreSQL rejected the statement (carries .sql)
+            ├── DatabaseConnectionError    the server could not be reached or the connection
+            │                              was lost (names host:port and the cause)
             ├── IntegrityError
             │   ├── UniqueViolation
             │   ├── ForeignKeyViolation
@@ -29,7 +30,12 @@ Every error linkgress raises derives from :class:`LinkgressError`::
 
 from __future__ import annotations
 
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+
+import asyncpg
 
 
 class LinkgressError(Exception):
@@ -79,6 +85,25 @@ class MigrationFileError(LinkgressError, ValueError):
         self.path = path
 
 
+class IrreversibleOperation(LinkgressError):
+    """Raised by ``Operation.reverse()`` when an operation cannot be undone without losing
+    information."""
+
+
+class IrreversibleMigration(LinkgressError):
+    """Raised from a migration's ``down()`` that cannot be undone.
+
+    The scaffolder writes ``raise IrreversibleMigration(...)`` where an operation has no reverse
+    (an enum label cannot be removed again); the user must resolve it by hand before the
+    migration can be reverted. Raising it rolls back that migration's transaction.
+    """
+
+
+class NoChangesError(LinkgressError):
+    """``MigrationScaffold.scaffold()`` found no difference between the database and the model,
+    so there is nothing to write (use ``scaffold_empty()`` for a hand-written migration)."""
+
+
 class QueryError(LinkgressError):
     """A query could not be built or run."""
 
@@ -115,6 +140,20 @@ class DatabaseError(QueryError):
         self.detail = detail
 
 
+class DatabaseConnectionError(DatabaseError):
+    """The server could not be reached, or the connection was lost while a statement ran.
+
+    ``server`` is ``host:port``; the message says what happened (refused, reset, the server
+    shutting down, ...). A statement that was running when the connection broke may or may not
+    have completed; a transaction that was open is rolled back by the server.
+    """
+
+    def __init__(self, message: str, *, server: str | None = None, sql: str | None = None,
+                 sqlstate: str | None = None):
+        super().__init__(message, sql=sql, sqlstate=sqlstate)
+        self.server = server
+
+
 class IntegrityError(DatabaseError):
     """A constraint was violated."""
 
@@ -137,3 +176,102 @@ class CheckViolation(IntegrityError):
 
 class SerializationFailure(DatabaseError):
     """A serializable or repeatable-read transaction must be retried (SQLSTATE 40001)."""
+
+
+# --- translating asyncpg's errors: the one place ----------------------------------------------
+
+_ERRORS_BY_SQLSTATE: dict[str, type[DatabaseError]] = {
+    "23505": UniqueViolation,
+    "23503": ForeignKeyViolation,
+    "23502": NotNullViolation,
+    "23514": CheckViolation,
+    "40001": SerializationFailure,
+}
+
+#: SQLSTATEs that mean the session is gone or cannot start: class 08 (connection exception)
+#: and the server shutting down or starting up.
+_CONNECTION_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+
+#: Exceptions raised while connecting or when the socket breaks (besides asyncpg's own).
+_SOCKET_ERRORS: tuple[type[BaseException], ...] = (OSError, socket.gaierror, TimeoutError)
+
+#: Everything :func:`translate_error` translates.
+_DRIVER_ERRORS: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, *_SOCKET_ERRORS)
+
+
+def is_connection_error(exc: BaseException) -> bool:
+    """True when ``exc`` (from asyncpg or the socket) means the connection is unusable."""
+    if isinstance(exc, DatabaseConnectionError):
+        return True
+    if isinstance(exc, asyncpg.PostgresError):
+        sqlstate = getattr(exc, "sqlstate", None) or ""
+        return sqlstate.startswith(_CONNECTION_SQLSTATES)
+    if isinstance(exc, asyncpg.ConnectionDoesNotExistError):
+        return True
+    if isinstance(exc, asyncpg.InterfaceError):
+        return "connection is closed" in str(exc) or "underlying connection is closed" in str(exc)
+    return isinstance(exc, _SOCKET_ERRORS)
+
+
+def is_driver_error(exc: BaseException) -> bool:
+    """True for an exception this module translates (asyncpg's, or a socket failure)."""
+    return isinstance(exc, _DRIVER_ERRORS)
+
+
+def connection_error(exc: BaseException, *, server: str | None, sql: str | None = None
+                     ) -> DatabaseConnectionError:
+    """The :class:`DatabaseConnectionError` for ``exc``, naming ``server`` and the cause."""
+    cause = str(exc).strip() or type(exc).__name__
+    if isinstance(exc, ConnectionRefusedError):
+        cause = "connection refused (is the server running and accepting TCP connections?)"
+    elif isinstance(exc, TimeoutError):
+        cause = f"timed out ({cause})" if str(exc) else "timed out"
+    where = f"PostgreSQL at {server}" if server else "PostgreSQL"
+    sqlstate = getattr(exc, "sqlstate", None) if isinstance(exc, asyncpg.PostgresError) else None
+    return DatabaseConnectionError(f"cannot use the connection to {where}: {cause}",
+                                   server=server, sql=sql, sqlstate=sqlstate)
+
+
+def translate_error(exc: BaseException, sql: str | None = None, *, server: str | None = None
+                    ) -> DatabaseError:
+    """The linkgress error for the driver error ``exc`` raised by statement ``sql``.
+
+    The caller raises it ``from exc``. A lost or refused connection becomes a
+    :class:`DatabaseConnectionError` naming ``server`` (``host:port``); unique, foreign-key,
+    not-null and check violations and serialization failures get their own classes; every
+    other error is a :class:`DatabaseError`. ``sqlstate``, ``constraint``, ``table``,
+    ``column`` and ``detail`` are copied when PostgreSQL reported them (``sqlstate`` is None
+    for an error asyncpg raised before the statement reached the server).
+    """
+    if is_connection_error(exc):
+        return connection_error(exc, server=server, sql=sql)
+    # asyncpg raises some errors itself (a DataError for an argument it cannot encode) with a
+    # class-level SQLSTATE, though the server never saw the statement: they have no severity.
+    from_server = isinstance(exc, asyncpg.PostgresError) and exc.severity is not None
+    sqlstate: str | None = getattr(exc, "sqlstate", None) if from_server else None
+    cls = _ERRORS_BY_SQLSTATE.get(sqlstate or "", DatabaseError)
+    message = str(exc) or type(exc).__name__  # asyncpg's text includes DETAIL and HINT
+    return cls(
+        message,
+        sql=sql,
+        sqlstate=sqlstate,
+        constraint=getattr(exc, "constraint_name", None),
+        table=getattr(exc, "table_name", None),
+        column=getattr(exc, "column_name", None),
+        detail=getattr(exc, "detail", None),
+    )
+
+
+@contextmanager
+def mapped_errors(sql: str | None = None, *, server: str | None = None) -> Iterator[None]:
+    """``with mapped_errors(sql, server=...):`` — driver errors inside become linkgress errors
+    (:func:`translate_error`), chained to the original; everything else passes through."""
+    try:
+        yield
+    except LinkgressError:
+        raise
+    except Exception as exc:
+        if not is_driver_error(exc):
+            raise
+        raise translate_error(exc, sql, server=server) from exc

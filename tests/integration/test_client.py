@@ -18,7 +18,7 @@ from linkgress.client import (
     drop_database,
     dsn_with_database,
 )
-from linkgress.errors import ClientClosedError, LinkgressError
+from linkgress.errors import ClientClosedError, DatabaseError, LinkgressError
 from linkgress.testing import run_async
 
 
@@ -169,8 +169,10 @@ async def test_transaction_isolation_and_readonly(linkgress_client: PgClient) ->
     async with linkgress_client.transaction(isolation="serializable") as tx:
         assert await tx.fetchval("SHOW transaction_isolation") == "serializable"
     async with linkgress_client.transaction(readonly=True) as tx:
-        with pytest.raises(asyncpg.ReadOnlySQLTransactionError):
+        with pytest.raises(DatabaseError, match="read-only transaction") as info:
             await tx.execute("CREATE TABLE nope (id int)")
+        assert info.value.sqlstate == "25006"
+        assert isinstance(info.value.__cause__, asyncpg.ReadOnlySQLTransactionError)
 
 
 async def test_acquire_with_and_await(linkgress_database: str) -> None:

@@ -16,7 +16,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
-import asyncpg
 import pytest
 
 from linkgress import (
@@ -25,6 +24,7 @@ from linkgress import (
     Entity,
     ModelError,
     PgClient,
+    UniqueViolation,
     array,
     bigint,
     boolean,
@@ -473,7 +473,7 @@ async def test_unique_nulls_not_distinct_constraint_and_invalid_index(
         CREATE INDEX ix_c_pattern ON t (c text_pattern_ops);
         CREATE INDEX ix_c ON t (c);
         INSERT INTO t VALUES (1, 1), (1, 2);""")
-    with pytest.raises(asyncpg.UniqueViolationError):
+    with pytest.raises(UniqueViolation):
         await linkgress_client.execute("CREATE UNIQUE INDEX CONCURRENTLY ix_a ON t (a)")
     schema = await introspect(linkgress_client, ["public"])
     (table,) = schema.tables

@@ -25,7 +25,7 @@ from linkgress import (
     text,
     varchar,
 )
-from linkgress.errors import MigrationFileError
+from linkgress.errors import DatabaseError, MigrationFileError
 from linkgress.migrations import NoChangesError
 from linkgress.schema.introspect import introspect
 
@@ -170,7 +170,8 @@ async def test_failure_rolls_back_that_file_and_stops(app_a: DbContext, tmp_path
     assert isinstance(result.error, MigrationError)
     assert "no_such_table" in str(result.error)
     assert "SELECT * FROM no_such_table" in str(result.error)
-    assert isinstance(result.error.__cause__, asyncpg.UndefinedTableError)
+    assert isinstance(result.error.__cause__, DatabaseError)
+    assert isinstance(result.error.__cause__.__cause__, asyncpg.UndefinedTableError)
     with pytest.raises(MigrationError):
         result.raise_for_error()
     assert "half" not in await tables(linkgress_database)  # rolled back with its journal row

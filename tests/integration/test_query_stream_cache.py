@@ -10,7 +10,6 @@ import pytest_asyncio
 
 import linkgress.query.queryable as queryable_module
 from linkgress.query import session
-from linkgress.query.queryable import query_cache
 from tests.integration.query_models import Article, Journal, open_journal, seed
 
 ROWS = 5000
@@ -93,7 +92,7 @@ async def test_same_shape_compiles_once(db: Journal, monkeypatch: pytest.MonkeyP
         return text
 
     monkeypatch.setattr(queryable_module, "compile_statement", counting)
-    query_cache(db).clear()
+    db.scope.cache.clear()
     counts = []
     for views in (1, 2, 3, 10_000):
         counts.append(await db.articles.where(lambda p: p.views == views).count())  # noqa: B023
@@ -125,7 +124,7 @@ async def test_repeated_statement_uses_one_prepared_statement(db: Journal) -> No
         for views in range(20):
             await db.articles.where(lambda p: p.views == views).first_or_none()  # noqa: B023
         prepared = await session.fetchval(
-            db, "SELECT count(*) FROM pg_prepared_statements WHERE statement = $1", [sql])
+            db.scope, "SELECT count(*) FROM pg_prepared_statements WHERE statement = $1", [sql])
     assert prepared == 1
 
 

@@ -11,8 +11,8 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
-from linkgress import PgClient
-from linkgress.query import park, session
+from linkgress import PgClient, park
+from linkgress.query import session
 from tests.integration.mutation_models import HOSTILE, Club, Member, open_club, reset
 
 
@@ -51,10 +51,10 @@ async def test_idle_borrowed_connections_go_back_to_the_pool(pair: Club) -> None
 async def test_session_state_set_by_user_code_does_not_leak(pair: Club) -> None:
     async with pair.transaction() as tx:
         await tx.connection.execute("SET work_mem = '1234kB'")  # session-level, outlives COMMIT
-        assert await session.fetchval(pair, "SHOW work_mem", []) == "1234kB"
-    seen = {await session.fetchval(pair, "SHOW work_mem", []) for _ in range(20)}
+        assert await session.fetchval(pair.scope, "SHOW work_mem", []) == "1234kB"
+    seen = {await session.fetchval(pair.scope, "SHOW work_mem", []) for _ in range(20)}
     seen |= set(await asyncio.gather(
-        *(session.fetchval(pair, "SHOW work_mem", []) for _ in range(6))))
+        *(session.fetchval(pair.scope, "SHOW work_mem", []) for _ in range(6))))
     assert "1234kB" not in seen
 
 

@@ -4,24 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from linkgress.errors import LinkgressError
+from linkgress.errors import IrreversibleMigration, NoChangesError
+
+__all__ = ["IrreversibleMigration", "Migration", "NoChangesError"]
 
 if TYPE_CHECKING:
     from linkgress.migrations.builder import SchemaBuilder
-
-
-class IrreversibleMigration(LinkgressError):
-    """Raised from a migration's ``down()`` that cannot be undone.
-
-    The scaffolder writes ``raise IrreversibleMigration(...)`` where an operation has no reverse
-    (an enum label cannot be removed again); the user must resolve it by hand before the
-    migration can be reverted. Raising it rolls back that migration's transaction.
-    """
-
-
-class NoChangesError(LinkgressError):
-    """``MigrationScaffold.scaffold()`` found no difference between the database and the model,
-    so there is nothing to write (use ``scaffold_empty()`` for a hand-written migration)."""
 
 
 class Migration:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from functools import singledispatch
 from typing import TypeVar
 
+from linkgress.errors import IrreversibleOperation
 from linkgress.model.types import ColumnType
 from linkgress.schema import operations as ops
 from linkgress.schema.ddl import render
@@ -373,7 +374,7 @@ def _up_block(op: ops.Operation, code: Code) -> list[str]:
 def _down_block(op: ops.Operation, code: Code) -> list[str]:
     try:
         reverse = op.reverse()
-    except ops.IrreversibleOperation:
+    except IrreversibleOperation:
         code.use("IrreversibleMigration")
         message = (f"{op.describe()} cannot be reversed automatically: write this step by hand, "
                    "or delete this line if leaving it in place is acceptable")

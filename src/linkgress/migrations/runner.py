@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import asyncpg
 
 from linkgress.client import ConnectionClient
-from linkgress.errors import MigrationError
+from linkgress.errors import DatabaseError, MigrationError
 from linkgress.schema.existing import read_existing
 from linkgress.schema.plan import plan_create
 
@@ -91,8 +91,8 @@ class MigrationStatus:
 def _failure(name: str, direction: str, exc: Exception, builder: SchemaBuilder) -> MigrationError:
     if isinstance(exc, MigrationError):
         return exc
-    sql = builder.statements[-1] if isinstance(exc, asyncpg.PostgresError) and \
-        builder.statements else None
+    sql = builder.statements[-1] if isinstance(exc, asyncpg.PostgresError | DatabaseError) \
+        and builder.statements else None
     where = f"\n  SQL: {sql}" if sql else ""
     return MigrationError(f"migration {name} failed in {direction}(): {type(exc).__name__}: "
                           f"{exc}{where}\n  it was rolled back", sql=sql)

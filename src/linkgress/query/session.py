@@ -1,40 +1,36 @@
 """The ORM's execution edge: every ORM statement runs through the functions of this module.
 
-They pick the connection — the context's current transaction (see
-:mod:`linkgress.query.transaction`) or a pooled one — log the statement when the client has
-``log_queries`` on, and translate asyncpg errors into :mod:`linkgress.errors` at one point
-(:func:`translate_error`), chaining the original.
+They take the context's :class:`~linkgress.query.scope.QueryScope`, pick the connection — the
+current transaction's (see :mod:`linkgress.query.transaction`) or one leased from the client's
+:class:`~linkgress.park.ConnectionPark` — log the statement when the client has
+``log_queries`` on, and translate driver errors with :func:`linkgress.errors.translate_error`
+(the one translator), chaining the original.
 
-Outside a transaction, each statement borrows a connection for just that statement from the
-client's :class:`~linkgress.query.park.ConnectionPark` (a list pop and append, instead of
-asyncpg's acquire/release and its ``RESET ALL`` round trip). The four statement functions have
-an inlined fast path for that case — an idle parked connection, no logging — because a
-primary-key lookup is only about 120 µs end to end and every microsecond here shows.
+Outside a transaction, each statement borrows a connection for just that statement (a list pop
+and append, instead of asyncpg's acquire/release and its ``RESET ALL`` round trip). The four
+statement functions have an inlined fast path for that case — an idle parked connection, no
+logging — because a primary-key lookup is only about 120 µs end to end and every microsecond
+here shows. After a failure the connection goes back to the park only when the server rejected
+the statement (the session is intact); a lost or cancelled one goes back to the pool, which
+replaces a closed connection.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import asyncpg
 
 from linkgress.client import _log_statement
-from linkgress.errors import (
-    CheckViolation,
-    DatabaseError,
-    ForeignKeyViolation,
-    NotNullViolation,
-    SerializationFailure,
-    UniqueViolation,
-)
-from linkgress.query.park import ConnectionPark, Lease, connection_park
+from linkgress.errors import DatabaseError, is_connection_error, is_driver_error, translate_error
 from linkgress.schema.quoting import quote_ident
 
 if TYPE_CHECKING:
     from linkgress.client import RawConnection
-    from linkgress.context import DbContext
+    from linkgress.park import ConnectionPark, Lease
+    from linkgress.query.scope import QueryScope
     from linkgress.query.transaction import TransactionState
 
 __all__ = [
@@ -46,46 +42,10 @@ __all__ = [
     "fetch",
     "fetchrow",
     "fetchval",
-    "translate_error",
 ]
 
 #: Rows fetched per round trip by :func:`cursor` unless the caller says otherwise.
 DEFAULT_PREFETCH = 1000
-
-_ERRORS_BY_SQLSTATE: dict[str, type[DatabaseError]] = {
-    "23505": UniqueViolation,
-    "23503": ForeignKeyViolation,
-    "23502": NotNullViolation,
-    "23514": CheckViolation,
-    "40001": SerializationFailure,
-}
-
-
-def translate_error(exc: Exception, sql: str) -> DatabaseError:
-    """The linkgress error for asyncpg error ``exc`` raised by statement ``sql``.
-
-    The caller raises it ``from exc``. Unique, foreign-key, not-null and check violations and
-    serialization failures get their own classes; every other error is a
-    :class:`~linkgress.errors.DatabaseError`. ``sqlstate``, ``constraint``, ``table``,
-    ``column`` and ``detail`` are copied when PostgreSQL reported them (``sqlstate`` is None
-    for an error asyncpg raised before the statement reached the server).
-    """
-    # asyncpg raises some errors itself (a DataError for an argument it cannot encode) with a
-    # class-level SQLSTATE, though the server never saw the statement: they have no severity.
-    from_server = isinstance(exc, asyncpg.PostgresError) and exc.severity is not None
-    sqlstate: str | None = getattr(exc, "sqlstate", None) if from_server else None
-    cls = _ERRORS_BY_SQLSTATE.get(sqlstate or "", DatabaseError)
-    detail = getattr(exc, "detail", None)
-    message = str(exc) or type(exc).__name__  # asyncpg's text includes DETAIL and HINT
-    return cls(
-        message,
-        sql=sql,
-        sqlstate=sqlstate,
-        constraint=getattr(exc, "constraint_name", None),
-        table=getattr(exc, "table_name", None),
-        column=getattr(exc, "column_name", None),
-        detail=detail,
-    )
 
 
 def affected_rows(status: str) -> int:
@@ -94,12 +54,11 @@ def affected_rows(status: str) -> int:
     return int(tail) if tail.isdigit() else 0
 
 
-async def _run(context: DbContext, sql: str, params: Sequence[Any], call: _Call) -> Any:
+async def _run(scope: QueryScope, sql: str, params: Sequence[Any], call: _Call) -> Any:
     """The general path: logging, the current transaction, or a leased connection."""
-    client = context.client
-    if client._log_queries:
+    if scope.client.log_queries:
         _log_statement(sql, len(params))
-    state = context._transaction_var.get()
+    state = scope.transaction.get()
     if state is not None:
         # What ``async with state.use()`` does, without its two coroutines per statement.
         if state.closed:
@@ -108,11 +67,13 @@ async def _run(context: DbContext, sql: str, params: Sequence[Any], call: _Call)
         await lock.acquire()
         try:
             return await call(state.connection, sql, params)
-        except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            raise state.record(translate_error(exc, sql)) from exc
+        except Exception as exc:
+            if not is_driver_error(exc):
+                raise
+            raise state.record(translate_error(exc, sql, server=scope.server)) from exc
         finally:
             lock.release()
-    park = connection_park(client)
+    park = scope.park
     lease = await park.lease()
     try:
         result = await call(lease[0], sql, params)
@@ -124,14 +85,15 @@ async def _run(context: DbContext, sql: str, params: Sequence[Any], call: _Call)
 
 async def _failed(park: ConnectionPark, lease: Lease, exc: BaseException, sql: str) -> NoReturn:
     """Give back the connection of a failed statement and raise the translated error."""
-    if isinstance(exc, asyncpg.PostgresError):
+    if isinstance(exc, asyncpg.PostgresError) and not is_connection_error(exc):
         # The server rejected the statement; the connection is idle and reusable.
         await park.give_back(lease)
-        raise translate_error(exc, sql) from exc
-    # Cancelled, or a client-side failure: asyncpg's full reset decides what is left.
+        raise translate_error(exc, sql, server=park.server) from exc
+    # Cancelled, lost, or a client-side failure: asyncpg's full reset decides what is left
+    # (a closed connection is replaced on the next checkout).
     await park.release(lease)
-    if isinstance(exc, asyncpg.InterfaceError):
-        raise translate_error(exc, sql) from exc
+    if isinstance(exc, Exception) and is_driver_error(exc):
+        raise translate_error(exc, sql, server=park.server) from exc
     raise exc
 
 
@@ -154,16 +116,15 @@ def _execute(connection: RawConnection, sql: str, params: Sequence[Any]) -> Awai
     return connection.execute(sql, *params)
 
 
-async def fetch(context: DbContext, sql: str, params: Sequence[Any]) -> list[asyncpg.Record]:
+async def fetch(scope: QueryScope, sql: str, params: Sequence[Any]) -> list[asyncpg.Record]:
     """Run query ``sql`` with bind parameters ``params``; return all rows.
 
     Runs on the context's current transaction if there is one (waiting for the transaction's
     connection while another task of the transaction uses it), else on a pooled connection.
     Raises a :class:`~linkgress.errors.DatabaseError` subclass when PostgreSQL rejects it.
     """
-    client = context.client
-    park: ConnectionPark | None = client._orm_park
-    if park is not None and not client._log_queries and context._transaction_var.get() is None:
+    park = scope.park
+    if scope.transaction.get() is None and not scope.client.log_queries:
         lease = park.take()
         if lease is not None:
             try:
@@ -173,14 +134,13 @@ async def fetch(context: DbContext, sql: str, params: Sequence[Any]) -> list[asy
             if not park.put(lease):
                 await park.release(lease)
             return result
-    return await _run(context, sql, params, _fetch)  # type: ignore[no-any-return]
+    return await _run(scope, sql, params, _fetch)  # type: ignore[no-any-return]
 
 
-async def fetchrow(context: DbContext, sql: str, params: Sequence[Any]) -> asyncpg.Record | None:
+async def fetchrow(scope: QueryScope, sql: str, params: Sequence[Any]) -> asyncpg.Record | None:
     """Like :func:`fetch`, returning the first row or None."""
-    client = context.client
-    park: ConnectionPark | None = client._orm_park
-    if park is not None and not client._log_queries and context._transaction_var.get() is None:
+    park = scope.park
+    if scope.transaction.get() is None and not scope.client.log_queries:
         lease = park.take()
         if lease is not None:
             try:
@@ -190,14 +150,13 @@ async def fetchrow(context: DbContext, sql: str, params: Sequence[Any]) -> async
             if not park.put(lease):
                 await park.release(lease)
             return result
-    return await _run(context, sql, params, _fetchrow)  # type: ignore[no-any-return]
+    return await _run(scope, sql, params, _fetchrow)  # type: ignore[no-any-return]
 
 
-async def fetchval(context: DbContext, sql: str, params: Sequence[Any]) -> Any:
+async def fetchval(scope: QueryScope, sql: str, params: Sequence[Any]) -> Any:
     """Like :func:`fetch`, returning the first column of the first row (None without rows)."""
-    client = context.client
-    park: ConnectionPark | None = client._orm_park
-    if park is not None and not client._log_queries and context._transaction_var.get() is None:
+    park = scope.park
+    if scope.transaction.get() is None and not scope.client.log_queries:
         lease = park.take()
         if lease is not None:
             try:
@@ -207,14 +166,13 @@ async def fetchval(context: DbContext, sql: str, params: Sequence[Any]) -> Any:
             if not park.put(lease):
                 await park.release(lease)
             return result
-    return await _run(context, sql, params, _fetchval)
+    return await _run(scope, sql, params, _fetchval)
 
 
-async def execute(context: DbContext, sql: str, params: Sequence[Any]) -> str:
+async def execute(scope: QueryScope, sql: str, params: Sequence[Any]) -> str:
     """Run statement ``sql``; return its status tag (``"UPDATE 3"``). See :func:`fetch`."""
-    client = context.client
-    park: ConnectionPark | None = client._orm_park
-    if park is not None and not client._log_queries and context._transaction_var.get() is None:
+    park = scope.park
+    if scope.transaction.get() is None and not scope.client.log_queries:
         lease = park.take()
         if lease is not None:
             try:
@@ -224,11 +182,11 @@ async def execute(context: DbContext, sql: str, params: Sequence[Any]) -> str:
             if not park.put(lease):
                 await park.release(lease)
             return result
-    return await _run(context, sql, params, _execute)  # type: ignore[no-any-return]
+    return await _run(scope, sql, params, _execute)  # type: ignore[no-any-return]
 
 
 async def copy_records(
-    context: DbContext,
+    scope: QueryScope,
     table: str,
     schema: str,
     columns: Sequence[str],
@@ -244,12 +202,12 @@ async def copy_records(
         return await connection.copy_records_to_table(
             table, records=records, columns=list(columns), schema_name=schema)
 
-    status = await _run(context, label, (), copy)
+    status = await _run(scope, label, (), copy)
     return affected_rows(status)
 
 
 async def cursor(
-    context: DbContext, sql: str, params: Sequence[Any], *, prefetch: int = DEFAULT_PREFETCH
+    scope: QueryScope, sql: str, params: Sequence[Any], *, prefetch: int = DEFAULT_PREFETCH
 ) -> AsyncIterator[asyncpg.Record]:
     """Iterate over the rows of ``sql`` through a server-side cursor, ``prefetch`` at a time.
 
@@ -258,55 +216,60 @@ async def cursor(
     Outside one, a pooled connection is dedicated to the iteration, in a transaction of its
     own, and given back when the iteration ends — also when the consumer breaks out early
     (once the generator is closed: ``aclose()``, or the event loop's async-generator
-    finaliser) or is cancelled.
+    finaliser) or is cancelled. A connection lost mid-iteration raises
+    :class:`~linkgress.errors.DatabaseConnectionError`.
     """
     if prefetch < 1:
         raise ValueError(f"prefetch must be at least 1, got {prefetch!r}")
-    client = context.client
-    if client._log_queries:
+    if scope.client.log_queries:
         _log_statement(sql, len(params))
-    state = context._transaction_var.get()
+    state = scope.transaction.get()
     if state is not None:
-        async for row in _cursor_in_transaction(state, sql, params, prefetch):
+        async for row in _cursor_in_transaction(scope, state, sql, params, prefetch):
             yield row
         return
-    park = connection_park(client)
+    park = scope.park
     lease = await park.lease()
-    connection = lease[0]
-    clean = False
     try:
-        transaction = connection.transaction()
-        await _guarded(transaction.start(), sql)
-        try:
-            cur = await _guarded(connection.cursor(sql, *params), sql)
-            while True:
-                rows = await _guarded(cur.fetch(prefetch), sql)
-                for row in rows:
-                    yield row
-                if len(rows) < prefetch:
-                    break
-        finally:
-            # Read-only work: a rollback ends it as well as a commit would, and also works
-            # after an error aborted the transaction. (Cancelled mid-fetch, the connection
-            # is busy: the rollback fails and the pool's reset cleans up instead.)
-            if not connection.is_closed():
-                with contextlib.suppress(asyncpg.InterfaceError):
-                    await transaction.rollback()
-        clean = not connection.is_in_transaction()
+        async with contextlib.aclosing(_cursor_on(scope, lease[0], sql, params, prefetch)) as it:
+            async for row in it:
+                yield row
     finally:
-        if not (clean and park.put(lease)):
+        if not park.put(lease):
             await park.release(lease)
 
 
+async def _cursor_on(scope: QueryScope, connection: Any, sql: str, params: Sequence[Any],
+                     prefetch: int) -> AsyncGenerator[asyncpg.Record, None]:
+    """The rows of ``sql`` through a cursor in a read-only transaction of its own."""
+    transaction = connection.transaction()
+    await _guarded(scope, transaction.start(), sql)
+    try:
+        cur = await _guarded(scope, connection.cursor(sql, *params), sql)
+        while True:
+            rows = await _guarded(scope, cur.fetch(prefetch), sql)
+            for row in rows:
+                yield row
+            if len(rows) < prefetch:
+                break
+    finally:
+        # Read-only work: a rollback ends it as well as a commit would, and also works after
+        # an error aborted the transaction. Never on a closed connection; cancelled mid-fetch,
+        # the connection is busy: the rollback fails and the pool's reset cleans up instead.
+        if not connection.is_closed():
+            with contextlib.suppress(asyncpg.InterfaceError, asyncpg.PostgresError, OSError):
+                await transaction.rollback()
+
+
 async def _cursor_in_transaction(
-    state: TransactionState, sql: str, params: Sequence[Any], prefetch: int
+    scope: QueryScope, state: TransactionState, sql: str, params: Sequence[Any], prefetch: int
 ) -> AsyncIterator[asyncpg.Record]:
     try:
         async with state.use() as connection:
-            cur = await _guarded(connection.cursor(sql, *params), sql)
+            cur = await _guarded(scope, connection.cursor(sql, *params), sql)
         while True:
             async with state.use():
-                rows = await _guarded(cur.fetch(prefetch), sql)
+                rows = await _guarded(scope, cur.fetch(prefetch), sql)
             for row in rows:
                 yield row
             if len(rows) < prefetch:
@@ -316,8 +279,10 @@ async def _cursor_in_transaction(
         raise
 
 
-async def _guarded(awaitable: Any, sql: str) -> Any:
+async def _guarded(scope: QueryScope, awaitable: Any, sql: str) -> Any:
     try:
         return await awaitable
-    except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-        raise translate_error(exc, sql) from exc
+    except Exception as exc:
+        if not is_driver_error(exc):
+            raise
+        raise translate_error(exc, sql, server=scope.server) from exc

@@ -26,18 +26,21 @@ from contextvars import Token
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
-import asyncpg
-
 from linkgress.client import ConnectionClient
-from linkgress.errors import DatabaseError, TransactionError
-from linkgress.query.park import Lease, connection_park
-from linkgress.query.session import translate_error
+from linkgress.errors import (
+    DatabaseError,
+    TransactionError,
+    connection_error,
+    is_driver_error,
+    translate_error,
+)
 
 if TYPE_CHECKING:
     from asyncpg.transaction import Transaction as RawTransaction
 
     from linkgress.client import PooledConnection
     from linkgress.context import DbContext
+    from linkgress.park import Lease
 
 __all__ = ["IsolationLevel", "Transaction", "TransactionState"]
 
@@ -122,6 +125,7 @@ class Transaction:
         deferrable: bool = False,
     ) -> None:
         self._context = context
+        self._scope = context.scope
         self._isolation = isolation
         self._readonly = readonly
         self._deferrable = deferrable
@@ -152,25 +156,24 @@ class Transaction:
     @property
     def client(self) -> ConnectionClient:
         """A :class:`~linkgress.ConnectionClient` on :attr:`connection` (same caveats)."""
-        return ConnectionClient(self.connection, log_queries=self._context.client._log_queries)
+        return ConnectionClient(self.connection, log_queries=self._scope.client.log_queries)
 
     async def __aenter__(self) -> Transaction:
         if self._used:
             raise TransactionError("a Transaction object can be entered only once")
         self._used = True
-        parent = self._context._transaction_var.get()
+        parent = self._scope.transaction.get()
         task = asyncio.current_task()
         if parent is None:
             state = await self._begin(task)
         else:
             state = await self._begin_savepoint(parent, task)
         self._state = state
-        self._token = self._context._transaction_var.set(state)
+        self._token = self._scope.transaction.set(state)
         return self
 
     async def _begin(self, task: asyncio.Task[Any] | None) -> TransactionState:
-        client = self._context.client
-        park = connection_park(client)
+        park = self._scope.park
         lease = await park.lease()
         raw = lease[0].transaction(
             isolation=self._isolation, readonly=self._readonly, deferrable=self._deferrable)
@@ -178,8 +181,8 @@ class Transaction:
             await raw.start()
         except BaseException as exc:
             await park.release(lease)
-            if isinstance(exc, asyncpg.PostgresError | asyncpg.InterfaceError):
-                raise translate_error(exc, "BEGIN") from exc
+            if isinstance(exc, Exception) and is_driver_error(exc):
+                raise translate_error(exc, "BEGIN", server=park.server) from exc
             raise
         self._raw = raw
         return TransactionState(lease, asyncio.Lock(), task, 0)
@@ -204,8 +207,10 @@ class Transaction:
             raw = connection.transaction()
             try:
                 await raw.start()
-            except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                raise translate_error(exc, "SAVEPOINT") from exc
+            except Exception as exc:
+                if not is_driver_error(exc):
+                    raise
+                raise translate_error(exc, "SAVEPOINT", server=self._scope.server) from exc
         self._raw = raw
         return TransactionState(parent.lease, parent.lock, task, parent.depth + 1)
 
@@ -218,15 +223,15 @@ class Transaction:
         state, raw, token = self._state, self._raw, self._token
         assert state is not None and raw is not None and token is not None
         state.closed = True
-        self._context._transaction_var.reset(token)
+        self._scope.transaction.reset(token)
         try:
             await self._finish(state, raw, commit=exc_type is None)
         except BaseException:
             if state.depth == 0:
-                await connection_park(self._context.client).release(state.lease)
+                await self._scope.park.release(state.lease)
             raise
         if state.depth == 0:
-            park = connection_park(self._context.client)
+            park = self._scope.park
             if self._dirty or not park.put(state.lease):
                 await park.release(state.lease)
 
@@ -237,6 +242,11 @@ class Transaction:
         # ROLLBACK must not interleave with them.
         async with state.lock:
             if state.connection.is_closed():
+                if commit:  # never report a commit that cannot have happened
+                    raise connection_error(
+                        ConnectionError("the connection was lost inside the transaction, "
+                                        "which the server rolled back"),
+                        server=self._scope.server, sql="COMMIT")
                 return
             try:
                 if commit and state.failed is not None:
@@ -250,11 +260,13 @@ class Transaction:
                     await raw.commit()
                 else:
                     await raw.rollback()
-            except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except Exception as exc:
+                if not is_driver_error(exc):
+                    raise
                 label = "COMMIT" if commit else "ROLLBACK"
                 if state.depth:
                     label = ("RELEASE SAVEPOINT" if commit else "ROLLBACK TO SAVEPOINT")
-                raise translate_error(exc, label) from exc
+                raise translate_error(exc, label, server=self._scope.server) from exc
 
     def __repr__(self) -> str:
         kind = "savepoint" if self.is_savepoint else "transaction"

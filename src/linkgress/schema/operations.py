@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import ClassVar
 
+from linkgress.errors import IrreversibleOperation
 from linkgress.schema.snapshot import (
     CheckConstraint,
     Column,
@@ -25,10 +26,6 @@ from linkgress.schema.snapshot import (
 
 def _table_label(schema: str, table_name: str) -> str:
     return table_name if schema == "public" else f"{schema}.{table_name}"
-
-
-class IrreversibleOperation(Exception):
-    """Raised by ``reverse()`` when an operation cannot be undone without losing information."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,0 +1,43 @@
+"""``QueryScope``: everything the query layer's I/O edge needs of a context, and nothing else.
+
+The query layer never reads private attributes of :class:`~linkgress.PgClient` or
+:class:`~linkgress.DbContext`: it talks to the scope each context owns (``db.scope``) — the
+client, the model, the connection park, the current transaction and the compiled-query cache.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from linkgress.client import PgClient
+    from linkgress.model.meta import ModelMeta
+    from linkgress.park import ConnectionPark
+    from linkgress.query.transaction import TransactionState
+
+__all__ = ["QueryScope"]
+
+
+class QueryScope:
+    """The I/O scope of one context (see the module docstring).
+
+    ``transaction`` is the context variable holding the context's current transaction block:
+    per context instance, so two contexts never share one (see
+    :mod:`linkgress.query.transaction`). ``cache`` maps query shapes to compiled SQL; it is
+    shared by every context of one class, since shapes depend only on the class's mapping.
+    """
+
+    __slots__ = ("cache", "client", "model", "park", "server", "transaction")
+
+    def __init__(self, client: PgClient, model: ModelMeta, cache: dict[Any, Any]) -> None:
+        self.client = client
+        self.model = model
+        self.park: ConnectionPark = client.park
+        self.server = client.address
+        self.cache = cache
+        self.transaction: ContextVar[TransactionState | None] = ContextVar(
+            f"linkgress_transaction_{id(self):x}", default=None)
+
+    def __repr__(self) -> str:
+        return f"<QueryScope {self.server}>"
