@@ -60,7 +60,7 @@ class DbContext:
         self.model: ModelMeta = type(self)._model_for(self)
         self._tables: dict[type[Any], Any] = {}
         #: What the query layer talks to: client, model, park, current transaction, cache.
-        self.scope = QueryScope(self.client, self.model, type(self)._query_cache())
+        self.query_scope = QueryScope(self.client, self.model, type(self)._query_cache())
 
     @staticmethod
     def table(entity: type[E]) -> TableDescriptor[E]:

@@ -107,18 +107,18 @@ async def test_serialization_failure(db: Club, linkgress_module_database: str) -
 
 async def test_other_errors_are_database_errors_with_sql(db: Club) -> None:
     with pytest.raises(DatabaseError) as info:
-        await session.fetch(db.scope, "SELECT 1 / $1::int", [0])
+        await session.fetch(db.query_scope, "SELECT 1 / $1::int", [0])
     assert type(info.value) is DatabaseError
     assert info.value.sqlstate == "22012"
     assert info.value.sql == "SELECT 1 / $1::int"
     with pytest.raises(DatabaseError) as syntax:
-        await session.execute(db.scope, "SELEC nonsense", [])
+        await session.execute(db.query_scope, "SELEC nonsense", [])
     assert syntax.value.sqlstate == "42601"
 
 
 async def test_client_side_data_errors_are_translated_too(db: Club) -> None:
     with pytest.raises(DatabaseError) as info:
-        await session.fetchval(db.scope, "SELECT $1::int", ["not an int"])
+        await session.fetchval(db.query_scope, "SELECT $1::int", ["not an int"])
     assert info.value.sqlstate is None
     assert isinstance(info.value.__cause__, asyncpg.DataError)
     assert "not an int" in str(info.value)
@@ -126,7 +126,7 @@ async def test_client_side_data_errors_are_translated_too(db: Club) -> None:
     async with db.transaction():  # never reached the server: the transaction is not aborted
         await db.members.insert(Member(handle="a"))
         with pytest.raises(DatabaseError):
-            await session.fetchval(db.scope, "SELECT $1::int", ["not an int"])
+            await session.fetchval(db.query_scope, "SELECT $1::int", ["not an int"])
     assert await db.members.count() == 1
 
 

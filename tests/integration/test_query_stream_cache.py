@@ -92,7 +92,7 @@ async def test_same_shape_compiles_once(db: Journal, monkeypatch: pytest.MonkeyP
         return text
 
     monkeypatch.setattr(queryable_module, "compile_statement", counting)
-    db.scope.cache.clear()
+    db.query_scope.cache.clear()
     counts = []
     for views in (1, 2, 3, 10_000):
         counts.append(await db.articles.where(lambda p: p.views == views).count())  # noqa: B023
@@ -124,7 +124,8 @@ async def test_repeated_statement_uses_one_prepared_statement(db: Journal) -> No
         for views in range(20):
             await db.articles.where(lambda p: p.views == views).first_or_none()  # noqa: B023
         prepared = await session.fetchval(
-            db.scope, "SELECT count(*) FROM pg_prepared_statements WHERE statement = $1", [sql])
+            db.query_scope,
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement = $1", [sql])
     assert prepared == 1
 
 

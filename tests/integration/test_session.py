@@ -51,10 +51,10 @@ async def test_idle_borrowed_connections_go_back_to_the_pool(pair: Club) -> None
 async def test_session_state_set_by_user_code_does_not_leak(pair: Club) -> None:
     async with pair.transaction() as tx:
         await tx.connection.execute("SET work_mem = '1234kB'")  # session-level, outlives COMMIT
-        assert await session.fetchval(pair.scope, "SHOW work_mem", []) == "1234kB"
-    seen = {await session.fetchval(pair.scope, "SHOW work_mem", []) for _ in range(20)}
+        assert await session.fetchval(pair.query_scope, "SHOW work_mem", []) == "1234kB"
+    seen = {await session.fetchval(pair.query_scope, "SHOW work_mem", []) for _ in range(20)}
     seen |= set(await asyncio.gather(
-        *(session.fetchval(pair.scope, "SHOW work_mem", []) for _ in range(6))))
+        *(session.fetchval(pair.query_scope, "SHOW work_mem", []) for _ in range(6))))
     assert "1234kB" not in seen
 
 

@@ -49,7 +49,7 @@ async def handles(db: Club) -> list[str]:
 
 
 async def backend(db: Club) -> int:
-    return int(await session.fetchval(db.scope, "SELECT pg_backend_pid()", []))
+    return int(await session.fetchval(db.query_scope, "SELECT pg_backend_pid()", []))
 
 
 async def test_commit_on_normal_exit_and_isolation_from_others(db: Club) -> None:
@@ -72,10 +72,10 @@ async def test_rollback_on_exception_which_propagates(db: Club) -> None:
 async def test_all_statements_use_one_connection(db: Club) -> None:
     async with db.transaction():
         pid = await backend(db)
-        xid = await session.fetchval(db.scope, "SELECT txid_current()", [])
+        xid = await session.fetchval(db.query_scope, "SELECT txid_current()", [])
         await db.members.insert_many([Member(handle=f"m{i}") for i in range(200)])  # COPY
         assert await backend(db) == pid
-        assert await session.fetchval(db.scope, "SELECT txid_current()", []) == xid
+        assert await session.fetchval(db.query_scope, "SELECT txid_current()", []) == xid
     assert len(await handles(db)) == 200
 
 
@@ -116,7 +116,7 @@ async def test_failure_in_outer_block_undoes_committed_savepoints(db: Club) -> N
 
 async def test_isolation_and_readonly_options(db: Club) -> None:
     async with db.transaction(isolation="serializable"):
-        level = await session.fetchval(db.scope, "SHOW transaction_isolation", [])
+        level = await session.fetchval(db.query_scope, "SHOW transaction_isolation", [])
         assert level == "serializable"
     with pytest.raises(DatabaseError) as info:
         async with db.transaction(isolation="repeatable_read", readonly=True):
@@ -127,18 +127,19 @@ async def test_isolation_and_readonly_options(db: Club) -> None:
         with pytest.raises(TransactionError, match="outermost"):
             async with db.transaction(readonly=True):
                 pass
-    assert await session.fetchval(db.scope, "SHOW transaction_isolation", []) == "read committed"
+    level = await session.fetchval(db.query_scope, "SHOW transaction_isolation", [])
+    assert level == "read committed"
 
 
 async def test_gathered_queries_join_the_transaction_one_at_a_time(db: Club) -> None:
     async with db.transaction():
         pid = await backend(db)
-        xid = await session.fetchval(db.scope, "SELECT txid_current()", [])
+        xid = await session.fetchval(db.query_scope, "SELECT txid_current()", [])
 
         async def work(i: int) -> tuple[int, int]:
             await db.members.insert(Member(handle=f"g{i}"))
             row = await session.fetchrow(
-                db.scope, "SELECT pg_backend_pid() AS pid, txid_current() AS xid", [])
+                db.query_scope, "SELECT pg_backend_pid() AS pid, txid_current() AS xid", [])
             assert row is not None
             return row["pid"], row["xid"]
 
@@ -283,7 +284,8 @@ async def test_cancelled_stream_releases_its_connection(small: Club) -> None:
 async def test_error_inside_stream_rolls_back_and_releases(small: Club) -> None:
     with pytest.raises(DatabaseError):
         async for _ in session.cursor(
-                small.scope, "SELECT 1 / (g - 5) FROM generate_series(1, 9) g", [], prefetch=2):
+                small.query_scope, "SELECT 1 / (g - 5) FROM generate_series(1, 9) g", [],
+                prefetch=2):
             pass
     async with asyncio.timeout(10):
         assert await small.members.count() == 0
@@ -293,11 +295,11 @@ async def test_a_statement_cancelled_inside_a_transaction_rolls_it_back(small: C
     with pytest.raises(TimeoutError):
         async with asyncio.timeout(0.3), small.transaction():
             await small.members.insert(Member(handle="x"))
-            await session.execute(small.scope, "SELECT pg_sleep(10)", [])
+            await session.execute(small.query_scope, "SELECT pg_sleep(10)", [])
     async with asyncio.timeout(5):  # the only connection is back, and the insert is gone
         assert await small.members.count() == 0
     with pytest.raises(TimeoutError):
         async with asyncio.timeout(0.3):
-            await session.execute(small.scope, "SELECT pg_sleep(10)", [])
+            await session.execute(small.query_scope, "SELECT pg_sleep(10)", [])
     async with asyncio.timeout(5):
         assert await small.members.count() == 0

@@ -68,7 +68,7 @@ class TableMutations(Generic[E]):
         values = plan.values_of(entity, "insert()")
         attrs = plan.given(values)
         record = await session.fetchrow(
-            self.context.scope, plan.insert_sql(attrs), plan.params(attrs, values))
+            self.context.query_scope, plan.insert_sql(attrs), plan.params(attrs, values))
         target = entity if isinstance(entity, plan.entity) else plan.new_entity()
         return plan.fill(target, record)  # type: ignore[no-any-return]
 
@@ -98,7 +98,7 @@ class TableMutations(Generic[E]):
             if attrs and len(rows) >= COPY_THRESHOLD:
                 columns = [plan.names[a] for a in attrs]
                 total += await session.copy_records(
-                    self.context.scope, self.meta.table, self.meta.schema, columns, rows)
+                    self.context.query_scope, self.meta.table, self.meta.schema, columns, rows)
             else:
                 total += await self._insert_values(plan, attrs, rows)
         return total
@@ -118,7 +118,8 @@ class TableMutations(Generic[E]):
                 suffix, extra = action(len(params))
                 sql = f"{sql} {suffix}"
                 params.extend(extra)
-            total += session.affected_rows(await session.execute(self.context.scope, sql, params))
+            status = await session.execute(self.context.query_scope, sql, params)
+            total += session.affected_rows(status)
         return total
 
     async def upsert(
@@ -306,7 +307,8 @@ class _Statement(Generic[T]):
 
     async def _count(self) -> int:
         sql, params, _ = self._prepare(None)
-        return session.affected_rows(await session.execute(self._query._context.scope, sql, params))
+        status = await session.execute(self._query._context.query_scope, sql, params)
+        return session.affected_rows(status)
 
     async def returning(self, projection: Callable[[Any], Any] | None = None) -> list[Any]:
         """Run the statement and return the affected rows: entities (as stored after the
@@ -318,7 +320,7 @@ class _Statement(Generic[T]):
             shape = build_projection(projection(self._root.proxy()))
         sql, params, reader = self._prepare(shape)
         assert reader is not None
-        rows: Sequence[Any] = await session.fetch(self._query._context.scope, sql, params)
+        rows: Sequence[Any] = await session.fetch(self._query._context.query_scope, sql, params)
         return [reader(row) for row in rows]
 
 

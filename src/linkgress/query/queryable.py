@@ -145,7 +145,7 @@ class _Base(Generic[T]):
         """Run the query; every row, as entities (no ``select``) or projections."""
         (sql, _, read_all), params = self._entry("rows", None)
         assert read_all is not None
-        rows = await session.fetch(self._context.scope, sql, params)
+        rows = await session.fetch(self._context.query_scope, sql, params)
         if len(rows) < _GC_PAUSE_ROWS or not gc.isenabled():
             return read_all(rows)  # type: ignore[no-any-return]
         # Building many objects triggers the cyclic GC every few hundred allocations, and its
@@ -161,12 +161,12 @@ class _Base(Generic[T]):
     async def count(self) -> int:
         """The number of rows the query returns."""
         sql, _, params = self._prepare("count")
-        return int(await session.fetchval(self._context.scope, sql, params))
+        return int(await session.fetchval(self._context.query_scope, sql, params))
 
     async def exists(self) -> bool:
         """True when the query returns at least one row."""
         sql, _, params = self._prepare("exists")
-        return bool(await session.fetchval(self._context.scope, sql, params))
+        return bool(await session.fetchval(self._context.query_scope, sql, params))
 
     async def stream(self, *, prefetch: int = session.DEFAULT_PREFETCH) -> AsyncIterator[T]:
         """Iterate over the rows through a server-side cursor, ``prefetch`` rows per round
@@ -175,7 +175,7 @@ class _Base(Generic[T]):
         sql, reader, params = self._prepare("rows")
         assert reader is not None
         rows = cast(AsyncGenerator[Any, None],
-                    session.cursor(self._context.scope, sql, params, prefetch=prefetch))
+                    session.cursor(self._context.query_scope, sql, params, prefetch=prefetch))
         try:
             async for row in rows:
                 yield reader(row)
@@ -199,7 +199,7 @@ class Queryable(_Base[T]):
         self._context = context
         self._query = query
         self._group = group
-        self._cache = context.scope.cache if cache is None else cache
+        self._cache = context.query_scope.cache if cache is None else cache
         if group is None and all(a is b for a, b in zip(query[1:], _BARE, strict=True)):
             self._bare = True
             self._plans: dict[Any, LambdaPlan] = {}
@@ -340,7 +340,7 @@ class Queryable(_Base[T]):
         """The first row; raises :class:`~linkgress.errors.NoResultError` when there is
         none."""
         sql, reader, params = self._prepare_limited(1)
-        row = await session.fetchrow(self._context.scope, sql, params)
+        row = await session.fetchrow(self._context.query_scope, sql, params)
         if row is None:
             raise NoResultError(f"first(): no {self._query.source.meta.name} row matched")
         assert reader is not None
@@ -349,13 +349,13 @@ class Queryable(_Base[T]):
     async def first_or_none(self) -> T | None:
         """The first row, or None when there is none."""
         sql, reader, params = self._prepare_limited(1)
-        row = await session.fetchrow(self._context.scope, sql, params)
+        row = await session.fetchrow(self._context.query_scope, sql, params)
         assert reader is not None
         return None if row is None else reader(row)
 
     async def _single(self) -> list[T]:
         sql, reader, params = self._prepare_limited(2)
-        rows = await session.fetch(self._context.scope, sql, params)
+        rows = await session.fetch(self._context.query_scope, sql, params)
         if len(rows) > 1:
             raise MultipleResultsError(
                 f"single(): more than one {self._query.source.meta.name} row matched")
@@ -380,7 +380,7 @@ class Queryable(_Base[T]):
             raise QueryBuildError(f"{kind}() on a grouped query: use g.{kind}() in select")
         value = as_expr(selector(self._query.source.proxy()))
         sql, _, params = self._prepare(kind, _set(self._statement(), _AGGREGATE, value))
-        return await session.fetchval(self._context.scope, sql, params)
+        return await session.fetchval(self._context.query_scope, sql, params)
 
     async def sum(self, selector: Callable[[Any], Any]) -> Any:
         """``sum(selector)`` over the rows (None when there are none; PostgreSQL's types:

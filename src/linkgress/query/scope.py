@@ -1,7 +1,7 @@
 """``QueryScope``: everything the query layer's I/O edge needs of a context, and nothing else.
 
 The query layer never reads private attributes of :class:`~linkgress.PgClient` or
-:class:`~linkgress.DbContext`: it talks to the scope each context owns (``db.scope``) — the
+:class:`~linkgress.DbContext`: it talks to the scope each context owns (``db.query_scope``) — the
 client, the model, the connection park, the current transaction and the compiled-query cache.
 """
 

@@ -125,7 +125,7 @@ class Transaction:
         deferrable: bool = False,
     ) -> None:
         self._context = context
-        self._scope = context.scope
+        self._scope = context.query_scope
         self._isolation = isolation
         self._readonly = readonly
         self._deferrable = deferrable

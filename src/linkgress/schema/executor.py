@@ -17,7 +17,12 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 
 from linkgress.client import ConnectionClient, DatabaseClient, PgClient
-from linkgress.errors import MigrationError, MigrationLockTimeout
+from linkgress.errors import (
+    MigrationError,
+    MigrationLockTimeout,
+    is_connection_error,
+    is_driver_error,
+)
 from linkgress.schema.ddl import render
 from linkgress.schema.operations import Operation
 from linkgress.schema.quoting import quote_qualified
@@ -29,8 +34,27 @@ log = logging.getLogger("linkgress.migrate")
 # per database, so two databases on one server never wait for each other.
 MIGRATION_LOCK_KEY = 0x6C696E6B67726573
 
-LOCK_SQL = ("SELECT set_config('lock_timeout', $1, true), pg_advisory_xact_lock($2), "
+LOCK_SQL = ("SELECT set_config('application_name', $4, true), "
+            "CASE WHEN $5 <> '0' THEN set_config('client_connection_check_interval', $5, true) "
+            "END, set_config('lock_timeout', $1, true), pg_advisory_xact_lock($2), "
             "set_config('lock_timeout', $3, true)")
+
+#: What ``pg_stat_activity.application_name`` shows for a migrating session.
+APPLICATION_NAME = "linkgress migrate"
+
+#: ``client_connection_check_interval`` of migration sessions (PostgreSQL 14+): how often a
+#: running statement checks that the client is still connected.
+CONNECTION_CHECK_MS = 500
+
+# Servers (host:port) that refused client_connection_check_interval (platforms without it).
+_NO_CONNECTION_CHECK: set[str] = set()
+
+
+def _connection_check(conn: RawConnection, server: str) -> str:
+    """The ``client_connection_check_interval`` to set, or ``"0"`` where it is unavailable."""
+    if server in _NO_CONNECTION_CHECK or conn.get_server_version().major < 14:
+        return "0"
+    return f"{CONNECTION_CHECK_MS}ms"
 
 LOCK_HOLDER = """
 SELECT a.pid, a.application_name, a.client_addr::text AS client_addr, a.state,
@@ -100,29 +124,88 @@ class MigrationExecutor:
         """A connection in a transaction that holds the migration lock; commits on success.
 
         Waiting for the lock is bounded by ``lock_wait_timeout``; a timeout raises
-        :class:`MigrationLockTimeout` naming the session that holds it.
+        :class:`MigrationLockTimeout` naming the session that holds it. The session is named
+        ``linkgress migrate`` (``application_name``) and, on PostgreSQL 14 and later, checks
+        every :data:`CONNECTION_CHECK_MS` ms while a statement runs that its client is still
+        there — so a killed migrator's lock goes within about a second even when it was
+        running a long statement. A lost connection raises :class:`MigrationError` (the server
+        rolled the transaction back) and no rollback is attempted on it.
         """
         async with self.client.acquire() as conn:
-            tr = conn.transaction()
-            await tr.start()
+            tr = await self._begin_locked(conn)
             try:
-                try:
-                    # One round trip: the target list is evaluated left to right, so the lock
-                    # is waited for under lock_wait_timeout, and the DDL then runs under
-                    # lock_timeout.
-                    await conn.execute(LOCK_SQL, _ms(self.settings.lock_wait_timeout),
-                                       MIGRATION_LOCK_KEY, _ms(self.settings.lock_timeout))
-                except asyncpg.LockNotAvailableError as exc:
-                    holder = await self._describe_lock_holder()
-                    raise MigrationLockTimeout(
-                        f"timed out after {self.settings.lock_wait_timeout}s waiting for the "
-                        f"migration lock; held by {holder}") from exc
                 yield conn
-            except BaseException:
-                await tr.rollback()
+            except BaseException as exc:
+                await self._abandon(conn, tr, exc)
                 raise
-            else:
-                await tr.commit()
+            await self._commit(conn, tr)
+
+    async def _begin_locked(self, conn: RawConnection) -> Any:
+        """BEGIN and take the lock (one round trip after BEGIN); the transaction object."""
+        check = _connection_check(conn, self.client.address)
+        tr = conn.transaction()
+        try:
+            await tr.start()
+        except Exception as exc:
+            if not is_driver_error(exc):
+                raise
+            raise self._failed("starting the migration transaction", exc) from exc
+        try:
+            # The target list is evaluated left to right: the session is named and told to
+            # watch its client, the lock is waited for under lock_wait_timeout, and the DDL
+            # then runs under lock_timeout.
+            await conn.execute(LOCK_SQL, _ms(self.settings.lock_wait_timeout),
+                               MIGRATION_LOCK_KEY, _ms(self.settings.lock_timeout),
+                               APPLICATION_NAME, check)
+        except BaseException as exc:
+            await self._abandon(conn, tr, exc)
+            if isinstance(exc, asyncpg.LockNotAvailableError):
+                holder = await self._describe_lock_holder()
+                raise MigrationLockTimeout(
+                    f"timed out after {self.settings.lock_wait_timeout}s waiting for the "
+                    f"migration lock; held by {holder}") from exc
+            if isinstance(exc, asyncpg.InvalidParameterValueError) and check != "0":
+                _NO_CONNECTION_CHECK.add(self.client.address)  # a platform without it
+                return await self._begin_locked(conn)
+            raise self._failed("starting the migration transaction", exc) from exc
+        return tr
+
+    async def _abandon(self, conn: RawConnection, tr: Any, exc: BaseException) -> None:
+        """Roll back after ``exc`` — unless the connection is gone (the server has rolled
+        back already, and asyncpg would raise about the closed connection instead)."""
+        if conn.is_closed():
+            if isinstance(exc, Exception) and not isinstance(exc, MigrationError):
+                raise self._failed("the migration", exc) from exc
+            return
+        try:
+            await tr.rollback()
+        except Exception as rollback_error:
+            if not is_driver_error(rollback_error):
+                raise
+            if isinstance(exc, Exception) and not isinstance(exc, MigrationError):
+                raise self._failed("the migration", exc) from exc
+
+    async def _commit(self, conn: RawConnection, tr: Any) -> None:
+        try:
+            await tr.commit()
+        except Exception as exc:
+            if not is_driver_error(exc):
+                raise
+            if is_connection_error(exc):
+                raise MigrationError(
+                    f"the connection to PostgreSQL at {self.client.address} was lost during "
+                    f"COMMIT ({exc}); the migration may or may not have been applied: run "
+                    "analyze() to see where the database stands", sql="COMMIT") from exc
+            raise MigrationError(f"COMMIT of the migration failed: {exc}; nothing was applied",
+                                 sql="COMMIT") from exc
+
+    def _failed(self, what: str, exc: BaseException) -> MigrationError:
+        """The :class:`MigrationError` for a driver error met outside an operation."""
+        if is_connection_error(exc):
+            return MigrationError(
+                f"lost the connection to PostgreSQL at {self.client.address} during {what} "
+                f"({exc}); nothing was applied: the server rolled the transaction back")
+        return MigrationError(f"{what} failed: {exc}; nothing was applied")
 
     async def _describe_lock_holder(self) -> str:
         try:
@@ -142,7 +225,9 @@ class MigrationExecutor:
             for sql in render(op):
                 try:
                     await conn.execute(sql)
-                except asyncpg.PostgresError as exc:
+                except Exception as exc:
+                    if not is_driver_error(exc):
+                        raise
                     raise MigrationError(
                         f"migration failed at '{op.describe()}': {exc}\n  SQL: {sql}\n"
                         "  nothing was applied (the transaction was rolled back)",
