@@ -112,9 +112,11 @@ class ConnectionClient(DatabaseClient):
     connection, so it sees (and is part of) its transaction. Never closes the connection.
     """
 
-    def __init__(self, connection: RawConnection, *, log_queries: bool = False) -> None:
+    def __init__(self, connection: RawConnection, *, log_queries: bool = False,
+                 server: str | None = None) -> None:
         self._connection = connection
         self._log_queries = log_queries
+        self._server = server  # host:port, named by connection errors
 
     @property
     def connection(self) -> RawConnection:
@@ -129,7 +131,7 @@ class ConnectionClient(DatabaseClient):
     async def execute(self, sql: str, *args: object, timeout: float | None = None) -> str:
         if self._log_queries:
             _log_statement(sql, len(args))
-        with mapped_errors(sql):
+        with mapped_errors(sql, server=self._server):
             return await self._connection.execute(sql, *args, timeout=timeout)
 
     async def fetch(
@@ -137,7 +139,7 @@ class ConnectionClient(DatabaseClient):
     ) -> list[asyncpg.Record]:
         if self._log_queries:
             _log_statement(sql, len(args))
-        with mapped_errors(sql):
+        with mapped_errors(sql, server=self._server):
             return await self._connection.fetch(sql, *args, timeout=timeout)
 
     async def fetchrow(
@@ -145,7 +147,7 @@ class ConnectionClient(DatabaseClient):
     ) -> asyncpg.Record | None:
         if self._log_queries:
             _log_statement(sql, len(args))
-        with mapped_errors(sql):
+        with mapped_errors(sql, server=self._server):
             return await self._connection.fetchrow(sql, *args, timeout=timeout)
 
     async def fetchval(
@@ -153,7 +155,7 @@ class ConnectionClient(DatabaseClient):
     ) -> Any:
         if self._log_queries:
             _log_statement(sql, len(args))
-        with mapped_errors(sql):
+        with mapped_errors(sql, server=self._server):
             return await self._connection.fetchval(sql, *args, column=column, timeout=timeout)
 
     async def executemany(
@@ -162,7 +164,7 @@ class ConnectionClient(DatabaseClient):
         rows = list(args_iterable)
         if self._log_queries:
             sql_logger.info("%s [executemany: %d rows]", sql, len(rows))
-        with mapped_errors(sql):
+        with mapped_errors(sql, server=self._server):
             await self._connection.executemany(sql, rows, timeout=timeout)
 
     async def copy_records_to_table(
@@ -177,7 +179,8 @@ class ConnectionClient(DatabaseClient):
         """Bulk-insert ``records`` with COPY; returns the status tag, e.g. ``"COPY 100"``."""
         if self._log_queries:
             sql_logger.info("COPY %s [records]", quote_qualified(schema_name, table))
-        with mapped_errors(f"COPY {quote_qualified(schema_name, table)} FROM STDIN"):
+        with mapped_errors(f"COPY {quote_qualified(schema_name, table)} FROM STDIN",
+                           server=self._server):
             return await self._connection.copy_records_to_table(
                 table, records=records, columns=columns, schema_name=schema_name,
                 timeout=timeout)
@@ -432,7 +435,8 @@ class PgClient(DatabaseClient):
                 self.acquire() as connection,
                 connection.transaction(isolation=isolation, readonly=readonly),
             ):
-                yield ConnectionClient(connection, log_queries=self._log_queries)
+                yield ConnectionClient(connection, log_queries=self._log_queries,
+                                       server=self.address)
 
     # --- statements ---
 
@@ -492,7 +496,7 @@ class PgClient(DatabaseClient):
         """Bulk-insert ``records`` with COPY; returns the status tag, e.g. ``"COPY 100"``."""
         async with self.acquire() as connection:
             return await ConnectionClient(
-                connection, log_queries=self._log_queries
+                connection, log_queries=self._log_queries, server=self.address
             ).copy_records_to_table(
                 table, records=records, columns=columns, schema_name=schema_name, timeout=timeout
             )

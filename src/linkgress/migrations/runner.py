@@ -119,7 +119,8 @@ class MigrationRunner:
         self.progress = progress
 
     def _client(self, conn: RawConnection) -> ConnectionClient:
-        return ConnectionClient(conn, log_queries=self.db.client.log_queries)
+        return ConnectionClient(conn, log_queries=self.db.client.log_queries,
+                                server=self.db.client.address)
 
     async def applied_rows(self) -> list[JournalRow]:
         """The journal, oldest first ([] before the first migration)."""

@@ -243,11 +243,11 @@ async def _cursor_on(scope: QueryScope, connection: Any, sql: str, params: Seque
                      prefetch: int) -> AsyncGenerator[asyncpg.Record, None]:
     """The rows of ``sql`` through a cursor in a read-only transaction of its own."""
     transaction = connection.transaction()
-    await _guarded(scope, transaction.start(), sql)
+    await _guarded(scope, sql, transaction.start)
     try:
-        cur = await _guarded(scope, connection.cursor(sql, *params), sql)
+        cur = await _guarded(scope, sql, connection.cursor, sql, *params)
         while True:
-            rows = await _guarded(scope, cur.fetch(prefetch), sql)
+            rows = await _guarded(scope, sql, cur.fetch, prefetch)
             for row in rows:
                 yield row
             if len(rows) < prefetch:
@@ -266,10 +266,10 @@ async def _cursor_in_transaction(
 ) -> AsyncIterator[asyncpg.Record]:
     try:
         async with state.use() as connection:
-            cur = await _guarded(scope, connection.cursor(sql, *params), sql)
+            cur = await _guarded(scope, sql, connection.cursor, sql, *params)
         while True:
             async with state.use():
-                rows = await _guarded(scope, cur.fetch(prefetch), sql)
+                rows = await _guarded(scope, sql, cur.fetch, prefetch)
             for row in rows:
                 yield row
             if len(rows) < prefetch:
@@ -279,9 +279,11 @@ async def _cursor_in_transaction(
         raise
 
 
-async def _guarded(scope: QueryScope, awaitable: Any, sql: str) -> Any:
+async def _guarded(scope: QueryScope, sql: str, method: Callable[..., Any], *args: Any) -> Any:
+    """``await method(*args)`` with driver errors translated (asyncpg checks a closed
+    connection when the method is called, before there is anything to await)."""
     try:
-        return await awaitable
+        return await method(*args)
     except Exception as exc:
         if not is_driver_error(exc):
             raise

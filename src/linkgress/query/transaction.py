@@ -156,7 +156,8 @@ class Transaction:
     @property
     def client(self) -> ConnectionClient:
         """A :class:`~linkgress.ConnectionClient` on :attr:`connection` (same caveats)."""
-        return ConnectionClient(self.connection, log_queries=self._scope.client.log_queries)
+        return ConnectionClient(self.connection, log_queries=self._scope.client.log_queries,
+                                server=self._scope.server)
 
     async def __aenter__(self) -> Transaction:
         if self._used:

@@ -50,6 +50,15 @@ CONNECTION_CHECK_MS = 500
 _NO_CONNECTION_CHECK: set[str] = set()
 
 
+def _is_closed(conn: RawConnection) -> bool:
+    """Whether ``conn`` is unusable (a pool proxy whose connection died was already given
+    back to the pool, and asyncpg then refuses even ``is_closed()``)."""
+    try:
+        return conn.is_closed()
+    except asyncpg.InterfaceError:
+        return True
+
+
 def _connection_check(conn: RawConnection, server: str) -> str:
     """The ``client_connection_check_interval`` to set, or ``"0"`` where it is unavailable."""
     if server in _NO_CONNECTION_CHECK or conn.get_server_version().major < 14:
@@ -173,7 +182,7 @@ class MigrationExecutor:
     async def _abandon(self, conn: RawConnection, tr: Any, exc: BaseException) -> None:
         """Roll back after ``exc`` — unless the connection is gone (the server has rolled
         back already, and asyncpg would raise about the closed connection instead)."""
-        if conn.is_closed():
+        if _is_closed(conn):
             if isinstance(exc, Exception) and not isinstance(exc, MigrationError):
                 raise self._failed("the migration", exc) from exc
             return
@@ -239,7 +248,8 @@ class MigrationExecutor:
     async def run_hook(self, conn: RawConnection, hook: Hook, name: str) -> None:
         """Await a context hook on the migration connection; wrap failures."""
         try:
-            await hook(ConnectionClient(conn, log_queries=self.client.log_queries))
+            await hook(ConnectionClient(conn, log_queries=self.client.log_queries,
+                                        server=self.client.address))
         except Exception as exc:
             raise MigrationError(f"{name} hook failed: {exc!r}; nothing was applied",
                                  sql=getattr(exc, "query", None)) from exc
