@@ -2,9 +2,16 @@
 
 Builder methods construct the same operations the automatic path uses and render them with the
 same DDL renderer (:func:`linkgress.schema.ddl.render`), so quoting and SQL shapes are shared.
-Every statement goes through :meth:`SchemaBuilder.execute`, which runs it on the migration's
-connection and records it in :attr:`SchemaBuilder.statements` (the dry run prints those).
-Without a client the builder only records — that is how the scaffolder's output is unit-tested.
+Every statement runs on the migration's connection and is recorded in
+:attr:`SchemaBuilder.statements` (the dry run prints those). Without a client the builder only
+records — that is how the scaffolder's output is unit-tested.
+
+Statements the builder renders (``create_table``, ``create_index``, ``add_check``, ...) may
+carry raw SQL (defaults, checks, index expressions and predicates), so each is sent alone
+through the extended protocol and PostgreSQL refuses a second statement smuggled into one.
+:meth:`SchemaBuilder.execute` is the migration author's own SQL, written in the file: without
+bind arguments it uses the simple protocol and may hold several statements (``"UPDATE ...;
+UPDATE ..."``), exactly as written.
 """
 
 from __future__ import annotations
@@ -15,11 +22,12 @@ from typing import Any
 
 import asyncpg
 
-from linkgress.client import DatabaseClient
+from linkgress.client import ConnectionClient, DatabaseClient, sql_logger
 from linkgress.model.types import ColumnType
 from linkgress.schema import operations as ops
 from linkgress.schema.ddl import render
 from linkgress.schema.quoting import quote_qualified
+from linkgress.schema.rawsql import execute_one
 from linkgress.schema.snapshot import (
     CheckConstraint,
     Column,
@@ -53,6 +61,8 @@ class SchemaBuilder:
     def __init__(self, client: DatabaseClient | None = None) -> None:
         self._client = client
         self.statements: list[str] = []
+        #: The operation whose statement PostgreSQL refused (None until one is).
+        self.failed_operation: ops.Operation | None = None
 
     @property
     def client(self) -> DatabaseClient:
@@ -62,7 +72,11 @@ class SchemaBuilder:
         return self._client
 
     async def execute(self, sql: str, *args: object) -> str:
-        """Run ``sql`` (bind ``args`` as ``$1``, ``$2``, ...); returns the status tag."""
+        """Run ``sql`` (bind ``args`` as ``$1``, ``$2``, ...); returns the status tag.
+
+        This is raw SQL, taken as written: without ``args`` it may hold several statements.
+        """
+        self.failed_operation = None
         self.statements.append(sql)
         if self._client is None:
             return ""
@@ -77,9 +91,27 @@ class SchemaBuilder:
         return await self.client.fetchval(sql, *args)
 
     async def apply(self, operation: ops.Operation) -> None:
-        """Render ``operation`` with the shared DDL renderer and execute its statements."""
+        """Render ``operation`` with the shared DDL renderer and run its statements, each
+        alone, so that PostgreSQL refuses a second statement inside a raw SQL option."""
+        self.failed_operation = None
         for sql in render(operation):
-            await self.execute(sql)
+            self.statements.append(sql)
+            if self._client is None:
+                continue
+            try:
+                await self._execute_one(sql)
+            except asyncpg.PostgresError:
+                self.failed_operation = operation
+                raise
+
+    async def _execute_one(self, sql: str) -> None:
+        client = self.client
+        if isinstance(client, ConnectionClient):
+            if client.log_queries:
+                sql_logger.info("%s [0 args]", sql)
+            await execute_one(client.connection, sql)
+        else:
+            await client.fetch(sql)  # the extended protocol as well
 
     # -- schemas, enums, sequences --------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from linkgress.client import ConnectionClient
 from linkgress.errors import DatabaseError, MigrationError
 from linkgress.schema.existing import read_existing
 from linkgress.schema.plan import plan_create
+from linkgress.schema.rawsql import failure_reason
 
 from .builder import SchemaBuilder
 from .files import MigrationFile, file_checksum, load_migrations, migration_paths
@@ -94,8 +95,12 @@ def _failure(name: str, direction: str, exc: Exception, builder: SchemaBuilder) 
     sql = builder.statements[-1] if isinstance(exc, asyncpg.PostgresError | DatabaseError) \
         and builder.statements else None
     where = f"\n  SQL: {sql}" if sql else ""
-    return MigrationError(f"migration {name} failed in {direction}(): {type(exc).__name__}: "
-                          f"{exc}{where}\n  it was rolled back", sql=sql)
+    op = builder.failed_operation
+    reason = f"{type(exc).__name__}: {exc}"
+    if op is not None and isinstance(exc, asyncpg.PostgresError):
+        reason = f"at '{op.describe()}': {type(exc).__name__}: {failure_reason(op, exc)}"
+    return MigrationError(f"migration {name} failed in {direction}(): {reason}{where}\n"
+                          "  it was rolled back", operation=op, sql=sql)
 
 
 class MigrationRunner:

@@ -22,6 +22,7 @@ from linkgress.model.meta import ColumnMeta, EntityMeta, EnumMeta, ModelMeta
 from linkgress.model.naming import (
     MAX_IDENTIFIER_BYTES,
     check_identifier,
+    check_text,
     find_column_info,
     generated_name,
 )
@@ -60,13 +61,12 @@ class _Builder:
         schema = (settings.schema if settings and settings.schema else None) \
             or self.config.default_schema
         check_identifier(name, what="enum", entity=entity, field=field)
+        check_identifier(schema, what="enum schema", entity=entity, field=field)
         values = tuple(str(m.value) for m in cls)
         if not values:
             raise ModelError(f"enum {cls.__name__} has no members", entity=entity, field=field)
         for label in values:
-            if len(label.encode()) > MAX_IDENTIFIER_BYTES:
-                raise ModelError(f"enum label {label!r} is longer than 63 bytes",
-                                 entity=entity, field=field)
+            _check_enum_label(label, cls, entity=entity, field=field)
         for other in self.enums.values():
             if (other.schema, other.name) == (schema, name):
                 raise ModelError(f"enums {other.enum_class.__name__} and {cls.__name__} both map "
@@ -75,6 +75,13 @@ class _Builder:
         meta = EnumMeta(enum_class=cls, schema=schema, name=name, values=values)
         self.enums[cls] = meta
         return meta
+
+
+def _check_enum_label(label: str, cls: type[enum.Enum], *, entity: str, field: str) -> None:
+    if not label or len(label.encode()) > MAX_IDENTIFIER_BYTES:
+        raise ModelError(f"enum {cls.__name__} label {label!r} must be 1 to 63 bytes long",
+                         entity=entity, field=field)
+    check_text(label, what=f"enum {cls.__name__} label", entity=entity, field=field)
 
 
 def _resolve_hints(cls: type) -> dict[str, Any]:
@@ -105,6 +112,10 @@ def _column_type(b: _Builder, cls: type, attr: str, hint: Any, info: ColumnInfo,
         ctype = replace(ctype, name=meta.name, schema=meta.schema)
     elif ctype.is_enum and not ctype.schema:
         ctype = replace(ctype, schema=b.config.default_schema)
+    if ctype.is_enum:
+        check_identifier(ctype.name, what="enum type", entity=entity, field=attr)
+        check_identifier(ctype.schema or "", what="enum type schema", entity=entity, field=attr)
+    check_text(ctype.name, what="column type", entity=entity, field=attr)
     return ctype, nullable, enum_class, inner
 
 
@@ -127,6 +138,7 @@ def _build_column(b: _Builder, cls: type, attr: str, hint: Any,
     if py_default is not MISSING and default_sql is not None:
         raise ModelError("give either default= or default_sql=, not both", entity=entity,
                          field=attr)
+    check_text(default_sql, what="default_sql", entity=entity, field=attr)
     default = default_sql
     if py_default is not MISSING:
         try:
@@ -142,13 +154,17 @@ def _build_column(b: _Builder, cls: type, attr: str, hint: Any,
     if identity is not None and ctype.name not in INTEGER_TYPES:
         raise ModelError(f"an identity column must be an integer type, not {ctype.display}",
                          entity=entity, field=attr)
+    comment = prop.comment if prop.comment is not None else info.comment
+    check_text(comment, what="column comment", entity=entity, field=attr)
+    renamed_from = prop.renamed_from or info.renamed_from
+    if renamed_from is not None:
+        check_identifier(renamed_from, what="previous column", entity=entity, field=attr)
     return ColumnMeta(
         attr=attr, name=name, type=ctype, nullable=nullable, python_type=inner,
         primary_key=info.primary_key, identity=identity, default=default,
         python_default=None if py_default is MISSING else py_default,
-        has_python_default=py_default is not MISSING,
-        comment=prop.comment if prop.comment is not None else info.comment,
-        renamed_from=prop.renamed_from or info.renamed_from, enum_class=enum_class)
+        has_python_default=py_default is not MISSING, comment=comment,
+        renamed_from=renamed_from, enum_class=enum_class)
 
 
 def _apply_primary_key(cls: type, settings: EntitySettings, columns: list[ColumnMeta],
@@ -178,6 +194,8 @@ def _apply_primary_key(cls: type, settings: EntitySettings, columns: list[Column
     fixed = [replace(by_attr[c.attr], primary_key=c.attr in key_attrs,
                      nullable=False if c.attr in key_attrs else by_attr[c.attr].nullable)
              for c in columns]
+    if settings.key_name is not None:
+        check_identifier(settings.key_name, what="primary key", entity=entity)
     name = settings.key_name or generated_name(table, "pkey")
     return fixed, tuple(by_attr[a].name for a in key_attrs), name
 
@@ -198,8 +216,10 @@ def _table_indexes(cls: type, settings: EntitySettings, table: str,
         if not ix.members:
             raise ModelError(f"index {ix.name!r} has no columns", entity=entity)
         cols = []
+        check_text(ix.where, what=f"index {ix.name!r} where=", entity=entity)
         for member in ix.members:
             if member.startswith("("):
+                check_text(member, what=f"index {ix.name!r} expression", entity=entity)
                 cols.append(member)
             elif member in by_attr:
                 cols.append(by_attr[member].name)
@@ -225,6 +245,7 @@ def _table_constraints(cls: type, settings: EntitySettings, table: str,
             uniques.append(UniqueConstraint(name=generated_name(table, col.name, "key"),
                                             columns=(col.name,)))
         if info.check:
+            check_text(info.check, what="check", entity=entity, field=attr)
             checks.append(CheckConstraint(name=generated_name(table, col.name, "check"),
                                           expression=info.check))
     for name, members in settings.uniques:
@@ -237,6 +258,7 @@ def _table_constraints(cls: type, settings: EntitySettings, table: str,
                                                                  for m in members)))
     for name, expression in settings.checks:
         check_identifier(name, what="constraint", entity=entity)
+        check_text(expression, what=f"check {name!r}", entity=entity)
         checks.append(CheckConstraint(name=name, expression=expression))
     return tuple(uniques), tuple(checks)
 
@@ -248,6 +270,7 @@ def _build_entity(b: _Builder, context_attr: str, cls: type) -> EntityMeta:
     table = check_identifier(settings.table or context_attr, what="table", entity=entity)
     schema = check_identifier(settings.schema or b.config.default_schema, what="schema",
                               entity=entity)
+    check_text(settings.comment, what="table comment", entity=entity)
     nav_names = {n.name for n in settings.navigations}
     columns: list[ColumnMeta] = []
     for attr in getattr(cls, "__linkgress_fields__", ()):
@@ -326,7 +349,9 @@ def build_model(tables: Mapping[str, type[Any]], config: DbModelConfig) -> Model
     sequences = []
     for seq in config.sequences:
         check_identifier(seq.name, what="sequence", entity=f"sequence {seq.name}")
-        sequences.append(replace(seq, schema=seq.schema or config.default_schema))
+        schema = check_identifier(seq.schema or config.default_schema, what="sequence schema",
+                                  entity=f"sequence {seq.name}")
+        sequences.append(replace(seq, schema=schema))
     return ModelMeta(entities=tuple(final), enums=tuple(b.enums.values()),
                      sequences=tuple(sequences),
                      by_entity=MappingProxyType({m.entity: m for m in final}))

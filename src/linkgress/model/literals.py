@@ -47,6 +47,17 @@ def _interval(value: dt.timedelta) -> str:
     return f"{value.days} days {value.seconds} seconds {value.microseconds} microseconds"
 
 
+def _holds_nul(value: Any) -> bool:
+    """True when a JSON value has a NUL character in a string or key (jsonb refuses it)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_holds_nul(v) for v in value)
+    return False
+
+
 def _scalar(value: Any, ctype: ColumnType) -> str:
     """A literal for one element of ``ctype`` (arrays are handled by the caller)."""
     name = ctype.name
@@ -87,9 +98,12 @@ def _scalar(value: Any, ctype: ColumnType) -> str:
         return quote_literal("\\x" + bytes(value).hex())
     if name in ("json", "jsonb"):
         try:
-            return quote_literal(json.dumps(value, sort_keys=True))
+            text = json.dumps(value, sort_keys=True)
         except TypeError as exc:
             raise TypeError(f"default {value!r} is not JSON-serialisable") from exc
+        if name == "jsonb" and _holds_nul(value):
+            raise TypeError("jsonb cannot hold a NUL character (\\u0000)")
+        return quote_literal(text)
     if name == "inet":
         if not isinstance(value, str | ipaddress.IPv4Address | ipaddress.IPv6Address
                           | ipaddress.IPv4Network | ipaddress.IPv6Network

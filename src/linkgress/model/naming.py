@@ -14,12 +14,27 @@ MAX_IDENTIFIER_BYTES = 63
 def check_identifier(name: str, *, what: str, entity: str | None,
                      field: str | None = None) -> str:
     """Reject empty names, NUL bytes and names PostgreSQL would silently truncate."""
-    if not name or "\x00" in name:
-        raise ModelError(f"invalid {what} name {name!r}", entity=entity, field=field)
+    if not name:
+        raise ModelError(f"invalid {what} name {name!r}: it is empty", entity=entity,
+                         field=field)
+    if "\x00" in name:
+        raise ModelError(f"invalid {what} name {name!r}: it contains a NUL byte (\\x00)",
+                         entity=entity, field=field)
     if len(name.encode()) > MAX_IDENTIFIER_BYTES:
         raise ModelError(f"{what} name {name!r} is {len(name.encode())} bytes long; PostgreSQL "
                          f"allows at most {MAX_IDENTIFIER_BYTES}", entity=entity, field=field)
     return name
+
+
+def check_text(value: str | None, *, what: str, entity: str | None,
+               field: str | None = None) -> str | None:
+    """Reject a NUL byte in a string that ends up in SQL text or the catalog (a comment, an
+    enum label, a raw SQL expression): PostgreSQL cannot store one, and the driver would
+    refuse it only when the DDL is sent."""
+    if value is not None and "\x00" in value:
+        raise ModelError(f"{what} contains a NUL byte (\\x00): {value!r}", entity=entity,
+                         field=field)
+    return value
 
 
 def generated_name(*parts: str) -> str:

@@ -30,6 +30,7 @@ from linkgress.errors import MigrationError
 from linkgress.schema.ddl import create_index_sql, render
 from linkgress.schema.operations import AddEnumValue, CreateIndex, CreateTable, Operation
 from linkgress.schema.quoting import quote_literal, quote_qualified
+from linkgress.schema.rawsql import execute_one, failure_reason
 from linkgress.schema.snapshot import Schema
 
 if TYPE_CHECKING:
@@ -136,10 +137,11 @@ async def _build_one(conn: RawConnection, op: CreateIndex) -> bool:
                                        if_not_exists=True))
     for sql in statements:
         try:
-            await conn.execute(sql)
+            await execute_one(conn, sql)  # one statement, outside any transaction block
         except asyncpg.PostgresError as exc:
             raise MigrationError(
-                f"building index '{op.index.name}' concurrently failed: {exc}\n  SQL: {sql}\n"
+                f"building index '{op.index.name}' concurrently failed: "
+                f"{failure_reason(op, exc)}\n  SQL: {sql}\n"
                 "  the migration before it is committed; the next migrate() retries the index",
                 operation=op, sql=sql) from exc
     return True

@@ -26,6 +26,7 @@ from linkgress.errors import (
 from linkgress.schema.ddl import render
 from linkgress.schema.operations import Operation
 from linkgress.schema.quoting import quote_qualified
+from linkgress.schema.rawsql import execute_one, failure_reason
 from linkgress.schema.snapshot import Schema, from_json_text, to_json
 
 log = logging.getLogger("linkgress.migrate")
@@ -229,16 +230,21 @@ class MigrationExecutor:
 
     async def apply(self, conn: RawConnection, operations: list[Operation],
                     on_applied: Callable[[Operation], None] | None = None) -> None:
-        """Run each operation's SQL in order; a failure raises :class:`MigrationError`."""
+        """Run each operation's SQL in order; a failure raises :class:`MigrationError`.
+
+        Each statement is sent alone through the extended protocol, so PostgreSQL refuses a
+        raw SQL option that carries a second statement (see :mod:`linkgress.schema.rawsql`).
+        """
         for op in operations:
             for sql in render(op):
                 try:
-                    await conn.execute(sql)
+                    await execute_one(conn, sql)
                 except Exception as exc:
                     if not is_driver_error(exc):
                         raise
                     raise MigrationError(
-                        f"migration failed at '{op.describe()}': {exc}\n  SQL: {sql}\n"
+                        f"migration failed at '{op.describe()}': {failure_reason(op, exc)}\n"
+                        f"  SQL: {sql}\n"
                         "  nothing was applied (the transaction was rolled back)",
                         operation=op, sql=sql) from exc
             log.debug("applied: %s", op.describe())

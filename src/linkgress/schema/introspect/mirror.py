@@ -28,6 +28,7 @@ from linkgress.model.types import ColumnType
 from linkgress.schema.ddl import check_clause, column_definition, create_index_sql
 from linkgress.schema.introspect.parse import Row, canonical_schema
 from linkgress.schema.quoting import quote_ident, quote_literal, quote_qualified
+from linkgress.schema.rawsql import check_options, column_options, index_options
 from linkgress.schema.snapshot import Column, Index, Schema, Table
 
 TEMP_PREFIX = "__linkgress_norm_"
@@ -38,10 +39,15 @@ IndexKey = tuple[tuple[str, ...], str | None, str, bool, bool]
 
 @dataclass(frozen=True)
 class Statement:
-    """One setup statement and what it is for (named in the error if PostgreSQL rejects it)."""
+    """One setup statement and what it is for (named in the error if PostgreSQL rejects it).
+
+    ``options`` are the raw SQL options of the model it carries, as ``(what, text)``: named
+    when PostgreSQL refuses the statement for holding a second one.
+    """
 
     sql: str
     what: str
+    options: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -226,12 +232,14 @@ def blame_statements(target: Schema, existing: Existing) -> list[Statement]:
         items = [column_definition(replace(c, identity=None, nullable=True))
                  for c in table.columns]
         items.extend(check_clause(c) for c in table.checks)
+        options = column_options(table.columns) + check_options(table.checks)
         out.append(Statement(f"CREATE TEMPORARY TABLE {quote_ident(temp)} "
-                             f"({', '.join(items)})", what))
+                             f"({', '.join(items)})", what, tuple(options)))
         for j, index in enumerate(table.indexes):
             mirror = replace(index, name=f"{temp}_{j}", concurrently=False)
             out.append(Statement(create_index_sql("pg_temp", temp, mirror),
-                                 f"index {index.name!r} on {what}"))
+                                 f"index {index.name!r} on {what}",
+                                 tuple(index_options(index))))
     return out
 
 

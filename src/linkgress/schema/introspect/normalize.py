@@ -10,8 +10,11 @@ uses, parses them with the same functions, and rolls back. Enums, sequences and 
 target needs but the database lacks are created in the savepoint too, so a brand-new model
 normalises before its first migration.
 
-Round trips: one read of what exists, one script (the savepoint and all DDL), one read of
-everything printed (as JSON), the rollback.
+Round trips: one read of what exists, the savepoint, each (deduplicated) DDL statement of the
+mirror, one read of everything printed (as JSON), the rollback. The mirror's statements carry
+the model's raw SQL (defaults, checks, index expressions and predicates), so each is sent on
+its own through the extended protocol (:func:`~linkgress.schema.rawsql.execute_one`): a raw
+option holding a second statement is refused even here, in a savepoint that is rolled back.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from linkgress.schema.introspect.parse import (
     parse_constraint,
     parse_index,
 )
+from linkgress.schema.rawsql import execute_one, is_stacked, stacked_statement_hint
 from linkgress.schema.snapshot import CheckConstraint, Schema
 
 if TYPE_CHECKING:
@@ -77,7 +81,7 @@ async def _in_rolled_back_savepoint(conn: RawConnection,
 
 
 # The mirror lives in this savepoint (or, outside a transaction, in a transaction of its
-# own); opened in the same round trip as the mirror's DDL, always rolled back.
+# own), always rolled back.
 SAVEPOINT = "__linkgress_normalize"
 
 
@@ -87,8 +91,10 @@ async def _mirror_and_read(conn: RawConnection, plan: MirrorPlan) -> dict[str, P
         end = f"ROLLBACK TO SAVEPOINT {SAVEPOINT}; RELEASE SAVEPOINT {SAVEPOINT}"
     else:
         begin, end = "BEGIN", "ROLLBACK"
+    await conn.execute(begin)
     try:
-        await conn.execute(";\n".join([begin, *(s.sql for s in plan.statements)]))
+        for statement in plan.statements:
+            await execute_one(conn, statement.sql)
         row = await conn.fetchrow(catalog.temp_readback_sql(conn.get_server_version().major),
                                   plan.temp_tables)
     finally:
@@ -103,7 +109,7 @@ async def _find_rejected(conn: RawConnection, statements: list[Statement]
     """Run the statements one by one (the rare error path) to name the one that fails."""
     for statement in statements:
         try:
-            await conn.execute(statement.sql)
+            await execute_one(conn, statement.sql)
         except asyncpg.PostgresError as exc:
             return statement, exc
     return None
@@ -125,6 +131,7 @@ async def normalize(conn: RawConnection, target: Schema) -> Schema:
         if found is None:
             raise
         statement, error = found
-        raise ModelError(f"PostgreSQL rejects the model's {statement.what}: {error}\n"
+        hint = f": {stacked_statement_hint(list(statement.options))}" if is_stacked(error) else ""
+        raise ModelError(f"PostgreSQL rejects the model's {statement.what}: {error}{hint}\n"
                          f"  SQL: {statement.sql}") from exc
     return apply_printed(target, plan, printed)
