@@ -10,8 +10,10 @@ uses, parses them with the same functions, and rolls back. Enums, sequences and 
 target needs but the database lacks are created in the savepoint too, so a brand-new model
 normalises before its first migration.
 
-Round trips: one read of what exists, one script (the savepoint and all DDL), one read of
-everything printed (as JSON), the rollback.
+Round trips: one read of what exists, the savepoint (inside a transaction), one script (all
+DDL), one read of everything printed (as JSON), the rollback. When PostgreSQL rejects the
+script, the model's objects are re-created one statement at a time (see
+:func:`.mirror.blame_statements`) to name the one at fault.
 """
 
 from __future__ import annotations
@@ -82,13 +84,19 @@ SAVEPOINT = "__linkgress_normalize"
 
 
 async def _mirror_and_read(conn: RawConnection, plan: MirrorPlan) -> dict[str, Printed]:
+    script = [s.sql for s in plan.statements]
     if conn.is_in_transaction():
-        begin = f"SAVEPOINT {SAVEPOINT}"
+        # A round trip of its own: PostgreSQL parses a whole script before running any of it,
+        # so a syntax error in the model's SQL would abort the caller's transaction before a
+        # SAVEPOINT sent in the same script ever ran.
+        await conn.execute(f"SAVEPOINT {SAVEPOINT}")
         end = f"ROLLBACK TO SAVEPOINT {SAVEPOINT}; RELEASE SAVEPOINT {SAVEPOINT}"
     else:
-        begin, end = "BEGIN", "ROLLBACK"
+        # Outside a transaction a syntax error leaves none open: ROLLBACK only warns.
+        script.insert(0, "BEGIN")
+        end = "ROLLBACK"
     try:
-        await conn.execute(";\n".join([begin, *(s.sql for s in plan.statements)]))
+        await conn.execute(";\n".join(script))
         row = await conn.fetchrow(catalog.temp_readback_sql(conn.get_server_version().major),
                                   plan.temp_tables)
     finally:
@@ -125,6 +133,7 @@ async def normalize(conn: RawConnection, target: Schema) -> Schema:
         if found is None:
             raise
         statement, error = found
+        first = "" if str(error) == str(exc) else f"\n  (the batched script failed first: {exc})"
         raise ModelError(f"PostgreSQL rejects the model's {statement.what}: {error}\n"
-                         f"  SQL: {statement.sql}") from exc
+                         f"  SQL: {statement.sql}{first}") from error
     return apply_printed(target, plan, printed)
