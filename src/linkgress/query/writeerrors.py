@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = ["COPY_ENCODING_ERRORS", "BadValue", "RowsRejected", "bad_argument", "bad_value",
            "client_side", "input_row", "locate", "named_argument_error", "original_error",
-           "rejected_row", "value_error"]
+           "rejected_row", "table_label", "value_error"]
 
 #: What asyncpg's codecs raise for a value of the wrong type or out of range during ``COPY``
 #: (``AttributeError``: a ``str`` where a ``date`` belongs has no ``toordinal``).
@@ -56,8 +56,14 @@ def value_error(plan: TablePlan, attr: str, problem: str, *, what: str,
     if row is not None:
         where.append(row)
     return DatabaseError(
-        f"{what}: invalid value for {plan.meta.table}.{column} ({', '.join(where)}): {problem}",
-        sql=sql, table=plan.meta.table, column=column)
+        f"{what}: invalid value for {table_label(plan)}.{column} ({', '.join(where)}): "
+        f"{problem}", sql=sql, table=plan.meta.table, column=column)
+
+
+def table_label(plan: TablePlan) -> str:
+    """``table``, or ``schema.table`` outside ``public``."""
+    meta = plan.meta
+    return meta.table if meta.schema == "public" else f"{meta.schema}.{meta.table}"
 
 
 def named_argument_error(exc: DatabaseError, plan: TablePlan, what: str,
@@ -123,7 +129,7 @@ class RowsRejected(Exception):
         """The user's error; ``row_label`` names the input row of ``bad`` (e.g. ``row 7``)."""
         if self.bad is None:
             return DatabaseError(
-                f"{what}: {plan.meta.table} rejected a value while encoding the rows "
+                f"{what}: {table_label(plan)} rejected a value while encoding the rows "
                 f"({', '.join(plan.names[a] for a in self.attrs)}): "
                 f"{type(self.error).__name__}: {self.error}", sql=self.sql,
                 sqlstate=self.sqlstate, table=plan.meta.table)
