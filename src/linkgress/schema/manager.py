@@ -192,7 +192,8 @@ class DbSchemaManager:
     async def analyze(self) -> list[Operation]:
         """The operations ``migrate()`` would apply now, in order; ``[]`` when the database
         matches the model. Changes nothing: its temporary work runs in a transaction that is
-        rolled back. Hooks are not run."""
+        rolled back. Hooks are not run. Raises :class:`~linkgress.errors.MigrationError` when
+        the database cannot be read or PostgreSQL rejects the model's SQL (naming the object)."""
         return (await self.analyze_full()).operations
 
     async def analyze_full(self, *, manage_all: bool = False) -> DiffResult:
@@ -229,7 +230,7 @@ class DbSchemaManager:
         nothing changes. ``dry_run=True`` only logs and returns the plan (no hooks, no lock).
 
         Raises :class:`~linkgress.errors.MigrationError` (nothing applied) when an operation
-        or a hook fails, :class:`~linkgress.errors.MigrationLockTimeout` when another migrator
+        or a hook fails or PostgreSQL rejects the model's raw SQL (naming the object), :class:`~linkgress.errors.MigrationLockTimeout` when another migrator
         holds the lock longer than ``lock_wait_timeout``.
         """
         if dry_run:
