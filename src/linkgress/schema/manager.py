@@ -230,8 +230,9 @@ class DbSchemaManager:
         nothing changes. ``dry_run=True`` only logs and returns the plan (no hooks, no lock).
 
         Raises :class:`~linkgress.errors.MigrationError` (nothing applied) when an operation
-        or a hook fails or PostgreSQL rejects the model's raw SQL (naming the object), :class:`~linkgress.errors.MigrationLockTimeout` when another migrator
-        holds the lock longer than ``lock_wait_timeout``.
+        or a hook fails or PostgreSQL rejects the model's raw SQL (naming the object),
+        :class:`~linkgress.errors.MigrationLockTimeout` when another migrator holds the lock
+        longer than ``lock_wait_timeout``.
         """
         if dry_run:
             result = await self.analyze_full(manage_all=manage_all)
