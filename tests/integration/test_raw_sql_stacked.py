@@ -16,7 +16,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from linkgress import DbModelConfig, LinkgressError, MigrationError, MigrationRunner, ModelError
+from linkgress import DbModelConfig, LinkgressError, MigrationError, MigrationRunner
 from tests.integration.migrate_support import context, entity, execute, opened, rows
 
 DROP = "DROP TABLE canary"
@@ -88,10 +88,10 @@ async def test_migrate_refuses_a_second_statement(
         sm = db.get_schema_manager()
         # Normalisation mirrors the model's raw SQL first (in a rolled-back savepoint): the
         # refusal comes from there, before any operation is applied.
-        with pytest.raises(ModelError) as info:
+        with pytest.raises(MigrationError) as info:
             await sm.migrate()
         _assert_names_the_option(info.value, what)
-        with pytest.raises(ModelError):
+        with pytest.raises(MigrationError):
             await sm.analyze()
     await _canary_survives(linkgress_database)
 
@@ -102,7 +102,7 @@ async def test_migrate_of_a_new_index_on_an_existing_table_refuses_too(
     async with opened(context({"victim": Victim}), linkgress_database) as db:
         await db.get_schema_manager().migrate()
     async with opened(context({"victim": Victim}, _where), linkgress_database) as db:
-        with pytest.raises(ModelError, match="index 'ix_victim_name' where="):
+        with pytest.raises(MigrationError, match="index 'ix_victim_name' where="):
             await db.get_schema_manager().migrate()
     assert await rows(linkgress_database, "SELECT id FROM canary") == [(1,)]
 

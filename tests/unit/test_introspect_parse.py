@@ -371,14 +371,20 @@ def test_the_mirror_of_many_alike_tables_is_two_tables_and_one_index() -> None:
     assert needs_printing(Index(name="x", columns=("name",), where="id > 0"))
 
 
-def test_blame_statements_mirror_each_table_plainly() -> None:
+def test_blame_statements_name_each_default_check_and_index() -> None:
     statements = blame_statements(wide_schema(2), Existing(schemas=frozenset({"public"})))
     assert [s.what for s in statements] == [
-        "table 't0'", "index 'ix_t0_lower' on table 't0'", "index 'ix_t0_name' on table 't0'",
-        "table 't1'", "index 'ix_t1_lower' on table 't1'", "index 'ix_t1_name' on table 't1'"]
-    assert statements[0].sql == (
-        f'CREATE TEMPORARY TABLE "{TEMP_PREFIX}b0" ("id" integer, "name" text DEFAULT \'\', '
-        'CONSTRAINT "ck_t0" CHECK (id > 0))')
+        "column types of table 't0'", "default of column 't0.name'",
+        "check 'ck_t0' on table 't0'", "index 'ix_t0_lower' on table 't0'",
+        "index 'ix_t0_name' on table 't0'",
+        "column types of table 't1'", "default of column 't1.name'",
+        "check 'ck_t1' on table 't1'", "index 'ix_t1_lower' on table 't1'",
+        "index 'ix_t1_name' on table 't1'"]
+    temp = f'"{TEMP_PREFIX}b0"'
+    assert [s.sql for s in statements[:3]] == [
+        f'CREATE TEMPORARY TABLE {temp} ("id" integer, "name" text)',
+        f'ALTER TABLE {temp} ALTER COLUMN "name" SET DEFAULT \'\'',
+        f'ALTER TABLE {temp} ADD CONSTRAINT "ck_t0" CHECK (id > 0)']
 
 
 def test_apply_printed_replaces_only_the_printed_text() -> None:

@@ -64,7 +64,9 @@ def test_hint_without_a_suspect_still_explains_the_rule() -> None:
 def test_blame_statements_carry_the_raw_options_they_hold() -> None:
     statements = blame_statements(Schema(tables=(TABLE,)), Existing(schemas=frozenset({"public"})))
     assert [(s.what, s.options) for s in statements] == [
-        ("table 't'", (("default of column 'v'", "RAW_DEFAULT"), ("check 'ck'", "RAW_CHECK"))),
+        ("column types of table 't'", ()),
+        ("default of column 't.v'", (("default of column 'v'", "RAW_DEFAULT"),)),
+        ("check 'ck' on table 't'", (("check 'ck'", "RAW_CHECK"),)),
         ("index 'ix' on table 't'",
          (("index 'ix' expression", "(RAW_EXPR)"), ("index 'ix' where=", "RAW_WHERE"))),
     ]

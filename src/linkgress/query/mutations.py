@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
-from linkgress.errors import QueryBuildError
+from linkgress.errors import DatabaseError, QueryBuildError
 from linkgress.query import session
 from linkgress.query.compiler import ROOT_ALIAS, _Compiler, _Walk, _walk_projection
 from linkgress.query.expressions import ColumnRef, Expr, Param
@@ -27,6 +27,17 @@ from linkgress.query.materialize import (
     build_projection,
     build_row_reader,
     projection_columns,
+)
+from linkgress.query.writeerrors import (
+    COPY_ENCODING_ERRORS,
+    BadValue,
+    RowsRejected,
+    bad_value,
+    client_side,
+    locate,
+    named_argument_error,
+    original_error,
+    rejected_row,
 )
 from linkgress.query.writeplan import Member, TablePlan, group_rows, table_plan
 from linkgress.schema.quoting import quote_ident
@@ -48,7 +59,10 @@ COPY_THRESHOLD = 100
 #: PostgreSQL's limit of bind parameters in one statement.
 MAX_PARAMS = 32767
 
-_Action = Callable[[int], tuple[str, list[Any]]]
+# offset -> (ON CONFLICT clause, its parameters, the attribute each parameter sets)
+_Action = Callable[[int], tuple[str, list[Any], tuple[str, ...]]]
+_Groups = list[tuple[tuple[str, ...], list[tuple[Any, ...]]]]
+QUERY_CANCELED = "57014"  # the SQLSTATE of a COPY the client aborted (CopyFail)
 
 
 class TableMutations(Generic[E]):
@@ -62,13 +76,21 @@ class TableMutations(Generic[E]):
         identity, defaults) — the given entity itself, updated, or a new one for a dict.
 
         Raises :class:`~linkgress.errors.QueryBuildError` for an unknown field and a
-        :class:`~linkgress.errors.DatabaseError` subclass when PostgreSQL rejects the row.
+        :class:`~linkgress.errors.DatabaseError` subclass when PostgreSQL rejects the row (or
+        a value does not fit its column: the error names the column).
         """
         plan = table_plan(self.meta)
         values = plan.values_of(entity, "insert()")
         attrs = plan.given(values)
-        record = await session.fetchrow(
-            self.context.query_scope, plan.insert_sql(attrs), plan.params(attrs, values))
+        try:
+            record = await session.fetchrow(
+                self.context.query_scope, plan.insert_sql(attrs), plan.params(attrs, values))
+        except DatabaseError as exc:
+            named = named_argument_error(
+                exc, plan, "insert()", lambda n: attrs[n - 1] if n <= len(attrs) else None)
+            if named is None:
+                raise
+            raise named from exc.__cause__
         target = entity if isinstance(entity, plan.entity) else plan.new_entity()
         return plan.fill(target, record)  # type: ignore[no-any-return]
 
@@ -80,28 +102,58 @@ class TableMutations(Generic[E]):
         ``copy_records_to_table``), below it multi-row ``INSERT`` statements within the bind
         parameter limit. Rows setting different sets of fields are inserted group by group.
         When that takes several statements they run in one transaction (a savepoint inside
-        an enclosing one), so either every row is inserted or none.
+        an enclosing one), so either every row is inserted or none. A value that does not fit
+        its column raises :class:`~linkgress.errors.DatabaseError` naming the column and the
+        row (its 0-based index in ``rows``).
         """
         plan = table_plan(self.meta)
         groups = group_rows(plan, rows, "insert_many()")
         statements = sum(_statement_count(plan, a, len(r)) for a, r in groups)
-        if statements > 1:
-            async with self.context.transaction():
-                return await self._insert_groups(plan, groups)
-        return await self._insert_groups(plan, groups)
+        # A failed COPY aborts an enclosing transaction unless this call has its own block.
+        usable = statements > 1 or self.context.query_scope.transaction.get() is None
+        try:
+            if statements > 1:
+                async with self.context.transaction():
+                    return await self._insert_groups(plan, groups)
+            return await self._insert_groups(plan, groups)
+        except RowsRejected as rejected:
+            raise await self._rejected(plan, rejected, rows, len(groups), usable,
+                                       "insert_many()") from original_error(rejected.error)
 
-    async def _insert_groups(
-        self, plan: TablePlan, groups: list[tuple[tuple[str, ...], list[tuple[Any, ...]]]]
-    ) -> int:
+    async def _insert_groups(self, plan: TablePlan, groups: _Groups) -> int:
         total = 0
         for attrs, rows in groups:
             if attrs and len(rows) >= COPY_THRESHOLD:
-                columns = [plan.names[a] for a in attrs]
-                total += await session.copy_records(
-                    self.context.query_scope, self.meta.table, self.meta.schema, columns, rows)
+                total += await self._copy(plan, attrs, rows)
             else:
                 total += await self._insert_values(plan, attrs, rows)
         return total
+
+    async def _copy(self, plan: TablePlan, attrs: tuple[str, ...],
+                    rows: list[tuple[Any, ...]]) -> int:
+        columns = [plan.names[a] for a in attrs]
+        try:
+            return await session.copy_records(
+                self.context.query_scope, self.meta.table, self.meta.schema, columns, rows)
+        except (*COPY_ENCODING_ERRORS, DatabaseError) as exc:
+            if isinstance(exc, DatabaseError) and not client_side(exc):
+                raise
+            sql = f"COPY {plan.table_sql} ({', '.join(map(quote_ident, columns))}) FROM STDIN"
+            # asyncpg answered the failure with CopyFail: the server cancelled the COPY.
+            raise RowsRejected(attrs, rows, exc, sql, sqlstate=QUERY_CANCELED) from exc
+
+    async def _rejected(self, plan: TablePlan, rejected: RowsRejected, source: Iterable[Any],
+                        groups: int, usable: bool, what: str) -> DatabaseError:
+        """The error for rows that failed to encode; after a COPY, finds the value at fault
+        (when the connection still allows it)."""
+        if rejected.bad is None and usable:
+            rejected.bad = await locate(self.context.query_scope, plan, rejected.attrs,
+                                        rejected.rows, _rows_per_statement(len(rejected.attrs), 0))
+        error = rejected.to_error(plan, what, rejected_row(plan, rejected, source, groups, what))
+        state = self.context.query_scope.transaction.get()
+        if not usable and state is not None:
+            state.record(error)  # the COPY aborted the enclosing transaction: it cannot commit
+        return error
 
     async def _insert_values(
         self, plan: TablePlan, attrs: tuple[str, ...], rows: list[tuple[Any, ...]],
@@ -114,11 +166,20 @@ class TableMutations(Generic[E]):
             chunk = rows[start:start + step]
             sql = plan.values_sql(attrs, len(chunk))
             params = [value for row in chunk for value in row]
+            extra_attrs: tuple[str, ...] = ()
             if action is not None:
-                suffix, extra = action(len(params))
+                suffix, extra, extra_attrs = action(len(params))
                 sql = f"{sql} {suffix}"
                 params.extend(extra)
-            status = await session.execute(self.context.query_scope, sql, params)
+            try:
+                status = await session.execute(self.context.query_scope, sql, params)
+            except DatabaseError as exc:
+                bad = bad_value(exc, attrs, len(chunk), extra_attrs)
+                if bad is None:
+                    raise
+                if bad.row is not None:
+                    bad = BadValue(start + bad.row, bad.attr, bad.problem)
+                raise RowsRejected(attrs, rows, exc, sql, bad) from exc
             total += session.affected_rows(status)
         return total
 
@@ -149,15 +210,17 @@ class TableMutations(Generic[E]):
         target_sql = ", ".join(plan.quoted[a] for a in targets)
         actions = [_conflict_action(plan, target_sql, attrs, update) for attrs, _ in groups]
         statements = sum(_statement_count(plan, a, len(r), upsert=True) for a, r in groups)
-        if statements > 1:
-            async with self.context.transaction():
-                return await self._upsert_groups(plan, groups, actions)
-        return await self._upsert_groups(plan, groups, actions)
+        try:
+            if statements > 1:
+                async with self.context.transaction():
+                    return await self._upsert_groups(plan, groups, actions)
+            return await self._upsert_groups(plan, groups, actions)
+        except RowsRejected as rejected:  # a statement's error: it names the value
+            row = rejected_row(plan, rejected, batch, len(groups), "upsert()")
+            raise rejected.to_error(plan, "upsert()", row) from original_error(rejected.error)
 
-    async def _upsert_groups(
-        self, plan: TablePlan, groups: list[tuple[tuple[str, ...], list[tuple[Any, ...]]]],
-        actions: list[_Action],
-    ) -> int:
+    async def _upsert_groups(self, plan: TablePlan, groups: _Groups,
+                             actions: list[_Action]) -> int:
         total = 0
         for (attrs, rows), action in zip(groups, actions, strict=True):
             total += await self._insert_values(plan, attrs, rows, action)
@@ -172,15 +235,16 @@ def _conflict_action(
     clause's placeholders numbered after ``offset`` VALUES parameters."""
     head = f"ON CONFLICT ({target_sql}) "
     if update is None or not update:
-        return lambda offset: (head + "DO NOTHING", [])
+        return lambda offset: (head + "DO NOTHING", [], ())
     if isinstance(update, Mapping):
         chosen = [(plan.member(m, "upsert(update=...)"), v) for m, v in update.items()]
         extra = [v if a not in plan.encoders else plan.encoders[a](v) for a, v in chosen]
+        extra_attrs = tuple(a for a, _ in chosen)
 
-        def bound(offset: int) -> tuple[str, list[Any]]:
+        def bound(offset: int) -> tuple[str, list[Any], tuple[str, ...]]:
             sets = ", ".join(
                 f"{plan.quoted[a]} = ${offset + i}" for i, (a, _) in enumerate(chosen, 1))
-            return head + "DO UPDATE SET " + sets, extra
+            return head + "DO UPDATE SET " + sets, extra, extra_attrs
 
         return bound
     names = [plan.member(m, "upsert(update=...)") for m in update]
@@ -188,7 +252,7 @@ def _conflict_action(
     clause = head + ("DO UPDATE SET " + ", ".join(
         f"{plan.quoted[a]} = EXCLUDED.{plan.quoted[a]}" for a in present)
         if present else "DO NOTHING")
-    return lambda offset: (clause, [])
+    return lambda offset: (clause, [], ())
 
 
 def _rows_per_statement(width: int, extra: int) -> int:
@@ -307,8 +371,23 @@ class _Statement(Generic[T]):
 
     async def _count(self) -> int:
         sql, params, _ = self._prepare(None)
-        status = await session.execute(self._query._context.query_scope, sql, params)
+        try:
+            status = await session.execute(self._query._context.query_scope, sql, params)
+        except DatabaseError as exc:
+            self._raise_named(exc)
+            raise
         return session.affected_rows(status)
+
+    def _raise_named(self, exc: DatabaseError) -> None:
+        """Raise ``exc`` restated naming the column, when a value did not fit its column."""
+        named = named_argument_error(exc, self._plan, f"{self._verb.lower()}()",
+                                     self._argument_attr)
+        if named is not None:
+            raise named from exc.__cause__
+
+    def _argument_attr(self, number: int) -> str | None:
+        """The attribute whose new value is bound as ``$number`` (None: a filter's value)."""
+        return None
 
     async def returning(self, projection: Callable[[Any], Any] | None = None) -> list[Any]:
         """Run the statement and return the affected rows: entities (as stored after the
@@ -320,7 +399,11 @@ class _Statement(Generic[T]):
             shape = build_projection(projection(self._root.proxy()))
         sql, params, reader = self._prepare(shape)
         assert reader is not None
-        rows: Sequence[Any] = await session.fetch(self._query._context.query_scope, sql, params)
+        try:
+            rows: Sequence[Any] = await session.fetch(self._query._context.query_scope, sql, params)
+        except DatabaseError as exc:
+            self._raise_named(exc)
+            raise
         return [reader(row) for row in rows]
 
 
@@ -379,6 +462,14 @@ class UpdateQuery(_Statement[T]):
             w.key.append(ref.meta.attr)
             w.expr(expr)
         w.opt(self._key)
+
+    def _argument_attr(self, number: int) -> str | None:
+        w = _Walk()  # numbered as _walk_own numbers them: the SET values come first
+        for ref, expr in self._sets:
+            w.expr(expr)
+            if number <= len(w.params):
+                return ref.meta.attr
+        return None
 
     def _own_shape(self) -> tuple[Any, list[Any]]:
         if self._plain:

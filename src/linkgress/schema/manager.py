@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 
 import asyncpg
 
-from linkgress.errors import MigrationError
+from linkgress.errors import MigrationError, ModelError
 from linkgress.schema.confirm import Confirm, destructive, log_plan, obtain_consent
 from linkgress.schema.deferred import (
     build_concurrently,
@@ -121,11 +121,21 @@ def with_fingerprint(schema: Schema, fingerprint: str) -> Schema:
 async def normalized_target(conn: RawConnection, target: Schema,
                             recorded: Schema | None) -> Schema:
     """``normalize_target(conn, target)``, or the recorded snapshot when it was normalised from
-    the very same model (see ``FINGERPRINT_NOTE``); the result carries the fingerprint."""
+    the very same model (see ``FINGERPRINT_NOTE``); the result carries the fingerprint.
+    Raises :class:`MigrationError` naming the model object whose SQL PostgreSQL rejects."""
     fingerprint = await model_fingerprint(conn, target)
     if recorded is not None and FINGERPRINT_NOTE + fingerprint in recorded.notes:
         return recorded
-    return with_fingerprint(await normalize_target(conn, target), fingerprint)
+    try:
+        normalized = await normalize_target(conn, target)
+    except ModelError as exc:  # PostgreSQL rejected the model's SQL: name it, chain its error
+        raise MigrationError(f"{exc}\n  no schema change was made") from (exc.__cause__ or exc)
+    return with_fingerprint(normalized, fingerprint)
+
+
+def _reading_failed(exc: asyncpg.PostgresError) -> MigrationError:
+    return MigrationError(f"reading the database schema failed: {exc}; "
+                          "no schema change was made")
 
 
 @dataclass
@@ -182,7 +192,8 @@ class DbSchemaManager:
     async def analyze(self) -> list[Operation]:
         """The operations ``migrate()`` would apply now, in order; ``[]`` when the database
         matches the model. Changes nothing: its temporary work runs in a transaction that is
-        rolled back. Hooks are not run."""
+        rolled back. Hooks are not run. Raises :class:`~linkgress.errors.MigrationError` when
+        the database cannot be read or PostgreSQL rejects the model's SQL (naming the object)."""
         return (await self.analyze_full()).operations
 
     async def analyze_full(self, *, manage_all: bool = False) -> DiffResult:
@@ -190,18 +201,21 @@ class DbSchemaManager:
         renames, changes that may fail on existing rows). ``manage_all`` treats everything in
         the model's schemas as managed (it may then propose dropping unknown objects)."""
         target = self.target_schema()
-        async with self.client.acquire() as conn:
-            tr = conn.transaction()
-            await tr.start()
-            try:
-                recorded = await self.executor.read_state(conn)
-                normalized = await normalized_target(conn, target, recorded)
-            finally:
-                await tr.rollback()
-        # Read with the pool's concurrent introspection (the connection above is released
-        # first, so a pool of any size suffices).
-        current = await introspect(self.client, schemas_in_scope(target, recorded),
-                                   exclude=self.exclude)
+        try:
+            async with self.client.acquire() as conn:
+                tr = conn.transaction()
+                await tr.start()
+                try:
+                    recorded = await self.executor.read_state(conn)
+                    normalized = await normalized_target(conn, target, recorded)
+                finally:
+                    await tr.rollback()
+            # Read with the pool's concurrent introspection (the connection above is released
+            # first, so a pool of any size suffices).
+            current = await introspect(self.client, schemas_in_scope(target, recorded),
+                                       exclude=self.exclude)
+        except asyncpg.PostgresError as exc:
+            raise _reading_failed(exc) from exc
         return diff(current, normalized, managed=recorded, manage_all=manage_all)
 
     # -- migrate ----------------------------------------------------------------------------
@@ -216,8 +230,9 @@ class DbSchemaManager:
         nothing changes. ``dry_run=True`` only logs and returns the plan (no hooks, no lock).
 
         Raises :class:`~linkgress.errors.MigrationError` (nothing applied) when an operation
-        or a hook fails, :class:`~linkgress.errors.MigrationLockTimeout` when another migrator
-        holds the lock longer than ``lock_wait_timeout``.
+        or a hook fails or PostgreSQL rejects the model's raw SQL (naming the object),
+        :class:`~linkgress.errors.MigrationLockTimeout` when another migrator holds the lock
+        longer than ``lock_wait_timeout``.
         """
         if dry_run:
             result = await self.analyze_full(manage_all=manage_all)
@@ -248,8 +263,7 @@ class DbSchemaManager:
             current = await introspect(self.client, schemas_in_scope(target, recorded),
                                        exclude=self.exclude, connection=conn)
         except asyncpg.PostgresError as exc:
-            raise MigrationError(f"reading the database schema failed: {exc}; "
-                                 "no schema change was made") from exc
+            raise _reading_failed(exc) from exc
         result = diff(current, normalized, managed=recorded, manage_all=manage_all)
         return result, normalized, recorded
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from linkgress.model.types import ColumnType
-from linkgress.schema.ddl import check_clause, column_definition, create_index_sql
+from linkgress.schema.ddl import check_clause, create_index_sql
 from linkgress.schema.introspect.parse import Row, canonical_schema
 from linkgress.schema.quoting import quote_ident, quote_literal, quote_qualified
 from linkgress.schema.rawsql import check_options, column_options, index_options
@@ -223,23 +223,33 @@ def mirror_plan(target: Schema, existing: Existing) -> MirrorPlan:
 
 
 def blame_statements(target: Schema, existing: Existing) -> list[Statement]:
-    """One plain mirror per table, each statement naming its model object: run one by one
-    on the error path to find what PostgreSQL rejects."""
+    """One statement per model object, each naming it: run one by one on the error path to
+    find what PostgreSQL rejects. Per table: its columns' types, then each default, each check
+    and each index on their own."""
     out = type_statements(target, existing)
     for i, table in enumerate(target.tables):
-        temp = f"{TEMP_PREFIX}b{i}"
-        what = f"table {table.qualified_name!r}"
-        items = [column_definition(replace(c, identity=None, nullable=True))
-                 for c in table.columns]
-        items.extend(check_clause(c) for c in table.checks)
-        options = column_options(table.columns) + check_options(table.checks)
-        out.append(Statement(f"CREATE TEMPORARY TABLE {quote_ident(temp)} "
-                             f"({', '.join(items)})", what, tuple(options)))
-        for j, index in enumerate(table.indexes):
-            mirror = replace(index, name=f"{temp}_{j}", concurrently=False)
-            out.append(Statement(create_index_sql("pg_temp", temp, mirror),
-                                 f"index {index.name!r} on {what}",
-                                 tuple(index_options(index))))
+        out.extend(_blame_table(f"{TEMP_PREFIX}b{i}", table))
+    return out
+
+
+def _blame_table(temp: str, table: Table) -> list[Statement]:
+    label = _label(table.schema, table.name)
+    on = f"on table {label!r}"
+    plain = [f"{quote_ident(c.name)} {type_sql(c.type)}" for c in table.columns]
+    out = [Statement(f"CREATE TEMPORARY TABLE {quote_ident(temp)} ({', '.join(plain)})",
+                     f"column types of table {label!r}")]
+    alter = f"ALTER TABLE {quote_ident(temp)}"
+    out.extend(Statement(f"{alter} ALTER COLUMN {quote_ident(c.name)} SET DEFAULT {c.default}",
+                         f"default of column {label + '.' + c.name!r}",
+                         tuple(column_options((c,))))
+               for c in table.columns if c.default is not None and c.identity is None)
+    out.extend(Statement(f"{alter} ADD {check_clause(c)}", f"check {c.name!r} {on}",
+                         tuple(check_options((c,))))
+               for c in table.checks)
+    for j, index in enumerate(table.indexes):
+        mirror = replace(index, name=f"{temp}_{j}", concurrently=False)
+        out.append(Statement(create_index_sql("pg_temp", temp, mirror),
+                             f"index {index.name!r} {on}", tuple(index_options(index))))
     return out
 
 

@@ -15,6 +15,8 @@ mirror, one read of everything printed (as JSON), the rollback. The mirror's sta
 the model's raw SQL (defaults, checks, index expressions and predicates), so each is sent on
 its own through the extended protocol (:func:`~linkgress.schema.rawsql.execute_one`): a raw
 option holding a second statement is refused even here, in a savepoint that is rolled back.
+When a statement is rejected, the model's objects are re-created one statement at a time
+(see :func:`.mirror.blame_statements`) to name the one at fault.
 """
 
 from __future__ import annotations
@@ -131,7 +133,9 @@ async def normalize(conn: RawConnection, target: Schema) -> Schema:
         if found is None:
             raise
         statement, error = found
-        hint = f": {stacked_statement_hint(list(statement.options))}" if is_stacked(error) else ""
+        stacked = is_stacked(error) or is_stacked(exc)
+        hint = f": {stacked_statement_hint(list(statement.options))}" if stacked else ""
+        first = "" if str(error) == str(exc) else f"\n  (the first failure was: {exc})"
         raise ModelError(f"PostgreSQL rejects the model's {statement.what}: {error}{hint}\n"
-                         f"  SQL: {statement.sql}") from exc
+                         f"  SQL: {statement.sql}{first}") from error
     return apply_printed(target, plan, printed)
