@@ -7,7 +7,17 @@ import logging
 
 import pytest
 
-from linkgress import DbContext, DbModelConfig, Entity, column, integer, text
+from linkgress import (
+    DbContext,
+    DbModelConfig,
+    Entity,
+    bigserial,
+    column,
+    integer,
+    serial,
+    smallserial,
+    text,
+)
 from tests.integration.migrate_support import execute, opened, rows
 
 
@@ -49,3 +59,97 @@ async def test_introspection_notes_reach_the_migrate_log(
         assert await db.get_schema_manager().migrate() == []
     notes = [r.getMessage() for r in caplog.records if r.name == "linkgress.migrate"]
     assert any(m.startswith("note: ") and "ix_items_code_desc" in m for m in notes)
+
+
+# -- bug 2: serial keys -------------------------------------------------------------------------
+
+
+class Artist(Entity):
+    artist_id: int = column(serial(), primary_key=True)
+    name: str = column(text())
+
+
+class Track(Entity):
+    track_id: int = column(bigserial(), primary_key=True)
+    artist_id: int = column(integer(), references=Artist)
+    position: int = column(smallserial())
+
+
+class Music(DbContext):
+    artist = DbContext.table(Artist)
+    track = DbContext.table(Track)
+
+
+async def _assert_adopted(dsn: str) -> None:
+    async with opened(Music, dsn) as db:
+        sm = db.get_schema_manager()
+        result = await sm.analyze_full()
+        assert result.operations == []
+        assert not [n for n in result.notes if "sequence" in n]
+        assert await sm.migrate() == []
+        await db.artist.insert(Artist(name="Miles"))
+    assert await rows(dsn, "SELECT artist_id, name FROM artist ORDER BY artist_id") == [
+        (1, "Tina"), (2, "Miles")]
+
+
+async def test_serial_columns_from_ensure_created_need_no_operation(
+        linkgress_database: str) -> None:
+    async with opened(Music, linkgress_database) as db:
+        sm = db.get_schema_manager()
+        created = await sm.ensure_created()
+        assert [op.type for op in created].count("create_sequence") == 0
+        await db.artist.insert(Artist(name="Tina"))
+        await db.track.insert(Track(artist_id=1))
+    assert await rows(linkgress_database, """
+        SELECT c.relname, d.refobjsubid > 0 FROM pg_class c
+          JOIN pg_depend d ON d.objid = c.oid AND d.deptype = 'a'
+         WHERE c.relkind = 'S' ORDER BY 1""") == [
+        ("artist_artist_id_seq", True), ("track_position_seq", True),
+        ("track_track_id_seq", True)]
+    assert await rows(linkgress_database, "SELECT track_id, position FROM track") == [(1, 1)]
+    await _assert_adopted(linkgress_database)
+
+
+async def test_serial_written_by_hand_is_adopted(linkgress_database: str) -> None:
+    await execute(linkgress_database, """
+        CREATE TABLE artist (artist_id SERIAL PRIMARY KEY, name text NOT NULL);
+        INSERT INTO artist (name) VALUES ('Tina');
+        CREATE TABLE track (track_id BIGSERIAL PRIMARY KEY,
+                            artist_id integer NOT NULL REFERENCES artist,
+                            position SMALLSERIAL)""")
+    await _assert_adopted(linkgress_database)
+
+
+async def test_serial_written_the_pg_dump_way_is_adopted(linkgress_database: str) -> None:
+    await execute(linkgress_database, """
+        CREATE TABLE public.artist (artist_id integer NOT NULL, name text NOT NULL);
+        CREATE SEQUENCE public.artist_artist_id_seq AS integer START WITH 1 INCREMENT BY 1
+            NO MINVALUE NO MAXVALUE CACHE 1;
+        ALTER SEQUENCE public.artist_artist_id_seq OWNED BY public.artist.artist_id;
+        ALTER TABLE ONLY public.artist ALTER COLUMN artist_id
+            SET DEFAULT nextval('public.artist_artist_id_seq'::regclass);
+        ALTER TABLE ONLY public.artist ADD CONSTRAINT artist_pkey PRIMARY KEY (artist_id);
+        INSERT INTO public.artist (name) VALUES ('Tina');
+        CREATE SEQUENCE public.track_track_id_seq;
+        CREATE SEQUENCE public.track_position_seq AS smallint;
+        CREATE TABLE public.track (
+            track_id bigint DEFAULT nextval('public.track_track_id_seq'::regclass) NOT NULL,
+            artist_id integer NOT NULL,
+            position smallint DEFAULT nextval('public.track_position_seq'::regclass) NOT NULL);
+        ALTER SEQUENCE public.track_track_id_seq OWNED BY public.track.track_id;
+        ALTER SEQUENCE public.track_position_seq OWNED BY public.track.position;
+        ALTER TABLE ONLY public.track ADD CONSTRAINT track_pkey PRIMARY KEY (track_id);
+        ALTER TABLE ONLY public.track ADD CONSTRAINT track_artist_id_fkey
+            FOREIGN KEY (artist_id) REFERENCES public.artist(artist_id)""")
+    await _assert_adopted(linkgress_database)
+
+
+async def test_a_sequence_not_owned_by_its_column_is_not_serial(linkgress_database: str) -> None:
+    await execute(linkgress_database, """
+        CREATE SEQUENCE loose_seq;
+        CREATE TABLE artist (artist_id integer PRIMARY KEY DEFAULT nextval('loose_seq'),
+                             name text NOT NULL)""")
+    async with opened(Music, linkgress_database) as db:
+        result = await db.get_schema_manager().analyze_full()
+    assert "Alter column 'artist.artist_id'" not in [op.describe() for op in result.operations]
+    assert any("artist.artist_id" in n and "serial" in n for n in result.notes)

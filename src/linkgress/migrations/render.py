@@ -32,6 +32,8 @@ _SIMPLE = {
     "bytea": "bytea", "inet": "inet",
 }
 
+_SERIAL_BUILDERS = {"integer": "serial", "bigint": "bigserial", "smallint": "smallserial"}
+
 
 def q(value: str) -> str:
     """A Python string literal for ``value`` (double quotes when that needs no escaping)."""
@@ -66,6 +68,8 @@ class Code:
 
 def type_expr(ct: ColumnType, code: Code) -> str:
     """Python source building ``ct`` (``varchar(20)``, ``array(text())``, ...)."""
+    if ct.serial:
+        return f"{code.use(_SERIAL_BUILDERS[ct.name])}()"
     if ct.dims:
         element = type_expr(replace(ct, dims=0), code)
         return f"{code.use('array')}({element}{'' if ct.dims == 1 else f', {ct.dims}'})"
@@ -117,7 +121,7 @@ def _action(action: str) -> str | None:
 
 def _column_head(column: Column, code: Code) -> str:
     ct, name = column.type, q(column.name)
-    if not ct.dims and ct.schema is None:
+    if not ct.dims and ct.schema is None and not ct.serial:
         if ct.name in _SIMPLE and not ct.params:
             return f"t.{_SIMPLE[ct.name]}({name})"
         params = "".join(f", {p}" for p in ct.params)

@@ -27,8 +27,9 @@ def _cols(names: tuple[str, ...]) -> str:
 
 
 def column_definition(column: Column) -> str:
-    """``"name" type [GENERATED ... AS IDENTITY] [DEFAULT ...] [NOT NULL]``."""
-    parts = [quote_ident(column.name), column.type.sql]
+    """``"name" type [GENERATED ... AS IDENTITY] [DEFAULT ...] [NOT NULL]`` (a serial column's
+    type is spelled ``serial``: PostgreSQL makes its owned sequence and default)."""
+    parts = [quote_ident(column.name), column.type.ddl_sql]
     if column.identity is not None:
         parts.append(f"GENERATED {column.identity.upper()} AS IDENTITY")
     elif column.default is not None:

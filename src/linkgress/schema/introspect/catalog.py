@@ -70,6 +70,8 @@ SELECT c.oid AS oid, n.nspname AS schema, c.relname AS name,
  ORDER BY n.nspname, c.relname
 """
 
+# ``serial``: the default is nextval() of a sequence OWNED BY the column (SERIAL, or pg_dump's
+# CREATE SEQUENCE + ALTER SEQUENCE ... OWNED BY + DEFAULT nextval(...)).
 # ``type`` is format_type() of the column (an array prints its element once, whatever its
 # dimensions: attndims says how many were declared). For a type outside pg_catalog (an enum, a
 # domain), the element's own schema and name are given, unquoted.
@@ -80,7 +82,16 @@ SELECT a.attrelid AS table_oid, a.attnum AS position, a.attname AS name,
        en.nspname AS type_schema, et.typname AS type_name, et.typtype::text AS type_kind,
        NOT a.attnotnull AS nullable, pg_catalog.pg_get_expr(d.adbin, d.adrelid) AS "default",
        a.attidentity::text AS identity, a.attgenerated::text AS generated,
-       dsc.description AS comment
+       dsc.description AS comment,
+       (a.attidentity = '' AND d.adbin IS NOT NULL AND EXISTS (
+          SELECT 1 FROM pg_catalog.pg_depend sd
+            JOIN pg_catalog.pg_class sc ON sc.oid = sd.objid AND sc.relkind = 'S'
+           WHERE sd.classid = 'pg_catalog.pg_class'::regclass
+             AND sd.refclassid = 'pg_catalog.pg_class'::regclass
+             AND sd.refobjid = a.attrelid AND sd.refobjsubid = a.attnum AND sd.deptype = 'a'
+             AND pg_catalog.pg_get_expr(d.adbin, d.adrelid) = 'nextval('
+                 || pg_catalog.quote_literal(sc.oid::regclass::text) || '::regclass)'))
+         AS serial
   FROM pg_catalog.pg_attribute a
   JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
   JOIN pg_catalog.pg_type t ON t.oid = a.atttypid

@@ -37,6 +37,8 @@ FK_ACTION_CODES = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET 
                    "d": "SET DEFAULT"}
 IDENTITY_CODES = {"a": "always", "d": "by default"}
 
+SERIAL_TYPES = frozenset({"smallint", "integer", "bigint"})
+
 # (min, max) of the types a sequence may have.
 SEQUENCE_RANGES = {
     "smallint": (-(2**15), 2**15 - 1),
@@ -106,12 +108,25 @@ def _column_type(text: str, dims: int, type_schema: str, type_name: str,
 
 
 def parse_column(row: Row) -> Column:
-    """A :class:`Column` from a ``COLUMNS`` row. Identity and generated columns have no
-    default (the model side agrees: an identity column's ``default`` is None)."""
+    """A :class:`Column` from a ``COLUMNS`` row. Identity, serial and generated columns have
+    no default (the model side agrees: an identity column's ``default`` is None, and a serial
+    column's ``nextval`` default is part of its type)."""
     identity = IDENTITY_CODES.get(row["identity"] or "")
     default = None if identity is not None or row["generated"] else row["default"]
-    return Column(name=row["name"], type=parse_column_type(row), nullable=bool(row["nullable"]),
+    ctype = parse_column_type(row)
+    if _is_serial(row, ctype):
+        ctype, default = replace(ctype, serial=True), None
+    return Column(name=row["name"], type=ctype, nullable=bool(row["nullable"]),
                   default=default, identity=identity, comment=row["comment"])
+
+
+def _is_serial(row: Row, ctype: ColumnType) -> bool:
+    # An integer column whose default is nextval() of the sequence it owns (see catalog).
+    try:
+        owned = bool(row["serial"])
+    except KeyError:
+        return False
+    return owned and ctype.name in SERIAL_TYPES and not ctype.dims and ctype.schema is None
 
 
 def parse_enum(row: Row) -> EnumType:
