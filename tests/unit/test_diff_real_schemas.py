@@ -16,12 +16,13 @@ from linkgress import (
     serial,
     smallserial,
 )
-from linkgress.migrations.render import Code, column_chain, type_expr
+from linkgress.migrations.render import Code, column_chain, op_calls, type_expr
 from linkgress.model.build import build_model
-from linkgress.schema.ddl import column_definition
+from linkgress.schema.ddl import column_definition, foreign_key_clause
 from linkgress.schema.diff import diff
-from linkgress.schema.introspect.parse import parse_column
-from linkgress.schema.snapshot import Column, Schema, Table
+from linkgress.schema.introspect.parse import parse_column, parse_constraint
+from linkgress.schema.operations import CreateForeignKey
+from linkgress.schema.snapshot import Column, ForeignKey, Schema, Table
 
 
 def test_introspection_notes_are_part_of_the_result_without_internal_markers() -> None:
@@ -85,3 +86,80 @@ class _BadSerial(Entity):
 def test_a_serial_column_with_a_default_is_a_model_error() -> None:
     with pytest.raises(ModelError, match="takes no identity, default= or default_sql="):
         build_model({"bad": _BadSerial}, DbModelConfig())
+
+
+# -- deferrable foreign keys ----------------------------------------------------------------------
+
+FK = ForeignKey(name="b_a_fkey", columns=("a_id",), ref_schema="public", ref_table="a",
+                ref_columns=("id",), deferrable=True, initially_deferred=True, match="FULL")
+
+
+def test_foreign_key_clause_spells_match_and_timing() -> None:
+    assert foreign_key_clause(FK) == (
+        'CONSTRAINT "b_a_fkey" FOREIGN KEY ("a_id") REFERENCES "public"."a" ("id") MATCH FULL '
+        "ON DELETE NO ACTION ON UPDATE NO ACTION DEFERRABLE INITIALLY DEFERRED")
+    assert foreign_key_clause(replace(FK, initially_deferred=False, match="SIMPLE")).endswith(
+        "ON UPDATE NO ACTION DEFERRABLE")
+
+
+def test_foreign_key_rows_carry_their_timing() -> None:
+    row = {"kind": "f", "name": "b_a_fkey", "columns": ["a_id"], "ref_schema": "public",
+           "ref_table": "a", "ref_columns": ["id"], "on_delete": "a", "on_update": "a",
+           "deferrable": True, "initially_deferred": True, "match": "f"}
+    assert parse_constraint(row) == FK
+
+
+def test_only_the_timing_differs_is_a_change() -> None:
+    table = Table(schema="public", name="b",
+                  columns=(Column(name="a_id", type=integer()),), foreign_keys=(FK,))
+    plain = replace(table, foreign_keys=(replace(FK, deferrable=False,
+                                                 initially_deferred=False),))
+    ops = diff(Schema(tables=(table,)), Schema(tables=(plain,))).operations
+    assert [op.type for op in ops] == ["drop_foreign_key", "create_foreign_key"]
+
+
+def test_scaffold_renders_fk_timing() -> None:
+    op = CreateForeignKey(schema="public", table_name="b", foreign_key=FK)
+    (line,) = op_calls(op, Code())
+    assert "deferrable=True" in line and "initially_deferred=True" in line
+    assert 'match="full"' in line
+
+
+class _A(Entity):
+    id: int
+
+
+class _DeferredOnly(Entity):
+    id: int
+    a_id: int = column(references=_A, initially_deferred=True)
+
+
+class _BadMatch(Entity):
+    id: int
+    a_id: int = column(references=_A, match="partial")
+
+
+class _NoReference(Entity):
+    id: int
+    a_id: int = column(deferrable=True)
+
+
+class _Named(Entity):
+    id: int
+    a_id: int = column(references=_A, constraint_name="fk_named", deferrable=True)
+
+
+@pytest.mark.parametrize(("entity", "message"), [
+    (_DeferredOnly, "initially_deferred=True needs deferrable=True"),
+    (_BadMatch, "match must be 'simple' or 'full'"),
+    (_NoReference, "deferrable need references="),
+])
+def test_invalid_fk_options_are_model_errors(entity: type[Entity], message: str) -> None:
+    with pytest.raises(ModelError, match=message):
+        build_model({"a": _A, "b": entity}, DbModelConfig())
+
+
+def test_constraint_name_and_deferrable_reach_the_model() -> None:
+    (fk,) = build_model({"a": _A, "b": _Named}, DbModelConfig()).entity(_Named).foreign_keys
+    assert (fk.name, fk.deferrable, fk.initially_deferred, fk.match) == (
+        "fk_named", True, False, "SIMPLE")

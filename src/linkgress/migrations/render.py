@@ -355,6 +355,9 @@ def _(op: ops.CreateForeignKey, code: Code) -> list[str]:
                  q(fk.ref_table), _names(fk.ref_columns),
                  ref_schema=None if fk.ref_schema == op.schema else q(fk.ref_schema),
                  on_delete=_action(fk.on_delete), on_update=_action(fk.on_update),
+                 deferrable="True" if fk.deferrable else None,
+                 initially_deferred="True" if fk.initially_deferred else None,
+                 match=None if fk.match == "SIMPLE" else q(fk.match.lower()),
                  schema=_schema_kw(op.schema))]
 
 

@@ -56,11 +56,15 @@ def check_clause(check: CheckConstraint) -> str:
 
 
 def foreign_key_clause(fk: ForeignKey) -> str:
-    """``CONSTRAINT "name" FOREIGN KEY (...) REFERENCES ... ON DELETE ... ON UPDATE ...``."""
+    """``CONSTRAINT "name" FOREIGN KEY (...) REFERENCES ... [MATCH FULL] ON DELETE ... ON UPDATE
+    ... [DEFERRABLE [INITIALLY DEFERRED]]``."""
+    match = " MATCH FULL" if fk.match == "FULL" else ""
+    timing = " DEFERRABLE" if fk.deferrable or fk.initially_deferred else ""
+    timing += " INITIALLY DEFERRED" if fk.initially_deferred else ""
     return (
         f"CONSTRAINT {quote_ident(fk.name)} FOREIGN KEY ({_cols(fk.columns)}) "
-        f"REFERENCES {quote_qualified(fk.ref_schema, fk.ref_table)} ({_cols(fk.ref_columns)}) "
-        f"ON DELETE {fk.on_delete} ON UPDATE {fk.on_update}"
+        f"REFERENCES {quote_qualified(fk.ref_schema, fk.ref_table)} ({_cols(fk.ref_columns)})"
+        f"{match} ON DELETE {fk.on_delete} ON UPDATE {fk.on_update}{timing}"
     )
 
 

@@ -677,7 +677,10 @@ class CreateForeignKey(Operation):
         fk = self.foreign_key
         src = f"{_table_label(self.schema, self.table_name)}.{', '.join(fk.columns)}"
         dst = f"{_table_label(fk.ref_schema, fk.ref_table)}.{', '.join(fk.ref_columns)}"
-        return f"Create foreign key '{fk.name}' ({src} -> {dst}, ON DELETE {fk.on_delete})"
+        timing = (", DEFERRABLE INITIALLY DEFERRED" if fk.initially_deferred
+                  else ", DEFERRABLE" if fk.deferrable else "")
+        return (f"Create foreign key '{fk.name}' ({src} -> {dst}, ON DELETE {fk.on_delete}"
+                f"{timing})")
 
     def reverse(self) -> Operation:
         return DropForeignKey(schema=self.schema, table_name=self.table_name,

@@ -134,6 +134,8 @@ SELECT con.conrelid AS table_oid, con.conname AS name, con.contype::text AS kind
                JOIN pg_catalog.pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.num
               ORDER BY k.ord) AS ref_columns,
        con.confdeltype::text AS on_delete, con.confupdtype::text AS on_update,
+       con.condeferrable AS deferrable, con.condeferred AS initially_deferred,
+       con.confmatchtype::text AS match,
        pg_catalog.pg_get_expr(con.conbin, con.conrelid) AS expression,
        COALESCE({nulls_not_distinct}, false) AS nulls_not_distinct
   FROM pg_catalog.pg_constraint con

@@ -35,6 +35,7 @@ MANAGED_TABLES = frozenset({"__linkgress_schema_state", "__linkgress_migrations"
 
 FK_ACTION_CODES = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL",
                    "d": "SET DEFAULT"}
+FK_MATCH_CODES = {"s": "SIMPLE", "f": "FULL", "p": "PARTIAL"}
 IDENTITY_CODES = {"a": "always", "d": "by default"}
 
 SERIAL_TYPES = frozenset({"smallint", "integer", "bigint"})
@@ -189,8 +190,18 @@ def parse_constraint(row: Row) -> Constraint:
         return ForeignKey(name=name, columns=columns, ref_schema=row["ref_schema"],
                           ref_table=row["ref_table"], ref_columns=tuple(row["ref_columns"]),
                           on_delete=FK_ACTION_CODES[row["on_delete"]],
-                          on_update=FK_ACTION_CODES[row["on_update"]])
+                          on_update=FK_ACTION_CODES[row["on_update"]], **_fk_timing(row))
     raise ValueError(f"unexpected constraint kind {kind!r} for {name!r}")
+
+
+def _fk_timing(row: Row) -> dict[str, Any]:
+    # Rows recorded before these columns existed read as the defaults.
+    try:
+        return {"deferrable": bool(row["deferrable"]),
+                "initially_deferred": bool(row["initially_deferred"]),
+                "match": FK_MATCH_CODES.get(row["match"], "SIMPLE")}
+    except KeyError:
+        return {}
 
 
 def is_excluded(schema: str, name: str, patterns: Iterable[str]) -> bool:
