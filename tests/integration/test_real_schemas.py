@@ -11,6 +11,7 @@ from linkgress import (
     DbContext,
     DbModelConfig,
     Entity,
+    MigrationError,
     bigserial,
     column,
     integer,
@@ -246,3 +247,39 @@ async def test_a_deferrable_fk_against_a_plain_model_fk_is_a_change(
         assert await db.get_schema_manager().analyze() == []
     assert await rows(linkgress_database, FK_TIMING) == [
         ("book_author_id_fkey", False, False, "a")]
+
+
+# -- bug 6: ensure_deleted cascades and reports --------------------------------------------------
+
+
+async def test_ensure_deleted_cascades_and_reports_what_it_was_not_managing(
+        linkgress_database: str, caplog: pytest.LogCaptureFixture) -> None:
+    async with opened(Library, linkgress_database) as db:
+        await db.get_schema_manager().ensure_created()
+    await execute(linkgress_database, """
+        CREATE TABLE review (id int PRIMARY KEY, book_id int REFERENCES book);
+        CREATE VIEW book_names AS SELECT b.id, a.name FROM book b JOIN author a
+            ON a.id = b.author_id;
+        CREATE VIEW first_names AS SELECT name FROM book_names;
+        CREATE VIEW unrelated AS SELECT 1 AS one""")
+    caplog.set_level(logging.INFO, logger="linkgress.migrate")
+    async with opened(Library, linkgress_database) as db:
+        with pytest.raises(MigrationError, match=r"cascade=False\) refused: .*view book_names"):
+            await db.get_schema_manager().ensure_deleted(cascade=False)
+        assert await rows(linkgress_database, "SELECT count(*) FROM first_names") == [(0,)]
+        dropped = await db.get_schema_manager().ensure_deleted()
+    assert dropped.cascaded == [
+        "constraint review_book_id_fkey on table review", "view book_names", "view first_names"]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert sum("was dropped with CASCADE" in m for m in warnings) == 3
+    assert await rows(linkgress_database, """
+        SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace
+           AND relkind IN ('r', 'v') ORDER BY 1""") == [("review",), ("unrelated",)]
+
+
+async def test_ensure_deleted_without_dependents_uses_no_cascade(linkgress_database: str) -> None:
+    async with opened(Library, linkgress_database) as db:
+        await db.get_schema_manager().ensure_created()
+        dropped = await db.get_schema_manager().ensure_deleted()
+    assert dropped.cascaded == []
+    assert not any("CASCADE" in op.describe() for op in dropped)

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 import asyncpg
 
 from linkgress.errors import MigrationError
+from linkgress.schema.cascade import DeletedObjects, cascade_victims
 from linkgress.schema.confirm import Confirm, destructive, log_plan, obtain_consent
 from linkgress.schema.deferred import (
     build_concurrently,
@@ -324,27 +325,43 @@ class DbSchemaManager:
             log.info("ensure_created: applied %d operation(s)", len(operations))
         return operations
 
-    async def ensure_deleted(self, *, cascade: bool = False) -> list[Operation]:
+    async def ensure_deleted(self, *, cascade: bool = True) -> DeletedObjects:
         """Drop the objects linkgress manages — the model's plus the recorded ones — and the
-        state record, nothing else. A non-public schema is dropped only when it is empty
-        afterwards. Returns the operations applied; raises :class:`MigrationError` (and drops
-        nothing) when PostgreSQL refuses, e.g. because a view depends on a table.
+        state record. A non-public schema is dropped only when it is empty afterwards; the
+        journal table (``__linkgress_migrations``) is not the model's and is kept.
 
-        ``cascade=True`` drops the tables with CASCADE, so objects that depend on them — such
-        as views an ``on_migration_complete`` hook created — go too. It is opt-in because it can
-        reach objects linkgress does not manage (another table's foreign key to ours).
+        Tables go WITH CASCADE (as the seed does), so what depends on them — views an
+        ``on_migration_complete`` hook made, another table's foreign key to them — goes too.
+        Every such object linkgress did not manage is read from ``pg_depend`` first, logged
+        (WARNING, ``linkgress.migrate``) and listed in the result's ``cascaded``.
+        ``cascade=False`` refuses instead: :class:`MigrationError` names those objects and
+        nothing is dropped.
+
+        Returns the operations applied (a list, with ``cascaded``); raises
+        :class:`MigrationError` (and drops nothing) when PostgreSQL refuses.
         """
         async with self.executor.locked_transaction() as conn:
             recorded = await self.executor.read_state(conn)
             owned = merge_schemas(self.target_schema(), recorded or Schema())
             existing = await read_existing(conn, list(owned.schemas))
-            operations = plan_drop(owned, existing, cascade=cascade)
+            victims = await cascade_victims(
+                conn, [t for t in owned.tables if t.key in existing.tables])
+            if victims and not cascade:
+                raise MigrationError(
+                    "ensure_deleted(cascade=False) refused: dropping the tables would also "
+                    f"drop objects linkgress does not manage: {', '.join(victims)}; "
+                    "nothing was dropped")
+            operations = plan_drop(owned, existing, cascade=bool(victims))
             await self.executor.apply(conn, operations)
             for name in owned.schemas:
                 if name != "public" and name in existing.schemas:
                     await self._drop_schema_if_empty(conn, name)
             await self.executor.clear_state(conn)
-        return operations
+        for victim in victims:
+            log.log(logging.DEBUG if self.quiet else logging.WARNING,
+                    "ensure_deleted: %s (not managed by linkgress) was dropped with CASCADE",
+                    victim)
+        return DeletedObjects(operations, victims)
 
     async def _drop_schema_if_empty(self, conn: RawConnection, name: str) -> None:
         # RESTRICT (the default) refuses when anything else lives there; that is the point.

@@ -301,8 +301,8 @@ class CreateTable(Operation):
 @dataclass(frozen=True, kw_only=True)
 class DropTable(Operation):
     """``DROP TABLE`` (its rows go with it). With ``cascade``, objects that depend on the table
-    (views, foreign keys of other tables) are dropped too — only ``ensure_deleted(cascade=True)``
-    asks for that."""
+    (views, foreign keys of other tables) are dropped too — ``ensure_deleted()`` asks for that
+    when something depends on the tables, after reporting it."""
 
     type: ClassVar[str] = "drop_table"
     is_destructive: ClassVar[bool] = True
