@@ -3,6 +3,7 @@ keys, ensure_deleted's cascade report and indexes on partitioned tables — on a
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 import pytest
@@ -14,6 +15,7 @@ from linkgress import (
     MigrationError,
     bigserial,
     column,
+    date,
     integer,
     serial,
     smallserial,
@@ -283,3 +285,88 @@ async def test_ensure_deleted_without_dependents_uses_no_cascade(linkgress_datab
         dropped = await db.get_schema_manager().ensure_deleted()
     assert dropped.cascaded == []
     assert not any("CASCADE" in op.describe() for op in dropped)
+
+
+# -- bug 1: indexes on a partitioned table never take a DBA's partition index -------------------
+
+
+class Payment(Entity):
+    payment_id: int = column(integer(), primary_key=True)
+    customer_id: int = column(integer())
+    paid_on: dt.date = column(date(), primary_key=True)
+
+
+class Billing(DbContext):
+    payment = DbContext.table(Payment)
+
+
+class BillingIndexed(Billing):
+    def setup_model(self, model: DbModelConfig) -> None:
+        model.entity(Payment).has_index("ix_payment_customer_id", "customer_id")
+
+
+PARTITIONED_SQL = """
+CREATE TABLE payment (payment_id integer NOT NULL, customer_id integer NOT NULL,
+                      paid_on date NOT NULL, CONSTRAINT payment_pkey
+                      PRIMARY KEY (payment_id, paid_on)) PARTITION BY RANGE (paid_on);
+CREATE TABLE payment_2022 PARTITION OF payment
+    FOR VALUES FROM ('2022-01-01') TO ('2023-01-01');
+CREATE TABLE payment_2023 PARTITION OF payment
+    FOR VALUES FROM ('2023-01-01') TO ('2024-01-01') PARTITION BY RANGE (paid_on);
+CREATE TABLE payment_2023_h1 PARTITION OF payment_2023
+    FOR VALUES FROM ('2023-01-01') TO ('2023-07-01');
+CREATE TABLE payment_2023_h2 PARTITION OF payment_2023
+    FOR VALUES FROM ('2023-07-01') TO ('2024-01-01');
+CREATE INDEX dba_idx ON payment_2022 (customer_id);
+INSERT INTO payment VALUES (1, 7, '2022-03-01'), (2, 8, '2023-09-01')"""
+
+INDEXES = """
+SELECT c.relname, coalesce(p.relname, '-') FROM pg_index i
+  JOIN pg_class c ON c.oid = i.indexrelid
+  LEFT JOIN pg_inherits h ON h.inhrelid = c.oid LEFT JOIN pg_class p ON p.oid = h.inhparent
+ WHERE c.relname NOT LIKE '%pkey' AND c.relnamespace = 'public'::regnamespace ORDER BY 1"""
+
+
+async def test_an_index_on_a_partitioned_table_never_takes_a_dba_index(
+        linkgress_database: str) -> None:
+    await execute(linkgress_database, PARTITIONED_SQL)
+    async with opened(Billing, linkgress_database) as db:
+        assert await db.get_schema_manager().migrate() == []
+    async with opened(BillingIndexed, linkgress_database) as db:
+        sm = db.get_schema_manager()
+        assert [op.describe() for op in await sm.migrate()] == [
+            "Create index 'ix_payment_customer_id'"]
+        assert await sm.analyze() == []
+    assert await rows(linkgress_database, INDEXES) == [
+        ("dba_idx", "-"),
+        ("ix_payment_customer_id", "-"),
+        ("payment_2022_ix_payment_customer_id", "ix_payment_customer_id"),
+        ("payment_2023_h1_ix_payment_customer_id", "payment_2023_ix_payment_customer_id"),
+        ("payment_2023_h2_ix_payment_customer_id", "payment_2023_ix_payment_customer_id"),
+        ("payment_2023_ix_payment_customer_id", "ix_payment_customer_id")]
+    assert await rows(linkgress_database, """
+        SELECT indisvalid FROM pg_index WHERE indexrelid = 'ix_payment_customer_id'::regclass
+        """) == [(True,)]
+    async with opened(Billing, linkgress_database) as db:
+        assert [op.type for op in await db.get_schema_manager().migrate(
+            allow_destructive=True)] == ["drop_index"]
+    assert await rows(linkgress_database, INDEXES) == [("dba_idx", "-")]
+    assert await rows(linkgress_database, "SELECT count(*) FROM payment") == [(2,)]
+
+
+async def test_a_drop_that_would_take_an_attached_dba_index_is_refused_with_a_note(
+        linkgress_database: str, caplog: pytest.LogCaptureFixture) -> None:
+    await execute(linkgress_database, PARTITIONED_SQL + """;
+        CREATE INDEX ix_payment_customer_id ON payment (customer_id)""")  # attaches dba_idx
+    async with opened(BillingIndexed, linkgress_database) as db:
+        assert await db.get_schema_manager().migrate() == []  # adopted: now managed
+    caplog.set_level(logging.INFO, logger="linkgress.migrate")
+    async with opened(Billing, linkgress_database) as db:
+        sm = db.get_schema_manager()
+        result = await sm.analyze_full()
+        assert result.operations == []
+        (note,) = [n for n in result.notes if "left as it is" in n]
+        assert "public.dba_idx (on payment_2022)" in note
+        assert await sm.migrate(allow_destructive=True) == []
+    assert any("public.dba_idx (on payment_2022)" in r.getMessage() for r in caplog.records)
+    assert ("dba_idx", "ix_payment_customer_id") in await rows(linkgress_database, INDEXES)

@@ -18,11 +18,17 @@ from linkgress import (
 )
 from linkgress.migrations.render import Code, column_chain, op_calls, type_expr
 from linkgress.model.build import build_model
-from linkgress.schema.ddl import column_definition, foreign_key_clause
+from linkgress.model.naming import generated_name
+from linkgress.schema.ddl import column_definition, foreign_key_clause, render
 from linkgress.schema.diff import diff
 from linkgress.schema.introspect.parse import parse_column, parse_constraint
 from linkgress.schema.operations import CreateForeignKey
-from linkgress.schema.snapshot import Column, ForeignKey, Schema, Table
+from linkgress.schema.partitions import (
+    CreatePartitionedIndex,
+    Partition,
+    partition_index_name,
+)
+from linkgress.schema.snapshot import Column, ForeignKey, Index, Schema, Table
 
 
 def test_introspection_notes_are_part_of_the_result_without_internal_markers() -> None:
@@ -163,3 +169,21 @@ def test_constraint_name_and_deferrable_reach_the_model() -> None:
     (fk,) = build_model({"a": _A, "b": _Named}, DbModelConfig()).entity(_Named).foreign_keys
     assert (fk.name, fk.deferrable, fk.initially_deferred, fk.match) == (
         "fk_named", True, False, "SIMPLE")
+
+
+# -- indexes on partitioned tables ----------------------------------------------------------------
+
+def test_an_index_on_a_partitioned_table_attaches_only_its_own_partition_indexes() -> None:
+    op = CreatePartitionedIndex(
+        schema="public", table_name="payment",
+        index=Index(name="ix_pay", columns=("customer_id",)),
+        partitions=(Partition("public", "p2023", "public", "payment", True),
+                    Partition("public", "p2023_h1", "public", "p2023", False)))
+    assert render(op) == [
+        'CREATE INDEX "ix_pay" ON ONLY "public"."payment" USING btree ("customer_id")',
+        'CREATE INDEX "p2023_ix_pay" ON ONLY "public"."p2023" USING btree ("customer_id")',
+        'ALTER INDEX "public"."ix_pay" ATTACH PARTITION "public"."p2023_ix_pay"',
+        'CREATE INDEX "p2023_h1_ix_pay" ON "public"."p2023_h1" USING btree ("customer_id")',
+        'ALTER INDEX "public"."p2023_ix_pay" ATTACH PARTITION "public"."p2023_h1_ix_pay"']
+    assert (op.type, op.describe()) == ("create_index", "Create index 'ix_pay'")
+    assert partition_index_name("p" * 60, "ix_pay") == generated_name("p" * 60, "ix_pay")

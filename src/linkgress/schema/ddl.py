@@ -76,15 +76,17 @@ def index_element(element: str) -> str:
 
 
 def create_index_sql(schema: str, table_name: str, index: Index, *,
-                     if_not_exists: bool = False) -> str:
-    """``CREATE [UNIQUE] INDEX [CONCURRENTLY] [IF NOT EXISTS] "name" ON "schema"."table"
-    USING method (...)``."""
+                     if_not_exists: bool = False, only: bool = False) -> str:
+    """``CREATE [UNIQUE] INDEX [CONCURRENTLY] [IF NOT EXISTS] "name" ON [ONLY]
+    "schema"."table" USING method (...)`` (``only``: a partitioned table's own index, to which
+    partition indexes are then attached one by one)."""
     unique = "UNIQUE " if index.unique else ""
     concurrently = "CONCURRENTLY " if index.concurrently else ""
     concurrently += "IF NOT EXISTS " if if_not_exists else ""
     elements = ", ".join(index_element(e) for e in index.columns)
     sql = (f"CREATE {unique}INDEX {concurrently}{quote_ident(index.name)} ON "
-           f"{quote_qualified(schema, table_name)} USING {index.method} ({elements})")
+           f"{'ONLY ' if only else ''}{quote_qualified(schema, table_name)} "
+           f"USING {index.method} ({elements})")
     if index.nulls_not_distinct:
         sql += " NULLS NOT DISTINCT"
     if index.where:

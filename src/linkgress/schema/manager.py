@@ -47,7 +47,8 @@ from linkgress.schema.executor import MigrationExecutor, MigrationSettings
 from linkgress.schema.existing import read_existing
 from linkgress.schema.from_model import schema_from_model
 from linkgress.schema.introspect import introspect, normalize_target
-from linkgress.schema.operations import CreateIndex, Operation
+from linkgress.schema.operations import CreateIndex, DropIndex, Operation
+from linkgress.schema.partitions import expand_for_partitions, keep_foreign_indexes
 from linkgress.schema.plan import merge_schemas, plan_create, plan_drop
 from linkgress.schema.quoting import quote_ident
 from linkgress.schema.snapshot import Schema
@@ -129,6 +130,15 @@ async def normalized_target(conn: RawConnection, target: Schema,
     return with_fingerprint(await normalize_target(conn, target), fingerprint)
 
 
+async def _keep_foreign_indexes(conn: RawConnection, result: DiffResult) -> DiffResult:
+    """``result`` without the index drops that would take an index linkgress did not make
+    (see :mod:`linkgress.schema.partitions`), with a note for each."""
+    kept, notes = await keep_foreign_indexes(conn, result.operations)
+    if not notes:
+        return result
+    return DiffResult(operations=kept, notes=[*result.notes, *notes])
+
+
 @dataclass
 class _Pass:
     """What one locked transaction of ``migrate()`` did."""
@@ -203,7 +213,11 @@ class DbSchemaManager:
         # first, so a pool of any size suffices).
         current = await introspect(self.client, schemas_in_scope(target, recorded),
                                    exclude=self.exclude)
-        return diff(current, normalized, managed=recorded, manage_all=manage_all)
+        result = diff(current, normalized, managed=recorded, manage_all=manage_all)
+        if any(type(op) is DropIndex for op in result.operations):
+            async with self.client.acquire() as conn:
+                result = await _keep_foreign_indexes(conn, result)
+        return result
 
     # -- migrate ----------------------------------------------------------------------------
 
@@ -252,7 +266,7 @@ class DbSchemaManager:
             raise MigrationError(f"reading the database schema failed: {exc}; "
                                  "no schema change was made") from exc
         result = diff(current, normalized, managed=recorded, manage_all=manage_all)
-        return result, normalized, recorded
+        return await _keep_foreign_indexes(conn, result), normalized, recorded
 
     async def _consent(self, operations: list[Operation], consented: set[str], *,
                        allow_destructive: bool, confirm: Confirm | None) -> None:
@@ -284,7 +298,7 @@ class DbSchemaManager:
                 log.log(self._level, "committing %d new enum label(s) first", len(early))
                 await self.executor.apply(conn, list(early))
                 return _Pass(applied=list(early), plan_again=True)
-            await self.executor.apply(conn, now)
+            await self.executor.apply(conn, await expand_for_partitions(conn, now))
             await self.executor.run_hook(conn, self.context.on_migration_complete,
                                          "on_migration_complete")
             if now or recorded is None or recorded.notes != normalized.notes:
@@ -317,7 +331,7 @@ class DbSchemaManager:
         async with self.executor.locked_transaction() as conn:
             existing = await read_existing(conn, list(target.schemas))
             operations = plan_create(target, existing)
-            await self.executor.apply(conn, operations)
+            await self.executor.apply(conn, await expand_for_partitions(conn, operations))
             await self.executor.run_hook(conn, self.context.on_migration_complete,
                                          "on_migration_complete")
             await self.executor.write_state(conn, target)
