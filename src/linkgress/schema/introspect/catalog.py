@@ -71,7 +71,8 @@ SELECT c.oid AS oid, n.nspname AS schema, c.relname AS name,
 """
 
 # ``serial``: the default is nextval() of a sequence OWNED BY the column (SERIAL, or pg_dump's
-# CREATE SEQUENCE + ALTER SEQUENCE ... OWNED BY + DEFAULT nextval(...)).
+# CREATE SEQUENCE + ALTER SEQUENCE ... OWNED BY + DEFAULT nextval(...)); the owned sequences
+# are read once (a hashed join), not per column.
 # ``type`` is format_type() of the column (an array prints its element once, whatever its
 # dimensions: attndims says how many were declared). For a type outside pg_catalog (an enum, a
 # domain), the element's own schema and name are given, unquoted.
@@ -83,15 +84,8 @@ SELECT a.attrelid AS table_oid, a.attnum AS position, a.attname AS name,
        NOT a.attnotnull AS nullable, pg_catalog.pg_get_expr(d.adbin, d.adrelid) AS "default",
        a.attidentity::text AS identity, a.attgenerated::text AS generated,
        dsc.description AS comment,
-       (a.attidentity = '' AND d.adbin IS NOT NULL AND EXISTS (
-          SELECT 1 FROM pg_catalog.pg_depend sd
-            JOIN pg_catalog.pg_class sc ON sc.oid = sd.objid AND sc.relkind = 'S'
-           WHERE sd.classid = 'pg_catalog.pg_class'::regclass
-             AND sd.refclassid = 'pg_catalog.pg_class'::regclass
-             AND sd.refobjid = a.attrelid AND sd.refobjsubid = a.attnum AND sd.deptype = 'a'
-             AND pg_catalog.pg_get_expr(d.adbin, d.adrelid) = 'nextval('
-                 || pg_catalog.quote_literal(sc.oid::regclass::text) || '::regclass)'))
-         AS serial
+       (a.attidentity = '' AND pg_catalog.pg_get_expr(d.adbin, d.adrelid) = ANY(own.nextvals))
+         IS TRUE AS serial
   FROM pg_catalog.pg_attribute a
   JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
   JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
@@ -102,6 +96,16 @@ SELECT a.attrelid AS table_oid, a.attnum AS position, a.attname AS name,
   LEFT JOIN pg_catalog.pg_description dsc
     ON dsc.objoid = a.attrelid AND dsc.classoid = 'pg_catalog.pg_class'::regclass
    AND dsc.objsubid = a.attnum
+  LEFT JOIN (SELECT sd.refobjid, sd.refobjsubid,
+                    array_agg('nextval(' || pg_catalog.quote_literal(sd.objid::regclass::text)
+                              || '::regclass)') AS nextvals
+               FROM pg_catalog.pg_depend sd
+               JOIN pg_catalog.pg_class sc ON sc.oid = sd.objid AND sc.relkind = 'S'
+              WHERE sd.classid = 'pg_catalog.pg_class'::regclass
+                AND sd.refclassid = 'pg_catalog.pg_class'::regclass
+                AND sd.deptype = 'a' AND sd.refobjsubid > 0
+              GROUP BY sd.refobjid, sd.refobjsubid) own
+    ON own.refobjid = a.attrelid AND own.refobjsubid = a.attnum
 """
 
 _COLUMNS_TEMPLATE = _COLUMNS_SELECT + """
