@@ -253,3 +253,26 @@ def test_import_linkgress_does_not_load_the_cli(cli: Cli) -> None:
          "('linkgress.cli', 'linkgress.cli.app', 'argparse', 'tomllib', 'linkgress.embedded')))"],
         env=cli.env, capture_output=True, text=True, check=True, timeout=60)
     assert probe.stdout.strip() == "[]"
+
+
+def test_notes_reach_check_and_migrate_output(cli: Cli) -> None:
+    import asyncio
+
+    import asyncpg
+
+    assert cli("db", "create", *APP).returncode == 0
+
+    async def add_index() -> None:
+        conn = await asyncpg.connect(cli.dsn)
+        try:
+            await conn.execute("CREATE INDEX ix_users_name_desc ON users (username DESC)")
+        finally:
+            await conn.close()
+
+    asyncio.run(add_index())
+    check = cli("db", "check", *APP)
+    assert check.returncode == 0
+    assert "note: " in check.stdout and "ix_users_name_desc" in check.stdout
+    migrate = cli("db", "migrate", *APP)
+    assert migrate.returncode == 0, migrate.stderr
+    assert "ix_users_name_desc" in migrate.stdout + migrate.stderr

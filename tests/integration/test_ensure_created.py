@@ -316,16 +316,17 @@ async def test_the_managed_state_is_recorded(db: KitchenSink) -> None:
     assert recorded == manager.target_schema()
 
 
-async def test_a_view_made_by_the_hook_blocks_ensure_deleted_unless_cascade(
+async def test_a_view_made_by_the_hook_goes_with_its_table_unless_cascade_false(
         linkgress_database: str) -> None:
     before = await dump(linkgress_database)
     async with Hooked(PgClient(dsn=linkgress_database)) as db:
         manager = db.get_schema_manager()
         await manager.ensure_created()
         created = await dump(linkgress_database)
-        with pytest.raises(MigrationError, match="view sink_count depends on table sinks"):
-            await manager.ensure_deleted()
+        with pytest.raises(MigrationError, match=r"refused: .* view sink_count; nothing was"):
+            await manager.ensure_deleted(cascade=False)
         assert await dump(linkgress_database) == created  # nothing was dropped
-        operations = await manager.ensure_deleted(cascade=True)
+        operations = await manager.ensure_deleted()
         assert any(op.type == "drop_table" and "CASCADE" in op.describe() for op in operations)
+        assert operations.cascaded == ["view sink_count"]
     assert await dump(linkgress_database) == before  # the view went with its table

@@ -103,21 +103,28 @@ async def db_analyze(env: Env) -> int:
         _plan(env.out, result.operations)
     else:
         env.out.line("Schema is up to date: no pending migrations")
-    for note in result.notes:
-        env.out.line(f"note: {note}", "dim")
+    _notes(env.out, result.notes)
     return 0
+
+
+def _notes(out: Output, notes: list[str]) -> None:
+    for note in notes:
+        out.line(f"note: {note}", "dim")
 
 
 async def db_check(env: Env) -> int:
     """Exit 1 when the database differs from the model (CI drift check), 0 when in sync."""
     async with env.open() as db:
-        operations = await db.get_schema_manager().analyze()
+        result = await db.get_schema_manager().analyze_full()
+    operations = result.operations
     if not operations:
         env.out.ok("In sync: the database matches the model")
+        _notes(env.out, result.notes)
         return 0
     env.out.line(f"Drift: the database differs from the model ({len(operations)} pending "
                  "operation(s))", "red")
     _plan(env.out, operations)
+    _notes(env.out, result.notes)
     return 1
 
 

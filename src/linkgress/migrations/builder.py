@@ -292,11 +292,16 @@ class SchemaBuilder:
     async def create_foreign_key(self, table: str, name: str, columns: str | Sequence[str],
                                  ref_table: str, ref_columns: str | Sequence[str] = "id", *,
                                  ref_schema: str | None = None, on_delete: str | None = None,
-                                 on_update: str | None = None, schema: str = "public") -> None:
-        """``ALTER TABLE ... ADD CONSTRAINT ... FOREIGN KEY ... REFERENCES``."""
+                                 on_update: str | None = None, deferrable: bool = False,
+                                 initially_deferred: bool = False, match: str = "simple",
+                                 schema: str = "public") -> None:
+        """``ALTER TABLE ... ADD CONSTRAINT ... FOREIGN KEY ... REFERENCES`` (``match`` is
+        ``"simple"`` or ``"full"``; ``initially_deferred=True`` implies ``DEFERRABLE``)."""
         fk = ForeignKey(name=name, columns=_names(columns), ref_schema=ref_schema or schema,
                         ref_table=ref_table, ref_columns=_names(ref_columns),
-                        on_delete=fk_action(on_delete), on_update=fk_action(on_update))
+                        on_delete=fk_action(on_delete), on_update=fk_action(on_update),
+                        deferrable=deferrable or initially_deferred,
+                        initially_deferred=initially_deferred, match=match.upper())
         await self.apply(ops.CreateForeignKey(schema=schema, table_name=table, foreign_key=fk))
 
     async def drop_foreign_key(self, table: str, name: str, *, schema: str = "public") -> None:

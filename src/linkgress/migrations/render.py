@@ -33,6 +33,8 @@ _SIMPLE = {
     "bytea": "bytea", "inet": "inet",
 }
 
+_SERIAL_BUILDERS = {"integer": "serial", "bigint": "bigserial", "smallint": "smallserial"}
+
 
 def q(value: str) -> str:
     """A Python string literal for ``value`` (double quotes when that needs no escaping)."""
@@ -67,6 +69,8 @@ class Code:
 
 def type_expr(ct: ColumnType, code: Code) -> str:
     """Python source building ``ct`` (``varchar(20)``, ``array(text())``, ...)."""
+    if ct.serial:
+        return f"{code.use(_SERIAL_BUILDERS[ct.name])}()"
     if ct.dims:
         element = type_expr(replace(ct, dims=0), code)
         return f"{code.use('array')}({element}{'' if ct.dims == 1 else f', {ct.dims}'})"
@@ -118,7 +122,7 @@ def _action(action: str) -> str | None:
 
 def _column_head(column: Column, code: Code) -> str:
     ct, name = column.type, q(column.name)
-    if not ct.dims and ct.schema is None:
+    if not ct.dims and ct.schema is None and not ct.serial:
         if ct.name in _SIMPLE and not ct.params:
             return f"t.{_SIMPLE[ct.name]}({name})"
         params = "".join(f", {p}" for p in ct.params)
@@ -352,6 +356,9 @@ def _(op: ops.CreateForeignKey, code: Code) -> list[str]:
                  q(fk.ref_table), _names(fk.ref_columns),
                  ref_schema=None if fk.ref_schema == op.schema else q(fk.ref_schema),
                  on_delete=_action(fk.on_delete), on_update=_action(fk.on_update),
+                 deferrable="True" if fk.deferrable else None,
+                 initially_deferred="True" if fk.initially_deferred else None,
+                 match=None if fk.match == "SIMPLE" else q(fk.match.lower()),
                  schema=_schema_kw(op.schema))]
 
 

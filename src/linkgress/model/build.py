@@ -159,12 +159,26 @@ def _build_column(b: _Builder, cls: type, attr: str, hint: Any,
     renamed_from = prop.renamed_from or info.renamed_from
     if renamed_from is not None:
         check_identifier(renamed_from, what="previous column", entity=entity, field=attr)
+    _check_serial(ctype, identity, default, entity=entity, field=attr)
     return ColumnMeta(
         attr=attr, name=name, type=ctype, nullable=nullable, python_type=inner,
         primary_key=info.primary_key, identity=identity, default=default,
         python_default=None if py_default is MISSING else py_default,
         has_python_default=py_default is not MISSING, comment=comment,
         renamed_from=renamed_from, enum_class=enum_class)
+
+
+def _check_serial(ctype: ColumnType, identity: str | None, default: str | None, *,
+                  entity: str, field: str) -> None:
+    if not ctype.serial:
+        return
+    if ctype.dims:
+        raise ModelError("an array of serial is not a type; use array(integer())",
+                         entity=entity, field=field)
+    if identity is not None or default is not None:
+        raise ModelError(f"a {ctype.display} column gets its values from its own sequence; "
+                         "it takes no identity, default= or default_sql=",
+                         entity=entity, field=field)
 
 
 def _apply_primary_key(cls: type, settings: EntitySettings, columns: list[ColumnMeta],
@@ -185,6 +199,7 @@ def _apply_primary_key(cls: type, settings: EntitySettings, columns: list[Column
         key_attrs = ("id",)
         conv = by_attr["id"]
         if (conv.type.name in INTEGER_TYPES and not conv.type.dims and conv.default is None
+                and not conv.type.serial
                 and find_column_info(cls, "id").identity is not False):
             by_attr["id"] = replace(conv, identity=conv.identity or "by default")
     if not key_attrs:

@@ -28,8 +28,9 @@ class ColumnInfo:
     full speed.
     """
 
-    __slots__ = ("attr", "check", "comment", "default", "default_sql", "identity", "index",
-                 "name", "nullable", "on_delete", "on_update", "primary_key", "references",
+    __slots__ = ("attr", "check", "comment", "constraint_name", "default", "default_sql",
+                 "deferrable", "identity", "index", "initially_deferred", "match", "name",
+                 "nullable", "on_delete", "on_update", "primary_key", "references",
                  "renamed_from", "type", "unique")
 
     def __init__(self, type: ColumnType | None = None, *, primary_key: bool = False,
@@ -38,8 +39,14 @@ class ColumnInfo:
                  references: Any = None, on_delete: str | None = None,
                  on_update: str | None = None, comment: str | None = None,
                  nullable: bool | None = None, identity: str | bool | None = None,
-                 renamed_from: str | None = None, check: str | None = None) -> None:
+                 renamed_from: str | None = None, check: str | None = None,
+                 deferrable: bool = False, initially_deferred: bool = False,
+                 match: str | None = None, constraint_name: str | None = None) -> None:
         self.type = type
+        self.deferrable = deferrable
+        self.initially_deferred = initially_deferred
+        self.match = match
+        self.constraint_name = constraint_name
         self.primary_key = primary_key
         self.unique = unique
         self.index = index
@@ -73,7 +80,9 @@ def column(type: ColumnType | None = None, *, primary_key: bool = False, unique:
            name: str | None = None, references: Any = None, on_delete: str | None = None,
            on_update: str | None = None, comment: str | None = None,
            nullable: bool | None = None, identity: str | bool | None = None,
-           renamed_from: str | None = None, check: str | None = None) -> Any:
+           renamed_from: str | None = None, check: str | None = None,
+           deferrable: bool = False, initially_deferred: bool = False, match: str | None = None,
+           constraint_name: str | None = None) -> Any:
     """Declare a column's details. Every argument is optional.
 
     - ``type``: a type builder's result (``varchar(100)``); inferred from the annotation if None.
@@ -81,7 +90,10 @@ def column(type: ColumnType | None = None, *, primary_key: bool = False, unique:
     - ``default``: a Python value, rendered as a SQL literal; ``default_sql``: a raw expression.
     - ``name``: the column name (defaults to the attribute name).
     - ``references``: an entity class (or its name, or ``(Entity, "attr")``) for a foreign key,
-      with ``on_delete`` / ``on_update`` (``"cascade"``, ``"set null"``, ``"restrict"``, ...).
+      with ``on_delete`` / ``on_update`` (``"cascade"``, ``"set null"``, ``"restrict"``, ...),
+      ``deferrable`` / ``initially_deferred`` (``DEFERRABLE INITIALLY DEFERRED``), ``match``
+      (``"simple"``, the default, or ``"full"``) and ``constraint_name`` (default
+      ``<table>_<column>_fkey``).
     - ``nullable``: overrides what ``X | None`` says.
     - ``identity``: ``True``/``"by default"`` or ``"always"`` for an identity column.
     - ``renamed_from``: the column's previous name, so a migration renames instead of dropping.
@@ -94,7 +106,8 @@ def column(type: ColumnType | None = None, *, primary_key: bool = False, unique:
                       default_sql=default_sql, name=name, references=references,
                       on_delete=on_delete, on_update=on_update, comment=comment,
                       nullable=nullable, identity=identity, renamed_from=renamed_from,
-                      check=check)
+                      check=check, deferrable=deferrable, initially_deferred=initially_deferred,
+                      match=match, constraint_name=constraint_name)
 
 
 def _is_classvar(annotation: Any) -> bool:

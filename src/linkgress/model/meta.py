@@ -42,7 +42,7 @@ class ColumnMeta:
     @property
     def generated(self) -> bool:
         """True when the database can supply the value on insert."""
-        return self.identity is not None or self.default is not None
+        return self.identity is not None or self.default is not None or self.type.serial
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from linkgress.errors import ModelError
+from linkgress.model.entity import ColumnInfo
 from linkgress.model.fluent import DbModelConfig, EntitySettings
 from linkgress.model.meta import EntityMeta, NavigationMeta
-from linkgress.model.naming import find_column_info, generated_name, normalize_action
-from linkgress.schema.snapshot import ForeignKey
+from linkgress.model.naming import (
+    check_identifier,
+    find_column_info,
+    generated_name,
+    normalize_action,
+)
+from linkgress.schema.snapshot import FK_MATCHES, ForeignKey
 
 ForeignKeys = dict[type, dict[tuple[str, ...], ForeignKey]]
 
@@ -64,7 +71,9 @@ def _add_fk(fks: ForeignKeys, owner: EntityMeta,
             fk.ref_schema, fk.ref_table):
         raise ModelError(f"columns {', '.join(fk.columns)} reference both "
                          f"{existing.ref_table} and {fk.ref_table}", entity=owner.name)
-    if existing is not None and fk.on_delete == "NO ACTION" and fk.on_update == "NO ACTION":
+    plain = (fk.on_delete, fk.on_update, fk.deferrable, fk.match) == (
+        "NO ACTION", "NO ACTION", False, "SIMPLE")
+    if existing is not None and plain:
         return
     fks[owner.entity][fk.columns] = fk
 
@@ -134,9 +143,7 @@ def foreign_keys(metas: dict[type, EntityMeta]
         for col in meta.columns:
             info = find_column_info(cls, col.attr)
             if info.references is None:
-                if info.on_delete or info.on_update:
-                    raise ModelError("on_delete/on_update need references=", entity=meta.name,
-                                     field=col.attr)
+                _check_no_fk_options(info, entity=meta.name, field=col.attr)
                 continue
             target, attr = _resolve_target(info.references, metas, entity=meta.name,
                                            field=col.attr)
@@ -146,8 +153,33 @@ def foreign_keys(metas: dict[type, EntityMeta]
                 raise ModelError(f"references {target.name}, whose key has {len(pk)} columns; "
                                  "use has_one(...).with_foreign_key(...) for composite keys",
                                  entity=meta.name, field=col.attr)
-            _add_fk(fks, meta, _fk(
-                meta, (col.attr,), target, pk,
-                normalize_action(info.on_delete, entity=meta.name, field=col.attr),
-                normalize_action(info.on_update, entity=meta.name, field=col.attr), None))
+            fk = _fk(meta, (col.attr,), target, pk,
+                     normalize_action(info.on_delete, entity=meta.name, field=col.attr),
+                     normalize_action(info.on_update, entity=meta.name, field=col.attr),
+                     info.constraint_name)
+            _add_fk(fks, meta, replace(fk, **fk_options(info, entity=meta.name, field=col.attr)))
     return fks
+
+
+def _check_no_fk_options(info: ColumnInfo, *, entity: str, field: str) -> None:
+    given = [name for name in ("on_delete", "on_update", "match", "constraint_name")
+             if getattr(info, name)]
+    given += [name for name in ("deferrable", "initially_deferred") if getattr(info, name)]
+    if given:
+        raise ModelError(f"{'/'.join(given)} need references=", entity=entity, field=field)
+
+
+def fk_options(info: ColumnInfo, *, entity: str, field: str) -> dict[str, Any]:
+    """``deferrable``, ``initially_deferred`` and ``match`` of ``column(references=...)``,
+    validated."""
+    if info.initially_deferred and not info.deferrable:
+        raise ModelError("initially_deferred=True needs deferrable=True", entity=entity,
+                         field=field)
+    match = (info.match or "simple").upper()
+    if match not in FK_MATCHES:
+        raise ModelError(f"match must be 'simple' or 'full', got {info.match!r}", entity=entity,
+                         field=field)
+    if info.constraint_name is not None:
+        check_identifier(info.constraint_name, what="constraint", entity=entity, field=field)
+    return {"deferrable": bool(info.deferrable),
+            "initially_deferred": bool(info.initially_deferred), "match": match}

@@ -22,6 +22,9 @@ _DISPLAY = {
     "double precision": "DOUBLE PRECISION",
 }
 
+# Integer type -> the pseudo-type that makes it a serial column.
+_SERIALS = {"integer": "serial", "bigint": "bigserial", "smallint": "smallserial"}
+
 # Categories used to check that a Python default fits its column.
 NUMERIC_TYPES = frozenset({"smallint", "integer", "bigint", "numeric", "real", "double precision"})
 INTEGER_TYPES = frozenset({"smallint", "integer", "bigint"})
@@ -34,7 +37,9 @@ class ColumnType:
 
     ``name`` is the ``format_type()`` base name (``numeric``), ``params`` its modifiers
     (``(10, 2)``), ``dims`` the array dimensions, and ``schema`` is set only for user-defined
-    types (enums), whose ``name`` is then the type's own name.
+    types (enums), whose ``name`` is then the type's own name. ``serial`` marks an integer type
+    whose values come from a sequence OWNED BY the column (``serial()``, ``bigserial()``,
+    ``smallserial()``): the sequence and the ``nextval`` default are part of the column.
     """
 
     name: str
@@ -42,6 +47,7 @@ class ColumnType:
     dims: int = 0
     schema: str | None = None
     is_enum: bool = False
+    serial: bool = False
 
     @property
     def base_sql(self) -> str:
@@ -56,6 +62,15 @@ class ColumnType:
         return self.base_sql + "[]" * self.dims
 
     @property
+    def ddl_sql(self) -> str:
+        """The type as a column definition spells it: ``serial`` / ``bigserial`` /
+        ``smallserial`` for serial columns (which PostgreSQL expands into the integer type, an
+        owned sequence and the ``nextval`` default), else :attr:`sql`."""
+        if self.serial:
+            return _SERIALS[self.name]
+        return self.sql
+
+    @property
     def canonical(self) -> str:
         """A comparison key: identical for equal types from the model and the catalog."""
         base = f"{self.schema}.{self.name}" if self.schema is not None else self.name
@@ -65,6 +80,8 @@ class ColumnType:
     @property
     def display(self) -> str:
         """The seed's short upper-case form, e.g. ``VARCHAR(20)`` or ``INTEGER[]``."""
+        if self.serial:
+            return _SERIALS[self.name].upper()
         head = self.name if self.is_enum else _DISPLAY.get(self.name, self.name.upper())
         mods = f"({','.join(map(str, self.params))})" if self.params else ""
         return head + mods + "[]" * self.dims
@@ -93,6 +110,22 @@ def bigint() -> ColumnType:
 def smallint() -> ColumnType:
     """``smallint`` (2 bytes)."""
     return ColumnType("smallint")
+
+
+def serial() -> ColumnType:
+    """``serial``: an ``integer`` filled from a sequence OWNED BY the column (its default is
+    ``nextval(...)``). The sequence is part of the column: created and dropped with it."""
+    return ColumnType("integer", serial=True)
+
+
+def bigserial() -> ColumnType:
+    """``bigserial``: a ``bigint`` filled from a sequence OWNED BY the column."""
+    return ColumnType("bigint", serial=True)
+
+
+def smallserial() -> ColumnType:
+    """``smallserial``: a ``smallint`` filled from a sequence OWNED BY the column."""
+    return ColumnType("smallint", serial=True)
 
 
 def numeric(precision: int | None = None, scale: int | None = None) -> ColumnType:

@@ -27,8 +27,9 @@ def _cols(names: tuple[str, ...]) -> str:
 
 
 def column_definition(column: Column) -> str:
-    """``"name" type [GENERATED ... AS IDENTITY] [DEFAULT ...] [NOT NULL]``."""
-    parts = [quote_ident(column.name), column.type.sql]
+    """``"name" type [GENERATED ... AS IDENTITY] [DEFAULT ...] [NOT NULL]`` (a serial column's
+    type is spelled ``serial``: PostgreSQL makes its owned sequence and default)."""
+    parts = [quote_ident(column.name), column.type.ddl_sql]
     if column.identity is not None:
         parts.append(f"GENERATED {column.identity.upper()} AS IDENTITY")
     elif column.default is not None:
@@ -55,11 +56,15 @@ def check_clause(check: CheckConstraint) -> str:
 
 
 def foreign_key_clause(fk: ForeignKey) -> str:
-    """``CONSTRAINT "name" FOREIGN KEY (...) REFERENCES ... ON DELETE ... ON UPDATE ...``."""
+    """``CONSTRAINT "name" FOREIGN KEY (...) REFERENCES ... [MATCH FULL] ON DELETE ... ON UPDATE
+    ... [DEFERRABLE [INITIALLY DEFERRED]]``."""
+    match = " MATCH FULL" if fk.match == "FULL" else ""
+    timing = " DEFERRABLE" if fk.deferrable or fk.initially_deferred else ""
+    timing += " INITIALLY DEFERRED" if fk.initially_deferred else ""
     return (
         f"CONSTRAINT {quote_ident(fk.name)} FOREIGN KEY ({_cols(fk.columns)}) "
-        f"REFERENCES {quote_qualified(fk.ref_schema, fk.ref_table)} ({_cols(fk.ref_columns)}) "
-        f"ON DELETE {fk.on_delete} ON UPDATE {fk.on_update}"
+        f"REFERENCES {quote_qualified(fk.ref_schema, fk.ref_table)} ({_cols(fk.ref_columns)})"
+        f"{match} ON DELETE {fk.on_delete} ON UPDATE {fk.on_update}{timing}"
     )
 
 
@@ -71,15 +76,17 @@ def index_element(element: str) -> str:
 
 
 def create_index_sql(schema: str, table_name: str, index: Index, *,
-                     if_not_exists: bool = False) -> str:
-    """``CREATE [UNIQUE] INDEX [CONCURRENTLY] [IF NOT EXISTS] "name" ON "schema"."table"
-    USING method (...)``."""
+                     if_not_exists: bool = False, only: bool = False) -> str:
+    """``CREATE [UNIQUE] INDEX [CONCURRENTLY] [IF NOT EXISTS] "name" ON [ONLY]
+    "schema"."table" USING method (...)`` (``only``: a partitioned table's own index, to which
+    partition indexes are then attached one by one)."""
     unique = "UNIQUE " if index.unique else ""
     concurrently = "CONCURRENTLY " if index.concurrently else ""
     concurrently += "IF NOT EXISTS " if if_not_exists else ""
     elements = ", ".join(index_element(e) for e in index.columns)
     sql = (f"CREATE {unique}INDEX {concurrently}{quote_ident(index.name)} ON "
-           f"{quote_qualified(schema, table_name)} USING {index.method} ({elements})")
+           f"{'ONLY ' if only else ''}{quote_qualified(schema, table_name)} "
+           f"USING {index.method} ({elements})")
     if index.nulls_not_distinct:
         sql += " NULLS NOT DISTINCT"
     if index.where:

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 import asyncpg
 
 from linkgress.errors import MigrationError, ModelError
+from linkgress.schema.cascade import DeletedObjects, cascade_victims
 from linkgress.schema.confirm import Confirm, destructive, log_plan, obtain_consent
 from linkgress.schema.deferred import (
     build_concurrently,
@@ -46,7 +47,8 @@ from linkgress.schema.executor import MigrationExecutor, MigrationSettings
 from linkgress.schema.existing import read_existing
 from linkgress.schema.from_model import schema_from_model
 from linkgress.schema.introspect import introspect, normalize_target
-from linkgress.schema.operations import CreateIndex, Operation
+from linkgress.schema.operations import CreateIndex, DropIndex, Operation
+from linkgress.schema.partitions import expand_for_partitions, keep_foreign_indexes
 from linkgress.schema.plan import merge_schemas, plan_create, plan_drop
 from linkgress.schema.quoting import quote_ident
 from linkgress.schema.snapshot import Schema
@@ -138,6 +140,15 @@ def _reading_failed(exc: asyncpg.PostgresError) -> MigrationError:
                           "no schema change was made")
 
 
+async def _keep_foreign_indexes(conn: RawConnection, result: DiffResult) -> DiffResult:
+    """``result`` without the index drops that would take an index linkgress did not make
+    (see :mod:`linkgress.schema.partitions`), with a note for each."""
+    kept, notes = await keep_foreign_indexes(conn, result.operations)
+    if not notes:
+        return result
+    return DiffResult(operations=kept, notes=[*result.notes, *notes])
+
+
 @dataclass
 class _Pass:
     """What one locked transaction of ``migrate()`` did."""
@@ -216,7 +227,11 @@ class DbSchemaManager:
                                        exclude=self.exclude)
         except asyncpg.PostgresError as exc:
             raise _reading_failed(exc) from exc
-        return diff(current, normalized, managed=recorded, manage_all=manage_all)
+        result = diff(current, normalized, managed=recorded, manage_all=manage_all)
+        if any(type(op) is DropIndex for op in result.operations):
+            async with self.client.acquire() as conn:
+                result = await _keep_foreign_indexes(conn, result)
+        return result
 
     # -- migrate ----------------------------------------------------------------------------
 
@@ -265,7 +280,7 @@ class DbSchemaManager:
         except asyncpg.PostgresError as exc:
             raise _reading_failed(exc) from exc
         result = diff(current, normalized, managed=recorded, manage_all=manage_all)
-        return result, normalized, recorded
+        return await _keep_foreign_indexes(conn, result), normalized, recorded
 
     async def _consent(self, operations: list[Operation], consented: set[str], *,
                        allow_destructive: bool, confirm: Confirm | None) -> None:
@@ -297,7 +312,7 @@ class DbSchemaManager:
                 log.log(self._level, "committing %d new enum label(s) first", len(early))
                 await self.executor.apply(conn, list(early))
                 return _Pass(applied=list(early), plan_again=True)
-            await self.executor.apply(conn, now)
+            await self.executor.apply(conn, await expand_for_partitions(conn, now))
             await self.executor.run_hook(conn, self.context.on_migration_complete,
                                          "on_migration_complete")
             if now or recorded is None or recorded.notes != normalized.notes:
@@ -330,7 +345,7 @@ class DbSchemaManager:
         async with self.executor.locked_transaction() as conn:
             existing = await read_existing(conn, list(target.schemas))
             operations = plan_create(target, existing)
-            await self.executor.apply(conn, operations)
+            await self.executor.apply(conn, await expand_for_partitions(conn, operations))
             await self.executor.run_hook(conn, self.context.on_migration_complete,
                                          "on_migration_complete")
             await self.executor.write_state(conn, target)
@@ -338,27 +353,43 @@ class DbSchemaManager:
             log.info("ensure_created: applied %d operation(s)", len(operations))
         return operations
 
-    async def ensure_deleted(self, *, cascade: bool = False) -> list[Operation]:
+    async def ensure_deleted(self, *, cascade: bool = True) -> DeletedObjects:
         """Drop the objects linkgress manages — the model's plus the recorded ones — and the
-        state record, nothing else. A non-public schema is dropped only when it is empty
-        afterwards. Returns the operations applied; raises :class:`MigrationError` (and drops
-        nothing) when PostgreSQL refuses, e.g. because a view depends on a table.
+        state record. A non-public schema is dropped only when it is empty afterwards; the
+        journal table (``__linkgress_migrations``) is not the model's and is kept.
 
-        ``cascade=True`` drops the tables with CASCADE, so objects that depend on them — such
-        as views an ``on_migration_complete`` hook created — go too. It is opt-in because it can
-        reach objects linkgress does not manage (another table's foreign key to ours).
+        Tables go WITH CASCADE (as the seed does), so what depends on them — views an
+        ``on_migration_complete`` hook made, another table's foreign key to them — goes too.
+        Every such object linkgress did not manage is read from ``pg_depend`` first, logged
+        (WARNING, ``linkgress.migrate``) and listed in the result's ``cascaded``.
+        ``cascade=False`` refuses instead: :class:`MigrationError` names those objects and
+        nothing is dropped.
+
+        Returns the operations applied (a list, with ``cascaded``); raises
+        :class:`MigrationError` (and drops nothing) when PostgreSQL refuses.
         """
         async with self.executor.locked_transaction() as conn:
             recorded = await self.executor.read_state(conn)
             owned = merge_schemas(self.target_schema(), recorded or Schema())
             existing = await read_existing(conn, list(owned.schemas))
-            operations = plan_drop(owned, existing, cascade=cascade)
+            victims = await cascade_victims(
+                conn, [t for t in owned.tables if t.key in existing.tables])
+            if victims and not cascade:
+                raise MigrationError(
+                    "ensure_deleted(cascade=False) refused: dropping the tables would also "
+                    f"drop objects linkgress does not manage: {', '.join(victims)}; "
+                    "nothing was dropped")
+            operations = plan_drop(owned, existing, cascade=bool(victims))
             await self.executor.apply(conn, operations)
             for name in owned.schemas:
                 if name != "public" and name in existing.schemas:
                     await self._drop_schema_if_empty(conn, name)
             await self.executor.clear_state(conn)
-        return operations
+        for victim in victims:
+            log.log(logging.DEBUG if self.quiet else logging.WARNING,
+                    "ensure_deleted: %s (not managed by linkgress) was dropped with CASCADE",
+                    victim)
+        return DeletedObjects(operations, victims)
 
     async def _drop_schema_if_empty(self, conn: RawConnection, name: str) -> None:
         # RESTRICT (the default) refuses when anything else lives there; that is the point.

@@ -298,8 +298,8 @@ class CreateTable(Operation):
 @dataclass(frozen=True, kw_only=True)
 class DropTable(Operation):
     """``DROP TABLE`` (its rows go with it). With ``cascade``, objects that depend on the table
-    (views, foreign keys of other tables) are dropped too — only ``ensure_deleted(cascade=True)``
-    asks for that."""
+    (views, foreign keys of other tables) are dropped too — ``ensure_deleted()`` asks for that
+    when something depends on the tables, after reporting it."""
 
     type: ClassVar[str] = "drop_table"
     is_destructive: ClassVar[bool] = True
@@ -674,7 +674,10 @@ class CreateForeignKey(Operation):
         fk = self.foreign_key
         src = f"{_table_label(self.schema, self.table_name)}.{', '.join(fk.columns)}"
         dst = f"{_table_label(fk.ref_schema, fk.ref_table)}.{', '.join(fk.ref_columns)}"
-        return f"Create foreign key '{fk.name}' ({src} -> {dst}, ON DELETE {fk.on_delete})"
+        timing = (", DEFERRABLE INITIALLY DEFERRED" if fk.initially_deferred
+                  else ", DEFERRABLE" if fk.deferrable else "")
+        return (f"Create foreign key '{fk.name}' ({src} -> {dst}, ON DELETE {fk.on_delete}"
+                f"{timing})")
 
     def reverse(self) -> Operation:
         return DropForeignKey(schema=self.schema, table_name=self.table_name,

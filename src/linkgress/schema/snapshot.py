@@ -16,6 +16,7 @@ from typing import Any
 from linkgress.model.types import ColumnType
 
 FK_ACTIONS = ("NO ACTION", "RESTRICT", "CASCADE", "SET NULL", "SET DEFAULT")
+FK_MATCHES = ("SIMPLE", "FULL")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -77,7 +78,8 @@ class Index:
 
 @dataclass(frozen=True, kw_only=True)
 class ForeignKey:
-    """A foreign key from ``columns`` to ``ref_schema.ref_table(ref_columns)``."""
+    """A foreign key from ``columns`` to ``ref_schema.ref_table(ref_columns)``. ``match`` is
+    ``"SIMPLE"`` or ``"FULL"``; ``deferrable`` / ``initially_deferred`` as in PostgreSQL."""
 
     name: str
     columns: tuple[str, ...]
@@ -86,6 +88,9 @@ class ForeignKey:
     ref_columns: tuple[str, ...]
     on_delete: str = "NO ACTION"
     on_update: str = "NO ACTION"
+    deferrable: bool = False
+    initially_deferred: bool = False
+    match: str = "SIMPLE"
 
 
 @dataclass(frozen=True, kw_only=True)

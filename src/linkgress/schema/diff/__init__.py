@@ -39,6 +39,8 @@ def diff(current: Schema, target: Schema, *, managed: Schema | None = None,
          manage_all: bool = False) -> DiffResult:
     """Compare ``current`` (what the database holds) with ``target`` (what the model declares).
 
+    The notes start with those introspection left on ``current`` (``Schema.notes``).
+
     ``managed`` is the snapshot recorded after the last successful migration (None when never
     recorded: then nothing is dropped). ``manage_all`` treats everything in ``target``'s
     schemas as managed (Alembic-style). Returns the operations, already ordered by
@@ -47,4 +49,11 @@ def diff(current: Schema, target: Schema, *, managed: Schema | None = None,
     from linkgress.schema.diff.engine import run_diff
 
     operations, notes = run_diff(current, target, managed=managed, manage_all=manage_all)
-    return DiffResult(operations=order_operations(operations), notes=notes)
+    return DiffResult(operations=order_operations(operations),
+                      notes=[*introspection_notes(current), *notes])
+
+
+def introspection_notes(current: Schema) -> list[str]:
+    """The notes introspection left on ``current`` (what the snapshot cannot represent: index
+    operator classes, generated columns, invalid indexes...), without linkgress's own markers."""
+    return [note for note in current.notes if not note.startswith("linkgress:")]

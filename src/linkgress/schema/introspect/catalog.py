@@ -70,6 +70,9 @@ SELECT c.oid AS oid, n.nspname AS schema, c.relname AS name,
  ORDER BY n.nspname, c.relname
 """
 
+# ``serial``: the default is nextval() of a sequence OWNED BY the column (SERIAL, or pg_dump's
+# CREATE SEQUENCE + ALTER SEQUENCE ... OWNED BY + DEFAULT nextval(...)); the owned sequences
+# are read once (a hashed join), not per column.
 # ``type`` is format_type() of the column (an array prints its element once, whatever its
 # dimensions: attndims says how many were declared). For a type outside pg_catalog (an enum, a
 # domain), the element's own schema and name are given, unquoted.
@@ -80,7 +83,9 @@ SELECT a.attrelid AS table_oid, a.attnum AS position, a.attname AS name,
        en.nspname AS type_schema, et.typname AS type_name, et.typtype::text AS type_kind,
        NOT a.attnotnull AS nullable, pg_catalog.pg_get_expr(d.adbin, d.adrelid) AS "default",
        a.attidentity::text AS identity, a.attgenerated::text AS generated,
-       dsc.description AS comment
+       dsc.description AS comment,
+       (a.attidentity = '' AND pg_catalog.pg_get_expr(d.adbin, d.adrelid) = ANY(own.nextvals))
+         IS TRUE AS serial
   FROM pg_catalog.pg_attribute a
   JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
   JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
@@ -91,6 +96,16 @@ SELECT a.attrelid AS table_oid, a.attnum AS position, a.attname AS name,
   LEFT JOIN pg_catalog.pg_description dsc
     ON dsc.objoid = a.attrelid AND dsc.classoid = 'pg_catalog.pg_class'::regclass
    AND dsc.objsubid = a.attnum
+  LEFT JOIN (SELECT sd.refobjid, sd.refobjsubid,
+                    array_agg('nextval(' || pg_catalog.quote_literal(sd.objid::regclass::text)
+                              || '::regclass)') AS nextvals
+               FROM pg_catalog.pg_depend sd
+               JOIN pg_catalog.pg_class sc ON sc.oid = sd.objid AND sc.relkind = 'S'
+              WHERE sd.classid = 'pg_catalog.pg_class'::regclass
+                AND sd.refclassid = 'pg_catalog.pg_class'::regclass
+                AND sd.deptype = 'a' AND sd.refobjsubid > 0
+              GROUP BY sd.refobjid, sd.refobjsubid) own
+    ON own.refobjid = a.attrelid AND own.refobjsubid = a.attnum
 """
 
 _COLUMNS_TEMPLATE = _COLUMNS_SELECT + """
@@ -123,6 +138,8 @@ SELECT con.conrelid AS table_oid, con.conname AS name, con.contype::text AS kind
                JOIN pg_catalog.pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.num
               ORDER BY k.ord) AS ref_columns,
        con.confdeltype::text AS on_delete, con.confupdtype::text AS on_update,
+       con.condeferrable AS deferrable, con.condeferred AS initially_deferred,
+       con.confmatchtype::text AS match,
        pg_catalog.pg_get_expr(con.conbin, con.conrelid) AS expression,
        COALESCE({nulls_not_distinct}, false) AS nulls_not_distinct
   FROM pg_catalog.pg_constraint con

@@ -137,8 +137,9 @@ def needs_printing(index: Index) -> bool:
 
 
 def _add_defaults_tables(target: Schema, plan: MirrorPlan) -> None:
+    # Serial columns print as themselves (their default is part of the type).
     pairs = list(dict.fromkeys((type_sql(c.type), c.default) for t in target.tables
-                               for c in t.columns))
+                               for c in t.columns if not c.type.serial))
     for chunk, start in enumerate(range(0, len(pairs), MAX_COLUMNS)):
         temp = f"{TEMP_PREFIX}d{chunk}"
         items = []
@@ -256,6 +257,8 @@ def _blame_table(temp: str, table: Table) -> list[Statement]:
 def _column(column: Column, printed: tuple[ColumnType, str | None] | None) -> Column:
     comment = column.comment or None  # COMMENT ... IS '' removes the comment
     ctype, default = printed if printed is not None else (column.type, column.default)
+    if column.type.serial:
+        ctype, default = column.type, None
     if column.identity is not None:
         default = None
     if (ctype, default, comment) == (column.type, column.default, column.comment):

@@ -35,7 +35,10 @@ MANAGED_TABLES = frozenset({"__linkgress_schema_state", "__linkgress_migrations"
 
 FK_ACTION_CODES = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL",
                    "d": "SET DEFAULT"}
+FK_MATCH_CODES = {"s": "SIMPLE", "f": "FULL", "p": "PARTIAL"}
 IDENTITY_CODES = {"a": "always", "d": "by default"}
+
+SERIAL_TYPES = frozenset({"smallint", "integer", "bigint"})
 
 # (min, max) of the types a sequence may have.
 SEQUENCE_RANGES = {
@@ -106,12 +109,25 @@ def _column_type(text: str, dims: int, type_schema: str, type_name: str,
 
 
 def parse_column(row: Row) -> Column:
-    """A :class:`Column` from a ``COLUMNS`` row. Identity and generated columns have no
-    default (the model side agrees: an identity column's ``default`` is None)."""
+    """A :class:`Column` from a ``COLUMNS`` row. Identity, serial and generated columns have
+    no default (the model side agrees: an identity column's ``default`` is None, and a serial
+    column's ``nextval`` default is part of its type)."""
     identity = IDENTITY_CODES.get(row["identity"] or "")
     default = None if identity is not None or row["generated"] else row["default"]
-    return Column(name=row["name"], type=parse_column_type(row), nullable=bool(row["nullable"]),
+    ctype = parse_column_type(row)
+    if _is_serial(row, ctype):
+        ctype, default = replace(ctype, serial=True), None
+    return Column(name=row["name"], type=ctype, nullable=bool(row["nullable"]),
                   default=default, identity=identity, comment=row["comment"])
+
+
+def _is_serial(row: Row, ctype: ColumnType) -> bool:
+    # An integer column whose default is nextval() of the sequence it owns (see catalog).
+    try:
+        owned = bool(row["serial"])
+    except KeyError:
+        return False
+    return owned and ctype.name in SERIAL_TYPES and not ctype.dims and ctype.schema is None
 
 
 def parse_enum(row: Row) -> EnumType:
@@ -174,8 +190,18 @@ def parse_constraint(row: Row) -> Constraint:
         return ForeignKey(name=name, columns=columns, ref_schema=row["ref_schema"],
                           ref_table=row["ref_table"], ref_columns=tuple(row["ref_columns"]),
                           on_delete=FK_ACTION_CODES[row["on_delete"]],
-                          on_update=FK_ACTION_CODES[row["on_update"]])
+                          on_update=FK_ACTION_CODES[row["on_update"]], **_fk_timing(row))
     raise ValueError(f"unexpected constraint kind {kind!r} for {name!r}")
+
+
+def _fk_timing(row: Row) -> dict[str, Any]:
+    # Rows recorded before these columns existed read as the defaults.
+    try:
+        return {"deferrable": bool(row["deferrable"]),
+                "initially_deferred": bool(row["initially_deferred"]),
+                "match": FK_MATCH_CODES.get(row["match"], "SIMPLE")}
+    except KeyError:
+        return {}
 
 
 def is_excluded(schema: str, name: str, patterns: Iterable[str]) -> bool:
