@@ -31,7 +31,7 @@ from .state import record_managed_state
 
 if TYPE_CHECKING:
     from linkgress.client import RawConnection
-    from linkgress.context import DbContext
+    from linkgress.schema.owner import SchemaOwner
 
 log = logging.getLogger("linkgress.migrations")
 
@@ -111,7 +111,7 @@ class MigrationRunner:
     is committed.
     """
 
-    def __init__(self, db: DbContext, migrations_directory: str | Path = "migrations", *,
+    def __init__(self, db: SchemaOwner, migrations_directory: str | Path = "migrations", *,
                  journal_table: str = DEFAULT_JOURNAL_TABLE, journal_schema: str = "public",
                  lock_timeout: float = 5.0, lock_wait_timeout: float = 60.0,
                  progress: Progress | None = None) -> None:

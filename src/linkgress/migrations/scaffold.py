@@ -16,8 +16,8 @@ from .base import NoChangesError
 from .render import render_empty, render_migration
 
 if TYPE_CHECKING:
-    from linkgress.context import DbContext
     from linkgress.schema.operations import Operation
+    from linkgress.schema.owner import SchemaOwner
 
 
 def slugify(name: str) -> str:
@@ -40,7 +40,7 @@ class MigrationScaffold:
     ``db`` is needed by :meth:`scaffold` only; :meth:`scaffold_empty` works without one.
     """
 
-    def __init__(self, db: DbContext | None,
+    def __init__(self, db: SchemaOwner | None,
                  migrations_directory: str | Path = "migrations") -> None:
         self.db = db
         self.directory = Path(migrations_directory)

@@ -55,8 +55,8 @@ from linkgress.schema.snapshot import Schema
 
 if TYPE_CHECKING:
     from linkgress.client import RawConnection
-    from linkgress.context import DbContext
     from linkgress.model.meta import ModelMeta
+    from linkgress.schema.owner import SchemaOwner
 
 log = logging.getLogger("linkgress.migrate")
 
@@ -168,7 +168,7 @@ class DbSchemaManager:
     ``quiet=True`` nothing is logged above DEBUG.
     """
 
-    def __init__(self, context: DbContext, *, lock_timeout: float = 5.0,
+    def __init__(self, context: SchemaOwner, *, lock_timeout: float = 5.0,
                  lock_wait_timeout: float = 60.0, state_schema: str = "public",
                  state_table: str = "__linkgress_schema_state",
                  quiet: bool = False, exclude: Sequence[str] = ()) -> None:
