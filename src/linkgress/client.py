@@ -11,17 +11,23 @@ Constructing a client never does I/O. Statements are logged to ``linkgress.sql``
 
 from __future__ import annotations
 
-import abc
 import asyncio
 import contextlib
-import logging
 import os
-from collections.abc import AsyncIterable, AsyncIterator, Generator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Generator, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self, TypeAlias
 
 import asyncpg
 
+from linkgress.connection import (
+    ConnectionClient,
+    DatabaseClient,
+    Records,
+    log_statement,
+    sql_logger,
+)
+from linkgress.databases import create_database, drop_database
 from linkgress.dsn import (
     DEFAULT_DATABASE,
     DEFAULT_HOST,
@@ -36,7 +42,6 @@ from linkgress.dsn import parse_dsn as _parse_dsn
 from linkgress.dsn import parse_port as _parse_port
 from linkgress.errors import ClientClosedError, LinkgressError, mapped_errors
 from linkgress.park import ConnectionPark
-from linkgress.schema.quoting import quote_ident, quote_qualified
 
 if TYPE_CHECKING:
     from asyncpg.pool import PoolConnectionProxy
@@ -60,135 +65,6 @@ __all__ = [
 ]
 
 IsolationLevel = Literal["read_committed", "read_uncommitted", "repeatable_read", "serializable"]
-Records: TypeAlias = Iterable[Sequence[object]] | AsyncIterable[Sequence[object]]
-
-sql_logger = logging.getLogger("linkgress.sql")
-
-
-
-def _log_statement(sql: str, arg_count: int) -> None:
-    sql_logger.info("%s [%d args]", sql, arg_count)
-
-
-class DatabaseClient(abc.ABC):
-    """What hooks and migrations receive: run SQL on a pool or on one connection.
-
-    Arguments are always bind parameters (``$1``, ``$2``, ...); values are never pasted.
-    """
-
-    @abc.abstractmethod
-    async def execute(self, sql: str, *args: object, timeout: float | None = None) -> str:
-        """Run a statement and return its status tag, e.g. ``"INSERT 0 1"``."""
-
-    @abc.abstractmethod
-    async def fetch(
-        self, sql: str, *args: object, timeout: float | None = None
-    ) -> list[asyncpg.Record]:
-        """Run a query and return all its rows."""
-
-    @abc.abstractmethod
-    async def fetchrow(
-        self, sql: str, *args: object, timeout: float | None = None
-    ) -> asyncpg.Record | None:
-        """Run a query and return its first row, or None when it returns none."""
-
-    @abc.abstractmethod
-    async def fetchval(
-        self, sql: str, *args: object, column: int = 0, timeout: float | None = None
-    ) -> Any:
-        """Run a query and return one value of its first row (None when there is no row)."""
-
-    @abc.abstractmethod
-    async def executemany(
-        self, sql: str, args_iterable: Iterable[Sequence[object]], timeout: float | None = None
-    ) -> None:
-        """Run a statement once per argument tuple (one round trip per batch, not per row)."""
-
-
-class ConnectionClient(DatabaseClient):
-    """A :class:`DatabaseClient` over one asyncpg connection, which it does not own.
-
-    Used for the migration transaction and :meth:`PgClient.transaction`: everything runs on that
-    connection, so it sees (and is part of) its transaction. Never closes the connection.
-    """
-
-    def __init__(self, connection: RawConnection, *, log_queries: bool = False,
-                 server: str | None = None) -> None:
-        self._connection = connection
-        self._log_queries = log_queries
-        self._server = server  # host:port, named by connection errors
-
-    @property
-    def connection(self) -> RawConnection:
-        """The wrapped asyncpg connection."""
-        return self._connection
-
-    @property
-    def log_queries(self) -> bool:
-        """Whether statements are logged to ``linkgress.sql``."""
-        return self._log_queries
-
-    async def execute(self, sql: str, *args: object, timeout: float | None = None) -> str:
-        if self._log_queries:
-            _log_statement(sql, len(args))
-        with mapped_errors(sql, server=self._server):
-            return await self._connection.execute(sql, *args, timeout=timeout)
-
-    async def fetch(
-        self, sql: str, *args: object, timeout: float | None = None
-    ) -> list[asyncpg.Record]:
-        if self._log_queries:
-            _log_statement(sql, len(args))
-        with mapped_errors(sql, server=self._server):
-            return await self._connection.fetch(sql, *args, timeout=timeout)
-
-    async def fetchrow(
-        self, sql: str, *args: object, timeout: float | None = None
-    ) -> asyncpg.Record | None:
-        if self._log_queries:
-            _log_statement(sql, len(args))
-        with mapped_errors(sql, server=self._server):
-            return await self._connection.fetchrow(sql, *args, timeout=timeout)
-
-    async def fetchval(
-        self, sql: str, *args: object, column: int = 0, timeout: float | None = None
-    ) -> Any:
-        if self._log_queries:
-            _log_statement(sql, len(args))
-        with mapped_errors(sql, server=self._server):
-            return await self._connection.fetchval(sql, *args, column=column, timeout=timeout)
-
-    async def executemany(
-        self, sql: str, args_iterable: Iterable[Sequence[object]], timeout: float | None = None
-    ) -> None:
-        rows = list(args_iterable)
-        if self._log_queries:
-            sql_logger.info("%s [executemany: %d rows]", sql, len(rows))
-        with mapped_errors(sql, server=self._server):
-            await self._connection.executemany(sql, rows, timeout=timeout)
-
-    async def copy_records_to_table(
-        self,
-        table: str,
-        *,
-        records: Records,
-        columns: Iterable[str] | None = None,
-        schema_name: str | None = None,
-        timeout: float | None = None,
-    ) -> str:
-        """Bulk-insert ``records`` with COPY; returns the status tag, e.g. ``"COPY 100"``."""
-        if self._log_queries:
-            sql_logger.info("COPY %s [records]", quote_qualified(schema_name, table))
-        with mapped_errors(f"COPY {quote_qualified(schema_name, table)} FROM STDIN",
-                           server=self._server):
-            return await self._connection.copy_records_to_table(
-                table, records=records, columns=columns, schema_name=schema_name,
-                timeout=timeout)
-
-    def __repr__(self) -> str:
-        return f"ConnectionClient({self._connection!r})"
-
-
 # --- the pooled client ----------------------------------------------------------------------
 
 
@@ -442,7 +318,7 @@ class PgClient(DatabaseClient):
 
     async def execute(self, sql: str, *args: object, timeout: float | None = None) -> str:
         if self._log_queries:
-            _log_statement(sql, len(args))
+            log_statement(sql, len(args))
         async with self.acquire() as connection:
             with mapped_errors(sql, server=self.address):
                 return await connection.execute(sql, *args, timeout=timeout)
@@ -451,7 +327,7 @@ class PgClient(DatabaseClient):
         self, sql: str, *args: object, timeout: float | None = None
     ) -> list[asyncpg.Record]:
         if self._log_queries:
-            _log_statement(sql, len(args))
+            log_statement(sql, len(args))
         async with self.acquire() as connection:
             with mapped_errors(sql, server=self.address):
                 return await connection.fetch(sql, *args, timeout=timeout)
@@ -460,7 +336,7 @@ class PgClient(DatabaseClient):
         self, sql: str, *args: object, timeout: float | None = None
     ) -> asyncpg.Record | None:
         if self._log_queries:
-            _log_statement(sql, len(args))
+            log_statement(sql, len(args))
         async with self.acquire() as connection:
             with mapped_errors(sql, server=self.address):
                 return await connection.fetchrow(sql, *args, timeout=timeout)
@@ -469,7 +345,7 @@ class PgClient(DatabaseClient):
         self, sql: str, *args: object, column: int = 0, timeout: float | None = None
     ) -> Any:
         if self._log_queries:
-            _log_statement(sql, len(args))
+            log_statement(sql, len(args))
         async with self.acquire() as connection:
             with mapped_errors(sql, server=self.address):
                 return await connection.fetchval(sql, *args, column=column, timeout=timeout)
@@ -531,48 +407,3 @@ class PoolAcquire:
         connection, self._connection = self._connection, None
         if connection is not None:
             await self._client.release(connection)
-
-
-# --- creating and dropping databases --------------------------------------------------------
-
-
-async def create_database(admin_dsn: str, name: str) -> None:
-    """Create database ``name`` (any characters; it is quoted) through ``admin_dsn``."""
-    sql = f"CREATE DATABASE {quote_ident(name)}"
-    with mapped_errors(sql, server=_server_of(admin_dsn)):
-        connection = await asyncpg.connect(admin_dsn)
-        try:
-            await connection.execute(sql)
-        finally:
-            await connection.close()
-
-
-def _server_of(dsn: str) -> str:
-    target = _parse_dsn(dsn).with_defaults()
-    return f"{target.host}:{target.port}"
-
-
-async def drop_database(admin_dsn: str, name: str) -> None:
-    """Drop database ``name`` if it exists, disconnecting its sessions first.
-
-    Uses ``WITH (FORCE)`` on PostgreSQL 13 and later; on older servers terminates the other
-    sessions explicitly before dropping.
-    """
-    with mapped_errors(f"DROP DATABASE {quote_ident(name)}", server=_server_of(admin_dsn)):
-        await _drop_database(admin_dsn, name)
-
-
-async def _drop_database(admin_dsn: str, name: str) -> None:
-    connection = await asyncpg.connect(admin_dsn)
-    try:
-        if connection.get_server_version().major >= 13:
-            await connection.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")
-        else:
-            await connection.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                " WHERE datname = $1 AND pid <> pg_backend_pid()",
-                name,
-            )
-            await connection.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)}")
-    finally:
-        await connection.close()

@@ -22,7 +22,7 @@ from typing import Any
 
 import asyncpg
 
-from linkgress.client import ConnectionClient, DatabaseClient, sql_logger
+from linkgress.connection import ConnectionClient, DatabaseClient, sql_logger
 from linkgress.model.types import ColumnType
 from linkgress.schema import operations as ops
 from linkgress.schema.ddl import render

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import asyncpg
 
-from linkgress.client import _log_statement
+from linkgress.connection import log_statement
 from linkgress.errors import DatabaseError, is_connection_error, is_driver_error, translate_error
 from linkgress.schema.quoting import quote_ident
 
@@ -57,7 +57,7 @@ def affected_rows(status: str) -> int:
 async def _run(scope: QueryScope, sql: str, params: Sequence[Any], call: _Call) -> Any:
     """The general path: logging, the current transaction, or a leased connection."""
     if scope.client.log_queries:
-        _log_statement(sql, len(params))
+        log_statement(sql, len(params))
     state = scope.transaction.get()
     if state is not None:
         # What ``async with state.use()`` does, without its two coroutines per statement.
@@ -222,7 +222,7 @@ async def cursor(
     if prefetch < 1:
         raise ValueError(f"prefetch must be at least 1, got {prefetch!r}")
     if scope.client.log_queries:
-        _log_statement(sql, len(params))
+        log_statement(sql, len(params))
     state = scope.transaction.get()
     if state is not None:
         async for row in _cursor_in_transaction(scope, state, sql, params, prefetch):
