@@ -16,7 +16,7 @@ import contextlib
 import os
 from collections.abc import AsyncIterator, Generator, Iterable, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, Self, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 import asyncpg
 
@@ -44,12 +44,7 @@ from linkgress.errors import ClientClosedError, LinkgressError, mapped_errors
 from linkgress.park import ConnectionPark
 
 if TYPE_CHECKING:
-    from asyncpg.pool import PoolConnectionProxy
-
-    RawConnection: TypeAlias = (
-        asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]
-    )
-    PooledConnection: TypeAlias = PoolConnectionProxy[asyncpg.Record]
+    from linkgress.connection import PooledConnection
 
 __all__ = [
     "ConnectionClient",

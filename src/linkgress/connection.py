@@ -18,7 +18,12 @@ from linkgress.errors import mapped_errors
 from linkgress.schema.quoting import quote_qualified
 
 if TYPE_CHECKING:
-    from linkgress.client import RawConnection
+    from asyncpg.pool import PoolConnectionProxy
+
+    RawConnection: TypeAlias = (
+        asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]
+    )
+    PooledConnection: TypeAlias = PoolConnectionProxy[asyncpg.Record]
 
 __all__ = ["ConnectionClient", "DatabaseClient", "Records", "log_statement", "sql_logger"]
 

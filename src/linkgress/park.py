@@ -39,7 +39,7 @@ from linkgress.errors import LinkgressError, is_driver_error, translate_error
 if TYPE_CHECKING:
     import asyncpg
 
-    from linkgress.client import PooledConnection
+    from linkgress.connection import PooledConnection
 
 __all__ = ["PARK_IDLE_SECONDS", "ConnectionPark", "Lease"]
 

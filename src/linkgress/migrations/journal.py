@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from linkgress.schema.quoting import quote_ident, quote_qualified
 
 if TYPE_CHECKING:
-    from linkgress.client import RawConnection
+    from linkgress.connection import RawConnection
 
 DEFAULT_JOURNAL_TABLE = "__linkgress_migrations"
 

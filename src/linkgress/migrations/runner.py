@@ -30,7 +30,7 @@ from .journal import DEFAULT_JOURNAL_TABLE, Journal, JournalRow
 from .state import record_managed_state
 
 if TYPE_CHECKING:
-    from linkgress.client import RawConnection
+    from linkgress.connection import RawConnection
     from linkgress.schema.owner import SchemaOwner
 
 log = logging.getLogger("linkgress.migrations")

@@ -17,7 +17,7 @@ from linkgress.schema.existing import ExistingObjects, read_existing
 from linkgress.schema.snapshot import Schema, Table
 
 if TYPE_CHECKING:
-    from linkgress.client import RawConnection
+    from linkgress.connection import RawConnection
     from linkgress.schema.executor import MigrationExecutor
 
 COLUMN_NAMES = """

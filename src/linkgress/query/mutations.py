@@ -43,10 +43,10 @@ from linkgress.query.writeplan import Member, TablePlan, group_rows, table_plan
 from linkgress.schema.quoting import quote_ident
 
 if TYPE_CHECKING:
-    from linkgress.context import DbContext
     from linkgress.model.meta import EntityMeta
     from linkgress.query.navigation import Source
     from linkgress.query.queryable import Queryable
+    from linkgress.query.scope import QueryContext
 
 __all__ = ["COPY_THRESHOLD", "MAX_PARAMS", "DeleteQuery", "TableMutations", "UpdateQuery"]
 
@@ -68,7 +68,7 @@ QUERY_CANCELED = "57014"  # the SQLSTATE of a COPY the client aborted (CopyFail)
 class TableMutations(Generic[E]):
     """``insert``, ``insert_many`` and ``upsert`` of a table (mixed into ``DbTable``)."""
 
-    context: DbContext
+    context: QueryContext
     meta: EntityMeta
 
     async def insert(self, entity: E | Mapping[str, Any]) -> E:

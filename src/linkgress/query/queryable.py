@@ -40,8 +40,8 @@ from linkgress.query.materialize import (
 from linkgress.query.navigation import GroupProxy, Source
 
 if TYPE_CHECKING:
-    from linkgress.context import DbContext
     from linkgress.query.mutations import DeleteQuery, UpdateQuery
+    from linkgress.query.scope import QueryContext
 
 __all__ = ["CompoundQueryable", "Queryable", "orderings"]
 
@@ -98,7 +98,7 @@ def _count(value: int, what: str) -> Param:
 class _Base(Generic[T]):
     """What plain and compound queries share: preparing and running statements."""
 
-    _context: DbContext
+    _context: QueryContext
     _cache: dict[Any, Any]
 
     def _statement(self) -> SelectQuery | Compound:
@@ -194,7 +194,7 @@ class Queryable(_Base[T]):
     #: True for a query straight from a table: ``where`` may replay a lambda plan on it.
     _bare = False
 
-    def __init__(self, context: DbContext, query: SelectQuery,
+    def __init__(self, context: QueryContext, query: SelectQuery,
                  group: GroupProxy | None = None, cache: dict[Any, Any] | None = None) -> None:
         self._context = context
         self._query = query

@@ -8,15 +8,15 @@ client, the model, the connection park, the current transaction and the compiled
 from __future__ import annotations
 
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from linkgress.client import PgClient
     from linkgress.model.meta import ModelMeta
     from linkgress.park import ConnectionPark
-    from linkgress.query.transaction import TransactionState
+    from linkgress.query.transaction import IsolationLevel, Transaction, TransactionState
 
-__all__ = ["QueryScope"]
+__all__ = ["QueryContext", "QueryScope"]
 
 
 class QueryScope:
@@ -41,3 +41,20 @@ class QueryScope:
 
     def __repr__(self) -> str:
         return f"<QueryScope {self.server}>"
+
+
+class QueryContext(Protocol):
+    """What the query layer needs of a context (every ``DbContext`` is one): its scope, its
+    model, and transaction blocks — so ``query/`` never imports the context module."""
+
+    @property
+    def query_scope(self) -> QueryScope:
+        """The context's I/O scope."""
+
+    @property
+    def model(self) -> ModelMeta:
+        """The validated model."""
+
+    def transaction(self, *, isolation: IsolationLevel | None = None, readonly: bool = False,
+                    deferrable: bool = False) -> Transaction:
+        """A transaction block of this context."""

@@ -28,7 +28,7 @@ from linkgress.errors import DatabaseError, is_connection_error, is_driver_error
 from linkgress.schema.quoting import quote_ident
 
 if TYPE_CHECKING:
-    from linkgress.client import RawConnection
+    from linkgress.connection import RawConnection
     from linkgress.park import ConnectionPark, Lease
     from linkgress.query.scope import QueryScope
     from linkgress.query.transaction import TransactionState

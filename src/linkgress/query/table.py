@@ -12,8 +12,8 @@ from linkgress.query.navigation import Source
 from linkgress.query.queryable import Queryable
 
 if TYPE_CHECKING:
-    from linkgress.context import DbContext
     from linkgress.model.meta import EntityMeta
+    from linkgress.query.scope import QueryContext
 
 __all__ = ["DbTable"]
 
@@ -28,7 +28,7 @@ class DbTable(Queryable[E], TableMutations[E]):
     affect every row (see :class:`~linkgress.query.mutations.UpdateQuery`).
     """
 
-    def __init__(self, context: DbContext, meta: EntityMeta) -> None:
+    def __init__(self, context: QueryContext, meta: EntityMeta) -> None:
         self.context = context
         self.meta = meta
         super().__init__(context, SelectQuery(Source(context.model, meta)))

@@ -38,9 +38,9 @@ from linkgress.errors import (
 if TYPE_CHECKING:
     from asyncpg.transaction import Transaction as RawTransaction
 
-    from linkgress.client import PooledConnection
-    from linkgress.context import DbContext
+    from linkgress.connection import PooledConnection
     from linkgress.park import Lease
+    from linkgress.query.scope import QueryContext
 
 __all__ = ["IsolationLevel", "Transaction", "TransactionState"]
 
@@ -118,7 +118,7 @@ class Transaction:
 
     def __init__(
         self,
-        context: DbContext,
+        context: QueryContext,
         *,
         isolation: IsolationLevel | None = None,
         readonly: bool = False,

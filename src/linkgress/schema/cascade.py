@@ -19,7 +19,7 @@ from linkgress.schema.quoting import quote_qualified
 from linkgress.schema.snapshot import Table
 
 if TYPE_CHECKING:
-    from linkgress.client import RawConnection
+    from linkgress.connection import RawConnection
 
 # $1: the tables as quoted qualified names. ``gone``: the tables and, recursively, the views
 # built on them (a view is its ``_RETURN`` rule's relation).

@@ -34,7 +34,8 @@ from linkgress.schema.rawsql import execute_one, failure_reason
 from linkgress.schema.snapshot import Schema
 
 if TYPE_CHECKING:
-    from linkgress.client import PgClient, RawConnection
+    from linkgress.client import PgClient
+    from linkgress.connection import RawConnection
 
 log = logging.getLogger("linkgress.migrate")
 

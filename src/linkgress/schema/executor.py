@@ -95,7 +95,7 @@ def _remember(key: tuple[str, str], token: str, schema: Schema) -> None:
     _STATE_CACHE[key] = (token, schema)
 
 if TYPE_CHECKING:
-    from linkgress.client import RawConnection
+    from linkgress.connection import RawConnection
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ SELECT 'constraint', n.nspname, con.conname, rel.relname
 """
 
 if TYPE_CHECKING:
-    from linkgress.client import RawConnection
+    from linkgress.connection import RawConnection
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,7 @@ from linkgress.schema.quoting import quote_ident
 from linkgress.schema.snapshot import Schema
 
 if TYPE_CHECKING:
-    from linkgress.client import RawConnection
+    from linkgress.connection import RawConnection
     from linkgress.model.meta import ModelMeta
     from linkgress.schema.owner import SchemaOwner
 

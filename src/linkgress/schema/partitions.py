@@ -28,7 +28,7 @@ from linkgress.schema.ddl import create_index_sql, render
 from linkgress.schema.quoting import quote_qualified
 
 if TYPE_CHECKING:
-    from linkgress.client import RawConnection
+    from linkgress.connection import RawConnection
 
 # $1: tables as quoted qualified names. The partitions of those that are partitioned, parents
 # first (pg_inherits also lists plain inheritance children: only partitioned roots are read).

@@ -23,7 +23,7 @@ from linkgress.schema import operations as ops
 from linkgress.schema.snapshot import CheckConstraint, Column, Index
 
 if TYPE_CHECKING:
-    from linkgress.client import RawConnection
+    from linkgress.connection import RawConnection
 
 MULTIPLE_COMMANDS = "cannot insert multiple commands into a prepared statement"
 

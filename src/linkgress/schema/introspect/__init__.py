@@ -30,7 +30,8 @@ from linkgress.schema.introspect.reader import (
 from linkgress.schema.snapshot import Schema
 
 if TYPE_CHECKING:
-    from linkgress.client import PgClient, RawConnection
+    from linkgress.client import PgClient
+    from linkgress.connection import RawConnection
 
 __all__ = ["introspect", "normalize_target"]
 

@@ -50,7 +50,7 @@ from linkgress.schema.rawsql import execute_one, is_stacked, stacked_statement_h
 from linkgress.schema.snapshot import CheckConstraint, Schema
 
 if TYPE_CHECKING:
-    from linkgress.client import RawConnection
+    from linkgress.connection import RawConnection
 
 _T = TypeVar("_T")
 

@@ -14,7 +14,8 @@ from linkgress.schema.introspect.parse import CatalogRows
 from linkgress.schema.quoting import quote_literal
 
 if TYPE_CHECKING:
-    from linkgress.client import PgClient, RawConnection
+    from linkgress.client import PgClient
+    from linkgress.connection import RawConnection
 
 # More connections than queries, or than a small pool offers, would only add connect time.
 DEFAULT_WORKERS = 4
