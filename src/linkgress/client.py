@@ -24,8 +24,6 @@ from linkgress.connection import (
     ConnectionClient,
     DatabaseClient,
     Records,
-    log_statement,
-    sql_logger,
 )
 from linkgress.databases import create_database, drop_database
 from linkgress.dsn import (
@@ -306,54 +304,41 @@ class PgClient(DatabaseClient):
                 self.acquire() as connection,
                 connection.transaction(isolation=isolation, readonly=readonly),
             ):
-                yield ConnectionClient(connection, log_queries=self._log_queries,
-                                       server=self.address)
+                yield self._on(connection)
 
     # --- statements ---
 
+    def _on(self, connection: PooledConnection) -> ConnectionClient:
+        return ConnectionClient(connection, log_queries=self._log_queries, server=self.address)
+
     async def execute(self, sql: str, *args: object, timeout: float | None = None) -> str:
-        if self._log_queries:
-            log_statement(sql, len(args))
         async with self.acquire() as connection:
-            with mapped_errors(sql, server=self.address):
-                return await connection.execute(sql, *args, timeout=timeout)
+            return await self._on(connection).execute(sql, *args, timeout=timeout)
 
     async def fetch(
         self, sql: str, *args: object, timeout: float | None = None
     ) -> list[asyncpg.Record]:
-        if self._log_queries:
-            log_statement(sql, len(args))
         async with self.acquire() as connection:
-            with mapped_errors(sql, server=self.address):
-                return await connection.fetch(sql, *args, timeout=timeout)
+            return await self._on(connection).fetch(sql, *args, timeout=timeout)
 
     async def fetchrow(
         self, sql: str, *args: object, timeout: float | None = None
     ) -> asyncpg.Record | None:
-        if self._log_queries:
-            log_statement(sql, len(args))
         async with self.acquire() as connection:
-            with mapped_errors(sql, server=self.address):
-                return await connection.fetchrow(sql, *args, timeout=timeout)
+            return await self._on(connection).fetchrow(sql, *args, timeout=timeout)
 
     async def fetchval(
         self, sql: str, *args: object, column: int = 0, timeout: float | None = None
     ) -> Any:
-        if self._log_queries:
-            log_statement(sql, len(args))
         async with self.acquire() as connection:
-            with mapped_errors(sql, server=self.address):
-                return await connection.fetchval(sql, *args, column=column, timeout=timeout)
+            return await self._on(connection).fetchval(sql, *args, column=column,
+                                                       timeout=timeout)
 
     async def executemany(
         self, sql: str, args_iterable: Iterable[Sequence[object]], timeout: float | None = None
     ) -> None:
-        rows = list(args_iterable)
-        if self._log_queries:
-            sql_logger.info("%s [executemany: %d rows]", sql, len(rows))
         async with self.acquire() as connection:
-            with mapped_errors(sql, server=self.address):
-                await connection.executemany(sql, rows, timeout=timeout)
+            await self._on(connection).executemany(sql, args_iterable, timeout=timeout)
 
     async def copy_records_to_table(
         self,
@@ -366,9 +351,7 @@ class PgClient(DatabaseClient):
     ) -> str:
         """Bulk-insert ``records`` with COPY; returns the status tag, e.g. ``"COPY 100"``."""
         async with self.acquire() as connection:
-            return await ConnectionClient(
-                connection, log_queries=self._log_queries, server=self.address
-            ).copy_records_to_table(
+            return await self._on(connection).copy_records_to_table(
                 table, records=records, columns=columns, schema_name=schema_name, timeout=timeout
             )
 

@@ -4,11 +4,9 @@ the constraint, the original chained — and the connection stays usable."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
-import pytest_asyncio
 
 from linkgress import LinkgressError
 from linkgress.errors import (
@@ -23,22 +21,7 @@ from linkgress.errors import (
     UniqueViolation,
 )
 from linkgress.query import session
-from tests.integration.mutation_models import Club, Member, Note, open_club, reset
-
-
-@pytest_asyncio.fixture(scope="module")
-async def club(linkgress_module_database: str) -> AsyncIterator[Club]:
-    db = await open_club(linkgress_module_database)
-    try:
-        yield db
-    finally:
-        await db.dispose()
-
-
-@pytest_asyncio.fixture
-async def db(club: Club) -> Club:
-    await reset(club)
-    return club
+from tests.integration.mutation_models import Club, Member, Note, open_club
 
 
 async def test_unique_violation(db: Club) -> None:

@@ -3,32 +3,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import asyncpg
 import pytest
-import pytest_asyncio
 
 from linkgress.errors import DatabaseError, TransactionError
 from linkgress.query import mutations
-from tests.integration.mutation_models import Club, Member, open_club, reset
-
-
-@pytest_asyncio.fixture(scope="module")
-async def club(linkgress_module_database: str) -> AsyncIterator[Club]:
-    db = await open_club(linkgress_module_database)
-    try:
-        yield db
-    finally:
-        await db.dispose()
-
-
-@pytest_asyncio.fixture
-async def db(club: Club) -> Club:
-    await reset(club)
-    return club
+from tests.integration.mutation_models import Club, Member
 
 
 def _rows(count: int, bad_at: int, **bad: Any) -> list[dict[str, Any]]:

@@ -4,11 +4,9 @@ PostgreSQL: generated values, conversions, hostile strings, NULLs, returning, ba
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import pytest
-import pytest_asyncio
 
 from linkgress.errors import QueryBuildError, UniqueViolation
 from linkgress.query import mutations
@@ -20,24 +18,7 @@ from tests.integration.mutation_models import (
     Note,
     Setting,
     Status,
-    open_club,
-    reset,
 )
-
-
-@pytest_asyncio.fixture(scope="module")
-async def club(linkgress_module_database: str) -> AsyncIterator[Club]:
-    db = await open_club(linkgress_module_database)
-    try:
-        yield db
-    finally:
-        await db.dispose()
-
-
-@pytest_asyncio.fixture
-async def db(club: Club) -> Club:
-    await reset(club)
-    return club
 
 
 async def stored(db: Club, member_id: int) -> dict[str, object]:

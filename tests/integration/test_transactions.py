@@ -12,22 +12,7 @@ import pytest_asyncio
 from linkgress import PgClient
 from linkgress.errors import DatabaseError, TransactionError
 from linkgress.query import session
-from tests.integration.mutation_models import Club, Member, open_club, reset
-
-
-@pytest_asyncio.fixture(scope="module")
-async def club(linkgress_module_database: str) -> AsyncIterator[Club]:
-    db = await open_club(linkgress_module_database)
-    try:
-        yield db
-    finally:
-        await db.dispose()
-
-
-@pytest_asyncio.fixture
-async def db(club: Club) -> Club:
-    await reset(club)
-    return club
+from tests.integration.mutation_models import Club, Member, reset
 
 
 @pytest_asyncio.fixture
