@@ -120,7 +120,7 @@ class PgClient(DatabaseClient):
         self._closed = False
         # Every checkout goes through the park (linkgress.park): fair order, idle ORM
         # connections, dead connections dropped.
-        self._park = ConnectionPark(self._get_pool, self.release, max_size=max_size,
+        self._park = ConnectionPark(self._get_pool, self._return, max_size=max_size,
                                     server=self.address)
 
     @classmethod
@@ -282,6 +282,9 @@ class PgClient(DatabaseClient):
 
     async def release(self, connection: PooledConnection) -> None:
         """Give back a connection obtained with ``await client.acquire()``."""
+        await self._park.release_connection(connection)
+
+    async def _return(self, connection: PooledConnection) -> None:
         pool = self._pool or self._closing_pool
         if pool is None:
             return

@@ -11,11 +11,14 @@ ORM borrows through it: :meth:`ConnectionPark.take` pops an idle parked connecti
 outside transactions (or committed/rolled back ORM transactions), so there is no session state
 to reset. The rules that keep this correct under load and faults:
 
-- **First come, first served.** While any task waits for a connection of the pool (the park
-  counts them), a returned connection is never parked: it goes back to the pool, whose queue
-  hands it to the longest waiter, and :meth:`take` finds nothing (the park is empty while
-  anyone waits). A task that does not use the ORM and finds the pool exhausted while the park
-  holds idle connections makes the park give them back first.
+- **First come, first served.** Every checkout of the pool, the ORM's and everyone else's,
+  passes one FIFO gate with as many tickets as the pool has connections: a task that finds
+  none free queues, and a ticket given back goes to the longest waiter (asyncpg's own queue
+  lets a task that releases and re-acquires at once overtake the tasks already waiting; the
+  gate does not). While anyone queues, a returned connection is never parked: it goes back to
+  the pool and its ticket to the next waiter, and :meth:`take` finds nothing. A task that
+  finds the pool exhausted while the park holds idle connections makes the park give them
+  back first.
 - **Never a dead connection.** A parked connection that was closed (a server restart, a
   terminated backend, a network failure) is dropped when it is found, together with every other
   closed one; the pool then opens a new connection on the next checkout.
@@ -31,6 +34,8 @@ which would add a wrapper call to every method; the proxy is what goes back to t
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
@@ -59,9 +64,48 @@ def _unwrap(proxy: PooledConnection) -> Any:
     return getattr(proxy, "_con", None) or proxy
 
 
-def _free_slots(pool: asyncpg.Pool[asyncpg.Record]) -> int:
-    """Connections the pool could hand out now without waiting (idle or not yet opened)."""
-    return pool.get_max_size() - pool.get_size() + pool.get_idle_size()
+class FifoGate:
+    """``size`` tickets handed out strictly in arrival order (see the module docstring)."""
+
+    def __init__(self, size: int) -> None:
+        self._free = size
+        self._waiters: deque[asyncio.Future[None]] = deque()
+
+    @property
+    def free(self) -> int:
+        """Tickets nobody holds."""
+        return self._free
+
+    @property
+    def queued(self) -> int:
+        """Tasks waiting for a ticket."""
+        return len(self._waiters)
+
+    async def enter(self) -> None:
+        """Take a ticket, waiting behind everyone who came first."""
+        if self._free > 0 and not self._waiters:
+            self._free -= 1
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():
+                self.leave()  # handed a ticket, then cancelled: pass it on
+            else:
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(waiter)
+            raise
+
+    def leave(self) -> None:
+        """Give a ticket back: to the longest waiter, else to the free count."""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self._free += 1
 
 
 class ConnectionPark:
@@ -79,8 +123,8 @@ class ConnectionPark:
         self.server = server
         self._idle: list[Lease] = []
         self._limit = max_size - 1
-        #: Tasks inside the pool's ``acquire`` now: while non-zero nothing is parked.
-        self.waiting = 0
+        self._gate = FifoGate(max_size)
+        self._out: set[int] = set()  # ids of the proxies checked out through the gate
         self._leases = 0
         self._leases_at_sweep = -1
         self._timer: asyncio.TimerHandle | None = None
@@ -121,7 +165,7 @@ class ConnectionPark:
         pool, the park is full or closed, the connection is closed or inside a transaction) —
         the caller then awaits :meth:`release`."""
         connection = lease[0]
-        if (self.waiting or len(self._idle) >= self._limit or self._closed
+        if (self._gate.queued or len(self._idle) >= self._limit or self._closed
                 or connection.is_closed() or connection.is_in_transaction()):
             return False
         self._idle.append(lease)
@@ -132,7 +176,7 @@ class ConnectionPark:
     async def release(self, lease: Lease) -> None:
         """Give ``lease`` back to the pool (asyncpg resets it: rollback, ``RESET ALL``, ...;
         a closed connection is replaced on the next checkout)."""
-        await self._release(lease[1])
+        await self.release_connection(lease[1])
 
     async def give_back(self, lease: Lease) -> None:
         """:meth:`put`, else :meth:`release`."""
@@ -142,26 +186,37 @@ class ConnectionPark:
     # --- everyone's side ---
 
     async def checkout(self, timeout: float | None = None) -> PooledConnection:
-        """A connection from the pool, in arrival order (the pool's queue is FIFO).
+        """A connection from the pool, in arrival order (see the module docstring).
 
         When the pool has nothing free but the park holds idle connections, they go back to
         the pool first, so no caller waits on connections the ORM is not using.
         """
         pool = await self._pool()
-        if self._idle and _free_slots(pool) == 0:
+        if self._idle and self._gate.free == 0:
             idle, self._idle = self._idle, []
             await self._release_all(idle)
-        self.waiting += 1
+        async with asyncio.timeout(timeout):
+            await self._gate.enter()
         try:
-            return await pool.acquire(timeout=timeout)
-        except LinkgressError:
-            raise
-        except Exception as exc:
-            if not is_driver_error(exc):
+            proxy = await pool.acquire(timeout=timeout)
+        except BaseException as exc:
+            self._gate.leave()
+            if isinstance(exc, LinkgressError) or not isinstance(exc, Exception) \
+                    or not is_driver_error(exc):
                 raise
             raise translate_error(exc, "connect", server=self.server) from exc
+        self._out.add(id(proxy))
+        return proxy
+
+    async def release_connection(self, proxy: PooledConnection) -> None:
+        """Give ``proxy`` (from :meth:`checkout`) back to the pool, and its ticket to the next
+        in line. Releasing twice gives back one ticket."""
+        try:
+            await self._release(proxy)
         finally:
-            self.waiting -= 1
+            if id(proxy) in self._out:
+                self._out.discard(id(proxy))
+                self._gate.leave()
 
     # --- housekeeping ---
 
