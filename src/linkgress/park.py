@@ -65,11 +65,17 @@ def _unwrap(proxy: PooledConnection) -> Any:
 
 
 class FifoGate:
-    """``size`` tickets handed out strictly in arrival order (see the module docstring)."""
+    """``size`` tickets handed out strictly in arrival order (see the module docstring).
 
-    def __init__(self, size: int) -> None:
+    A waiter that accepts a lease (the ORM's) may be handed a clean connection directly instead
+    of a ticket (:meth:`hand`); the connection keeps the ticket it holds. ``orphan`` receives
+    what was handed to a waiter that was cancelled before it could use it (None: a ticket).
+    """
+
+    def __init__(self, size: int, orphan: Callable[[Lease | None], None]) -> None:
         self._free = size
-        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._orphan = orphan
+        self._waiters: deque[tuple[asyncio.Future[Lease | None], bool]] = deque()
 
     @property
     def free(self) -> int:
@@ -78,34 +84,49 @@ class FifoGate:
 
     @property
     def queued(self) -> int:
-        """Tasks waiting for a ticket."""
+        """Tasks waiting (a cancelled one may count until it is passed over)."""
         return len(self._waiters)
 
-    async def enter(self) -> None:
-        """Take a ticket, waiting behind everyone who came first."""
+    async def enter(self, *, accepts_lease: bool = False) -> Lease | None:
+        """Take a ticket (None), or a lease handed over, waiting behind everyone before."""
         if self._free > 0 and not self._waiters:
             self._free -= 1
-            return
-        waiter = asyncio.get_running_loop().create_future()
-        self._waiters.append(waiter)
+            return None
+        waiter: asyncio.Future[Lease | None] = asyncio.get_running_loop().create_future()
+        entry = (waiter, accepts_lease)
+        self._waiters.append(entry)
         try:
-            await waiter
+            return await waiter
         except BaseException:
             if waiter.done() and not waiter.cancelled():
-                self.leave()  # handed a ticket, then cancelled: pass it on
+                self._orphan(waiter.result())  # handed over, then cancelled: pass it on
             else:
                 with contextlib.suppress(ValueError):
-                    self._waiters.remove(waiter)
+                    self._waiters.remove(entry)
             raise
+
+    def _first(self) -> tuple[asyncio.Future[Lease | None], bool] | None:
+        while self._waiters and self._waiters[0][0].done():
+            self._waiters.popleft()  # cancelled while queued
+        return self._waiters[0] if self._waiters else None
+
+    def hand(self, lease: Lease) -> bool:
+        """Give ``lease`` to the first waiter if it accepts one; False otherwise."""
+        first = self._first()
+        if first is None or not first[1]:
+            return False
+        self._waiters.popleft()
+        first[0].set_result(lease)
+        return True
 
     def leave(self) -> None:
         """Give a ticket back: to the longest waiter, else to the free count."""
-        while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
-                return
-        self._free += 1
+        first = self._first()
+        if first is None:
+            self._free += 1
+            return
+        self._waiters.popleft()
+        first[0].set_result(None)
 
 
 class ConnectionPark:
@@ -123,7 +144,7 @@ class ConnectionPark:
         self.server = server
         self._idle: list[Lease] = []
         self._limit = max_size - 1
-        self._gate = FifoGate(max_size)
+        self._gate = FifoGate(max_size, self._orphaned)
         self._out: set[int] = set()  # ids of the proxies checked out through the gate
         self._leases = 0
         self._leases_at_sweep = -1
@@ -154,19 +175,24 @@ class ConnectionPark:
         :meth:`give_back` or :meth:`release`. Raises
         :class:`~linkgress.errors.DatabaseConnectionError` when the server cannot be reached."""
         lease = self.take()
-        if lease is not None:
-            return lease
-        proxy = await self.checkout()
+        if lease is None:
+            handed = await self._enter(None, accepts_lease=True)
+            lease = handed or await self._checked_out(None)
         self._leases += 1
-        return _unwrap(proxy), proxy
+        return lease
 
     def put(self, lease: Lease) -> bool:
         """Park ``lease`` again; False when it must be released instead (someone waits for the
         pool, the park is full or closed, the connection is closed or inside a transaction) —
         the caller then awaits :meth:`release`."""
         connection = lease[0]
-        if (self._gate.queued or len(self._idle) >= self._limit or self._closed
-                or connection.is_closed() or connection.is_in_transaction()):
+        if connection.is_closed() or connection.is_in_transaction():
+            return False
+        if self._gate.queued:
+            # Someone waits: an ORM task gets this clean connection as it is; anyone else
+            # gets it through the pool (and its reset), in turn.
+            return self._gate.hand(lease)
+        if len(self._idle) >= self._limit or self._closed:
             return False
         self._idle.append(lease)
         if self._timer is None:
@@ -191,13 +217,23 @@ class ConnectionPark:
         When the pool has nothing free but the park holds idle connections, they go back to
         the pool first, so no caller waits on connections the ORM is not using.
         """
-        pool = await self._pool()
+        await self._enter(timeout)
+        return (await self._checked_out(timeout))[1]
+
+    async def _enter(self, timeout: float | None, *, accepts_lease: bool = False
+                     ) -> Lease | None:
+        """Wait for a ticket (None) or, with ``accepts_lease``, a connection handed over."""
+        await self._pool()  # a closed client or another event loop fails here, not in a wait
         if self._idle and self._gate.free == 0:
             idle, self._idle = self._idle, []
             await self._release_all(idle)
         async with asyncio.timeout(timeout):
-            await self._gate.enter()
+            return await self._gate.enter(accepts_lease=accepts_lease)
+
+    async def _checked_out(self, timeout: float | None) -> Lease:
+        """With a ticket held: a connection from the pool (the ticket goes back on failure)."""
         try:
+            pool = await self._pool()
             proxy = await pool.acquire(timeout=timeout)
         except BaseException as exc:
             self._gate.leave()
@@ -206,7 +242,7 @@ class ConnectionPark:
                 raise
             raise translate_error(exc, "connect", server=self.server) from exc
         self._out.add(id(proxy))
-        return proxy
+        return _unwrap(proxy), proxy
 
     async def release_connection(self, proxy: PooledConnection) -> None:
         """Give ``proxy`` (from :meth:`checkout`) back to the pool, and its ticket to the next
@@ -219,6 +255,13 @@ class ConnectionPark:
                 self._gate.leave()
 
     # --- housekeeping ---
+
+    def _orphaned(self, handed: Lease | None) -> None:
+        """A waiter was cancelled after being handed ``handed``: pass it on."""
+        if handed is None:
+            self._gate.leave()
+        elif not self.put(handed):
+            self._in_background(self.release(handed))
 
     def _drop_closed(self, lease: Lease) -> None:
         """``lease`` was found closed: the server went away, so drop every closed one."""

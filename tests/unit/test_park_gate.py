@@ -10,8 +10,16 @@ import pytest
 from linkgress.park import FifoGate
 
 
+def _gate(size: int) -> FifoGate:
+    """A gate whose orphaned tickets go straight back to it."""
+    holder: list[FifoGate] = []
+    gate = FifoGate(size, lambda handed: holder[0].leave())
+    holder.append(gate)
+    return gate
+
+
 async def test_tickets_go_to_waiters_in_arrival_order_even_against_a_quick_re_entry() -> None:
-    gate = FifoGate(1)
+    gate = _gate(1)
     await gate.enter()
     order: list[str] = []
 
@@ -34,7 +42,7 @@ async def test_tickets_go_to_waiters_in_arrival_order_even_against_a_quick_re_en
 
 
 async def test_a_cancelled_waiter_loses_no_ticket() -> None:
-    gate = FifoGate(1)
+    gate = _gate(1)
     await gate.enter()
     cancelled = asyncio.create_task(gate.enter())
     served = asyncio.create_task(gate.enter())
@@ -49,7 +57,7 @@ async def test_a_cancelled_waiter_loses_no_ticket() -> None:
 
 
 async def test_a_waiter_cancelled_while_queued_leaves_the_queue() -> None:
-    gate = FifoGate(1)
+    gate = _gate(1)
     await gate.enter()
     task = asyncio.create_task(gate.enter())
     await asyncio.sleep(0)
@@ -60,3 +68,18 @@ async def test_a_waiter_cancelled_while_queued_leaves_the_queue() -> None:
     assert gate.queued == 0
     gate.leave()
     assert gate.free == 1
+
+
+async def test_a_clean_connection_is_handed_only_to_a_waiter_that_accepts_one() -> None:
+    gate = _gate(1)
+    await gate.enter()
+    raw = asyncio.create_task(gate.enter())
+    orm = asyncio.create_task(gate.enter(accepts_lease=True))
+    await asyncio.sleep(0)
+    lease = (object(), object())
+    assert not gate.hand(lease)  # the first in line (a raw acquirer) needs the pool's reset
+    gate.leave()
+    assert await raw is None
+    assert gate.hand(lease)  # now the ORM waiter is first: it gets the connection as it is
+    assert await orm is lease
+    assert gate.queued == 0
