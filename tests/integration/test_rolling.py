@@ -1,0 +1,125 @@
+"""Rolling deploys: old and new versions of a service call ``migrate()`` side by side.
+
+Old code never reverts new schema (the history of applied models), consent is never asked
+while the migration lock is held, and DDL that meets a busy table is retried. Worker processes
+are ``python -m tests.integration.rolling_worker`` (see :mod:`tests.integration.rolling_models`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from linkgress import SchemaAheadError
+from tests.integration.catalog import dump
+from tests.integration.migrate_support import execute, opened, rows
+from tests.integration.rolling_models import ShopV1, ShopV2, ShopV3
+
+ROOT = Path(__file__).resolve().parents[2]
+ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
+
+
+async def worker(dsn: str, version: str, consent: str) -> dict[str, Any]:
+    """Run one service start in its own process; its JSON line."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tests.integration.rolling_worker", dsn, version, consent,
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE, env=ENV, cwd=ROOT)
+    out, err = await asyncio.wait_for(proc.communicate(), 120)
+    assert out, err.decode()
+    result: dict[str, Any] = json.loads(out.decode().splitlines()[-1])
+    return result
+
+
+async def columns(dsn: str) -> set[tuple[str, str]]:
+    return {(t, c) for t, c in await rows(
+        dsn, "SELECT table_name::text, column_name::text FROM information_schema.columns "
+        "WHERE table_schema = 'public' AND table_name IN ('customers', 'reviews')")}
+
+
+async def test_a_superseded_model_changes_nothing_and_warns(
+        linkgress_database: str, caplog: pytest.LogCaptureFixture) -> None:
+    async with opened(ShopV1, linkgress_database) as v1:
+        await v1.get_schema_manager().migrate()
+    async with opened(ShopV2, linkgress_database) as v2:
+        assert await v2.get_schema_manager().migrate()
+    before = await dump(linkgress_database)
+    caplog.set_level(logging.WARNING, "linkgress.migrate")
+    async with opened(ShopV1, linkgress_database) as v1:
+        sm = v1.get_schema_manager()
+        assert await sm.migrate(allow_destructive=True) == []
+        assert await sm.analyze() == []
+        assert "superseded" in (await sm.analyze_full()).notes[0]
+    assert "superseded by a newer one" in caplog.text
+    assert await dump(linkgress_database) == before  # V2's column and table are still there
+    async with opened(ShopV2, linkgress_database) as v2:  # the newest model is still current
+        assert await v2.get_schema_manager().migrate() == []
+
+
+async def test_schema_ahead_error_names_what_the_old_model_misses(
+        linkgress_database: str) -> None:
+    async with opened(ShopV2, linkgress_database) as v2:
+        await v2.get_schema_manager().migrate()
+    async with opened(ShopV3, linkgress_database) as v3:
+        assert await v3.get_schema_manager().migrate(allow_destructive=True)  # drops name
+    before = await dump(linkgress_database)
+    async with opened(ShopV2, linkgress_database) as v2:
+        with pytest.raises(SchemaAheadError, match=r"column customers\.name") as info:
+            await v2.get_schema_manager().migrate(allow_destructive=True)
+    assert "nothing was changed" in str(info.value)
+    assert await dump(linkgress_database) == before
+
+
+async def test_a_state_table_from_before_the_history_is_upgraded(
+        linkgress_database: str) -> None:
+    async with opened(ShopV1, linkgress_database) as v1:
+        await v1.get_schema_manager().migrate()
+    # As an older linkgress left it: no history column.
+    await execute(linkgress_database,
+                  "ALTER TABLE public.__linkgress_schema_state DROP COLUMN history")
+    async with opened(ShopV1, linkgress_database) as v1:  # the recorded model: current
+        assert await v1.get_schema_manager().migrate() == []
+    await execute(linkgress_database,
+                  "ALTER TABLE public.__linkgress_schema_state DROP COLUMN history")
+    async with opened(ShopV2, linkgress_database) as v2:
+        assert await v2.get_schema_manager().migrate()
+    history = json.loads((await rows(
+        linkgress_database, "SELECT history::text FROM public.__linkgress_schema_state"))[0][0])
+    assert len(history) == 2 and history[0]["model"] is None  # seeded from the old record
+    async with opened(ShopV1, linkgress_database) as v1:
+        assert await v1.get_schema_manager().migrate(allow_destructive=True) == []
+    assert ("customers", "phone") in await columns(linkgress_database)
+
+
+async def test_rolling_deploy_storm_never_flip_flops(linkgress_database: str) -> None:
+    """4 processes of V1 and 4 of V2 start together, several rounds, with and without
+    consent: V2's expand is applied exactly once, V1 never applies anything and nothing V2
+    needs is ever dropped (its 50 rows stay)."""
+    dsn = linkgress_database
+    async with opened(ShopV1, dsn) as v1:
+        await v1.get_schema_manager().migrate()
+    expands = 0
+    for round_no, consent in enumerate(["yes", "ask", "yes"]):
+        results = await asyncio.gather(*(worker(dsn, version, consent)
+                                         for _ in range(4) for version in ("V1", "V2")))
+        assert all("applied" in r for r in results), results
+        old = results[0::2]
+        new = results[1::2]
+        assert all(r["applied"] == [] for r in old), old
+        expands += sum(bool(r["applied"]) for r in new)
+        assert {("customers", "phone"), ("reviews", "body")} <= await columns(dsn)
+        if round_no == 0:
+            await execute(dsn, "INSERT INTO customers (name, phone) "
+                          "SELECT 'c' || i, '555' FROM generate_series(1, 50) i")
+            await execute(dsn, "INSERT INTO reviews (customer_id, body) "
+                          "SELECT id, 'fine' FROM customers")
+    assert expands == 1
+    assert await rows(dsn, "SELECT count(phone) FROM customers") == [(50,)]
+    assert await rows(dsn, "SELECT count(*) FROM reviews") == [(50,)]
