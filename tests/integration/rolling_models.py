@@ -28,6 +28,19 @@ class Review(Entity):
     body: str = column(text())
 
 
+class CustomerV2B(Entity):
+    id: int
+    name: str = column(varchar(100))
+    phone: str | None = column(varchar(30))
+    nickname: str | None
+
+
+class ReviewV2B(Entity):
+    id: int
+    customer_id: int = column(references=CustomerV2B)
+    body: str = column(text())
+
+
 class CustomerV3(Entity):
     id: int
     phone: str | None = column(varchar(30))
@@ -48,9 +61,17 @@ class ShopV2(DbContext):
     reviews = DbContext.table(Review)
 
 
+class ShopV2B(DbContext):
+    """V2 plus ``customers.nickname``: another new model, racing V3."""
+
+    customers = DbContext.table(CustomerV2B)
+    reviews = DbContext.table(ReviewV2B)
+
+
 class ShopV3(DbContext):
     customers = DbContext.table(CustomerV3)
     reviews = DbContext.table(ReviewV3)
 
 
-MODELS: dict[str, type[DbContext]] = {"V1": ShopV1, "V2": ShopV2, "V3": ShopV3}
+MODELS: dict[str, type[DbContext]] = {"V1": ShopV1, "V2": ShopV2, "V2B": ShopV2B,
+                                      "V3": ShopV3}

@@ -11,16 +11,22 @@ import asyncio
 import json
 import logging
 import os
+import pty
+import select
+import signal
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 
-from linkgress import SchemaAheadError
+from linkgress import Operation, SchemaAheadError
+from linkgress.schema.executor import MIGRATION_LOCK_KEY
 from tests.integration.catalog import dump
 from tests.integration.migrate_support import execute, opened, rows
-from tests.integration.rolling_models import ShopV1, ShopV2, ShopV3
+from tests.integration.rolling_models import ShopV1, ShopV2, ShopV2B, ShopV3
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
@@ -123,3 +129,87 @@ async def test_rolling_deploy_storm_never_flip_flops(linkgress_database: str) ->
     assert expands == 1
     assert await rows(dsn, "SELECT count(phone) FROM customers") == [(50,)]
     assert await rows(dsn, "SELECT count(*) FROM reviews") == [(50,)]
+
+
+# -- consent is never asked while holding the lock ------------------------------------------
+
+async def lock_is_free(dsn: str) -> bool:
+    """Whether another session could take the migration lock right now."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        got = await conn.fetchval("SELECT pg_try_advisory_lock($1)", MIGRATION_LOCK_KEY)
+        if got:
+            await conn.fetchval("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_KEY)
+        return bool(got)
+    finally:
+        await conn.close()
+
+
+async def test_consent_is_asked_before_the_lock_and_again_when_the_plan_grew(
+        linkgress_database: str) -> None:
+    dsn = linkgress_database
+    async with opened(ShopV2, dsn) as v2:
+        await v2.get_schema_manager().migrate()
+    plans: list[list[str]] = []
+
+    async def confirm(operations: list[Operation]) -> bool:
+        assert await lock_is_free(dsn)
+        plans.append([op.describe() for op in operations])
+        if len(plans) == 1:  # another service version migrates meanwhile
+            async with opened(ShopV2B, dsn) as v2b:
+                assert await v2b.get_schema_manager().migrate()
+        return True
+
+    async with opened(ShopV3, dsn) as v3:
+        applied = await v3.get_schema_manager().migrate(confirm=confirm)
+    assert len(plans) == 2
+    assert not any("nickname" in line for line in plans[0])
+    assert "Drop column 'customers.nickname'" in plans[1]
+    assert {op.describe() for op in applied} >= {"Drop column 'customers.nickname'",
+                                                 "Drop column 'customers.name'"}
+
+
+def _read_until(fd: int, marker: bytes, seconds: float) -> bytes:
+    seen = b""
+    deadline = time.monotonic() + seconds
+    while marker not in seen and time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            try:
+                seen += os.read(fd, 4096)
+            except OSError:
+                break
+    return seen
+
+
+async def test_sigterm_during_the_prompt_aborts_with_nothing_applied(
+        linkgress_database: str) -> None:
+    dsn = linkgress_database
+    async with opened(ShopV2, dsn) as v2:
+        await v2.get_schema_manager().migrate()
+    before = await dump(dsn)
+    master, slave = pty.openpty()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tests.integration.rolling_worker", dsn, "V3", "ask",
+        stdin=slave, stdout=asyncio.subprocess.PIPE, stderr=slave, env=ENV, cwd=ROOT)
+    os.close(slave)
+    try:
+        shown = await asyncio.to_thread(_read_until, master, b"(y/N)", 60)
+        assert b"Do you want to continue? (y/N)" in shown, shown
+        # While a person is being asked, the lock is free and other migrators go ahead.
+        assert await lock_is_free(dsn)
+        async with opened(ShopV2, dsn) as v2:
+            assert await v2.get_schema_manager(lock_wait_timeout=2).migrate() == []
+        proc.send_signal(signal.SIGTERM)
+        out, _ = await asyncio.wait_for(proc.communicate(), 20)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+        os.close(master)
+    assert proc.returncode == 1
+    result = json.loads(out.decode().splitlines()[-1])
+    assert result["error"] == "MigrationAborted" and "SIGTERM" in result["message"]
+    assert await dump(dsn) == before
+    async with opened(ShopV3, dsn) as v3:  # V3 was never applied: it is still new
+        assert "Drop column 'customers.name'" in [
+            op.describe() for op in await v3.get_schema_manager().analyze()]

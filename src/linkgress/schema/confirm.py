@@ -149,11 +149,11 @@ async def ask_in_terminal(operations: Sequence[Operation], *, show_plan: bool,
     with _sigterm_aborts(answer) as terminated:
         try:
             line = await asyncio.wait_for(answer, timeout)
-        except (OSError, ValueError):
-            return False
-        except TimeoutError:
+        except TimeoutError:  # before OSError: TimeoutError is one
             raise MigrationAborted(f"migration aborted: no answer within {timeout}s; nothing "
                                    "was changed", operations=lost) from None
+        except (OSError, ValueError):
+            return False
         except asyncio.CancelledError:
             if not terminated[0]:
                 raise
