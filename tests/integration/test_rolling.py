@@ -22,7 +22,12 @@ from typing import Any
 import asyncpg
 import pytest
 
-from linkgress import Operation, SchemaAheadError
+from linkgress import (
+    MigrationError,
+    MigrationLockTimeout,
+    Operation,
+    SchemaAheadError,
+)
 from linkgress.schema.executor import MIGRATION_LOCK_KEY
 from tests.integration.catalog import dump
 from tests.integration.migrate_support import execute, opened, rows
@@ -213,3 +218,76 @@ async def test_sigterm_during_the_prompt_aborts_with_nothing_applied(
     async with opened(ShopV3, dsn) as v3:  # V3 was never applied: it is still new
         assert "Drop column 'customers.name'" in [
             op.describe() for op in await v3.get_schema_manager().analyze()]
+
+
+# -- lock discipline -------------------------------------------------------------------------
+
+async def hold_table(dsn: str, seconds: float, started: asyncio.Event) -> None:
+    """A long reader: ACCESS SHARE on customers for ``seconds``."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        async with conn.transaction():
+            await conn.fetch("SELECT * FROM customers")
+            started.set()
+            await asyncio.sleep(seconds)
+    finally:
+        await conn.close()
+
+
+async def test_ddl_blocked_by_a_reader_is_retried_until_it_goes(
+        linkgress_database: str, caplog: pytest.LogCaptureFixture) -> None:
+    dsn = linkgress_database
+    async with opened(ShopV1, dsn) as v1:
+        await v1.get_schema_manager().migrate()
+    caplog.set_level(logging.INFO, "linkgress.migrate")
+    started = asyncio.Event()
+    reader = asyncio.create_task(hold_table(dsn, 2.0, started))
+    await started.wait()
+    async with opened(ShopV2, dsn) as v2:
+        sm = v2.get_schema_manager(lock_timeout=0.3, lock_retries=8)
+        applied = await sm.migrate()
+    await reader
+    assert "Add column 'customers.phone' (VARCHAR(30))" in [op.describe() for op in applied]
+    assert "retrying the migration" in caplog.text
+    assert ("customers", "phone") in await columns(dsn)
+
+
+async def test_without_retries_the_lock_timeout_is_a_migration_error(
+        linkgress_database: str) -> None:
+    dsn = linkgress_database
+    async with opened(ShopV1, dsn) as v1:
+        await v1.get_schema_manager().migrate()
+    started = asyncio.Event()
+    reader = asyncio.create_task(hold_table(dsn, 1.5, started))
+    await started.wait()
+    async with opened(ShopV2, dsn) as v2:
+        with pytest.raises(MigrationError, match="lock timeout") as info:
+            await v2.get_schema_manager(lock_timeout=0.2, lock_retries=0).migrate()
+    await reader
+    assert not isinstance(info.value, MigrationLockTimeout)
+    assert ("customers", "phone") not in await columns(dsn)
+
+
+async def test_a_waiting_migrator_polls_instead_of_blocking(linkgress_database: str) -> None:
+    dsn = linkgress_database
+    holder = await asyncpg.connect(dsn)
+    try:
+        tr = holder.transaction()
+        await tr.start()
+        await holder.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK_KEY)
+        async with opened(ShopV1, dsn) as v1:
+            waiting = asyncio.create_task(v1.get_schema_manager(lock_wait_timeout=20).migrate())
+            await asyncio.sleep(1.0)
+            assert not waiting.done()
+            # Nobody queues on the lock, and the waiter keeps no transaction open.
+            assert await rows(dsn, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                              "AND NOT granted") == [(0,)]
+            assert await rows(dsn, "SELECT count(*) FROM pg_stat_activity WHERE pid <> $1 "
+                              "AND datname = current_database() "
+                              "AND now() - xact_start > interval '0.5 s'",
+                              holder.get_server_pid()) == [(0,)]
+            await tr.commit()
+            assert [op.describe() for op in await asyncio.wait_for(waiting, 20)] == [
+                "Create table 'customers'"]
+    finally:
+        await holder.close()
