@@ -23,6 +23,7 @@ import asyncpg
 import pytest
 
 from linkgress import (
+    MigrationAborted,
     MigrationError,
     MigrationLockTimeout,
     Operation,
@@ -291,3 +292,45 @@ async def test_a_waiting_migrator_polls_instead_of_blocking(linkgress_database: 
                 "Create table 'customers'"]
     finally:
         await holder.close()
+
+
+# -- expand / contract -----------------------------------------------------------------------
+
+async def test_expand_defers_drops_until_contract(linkgress_database: str,
+                                                  monkeypatch: pytest.MonkeyPatch,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    dsn = linkgress_database
+    monkeypatch.setattr(sys, "stdin", None)  # a non-TTY: no consent unless given
+    async with opened(ShopV2, dsn) as v2:
+        await v2.get_schema_manager().migrate()
+    await execute(dsn, "INSERT INTO customers (name) VALUES ('kept')")
+    caplog.set_level(logging.INFO, "linkgress.migrate")
+    async with opened(ShopV3, dsn) as v3:
+        sm = v3.get_schema_manager()
+        applied = await sm.migrate(defer_destructive=True)  # needs no consent
+        assert [op.describe() for op in applied] == [
+            "Alter column 'customers.name' (drop NOT NULL)"]
+        assert "Deferred until contract():\n  - Drop column 'customers.name'" in caplog.text
+        assert [op.describe() for op in await sm.analyze()] == ["Drop column 'customers.name'"]
+        assert await sm.migrate(defer_destructive=True) == []  # another pod of V3
+        await execute(dsn, "INSERT INTO customers (phone) VALUES ('555')")  # V3's insert
+        async with opened(ShopV2, dsn) as v2:  # the old pods still start
+            assert await v2.get_schema_manager().migrate() == []
+        with pytest.raises(MigrationAborted):
+            await sm.contract()
+        assert ("customers", "name") in await columns(dsn)
+        contracted = await sm.contract(allow_destructive=True)
+        assert [op.describe() for op in contracted] == ["Drop column 'customers.name'"]
+        assert await sm.analyze() == [] and await sm.contract() == []
+    assert ("customers", "name") not in await columns(dsn)
+
+
+async def test_contract_refuses_while_other_operations_are_pending(
+        linkgress_database: str) -> None:
+    async with opened(ShopV1, linkgress_database) as v1:
+        await v1.get_schema_manager().migrate()
+    before = await dump(linkgress_database)
+    async with opened(ShopV3, linkgress_database) as v3:
+        with pytest.raises(MigrationError, match=r"run migrate\(\) first"):
+            await v3.get_schema_manager().contract(allow_destructive=True)
+    assert await dump(linkgress_database) == before

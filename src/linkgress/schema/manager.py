@@ -35,6 +35,7 @@ import asyncpg
 from linkgress.errors import MigrationAborted, MigrationError, SchemaAheadError
 from linkgress.schema.cascade import DeletedObjects, cascade_victims
 from linkgress.schema.confirm import Confirm, destructive, log_plan, obtain_consent
+from linkgress.schema.contract import keep_deferred, split_destructive
 from linkgress.schema.deferred import (
     build_concurrently,
     enum_values_to_commit_first,
@@ -97,6 +98,20 @@ class _Run:
     consented: set[str] = field(default_factory=set)
     shown: list[str] = field(default_factory=list)
     normalized: Schema | None = None  # the model's normalisation, reused under the lock
+    mode: str = "all"  # "all", "expand" (defer_destructive=True) or "contract"
+
+    def shape(self, plan: Sequence[Operation]) -> tuple[list[Operation], list[Operation]]:
+        """(the operations to apply, the destructive ones deferred) for this mode."""
+        if self.mode == "expand":
+            return split_destructive(plan)
+        if self.mode == "contract":
+            pending = [op for op in plan if not op.is_destructive]
+            if pending:
+                raise MigrationError(
+                    f"contract() applies only deferred destructive operations, and "
+                    f"{len(pending)} other operation(s) are pending (first: "
+                    f"'{pending[0].describe()}'): run migrate() first; nothing was changed")
+        return list(plan), []
 
     def needs_consent(self, operations: Sequence[Operation]) -> bool:
         """Whether ``operations`` hold a destructive one not consented to yet."""
@@ -192,8 +207,14 @@ class DbSchemaManager:
     # -- migrate ----------------------------------------------------------------------------
 
     async def migrate(self, *, allow_destructive: bool = False, confirm: Confirm | None = None,
-                      manage_all: bool = False, dry_run: bool = False) -> list[Operation]:
+                      manage_all: bool = False, dry_run: bool = False,
+                      defer_destructive: bool = False) -> list[Operation]:
         """Bring the database to the model atomically; return the operations applied.
+
+        ``defer_destructive=True`` (the *expand* step of a rolling deploy) applies everything
+        but the destructive operations, which are logged as deferred and stay pending
+        (``analyze()`` lists them) until :meth:`contract` applies them; a dropped NOT NULL
+        column without a default is made nullable meanwhile, so new code can insert without it.
 
         Destructive operations need consent: ``allow_destructive=True``, else ``confirm``
         (awaited with the plan, True to go ahead), else ``Do you want to continue? (y/N)`` on a
@@ -218,16 +239,32 @@ class DbSchemaManager:
             log_plan(result.operations, quiet=self.quiet)
             return result.operations
         await self.run_start_hook()
-        planned = await self._plan(manage_all=manage_all)
+        run = _Run(allow_destructive, confirm, manage_all,
+                   mode="expand" if defer_destructive else "all")
+        return await self._run(run)
+
+    async def contract(self, *, allow_destructive: bool = False, confirm: Confirm | None = None,
+                       manage_all: bool = False) -> list[Operation]:
+        """Apply the destructive operations a ``migrate(defer_destructive=True)`` deferred
+        (the *contract* step, once no running version of the service needs what they drop),
+        with the same consent rules, lock and atomicity as :meth:`migrate`; return them.
+
+        Raises :class:`~linkgress.errors.MigrationError` (nothing changed) when other
+        operations are pending (run ``migrate()`` first); a superseded model changes nothing.
+        """
+        await self.run_start_hook()
+        return await self._run(_Run(allow_destructive, confirm, manage_all, mode="contract"))
+
+    async def _run(self, run: _Run) -> list[Operation]:
+        planned = await self._plan(manage_all=run.manage_all)
         if planned.status == "superseded":
             return self._superseded(planned)
-        run = _Run(allow_destructive, confirm, manage_all)
         for _ in range(CONSENT_ROUNDS):
             await self._ask(planned, run)
             try:
                 return await self._apply_locked(run)
             except _Reconsent:
-                planned = await self._plan(manage_all=manage_all)
+                planned = await self._plan(manage_all=run.manage_all)
                 if planned.status == "superseded":
                     return self._superseded(planned)
         raise MigrationAborted(
@@ -241,7 +278,11 @@ class DbSchemaManager:
         if lines == run.shown:
             return
         run.shown = lines
-        log_plan(planned.result.operations, quiet=self.quiet)
+        operations, deferred = run.shape(planned.result.operations)
+        log_plan(operations, quiet=self.quiet)
+        if deferred:
+            log.log(self._level, "%s", "\n".join(
+                ["Deferred until contract():"] + [f"  - {op.describe()}" for op in deferred]))
         for note in planned.result.notes:
             log.log(self._level, "note: %s", note)
 
@@ -249,7 +290,7 @@ class DbSchemaManager:
         """Obtain consent for the plan's new destructive operations (outside the lock)."""
         run.normalized = planned.normalized
         self._show(planned, run)
-        operations = planned.result.operations
+        operations = run.shape(planned.result.operations)[0]
         if run.needs_consent(operations):
             await obtain_consent(operations, allow_destructive=run.allow_destructive,
                                  confirm=run.confirm, logger=log, timeout=self.prompt_timeout)
@@ -276,10 +317,11 @@ class DbSchemaManager:
                                        known=run.normalized)
             if planned.status == "superseded":
                 return _Pass(superseded=planned)
-            if run.needs_consent(planned.result.operations):
+            operations, kept = run.shape(planned.result.operations)
+            if run.needs_consent(operations):
                 raise _Reconsent  # rolls back and releases the lock: ask, then come back
             self._show(planned, run)
-            now, later = split_concurrent(planned.result.operations)
+            now, later = split_concurrent(operations)
             later += [op for op in await invalid_concurrent_indexes(conn, planned.normalized)
                       if op not in later]
             early = enum_values_to_commit_first(now) if may_split else []
@@ -292,15 +334,19 @@ class DbSchemaManager:
             await self.executor.apply(conn, await expand_for_partitions(conn, now))
             await self.executor.run_hook(conn, self.context.on_migration_complete,
                                          "on_migration_complete")
-            await self._record(conn, planned, changed=bool(now))
+            await self._record(conn, planned, changed=bool(now), deferred=kept)
         self._log_outcome(now, later)
         return _Pass(applied=now, deferred=later)
 
-    async def _record(self, conn: RawConnection, planned: Planned, *, changed: bool) -> None:
-        """Record the managed state when it changed, and this model in the history."""
-        recorded, normalized = planned.recorded, planned.normalized
-        if changed or recorded is None or recorded.notes != normalized.notes:
-            await self.executor.write_state(conn, normalized)
+    async def _record(self, conn: RawConnection, planned: Planned, *, changed: bool,
+                      deferred: list[Operation]) -> None:
+        """Record the managed state when it changed (with the objects whose drops were
+        deferred), and this model in the history."""
+        recorded = planned.recorded
+        snapshot = keep_deferred(planned.normalized, deferred)
+        if (changed or recorded is None or recorded.notes != snapshot.notes
+                or (deferred and recorded != snapshot)):
+            await self.executor.write_state(conn, snapshot)
         if planned.status != "current" or not planned.history:
             await self._record_history(conn, planned.identity, planned.history,
                                        legacy_fingerprints(recorded))
