@@ -107,7 +107,10 @@ def test_destructive_migrate_aborts_without_a_terminal_unless_consented(cli: Cli
     assert cli("db", "check", *SLIM).returncode == 1  # nothing changed
     assert cli("db", "migrate", *SLIM, "--yes").returncode == 0
     assert cli("db", "check", *SLIM).returncode == 0
-    assert cli("db", "migrate", *APP, "--allow-destructive").returncode == 0
+    # App was applied, then superseded by AppSlim: it never reverts AppSlim's schema.
+    back = cli("db", "migrate", *APP, "--allow-destructive")
+    assert back.returncode == 1 and "superseded" in back.stderr
+    assert "column users.email" in back.stderr and "Traceback" not in back.stderr
 
 
 def test_production_guard_refuses_drop_and_reset(cli: Cli) -> None:

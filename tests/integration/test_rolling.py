@@ -87,6 +87,11 @@ async def test_schema_ahead_error_names_what_the_old_model_misses(
             await v2.get_schema_manager().migrate(allow_destructive=True)
     assert "nothing was changed" in str(info.value)
     assert await dump(linkgress_database) == before
+    async with opened(ShopV2, linkgress_database) as v2:  # a deliberate rollback
+        sm = v2.get_schema_manager()
+        await sm.forget_history()
+        assert "Add column 'customers.name' (VARCHAR(100))" in [
+            op.describe() for op in await sm.migrate()]
 
 
 async def test_a_state_table_from_before_the_history_is_upgraded(

@@ -96,7 +96,7 @@ class _Run:
     confirm: Confirm | None
     manage_all: bool
     consented: set[str] = field(default_factory=set)
-    shown: list[str] = field(default_factory=list)
+    shown: list[str] | None = None  # the plan logged last
     normalized: Schema | None = None  # the model's normalisation, reused under the lock
     mode: str = "all"  # "all", "expand" (defer_destructive=True) or "contract"
 
@@ -357,6 +357,15 @@ class DbSchemaManager:
         table = self.settings.qualified_state_table
         await write_history(conn, table, self.settings.state_name,
                             appended(history, identity, legacy))
+
+    async def forget_history(self) -> None:
+        """Forget which models were applied, so that an older model may migrate again (a
+        deliberate rollback of the service; never while its versions run side by side).
+        The managed-state snapshot is kept."""
+        async with self.executor.locked_transaction() as conn:
+            table = self.settings.qualified_state_table
+            if await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", table):
+                await write_history(conn, table, self.settings.state_name, [])
 
     def _superseded(self, planned: Planned) -> list[Operation]:
         """The outcome for a superseded model: [] with a warning, or SchemaAheadError."""
