@@ -49,6 +49,7 @@ from linkgress.schema.history import (
     ModelIdentity,
     appended,
     missing_for,
+    model_status,
     read_history,
     write_history,
 )
@@ -406,13 +407,19 @@ class DbSchemaManager:
             await self.executor.run_hook(conn, self.context.on_migration_complete,
                                          "on_migration_complete")
             await self.executor.write_state(conn, target)
-            await self._record_history(
-                conn, ModelIdentity(schema_digest(target), await model_fingerprint(conn, target)),
-                await read_history(conn, self.settings.qualified_state_table,
-                                   self.settings.state_name), ())
+            await self._record_created(conn, target)
         if operations and not self.quiet:
             log.info("ensure_created: applied %d operation(s)", len(operations))
         return operations
+
+    async def _record_created(self, conn: RawConnection, target: Schema) -> None:
+        """Add the model to the history unless it was seen before (it never moves a newer
+        model aside: ``ensure_created()`` creates, it never reverts)."""
+        me = ModelIdentity(schema_digest(target), await model_fingerprint(conn, target))
+        history = await read_history(conn, self.settings.qualified_state_table,
+                                     self.settings.state_name)
+        if model_status(history, me) == "new":
+            await self._record_history(conn, me, history, ())
 
     async def ensure_deleted(self, *, cascade: bool = True) -> DeletedObjects:
         """Drop the objects linkgress manages — the model's plus the recorded ones — and the
