@@ -43,6 +43,7 @@ from linkgress.park import ConnectionPark
 
 if TYPE_CHECKING:
     from linkgress.connection import PooledConnection
+    from linkgress.connection import RawConnection as RawConnection
 
 __all__ = [
     "ConnectionClient",

@@ -6,7 +6,8 @@ Every error linkgress raises derives from :class:`LinkgressError`::
     ├── ModelError (ValueError)            invalid model; raised before any database access
     ├── ClientClosedError (RuntimeError)   the PgClient was closed
     ├── MigrationError                     an operation or hook failed; nothing stays applied
-    │   └── MigrationLockTimeout (TimeoutError)  another migrator held the lock too long
+    │   ├── MigrationLockTimeout (TimeoutError)  another migrator held the lock too long
+    │   └── SchemaAheadError               a superseded model's needs are gone from the database
     ├── MigrationAborted                   destructive operations were declined / not confirmed
     ├── MigrationFileError (ValueError)    a journaled migration file is malformed
     ├── IrreversibleOperation              an operation's reverse() would lose information
@@ -75,6 +76,11 @@ class MigrationAborted(LinkgressError):
 
 class MigrationLockTimeout(MigrationError, TimeoutError):
     """Waiting for the migration advisory lock took longer than the configured timeout."""
+
+
+class SchemaAheadError(MigrationError):
+    """The database was migrated by a newer model and no longer has what this (older,
+    superseded) model needs; the message names what is missing. Nothing was changed."""
 
 
 class MigrationFileError(LinkgressError, ValueError):

@@ -107,7 +107,23 @@ def test_destructive_migrate_aborts_without_a_terminal_unless_consented(cli: Cli
     assert cli("db", "check", *SLIM).returncode == 1  # nothing changed
     assert cli("db", "migrate", *SLIM, "--yes").returncode == 0
     assert cli("db", "check", *SLIM).returncode == 0
-    assert cli("db", "migrate", *APP, "--allow-destructive").returncode == 0
+    # App was applied, then superseded by AppSlim: it never reverts AppSlim's schema.
+    back = cli("db", "migrate", *APP, "--allow-destructive")
+    assert back.returncode == 1 and "superseded" in back.stderr
+    assert "column users.email" in back.stderr and "Traceback" not in back.stderr
+
+
+def test_migrate_defer_destructive_then_contract(cli: Cli) -> None:
+    assert cli("db", "create", *APP).returncode == 0
+    expand = cli("db", "migrate", *SLIM, "--defer-destructive")
+    assert expand.returncode == 0, expand.stderr
+    assert "Deferred until contract():" in expand.stdout
+    assert cli("db", "check", *SLIM).returncode == 1  # the drop is still pending
+    refused = cli("db", "contract", *SLIM)
+    assert refused.returncode == 1 and "migration aborted" in refused.stderr
+    done = cli("db", "contract", *SLIM, "--yes")
+    assert done.returncode == 0 and "Drop column 'users.email'" in done.stdout
+    assert cli("db", "check", *SLIM).returncode == 0
 
 
 def test_production_guard_refuses_drop_and_reset(cli: Cli) -> None:

@@ -372,7 +372,7 @@ async def test_new_enum_label_used_in_the_same_migration(
 
 async def test_unchanged_model_skips_normalisation(linkgress_database: str,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    import linkgress.schema.manager as manager
+    import linkgress.schema.planning as planning
     from linkgress.schema.introspect import normalize_target as real
 
     calls: list[int] = []
@@ -381,7 +381,7 @@ async def test_unchanged_model_skips_normalisation(linkgress_database: str,
         calls.append(1)
         return await real(conn, target)
 
-    monkeypatch.setattr(manager, "normalize_target", counting)
+    monkeypatch.setattr(planning, "normalize_target", counting)
     async with opened(NotesV1, linkgress_database) as db:
         sm = db.get_schema_manager()
         await sm.migrate()

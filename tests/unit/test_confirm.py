@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 import sys
+import threading
 
 import pytest
 
@@ -120,3 +121,30 @@ def test_enum_label_used_later_is_committed_first() -> None:
     assert enum_values_to_commit_first([add, uses]) == [add]
     assert enum_values_to_commit_first([add, PHONE]) == []
     assert enum_values_to_commit_first([uses, add]) == []
+
+
+class _SilentTty(io.StringIO):
+    """A terminal nobody answers (until ``release`` is set)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+
+    def isatty(self) -> bool:
+        return True
+
+    def readline(self, size: int | None = -1) -> str:
+        self.release.wait(10)
+        return "y\n"
+
+
+async def test_unanswered_prompt_times_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    stdin = _SilentTty()
+    monkeypatch.setattr(sys, "stdin", stdin)
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    try:
+        with pytest.raises(MigrationAborted, match=r"no answer within 0\.2s"):
+            await confirm.obtain_consent(PLAN, allow_destructive=False, confirm=None,
+                                         timeout=0.2)
+    finally:
+        stdin.release.set()  # the late "y" reaches nobody

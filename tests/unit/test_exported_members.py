@@ -43,6 +43,7 @@ EXPORTED = [
     "PgClient",
     "QueryBuildError",
     "QueryError",
+    "SchemaAheadError",
     "SchemaBuilder",
     "SerializationFailure",
     "TransactionError",

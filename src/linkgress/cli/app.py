@@ -53,6 +53,12 @@ def _db_commands(group: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
                     "bring the database to the model (prints the plan first)")
     migrate.add_argument("--allow-destructive", "--yes", "-y", dest="allow_destructive",
                          action="store_true", help="consent to destructive operations")
+    migrate.add_argument("--defer-destructive", action="store_true",
+                         help="apply all but destructive operations (run db contract later)")
+    contract = _leaf(group, "contract", commands.db_contract,
+                     "apply the destructive operations db migrate --defer-destructive deferred")
+    contract.add_argument("--allow-destructive", "--yes", "-y", dest="allow_destructive",
+                          action="store_true", help="consent to destructive operations")
     _leaf(group, "analyze", commands.db_analyze, "print the plan; change nothing")
     _leaf(group, "check", commands.db_check, "exit 1 when the database differs from the model")
     _leaf(group, "sql", commands.db_sql, "print the SQL a migrate would run")
@@ -91,7 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "journaled (migration ...) migrations.")
     top = parser.add_subparsers(dest="group", metavar="{db,migration,demo}", required=True)
     _db_commands(top.add_parser("db", help="automatic migrations").add_subparsers(
-        dest="action", metavar="{migrate,analyze,check,sql,create,drop,reset}", required=True))
+        dest="action", metavar="{migrate,contract,analyze,check,sql,create,drop,reset}",
+        required=True))
     _migration_commands(top.add_parser("migration", help="journaled migrations").add_subparsers(
         dest="action", metavar="{create,up,down,status}", required=True))
     _leaf(top, "demo", commands.demo, "run the demo on the configured server")

@@ -89,9 +89,20 @@ async def db_migrate(env: Env) -> int:
     """Automatic migration: print the plan, obtain consent for destructive operations, apply."""
     async with env.open() as db:
         applied = await db.get_schema_manager().migrate(
-            allow_destructive=env.args.allow_destructive)
+            allow_destructive=env.args.allow_destructive,
+            defer_destructive=env.args.defer_destructive)
     if applied:
         env.out.ok("Migration completed successfully")
+    return 0
+
+
+async def db_contract(env: Env) -> int:
+    """Apply the destructive operations a ``db migrate --defer-destructive`` deferred."""
+    async with env.open() as db:
+        applied = await db.get_schema_manager().contract(
+            allow_destructive=env.args.allow_destructive)
+    env.out.ok(f"Contract applied {len(applied)} operation(s)" if applied
+               else "Nothing to contract")
     return 0
 
 

@@ -2,7 +2,8 @@
 
 Pure formatting (:func:`plan_lines`, :func:`warning_lines`) is kept apart from the two I/O
 edges: logging the plan (:func:`log_plan`) and asking a person (:func:`ask_in_terminal`, which
-runs the blocking ``input()`` in a worker thread so the event loop keeps serving).
+runs the blocking read in a daemon thread so the event loop keeps serving, with a timeout,
+and aborts on SIGTERM).
 
 The policy (:func:`obtain_consent`): a plan without destructive operations needs no consent.
 With destructive operations, consent comes from ``allow_destructive=True``, else from the
@@ -12,11 +13,13 @@ counts as "no" and raises :class:`~linkgress.errors.MigrationAborted`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
 import sys
-from collections.abc import Awaitable, Callable, Sequence
-
-import anyio.to_thread
+import threading
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 from linkgress.errors import MigrationAborted
 from linkgress.schema.operations import Operation
@@ -80,30 +83,94 @@ def _read_answer(text: str) -> str:
     return line if line else "n"  # EOF (Ctrl-D) is a "no"
 
 
-async def ask_in_terminal(operations: Sequence[Operation], *, show_plan: bool) -> bool:
+def _read_in_daemon(text: str) -> asyncio.Future[str]:
+    """Read the answer in a daemon thread (one left blocked on stdin after a timeout or a
+    SIGTERM never keeps the process alive); the answer arrives as a future."""
+    loop = asyncio.get_running_loop()
+    answer: asyncio.Future[str] = loop.create_future()
+
+    def settle(value: str | BaseException) -> None:
+        if answer.done():
+            return
+        if isinstance(value, BaseException):
+            answer.set_exception(value)
+        else:
+            answer.set_result(value)
+
+    def read() -> None:
+        try:
+            value: str | BaseException = _read_answer(text)
+        except (OSError, ValueError) as exc:
+            value = exc
+        if not loop.is_closed():
+            loop.call_soon_threadsafe(settle, value)
+
+    threading.Thread(target=read, name="linkgress consent prompt", daemon=True).start()
+    return answer
+
+
+@contextmanager
+def _sigterm_aborts(answer: asyncio.Future[str]) -> Iterator[list[bool]]:
+    """While the prompt waits, SIGTERM cancels it (main thread only); the previous handler is
+    restored afterwards and, when it was not the default, the signal is delivered to it."""
+    hit = [False]
+    if threading.current_thread() is not threading.main_thread():
+        yield hit
+        return
+    loop = asyncio.get_running_loop()
+
+    def on_term(signum: int, frame: object) -> None:
+        hit[0] = True
+        loop.call_soon_threadsafe(answer.cancel)
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield hit
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if hit[0] and previous not in (signal.SIG_DFL, signal.SIG_IGN, None):
+            signal.raise_signal(signal.SIGTERM)
+
+
+async def ask_in_terminal(operations: Sequence[Operation], *, show_plan: bool,
+                          timeout: float | None = None) -> bool:
     """Ask ``Do you want to continue? (y/N)`` on the terminal without blocking the event loop.
 
     ``show_plan`` also writes the plan and the warning first (for callers whose logging is not
-    configured, so the person sees what they agree to). Only ``y``/``yes`` is consent.
+    configured, so the person sees what they agree to). Only ``y``/``yes`` is consent. No answer
+    within ``timeout`` seconds, or a SIGTERM while waiting, raises :class:`MigrationAborted`.
     """
     text = PROMPT
     if show_plan:
         lines = [*plan_lines(operations), "", *warning_lines(operations)]
         text = "\n".join(lines) + "\n\n" + PROMPT
-    try:
-        answer = await anyio.to_thread.run_sync(_read_answer, text, abandon_on_cancel=True)
-    except (OSError, ValueError):
-        return False
-    return answer.strip().lower() in ("y", "yes")
+    answer = _read_in_daemon(text)
+    lost = destructive(operations)
+    with _sigterm_aborts(answer) as terminated:
+        try:
+            line = await asyncio.wait_for(answer, timeout)
+        except TimeoutError:  # before OSError: TimeoutError is one
+            raise MigrationAborted(f"migration aborted: no answer within {timeout}s; nothing "
+                                   "was changed", operations=lost) from None
+        except (OSError, ValueError):
+            return False
+        except asyncio.CancelledError:
+            if not terminated[0]:
+                raise
+            raise MigrationAborted("migration aborted: SIGTERM while asking for consent; "
+                                   "nothing was changed", operations=lost) from None
+    return line.strip().lower() in ("y", "yes")
 
 
 async def obtain_consent(operations: Sequence[Operation], *, allow_destructive: bool,
-                         confirm: Confirm | None, logger: logging.Logger = log) -> None:
+                         confirm: Confirm | None, logger: logging.Logger = log,
+                         timeout: float | None = None) -> None:
     """Return when the plan may be applied; raise :class:`MigrationAborted` otherwise.
 
     Only a plan with destructive operations needs consent. ``allow_destructive`` gives it;
     otherwise ``confirm`` (awaited with the whole plan) decides; otherwise a person at a TTY is
-    asked; a non-TTY (CI, containers, closed stdin) never gives consent.
+    asked (for at most ``timeout`` seconds); a non-TTY (CI, containers, closed stdin) never
+    gives consent.
     """
     lost = destructive(operations)
     if not lost or allow_destructive:
@@ -119,6 +186,7 @@ async def obtain_consent(operations: Sequence[Operation], *, allow_destructive: 
             f"migration aborted: {len(lost)} destructive operation(s) need consent and stdin "
             "is not a terminal; pass allow_destructive=True (CLI: --allow-destructive) or a "
             "confirm= callback; nothing was changed", operations=lost)
-    if not await ask_in_terminal(operations, show_plan=not logger.hasHandlers()):
+    if not await ask_in_terminal(operations, show_plan=not logger.hasHandlers(),
+                                 timeout=timeout):
         raise MigrationAborted("migration aborted: destructive operations were declined; "
                                "nothing was changed", operations=lost)

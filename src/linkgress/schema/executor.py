@@ -7,8 +7,11 @@ then COMMIT. Any failure rolls all of it back.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import random
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -35,10 +38,9 @@ log = logging.getLogger("linkgress.migrate")
 # per database, so two databases on one server never wait for each other.
 MIGRATION_LOCK_KEY = 0x6C696E6B67726573
 
-LOCK_SQL = ("SELECT set_config('application_name', $4, true), "
-            "CASE WHEN $5 <> '0' THEN set_config('client_connection_check_interval', $5, true) "
-            "END, set_config('lock_timeout', $1, true), pg_advisory_xact_lock($2), "
-            "set_config('lock_timeout', $3, true)")
+LOCK_SQL = ("SELECT set_config('application_name', $3, true), "
+            "CASE WHEN $4 <> '0' THEN set_config('client_connection_check_interval', $4, true) "
+            "END, set_config('lock_timeout', $2, true), pg_try_advisory_xact_lock($1) AS got")
 
 #: What ``pg_stat_activity.application_name`` shows for a migrating session.
 APPLICATION_NAME = "linkgress migrate"
@@ -151,7 +153,28 @@ class MigrationExecutor:
             await self._commit(conn, tr)
 
     async def _begin_locked(self, conn: RawConnection) -> Any:
-        """BEGIN and take the lock (one round trip after BEGIN); the transaction object."""
+        """BEGIN and take the lock; the transaction object.
+
+        The lock is polled with ``pg_try_advisory_xact_lock`` in short transactions (backing
+        off from 20 ms to 500 ms, with jitter) rather than waited for inside one, so a waiting
+        migrator holds no transaction open; ``lock_wait_timeout`` bounds the whole wait."""
+        deadline = time.monotonic() + self.settings.lock_wait_timeout
+        delay = 0.02
+        while True:
+            tr = await self._try_lock(conn)
+            if tr is not None:
+                return tr
+            left = deadline - time.monotonic()
+            if left <= 0:
+                holder = await self._describe_lock_holder()
+                raise MigrationLockTimeout(
+                    f"timed out after {self.settings.lock_wait_timeout}s waiting for the "
+                    f"migration lock; held by {holder}")
+            await asyncio.sleep(min(left, delay * random.uniform(0.5, 1.0)))
+            delay = min(delay * 2, 0.5)
+
+    async def _try_lock(self, conn: RawConnection) -> Any:
+        """One short transaction trying the lock: the transaction holding it, or None."""
         check = _connection_check(conn, self.client.address)
         tr = conn.transaction()
         try:
@@ -162,23 +185,22 @@ class MigrationExecutor:
             raise self._failed("starting the migration transaction", exc) from exc
         try:
             # The target list is evaluated left to right: the session is named and told to
-            # watch its client, the lock is waited for under lock_wait_timeout, and the DDL
-            # then runs under lock_timeout.
-            await conn.execute(LOCK_SQL, _ms(self.settings.lock_wait_timeout),
-                               MIGRATION_LOCK_KEY, _ms(self.settings.lock_timeout),
-                               APPLICATION_NAME, check)
+            # watch its client, the DDL's lock_timeout is set, then the lock is tried.
+            row = await conn.fetchrow(LOCK_SQL, MIGRATION_LOCK_KEY,
+                                      _ms(self.settings.lock_timeout), APPLICATION_NAME, check)
+            got = row is not None and row["got"]
         except BaseException as exc:
             await self._abandon(conn, tr, exc)
-            if isinstance(exc, asyncpg.LockNotAvailableError):
-                holder = await self._describe_lock_holder()
-                raise MigrationLockTimeout(
-                    f"timed out after {self.settings.lock_wait_timeout}s waiting for the "
-                    f"migration lock; held by {holder}") from exc
+            if not isinstance(exc, Exception):
+                raise
             if isinstance(exc, asyncpg.InvalidParameterValueError) and check != "0":
                 _NO_CONNECTION_CHECK.add(self.client.address)  # a platform without it
-                return await self._begin_locked(conn)
+                return await self._try_lock(conn)
             raise self._failed("starting the migration transaction", exc) from exc
-        return tr
+        if got:
+            return tr
+        await tr.rollback()
+        return None
 
     async def _abandon(self, conn: RawConnection, tr: Any, exc: BaseException) -> None:
         """Roll back after ``exc`` — unless the connection is gone (the server has rolled

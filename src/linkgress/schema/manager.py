@@ -25,128 +25,58 @@ carrying the failed operation, its SQL and the PostgreSQL error as ``__cause__``
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import asyncpg
 
-from linkgress.errors import MigrationError, ModelError
+from linkgress.errors import MigrationAborted, MigrationError, SchemaAheadError
 from linkgress.schema.cascade import DeletedObjects, cascade_victims
 from linkgress.schema.confirm import Confirm, destructive, log_plan, obtain_consent
+from linkgress.schema.contract import keep_deferred, split_destructive
 from linkgress.schema.deferred import (
     build_concurrently,
     enum_values_to_commit_first,
     invalid_concurrent_indexes,
     split_concurrent,
 )
-from linkgress.schema.diff import DiffResult, diff
+from linkgress.schema.diff import DiffResult
 from linkgress.schema.executor import MigrationExecutor, MigrationSettings
 from linkgress.schema.existing import read_existing
-from linkgress.schema.from_model import schema_from_model
-from linkgress.schema.introspect import introspect, normalize_target
-from linkgress.schema.operations import CreateIndex, DropIndex, Operation
-from linkgress.schema.partitions import expand_for_partitions, keep_foreign_indexes
+from linkgress.schema.history import (
+    ModelIdentity,
+    appended,
+    missing_for,
+    model_status,
+    read_history,
+    write_history,
+)
+from linkgress.schema.operations import CreateIndex, Operation
+from linkgress.schema.partitions import expand_for_partitions
 from linkgress.schema.plan import merge_schemas, plan_create, plan_drop
+from linkgress.schema.planning import (
+    Planned,
+    legacy_fingerprints,
+    model_fingerprint,
+    model_schema,
+    plan_migration,
+    schema_digest,
+)
 from linkgress.schema.quoting import quote_ident
+from linkgress.schema.retry import with_lock_retries
 from linkgress.schema.snapshot import Schema
 
 if TYPE_CHECKING:
     from linkgress.connection import RawConnection
-    from linkgress.model.meta import ModelMeta
     from linkgress.schema.owner import SchemaOwner
 
 log = logging.getLogger("linkgress.migrate")
 
-
-def schemas_in_scope(*snapshots: Schema | None) -> list[str]:
-    """Every schema the snapshots use (declared, or holding one of their objects), in order."""
-    names: dict[str, None] = {}
-    for snap in snapshots:
-        if snap is None:
-            continue
-        names.update(dict.fromkeys(snap.schemas))
-        for key in (*(t.key for t in snap.tables), *(e.key for e in snap.enums),
-                    *(s.key for s in snap.sequences)):
-            names.setdefault(key[0])
-    return list(names)
-
-
-# The recorded snapshot carries the fingerprint of the model it was normalised from (in its
-# ``notes``, which never take part in comparisons). When the model, the server version and the
-# search_path are unchanged, the recorded snapshot *is* the normalised target, and the costly
-# normalisation (PostgreSQL re-printing every default and index) is skipped: that is what keeps
-# a no-op migrate() at every service start cheap.
-FINGERPRINT_NOTE = "linkgress:model-sha256="
-
-
-# The model's schema and the digest of its repr() by id(model), the model kept alive with them
-# (so the id cannot be reused): a context class builds its model once, and the conversion and
-# the digest are then done once per process, not at every migrate().
-_MODEL_SCHEMAS: dict[int, tuple[ModelMeta, Schema, str]] = {}
-
-
-def _model_schema(model: ModelMeta) -> tuple[Schema, str]:
-    entry = _MODEL_SCHEMAS.get(id(model))
-    if entry is None or entry[0] is not model:
-        schema = schema_from_model(model)
-        # repr() of the frozen snapshot values (tuples, strings, numbers) is deterministic and
-        # ten times cheaper than to_json().
-        entry = (model, schema, hashlib.sha256(repr(schema).encode()).hexdigest())
-        if len(_MODEL_SCHEMAS) >= 64:
-            _MODEL_SCHEMAS.clear()
-        _MODEL_SCHEMAS[id(model)] = entry
-    return entry[1], entry[2]
-
-
-def _schema_digest(target: Schema) -> str:
-    for _, schema, digest in _MODEL_SCHEMAS.values():
-        if schema is target:
-            return digest
-    return hashlib.sha256(repr(target).encode()).hexdigest()
-
-
-async def model_fingerprint(conn: RawConnection, target: Schema) -> str:
-    """A digest of the model's schema and of what PostgreSQL's printing depends on."""
-    search_path = await conn.fetchval("SELECT current_setting('search_path')")
-    payload = repr((_schema_digest(target), conn.get_server_version(), search_path))
-    return hashlib.sha256(payload.encode()).hexdigest()
-
-
-def with_fingerprint(schema: Schema, fingerprint: str) -> Schema:
-    """``schema`` marked as the normalisation of the model with ``fingerprint``."""
-    return replace(schema, notes=(FINGERPRINT_NOTE + fingerprint,))
-
-
-async def normalized_target(conn: RawConnection, target: Schema,
-                            recorded: Schema | None) -> Schema:
-    """``normalize_target(conn, target)``, or the recorded snapshot when it was normalised from
-    the very same model (see ``FINGERPRINT_NOTE``); the result carries the fingerprint.
-    Raises :class:`MigrationError` naming the model object whose SQL PostgreSQL rejects."""
-    fingerprint = await model_fingerprint(conn, target)
-    if recorded is not None and FINGERPRINT_NOTE + fingerprint in recorded.notes:
-        return recorded
-    try:
-        normalized = await normalize_target(conn, target)
-    except ModelError as exc:  # PostgreSQL rejected the model's SQL: name it, chain its error
-        raise MigrationError(f"{exc}\n  no schema change was made") from (exc.__cause__ or exc)
-    return with_fingerprint(normalized, fingerprint)
-
-
-def _reading_failed(exc: asyncpg.PostgresError) -> MigrationError:
-    return MigrationError(f"reading the database schema failed: {exc}; "
-                          "no schema change was made")
-
-
-async def _keep_foreign_indexes(conn: RawConnection, result: DiffResult) -> DiffResult:
-    """``result`` without the index drops that would take an index linkgress did not make
-    (see :mod:`linkgress.schema.partitions`), with a note for each."""
-    kept, notes = await keep_foreign_indexes(conn, result.operations)
-    if not notes:
-        return result
-    return DiffResult(operations=kept, notes=[*result.notes, *notes])
+#: How often ``migrate()`` asks again when the plan under the lock holds destructive
+#: operations that were not consented to (another migrator changed the database meanwhile).
+CONSENT_ROUNDS = 3
 
 
 @dataclass
@@ -156,26 +86,77 @@ class _Pass:
     applied: list[Operation] = field(default_factory=list)
     deferred: list[CreateIndex] = field(default_factory=list)
     plan_again: bool = False
+    superseded: Planned | None = None
+
+
+@dataclass
+class _Run:
+    """One ``migrate()`` call: its options, what was consented to and what was logged."""
+
+    allow_destructive: bool
+    confirm: Confirm | None
+    manage_all: bool
+    consented: set[str] = field(default_factory=set)
+    shown: list[str] | None = None  # the plan logged last
+    normalized: Schema | None = None  # the model's normalisation, reused under the lock
+    mode: str = "all"  # "all", "expand" (defer_destructive=True) or "contract"
+
+    def shape(self, plan: Sequence[Operation]) -> tuple[list[Operation], list[Operation]]:
+        """(the operations to apply, the destructive ones deferred) for this mode."""
+        if self.mode == "expand":
+            return split_destructive(plan)
+        if self.mode == "contract":
+            pending = [op for op in plan if not op.is_destructive]
+            if pending:
+                raise MigrationError(
+                    f"contract() applies only deferred destructive operations, and "
+                    f"{len(pending)} other operation(s) are pending (first: "
+                    f"'{pending[0].describe()}'): run migrate() first; nothing was changed")
+        return list(plan), []
+
+    def needs_consent(self, operations: Sequence[Operation]) -> bool:
+        """Whether ``operations`` hold a destructive one not consented to yet."""
+        fresh = {op.describe() for op in destructive(operations)} - self.consented
+        return bool(fresh) and not self.allow_destructive
+
+
+class _Reconsent(Exception):
+    """Under the lock, the plan held destructive operations that were not consented to."""
+
+
+def _superseded_text(planned: Planned, missing: list[str]) -> str:
+    newest = planned.history[-1].get("applied_at") if planned.history else None
+    head = ("this model was applied before and has since been superseded by a newer one"
+            + (f" (applied at {newest})" if newest else ""))
+    if missing:
+        return (f"{head}, and the database no longer has what it needs: "
+                + ", ".join(missing))
+    return f"{head}: the database is ahead of it and still satisfies it"
 
 
 class DbSchemaManager:
     """Schema operations for one context: ``analyze``, ``migrate``, ``ensure_created``,
     ``ensure_deleted``.
 
-    ``lock_timeout`` bounds each DDL statement's wait for table locks (live traffic);
-    ``lock_wait_timeout`` bounds the wait for another migrator's lock. ``exclude`` lists table
-    patterns (fnmatch on ``table`` or ``schema.table``) that introspection ignores. With
-    ``quiet=True`` nothing is logged above DEBUG.
+    ``lock_timeout`` bounds each DDL statement's wait for table locks (live traffic); a
+    migration that hits it is run again, up to ``lock_retries`` times, after an exponential
+    backoff with jitter. ``lock_wait_timeout`` bounds the wait for another migrator's lock.
+    ``prompt_timeout`` bounds the consent prompt on a terminal (None: no limit). ``exclude``
+    lists table patterns (fnmatch on ``table`` or ``schema.table``) that introspection
+    ignores. With ``quiet=True`` nothing is logged above DEBUG.
     """
 
     def __init__(self, context: SchemaOwner, *, lock_timeout: float = 5.0,
                  lock_wait_timeout: float = 60.0, state_schema: str = "public",
                  state_table: str = "__linkgress_schema_state",
-                 quiet: bool = False, exclude: Sequence[str] = ()) -> None:
+                 quiet: bool = False, exclude: Sequence[str] = (), lock_retries: int = 5,
+                 prompt_timeout: float | None = 300.0) -> None:
         self.context = context
         self.client = context.client
         self.quiet = quiet
         self.exclude = tuple(exclude)
+        self.lock_retries = lock_retries
+        self.prompt_timeout = prompt_timeout
         self.settings = MigrationSettings(
             lock_timeout=lock_timeout, lock_wait_timeout=lock_wait_timeout,
             state_schema=state_schema, state_table=state_table,
@@ -188,7 +169,7 @@ class DbSchemaManager:
 
     def target_schema(self) -> Schema:
         """The schema the model declares (built once per model)."""
-        return _model_schema(self.context.model)[0]
+        return model_schema(self.context.model)[0]
 
     async def run_start_hook(self) -> None:
         """Await ``on_migration_start`` outside any transaction; wrap its failure."""
@@ -198,51 +179,56 @@ class DbSchemaManager:
             raise MigrationError(f"on_migration_start hook failed: {exc!r}; "
                                  "no schema change was made") from exc
 
+    async def _plan(self, *, manage_all: bool, conn: RawConnection | None = None,
+                    known: Schema | None = None) -> Planned:
+        return await plan_migration(self.client, self.executor, self.target_schema(),
+                                    exclude=self.exclude, manage_all=manage_all, conn=conn,
+                                    known=known)
+
     # -- analyze ----------------------------------------------------------------------------
 
     async def analyze(self) -> list[Operation]:
         """The operations ``migrate()`` would apply now, in order; ``[]`` when the database
-        matches the model. Changes nothing: its temporary work runs in a transaction that is
-        rolled back. Hooks are not run. Raises :class:`~linkgress.errors.MigrationError` when
-        the database cannot be read or PostgreSQL rejects the model's SQL (naming the object)."""
+        matches the model, or when the model was superseded by a newer one. Changes nothing:
+        its temporary work runs in a transaction that is rolled back. Hooks are not run.
+        Raises :class:`~linkgress.errors.MigrationError` when the database cannot be read or
+        PostgreSQL rejects the model's SQL (naming the object)."""
         return (await self.analyze_full()).operations
 
     async def analyze_full(self, *, manage_all: bool = False) -> DiffResult:
         """Like :meth:`analyze`, with the differ's notes (unmanaged objects left alone, likely
         renames, changes that may fail on existing rows). ``manage_all`` treats everything in
         the model's schemas as managed (it may then propose dropping unknown objects)."""
-        target = self.target_schema()
-        try:
-            async with self.client.acquire() as conn:
-                tr = conn.transaction()
-                await tr.start()
-                try:
-                    recorded = await self.executor.read_state(conn)
-                    normalized = await normalized_target(conn, target, recorded)
-                finally:
-                    await tr.rollback()
-            # Read with the pool's concurrent introspection (the connection above is released
-            # first, so a pool of any size suffices).
-            current = await introspect(self.client, schemas_in_scope(target, recorded),
-                                       exclude=self.exclude)
-        except asyncpg.PostgresError as exc:
-            raise _reading_failed(exc) from exc
-        result = diff(current, normalized, managed=recorded, manage_all=manage_all)
-        if any(type(op) is DropIndex for op in result.operations):
-            async with self.client.acquire() as conn:
-                result = await _keep_foreign_indexes(conn, result)
-        return result
+        planned = await self._plan(manage_all=manage_all)
+        if planned.status != "superseded":
+            return planned.result
+        missing = missing_for(planned.normalized, planned.current)
+        return DiffResult(operations=[], notes=[_superseded_text(planned, missing)])
 
     # -- migrate ----------------------------------------------------------------------------
 
     async def migrate(self, *, allow_destructive: bool = False, confirm: Confirm | None = None,
-                      manage_all: bool = False, dry_run: bool = False) -> list[Operation]:
+                      manage_all: bool = False, dry_run: bool = False,
+                      defer_destructive: bool = False) -> list[Operation]:
         """Bring the database to the model atomically; return the operations applied.
+
+        ``defer_destructive=True`` (the *expand* step of a rolling deploy) applies everything
+        but the destructive operations, which are logged as deferred and stay pending
+        (``analyze()`` lists them) until :meth:`contract` applies them; a dropped NOT NULL
+        column without a default is made nullable meanwhile, so new code can insert without it.
 
         Destructive operations need consent: ``allow_destructive=True``, else ``confirm``
         (awaited with the plan, True to go ahead), else ``Do you want to continue? (y/N)`` on a
         terminal; without a terminal :class:`~linkgress.errors.MigrationAborted` is raised and
-        nothing changes. ``dry_run=True`` only logs and returns the plan (no hooks, no lock).
+        nothing changes. Consent is obtained before the migration lock is taken; under the lock
+        the plan is computed again and applied only if it holds no destructive operation that
+        was not consented to (else consent is asked again). ``dry_run=True`` only logs and
+        returns the plan (no hooks, no lock).
+
+        A model that was applied before and has since been superseded by a newer one changes
+        nothing (rolling deploys: old code never reverts new schema): ``[]`` is returned with a
+        warning, or :class:`~linkgress.errors.SchemaAheadError` is raised when the database no
+        longer has what it needs; ``on_migration_complete`` is not run then.
 
         Raises :class:`~linkgress.errors.MigrationError` (nothing applied) when an operation
         or a hook fails or PostgreSQL rejects the model's raw SQL (naming the object),
@@ -254,57 +240,91 @@ class DbSchemaManager:
             log_plan(result.operations, quiet=self.quiet)
             return result.operations
         await self.run_start_hook()
-        target = self.target_schema()
-        consented: set[str] = set()
+        run = _Run(allow_destructive, confirm, manage_all,
+                   mode="expand" if defer_destructive else "all")
+        return await self._run(run)
+
+    async def contract(self, *, allow_destructive: bool = False, confirm: Confirm | None = None,
+                       manage_all: bool = False) -> list[Operation]:
+        """Apply the destructive operations a ``migrate(defer_destructive=True)`` deferred
+        (the *contract* step, once no running version of the service needs what they drop),
+        with the same consent rules, lock and atomicity as :meth:`migrate`; return them.
+
+        Raises :class:`~linkgress.errors.MigrationError` (nothing changed) when other
+        operations are pending (run ``migrate()`` first); a superseded model changes nothing.
+        """
+        await self.run_start_hook()
+        return await self._run(_Run(allow_destructive, confirm, manage_all, mode="contract"))
+
+    async def _run(self, run: _Run) -> list[Operation]:
+        planned = await self._plan(manage_all=run.manage_all)
+        if planned.status == "superseded":
+            return self._superseded(planned)
+        for _ in range(CONSENT_ROUNDS):
+            await self._ask(planned, run)
+            try:
+                return await self._apply_locked(run)
+            except _Reconsent:
+                planned = await self._plan(manage_all=run.manage_all)
+                if planned.status == "superseded":
+                    return self._superseded(planned)
+        raise MigrationAborted(
+            f"migration aborted: the plan changed {CONSENT_ROUNDS} times while consent was "
+            "asked (other migrators are at work); nothing was changed",
+            operations=destructive(planned.result.operations))
+
+    def _show(self, planned: Planned, run: _Run) -> None:
+        """Log the plan and the notes, unless this very plan was logged already."""
+        lines = [op.describe() for op in planned.result.operations]
+        if lines == run.shown:
+            return
+        run.shown = lines
+        operations, deferred = run.shape(planned.result.operations)
+        log_plan(operations, quiet=self.quiet)
+        if deferred:
+            log.log(self._level, "%s", "\n".join(
+                ["Deferred until contract():"] + [f"  - {op.describe()}" for op in deferred]))
+        for note in planned.result.notes:
+            log.log(self._level, "note: %s", note)
+
+    async def _ask(self, planned: Planned, run: _Run) -> None:
+        """Obtain consent for the plan's new destructive operations (outside the lock)."""
+        run.normalized = planned.normalized
+        self._show(planned, run)
+        operations = run.shape(planned.result.operations)[0]
+        if run.needs_consent(operations):
+            await obtain_consent(operations, allow_destructive=run.allow_destructive,
+                                 confirm=run.confirm, logger=log, timeout=self.prompt_timeout)
+        run.consented |= {op.describe() for op in destructive(operations)}
+
+    async def _apply_locked(self, run: _Run) -> list[Operation]:
         applied: list[Operation] = []
         step = _Pass(plan_again=True)
         for attempt in range(2):
-            step = await self._locked_pass(target, consented, allow_destructive=allow_destructive,
-                                           confirm=confirm, manage_all=manage_all,
-                                           may_split=attempt == 0)
+            step = await with_lock_retries(
+                lambda: self._locked_pass(run, may_split=attempt == 0),  # noqa: B023
+                self.lock_retries, level=self._level)
+            if step.superseded is not None:
+                return applied + self._superseded(step.superseded)
             applied += step.applied
             if not step.plan_again:
                 break
         applied += await build_concurrently(self.client, step.deferred, quiet=self.quiet)
         return applied
 
-    async def _plan(self, conn: RawConnection, target: Schema, *, manage_all: bool
-                    ) -> tuple[DiffResult, Schema, Schema | None]:
-        """Diff under the lock, on the migration connection: (result, normalised target,
-        recorded state)."""
-        try:
-            recorded = await self.executor.read_state(conn)
-            normalized = await normalized_target(conn, target, recorded)
-            current = await introspect(self.client, schemas_in_scope(target, recorded),
-                                       exclude=self.exclude, connection=conn)
-        except asyncpg.PostgresError as exc:
-            raise _reading_failed(exc) from exc
-        result = diff(current, normalized, managed=recorded, manage_all=manage_all)
-        return await _keep_foreign_indexes(conn, result), normalized, recorded
-
-    async def _consent(self, operations: list[Operation], consented: set[str], *,
-                       allow_destructive: bool, confirm: Confirm | None) -> None:
-        # A second pass (after enum labels were committed) asks again only for news.
-        fresh = {op.describe() for op in destructive(operations)} - consented
-        if fresh:
-            await obtain_consent(operations, allow_destructive=allow_destructive,
-                                 confirm=confirm, logger=log)
-            consented |= fresh
-
-    async def _locked_pass(self, target: Schema, consented: set[str], *,
-                           allow_destructive: bool, confirm: Confirm | None,
-                           manage_all: bool, may_split: bool) -> _Pass:
+    async def _locked_pass(self, run: _Run, *, may_split: bool) -> _Pass:
         async with self.executor.locked_transaction() as conn:
-            result, normalized, recorded = await self._plan(conn, target, manage_all=manage_all)
-            now, later = split_concurrent(result.operations)
-            later += [op for op in await invalid_concurrent_indexes(conn, normalized)
+            planned = await self._plan(manage_all=run.manage_all, conn=conn,
+                                       known=run.normalized)
+            if planned.status == "superseded":
+                return _Pass(superseded=planned)
+            operations, kept = run.shape(planned.result.operations)
+            if run.needs_consent(operations):
+                raise _Reconsent  # rolls back and releases the lock: ask, then come back
+            self._show(planned, run)
+            now, later = split_concurrent(operations)
+            later += [op for op in await invalid_concurrent_indexes(conn, planned.normalized)
                       if op not in later]
-            if result.operations:
-                log_plan(result.operations, quiet=self.quiet)
-            for note in result.notes:
-                log.log(self._level, "note: %s", note)
-            await self._consent(result.operations, consented,
-                                allow_destructive=allow_destructive, confirm=confirm)
             early = enum_values_to_commit_first(now) if may_split else []
             if early:
                 # The labels must be committed before anything may use them; the rest of the
@@ -315,10 +335,48 @@ class DbSchemaManager:
             await self.executor.apply(conn, await expand_for_partitions(conn, now))
             await self.executor.run_hook(conn, self.context.on_migration_complete,
                                          "on_migration_complete")
-            if now or recorded is None or recorded.notes != normalized.notes:
-                await self.executor.write_state(conn, normalized)
+            await self._record(conn, planned, changed=bool(now), deferred=kept)
         self._log_outcome(now, later)
         return _Pass(applied=now, deferred=later)
+
+    async def _record(self, conn: RawConnection, planned: Planned, *, changed: bool,
+                      deferred: list[Operation]) -> None:
+        """Record the managed state when it changed (with the objects whose drops were
+        deferred), and this model in the history."""
+        recorded = planned.recorded
+        snapshot = keep_deferred(planned.normalized, deferred)
+        if (changed or recorded is None or recorded.notes != snapshot.notes
+                or (deferred and recorded != snapshot)):
+            await self.executor.write_state(conn, snapshot)
+        if planned.status != "current" or not planned.history:
+            await self._record_history(conn, planned.identity, planned.history,
+                                       legacy_fingerprints(recorded))
+
+    async def _record_history(self, conn: RawConnection, identity: ModelIdentity,
+                              history: list[dict[str, object]],
+                              legacy: tuple[str, ...]) -> None:
+        table = self.settings.qualified_state_table
+        await write_history(conn, table, self.settings.state_name,
+                            appended(history, identity, legacy))
+
+    async def forget_history(self) -> None:
+        """Forget which models were applied, so that an older model may migrate again (a
+        deliberate rollback of the service; never while its versions run side by side).
+        The managed-state snapshot is kept."""
+        async with self.executor.locked_transaction() as conn:
+            table = self.settings.qualified_state_table
+            if await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", table):
+                await write_history(conn, table, self.settings.state_name, [])
+
+    def _superseded(self, planned: Planned) -> list[Operation]:
+        """The outcome for a superseded model: [] with a warning, or SchemaAheadError."""
+        missing = missing_for(planned.normalized, planned.current)
+        text = _superseded_text(planned, missing)
+        if missing:
+            raise SchemaAheadError(text + "; nothing was changed")
+        log.log(logging.DEBUG if self.quiet else logging.WARNING, "%s; nothing was changed",
+                text)
+        return []
 
     def _log_outcome(self, applied: list[Operation], deferred: list[CreateIndex]) -> None:
         if applied:
@@ -349,9 +407,19 @@ class DbSchemaManager:
             await self.executor.run_hook(conn, self.context.on_migration_complete,
                                          "on_migration_complete")
             await self.executor.write_state(conn, target)
+            await self._record_created(conn, target)
         if operations and not self.quiet:
             log.info("ensure_created: applied %d operation(s)", len(operations))
         return operations
+
+    async def _record_created(self, conn: RawConnection, target: Schema) -> None:
+        """Add the model to the history unless it was seen before (it never moves a newer
+        model aside: ``ensure_created()`` creates, it never reverts)."""
+        me = ModelIdentity(schema_digest(target), await model_fingerprint(conn, target))
+        history = await read_history(conn, self.settings.qualified_state_table,
+                                     self.settings.state_name)
+        if model_status(history, me) == "new":
+            await self._record_history(conn, me, history, ())
 
     async def ensure_deleted(self, *, cascade: bool = True) -> DeletedObjects:
         """Drop the objects linkgress manages — the model's plus the recorded ones — and the
