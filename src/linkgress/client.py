@@ -30,12 +30,17 @@ from linkgress.dsn import (
     build_dsn,
     dsn_with_database,
     mask_dsn,
+    parse_flag,
+    pop_option,
 )
 from linkgress.dsn import DsnTarget as _Target
 from linkgress.dsn import parse_dsn as _parse_dsn
 from linkgress.dsn import parse_port as _parse_port
 from linkgress.errors import ClientClosedError, LinkgressError, mapped_errors
 from linkgress.park import ConnectionPark
+from linkgress.pgbouncer import ENV_VARIABLE as _PGBOUNCER_ENV
+from linkgress.pgbouncer import cache_size as _cache_size
+from linkgress.pgbouncer import check_server_settings as _check_server_settings
 from linkgress.schema.quoting import quote_ident, quote_qualified
 
 if TYPE_CHECKING:
@@ -201,8 +206,13 @@ class PgClient(DatabaseClient):
     ``postgres``, database ``postgres`` (the defaults of :meth:`from_env`).
 
     Constructing never does I/O: the pool is created on first use, inside the running event
-    loop, and the client then belongs to that loop. ``statement_cache_size=0`` disables
-    asyncpg's prepared-statement cache, which PgBouncer in transaction pooling mode requires.
+    loop, and the client then belongs to that loop.
+
+    ``pgbouncer=True`` (or ``?pgbouncer=true`` in the DSN, or ``LINKGRESS_PGBOUNCER=1`` with
+    :meth:`from_env`) is for PgBouncer in transaction pooling mode: no named prepared
+    statements (asyncpg's ``statement_cache_size=0``; linkgress's compiled-SQL cache stays) and
+    no session state. It costs a server-side parse of every statement, a few percent on small
+    queries. See ``docs/pgbouncer.md``.
     After :meth:`close`, every use raises :class:`~linkgress.errors.ClientClosedError`.
     """
 
@@ -217,19 +227,24 @@ class PgClient(DatabaseClient):
         dsn: str | None = None,
         min_size: int = 1,
         max_size: int = 10,
-        statement_cache_size: int = 100,
+        statement_cache_size: int | None = None,
         command_timeout: float | None = None,
         log_queries: bool = False,
         server_settings: Mapping[str, str] | None = None,
+        pgbouncer: bool | None = None,
     ) -> None:
         if max_size < 1 or not 0 <= min_size <= max_size:
             raise ValueError(
                 f"expected 0 <= min_size <= max_size and max_size >= 1, "
                 f"got min_size={min_size!r}, max_size={max_size!r}"
             )
-        if statement_cache_size < 0:
-            raise ValueError(f"statement_cache_size must be >= 0, got {statement_cache_size!r}")
-        base = _parse_dsn(dsn) if dsn is not None else _Target()
+        base, in_dsn = pop_option(_parse_dsn(dsn) if dsn is not None else _Target(),
+                                  "pgbouncer")
+        if pgbouncer is None:
+            pgbouncer = in_dsn is not None and parse_flag(in_dsn, "the DSN's pgbouncer=")
+        if pgbouncer:
+            _check_server_settings(server_settings)
+        self._pgbouncer = pgbouncer
         self._target = _Target(
             host=base.host if host is None else host,
             port=base.port if port is None else port,
@@ -240,7 +255,7 @@ class PgClient(DatabaseClient):
         ).with_defaults()
         self._min_size = min_size
         self._max_size = max_size
-        self._statement_cache_size = statement_cache_size
+        self._statement_cache_size = _cache_size(pgbouncer, statement_cache_size)
         self._command_timeout = command_timeout
         self._log_queries = log_queries
         self._server_settings = dict(server_settings) if server_settings else None
@@ -259,10 +274,15 @@ class PgClient(DatabaseClient):
         """Build a client from ``DATABASE_URL``, else ``DB_HOST``/``DB_PORT``/``DB_NAME``/
         ``DB_USER``/``DB_PASSWORD`` (defaults: localhost, 5432, postgres, postgres, none).
 
+        ``LINKGRESS_PGBOUNCER=1`` sets ``pgbouncer=True`` (unless ``pgbouncer=`` is passed).
         ``options`` are passed on (``max_size=``, ``log_queries=``, ...). Raises
-        :class:`~linkgress.errors.LinkgressError` when ``DB_PORT`` is not an integer port.
+        :class:`~linkgress.errors.LinkgressError` when ``DB_PORT`` is not an integer port or
+        ``LINKGRESS_PGBOUNCER`` is not a boolean.
         """
         env = os.environ if environ is None else environ
+        flag = env.get(_PGBOUNCER_ENV, "")
+        if "pgbouncer" not in options and parse_flag(flag, _PGBOUNCER_ENV):
+            options["pgbouncer"] = True
         url = env.get("DATABASE_URL", "").strip()
         if url:
             return cls(dsn=url, **options)
@@ -278,8 +298,18 @@ class PgClient(DatabaseClient):
 
     @property
     def dsn(self) -> str:
-        """The full connection URI, password included."""
-        return self._target.to_dsn()
+        """The full connection URI, password included (with ``pgbouncer=true`` when set)."""
+        return self._dsn_with_flag(self._target.to_dsn())
+
+    def _dsn_with_flag(self, dsn: str) -> str:
+        if not self._pgbouncer:
+            return dsn
+        return dsn + ("&" if "?" in dsn else "?") + "pgbouncer=true"
+
+    @property
+    def pgbouncer(self) -> bool:
+        """True when the client is set up for PgBouncer in transaction pooling mode."""
+        return self._pgbouncer
 
     @property
     def database(self) -> str:
@@ -331,11 +361,12 @@ class PgClient(DatabaseClient):
             command_timeout=self._command_timeout,
             log_queries=self._log_queries,
             server_settings=self._server_settings,
+            pgbouncer=self._pgbouncer,
         )
 
     def __repr__(self) -> str:
         return (
-            f"PgClient(dsn={self._target.to_dsn(mask_password=True)!r}, "
+            f"PgClient(dsn={self._dsn_with_flag(self._target.to_dsn(mask_password=True))!r}, "
             f"min_size={self._min_size}, max_size={self._max_size}"
             f"{', closed' if self._closed else ''})"
         )
