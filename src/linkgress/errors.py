@@ -253,11 +253,11 @@ def is_pooler_error(exc: BaseException) -> bool:
 def pooler_error(exc: BaseException, *, sql: str | None = None, server: str | None = None
                  ) -> DatabaseError:
     """The :class:`DatabaseError` for a prepared-statement failure behind a pooler."""
-    where = f" at {server}" if server else ""
+    where = f" (server {server})" if server else ""
     return DatabaseError(
-        f"{exc} — the server{where} does not have the prepared statement this connection "
-        "made: this is what PgBouncer in transaction pooling mode does to named prepared "
-        "statements. Create the client with PgClient(..., pgbouncer=True), or add "
+        f"{str(exc).splitlines()[0]}{where} — named prepared statements do not survive "
+        "PgBouncer in transaction pooling mode, which may run each transaction on another "
+        "server connection. Create the client with PgClient(..., pgbouncer=True), add "
         "?pgbouncer=true to the DSN, or set LINKGRESS_PGBOUNCER=1 (see docs/pgbouncer.md)",
         sql=sql, sqlstate=getattr(exc, "sqlstate", None))
 

@@ -5,7 +5,8 @@ port, ``pool_mode = transaction``, ``auth_type = trust`` (with an auth file nami
 every database passed through to the test server. Run as a non-root OS user when the tests run
 as root (PgBouncer refuses root). The binary is ``pgbouncer`` on PATH or /usr/sbin/pgbouncer
 (Debian package ``pgbouncer``; ``.ci/run`` installs it). Missing, the tests fail under CI
-(``CI`` set) and skip elsewhere, saying why.
+(``CI`` set) and skip elsewhere, saying why. A server behind a Unix socket (the embedded
+one) is reached through its socket directory.
 """
 
 from __future__ import annotations
@@ -47,13 +48,24 @@ class PgBouncer:
         self._write_config(pool_size)
         command = [binary, str(self.root / "pgbouncer.ini")]
         if os.geteuid() == 0:
-            user = "postgres" if _user_exists("postgres") else "nobody"
-            entry = pwd.getpwnam(user)
+            entry = self._os_user()
+            user = entry.pw_name
             for path in (self.root, *self.root.iterdir()):
                 os.chown(path, entry.pw_uid, entry.pw_gid)
             command = ["runuser", "-u", user, "--", *command]
         self._process = subprocess.Popen(command, cwd=self.root, stdout=subprocess.DEVNULL,
                                          stderr=subprocess.DEVNULL)
+
+    def _os_user(self) -> pwd.struct_passwd:
+        """Who runs PgBouncer when the tests run as root: the owner of the server's socket
+        directory when it is reached through one (the embedded server's is private to its
+        owner), else ``postgres`` (or ``nobody``)."""
+        host = self.server.host or ""
+        if host.startswith("/"):
+            owner = pwd.getpwuid(os.stat(host).st_uid)
+            if owner.pw_uid != 0:
+                return owner
+        return pwd.getpwnam("postgres" if _user_exists("postgres") else "nobody")
 
     def _write_config(self, pool_size: int) -> None:
         server: DsnTarget = self.server
