@@ -83,6 +83,11 @@ async def test_two_hundred_orm_lookups_through_pgbouncer_all_succeed(
         assert handles == ["ann", "bo", "cy"]
         assert [m.handle async for m in db.members.where(lambda m: m.handle != "bo")
                 .order_by(lambda m: m.handle).stream(prefetch=1)] == ["ann", "cy"]
+        # Per-transaction settings are transaction-local: safe behind transaction pooling.
+        for tenant in ("1", "2"):
+            async with db.transaction(settings={"app.tenant_id": tenant}) as tx:
+                assert await tx.client.fetchval(
+                    "SELECT current_setting('app.tenant_id')") == tenant
 
 
 async def test_the_default_clients_failure_names_pgbouncer_and_the_option(
