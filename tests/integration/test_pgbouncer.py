@@ -189,3 +189,23 @@ async def test_concurrent_index_builds_are_refused_through_pgbouncer_with_a_clea
     async with IndexedMemos(PgClient(dsn=linkgress_database)) as direct:
         assert [op.type for op in await direct.get_schema_manager().migrate()] == [
             "create_index"]
+
+
+async def test_journaled_migrations_up_and_down_through_pgbouncer(
+        bouncer: PgBouncer, linkgress_database: str, tmp_path: Path) -> None:
+    from linkgress import MigrationRunner
+    from tests.integration.test_journal import AppA, journal, migration, tables, write
+
+    write(tmp_path, {
+        f"00{i}_t{i}": migration(f"T{i}", f'await schema.execute("CREATE TABLE t{i} (id int)")',
+                                 f'await schema.execute("DROP TABLE t{i}")')
+        for i in (1, 2)})
+    async with AppA(PgClient(dsn=bouncer.dsn(_database(linkgress_database)))) as db:
+        runners = [MigrationRunner(db, migrations_directory=tmp_path) for _ in range(3)]
+        results = await asyncio.gather(*(runner.up() for runner in runners))
+        assert sorted(n for r in results for n in r.applied) == ["001_t1", "002_t2"]
+        assert all(r.error is None for r in results)
+        assert {"t1", "t2"} <= await tables(linkgress_database)
+        await runners[0].down(1)
+    assert [name for name, _ in await journal(linkgress_database)] == ["001_t1"]
+    assert "t2" not in await tables(linkgress_database)

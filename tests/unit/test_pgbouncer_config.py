@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 from linkgress import LinkgressError, PgClient
@@ -58,3 +62,13 @@ def test_session_settings_are_refused_except_those_pgbouncer_tracks() -> None:
     PgClient(pgbouncer=True, server_settings={"application_name": "api", "TimeZone": "UTC"})
     with pytest.raises(LinkgressError, match="'search_path' cannot be used with pgbouncer=True"):
         PgClient(pgbouncer=True, server_settings={"search_path": "app", "TimeZone": "UTC"})
+
+
+def test_the_pgbouncer_page_example_runs_as_written() -> None:
+    page = Path(__file__).resolve().parents[2] / "docs" / "pgbouncer.md"
+    (snippet,) = re.findall(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), flags=re.S)
+    namespace: dict[str, Any] = {}
+    exec(compile(snippet, str(page), "exec"), namespace)  # constructs clients: no I/O
+    for name in ("client", "same", "from_env"):
+        assert namespace[name].pgbouncer, name
+        assert namespace[name]._target.to_dsn() == "postgresql://app@127.0.0.1:6432/app"
