@@ -41,6 +41,7 @@ from linkgress.park import ConnectionPark
 from linkgress.pgbouncer import ENV_VARIABLE as _PGBOUNCER_ENV
 from linkgress.pgbouncer import cache_size as _cache_size
 from linkgress.pgbouncer import check_server_settings as _check_server_settings
+from linkgress.replicas import ReplicaSet
 from linkgress.schema.quoting import quote_ident, quote_qualified
 
 if TYPE_CHECKING:
@@ -213,6 +214,11 @@ class PgClient(DatabaseClient):
     statements (asyncpg's ``statement_cache_size=0``; linkgress's compiled-SQL cache stays) and
     no session state. It costs a server-side parse of every statement, a few percent on small
     queries. See ``docs/pgbouncer.md``.
+
+    ``replicas=[dsn, ...]``: ORM reads outside a transaction go to these streaming replicas in
+    turn, skipping one that failed (for a while) or, with ``max_lag_seconds``, one that lags
+    further behind; everything else stays on this (primary) server. See
+    :mod:`linkgress.replicas` and ``docs/replicas.md``.
     After :meth:`close`, every use raises :class:`~linkgress.errors.ClientClosedError`.
     """
 
@@ -232,6 +238,8 @@ class PgClient(DatabaseClient):
         log_queries: bool = False,
         server_settings: Mapping[str, str] | None = None,
         pgbouncer: bool | None = None,
+        replicas: Sequence[str] | None = None,
+        max_lag_seconds: float | None = None,
     ) -> None:
         if max_size < 1 or not 0 <= min_size <= max_size:
             raise ValueError(
@@ -268,6 +276,28 @@ class PgClient(DatabaseClient):
         # connections, dead connections dropped.
         self._park = ConnectionPark(self._get_pool, self.release, max_size=max_size,
                                     server=self.address)
+        self._replicas = self._replica_set(replicas, max_lag_seconds)
+
+    def _replica_set(self, dsns: Sequence[str] | None, max_lag_seconds: float | None
+                     ) -> ReplicaSet | None:
+        if isinstance(dsns, str):
+            raise TypeError("replicas must be a list of DSNs, not one string")
+        if not dsns:
+            if max_lag_seconds is not None:
+                raise ValueError("max_lag_seconds needs replicas=[...]")
+            return None
+        return ReplicaSet([
+            PgClient(dsn=dsn, min_size=min(self._min_size, 1), max_size=self._max_size,
+                     statement_cache_size=self._statement_cache_size,
+                     command_timeout=self._command_timeout, log_queries=self._log_queries,
+                     server_settings=self._server_settings, pgbouncer=self._pgbouncer)
+            for dsn in dsns], max_lag_seconds)
+
+    @property
+    def replicas(self) -> ReplicaSet | None:
+        """The read replicas (``replicas=[...]``) and their state, or None; see
+        :mod:`linkgress.replicas`."""
+        return self._replicas
 
     @classmethod
     def from_env(cls, *, environ: Mapping[str, str] | None = None, **options: Any) -> PgClient:
@@ -344,6 +374,8 @@ class PgClient(DatabaseClient):
     @log_queries.setter
     def log_queries(self, value: bool) -> None:
         self._log_queries = value
+        for replica in self._replicas.clients if self._replicas else ():
+            replica.log_queries = value
 
     @property
     def closed(self) -> bool:
@@ -362,6 +394,9 @@ class PgClient(DatabaseClient):
             log_queries=self._log_queries,
             server_settings=self._server_settings,
             pgbouncer=self._pgbouncer,
+            replicas=[dsn_with_database(replica.dsn, name)
+                      for replica in (self._replicas.clients if self._replicas else ())],
+            max_lag_seconds=self._replicas.max_lag_seconds if self._replicas else None,
         )
 
     def __repr__(self) -> str:
@@ -409,6 +444,8 @@ class PgClient(DatabaseClient):
         if self._closed:
             return
         self._closed = True
+        if self._replicas is not None:
+            await self._replicas.close()
         # Give back the ORM's parked connections first, or pool.close() would wait for them.
         await self._park.close(same_loop=self._pool_loop is asyncio.get_running_loop())
         pool, self._pool = self._pool, None
