@@ -212,8 +212,8 @@ class PgClient(DatabaseClient):
     ``pgbouncer=True`` (or ``?pgbouncer=true`` in the DSN, or ``LINKGRESS_PGBOUNCER=1`` with
     :meth:`from_env`) is for PgBouncer in transaction pooling mode: no named prepared
     statements (asyncpg's ``statement_cache_size=0``; linkgress's compiled-SQL cache stays) and
-    no session state. It costs a server-side parse of every statement, a few percent on small
-    queries. See ``docs/pgbouncer.md``.
+    no session state. It costs a second round trip per statement (asyncpg describes each one
+    before running it): point lookups take about twice as long. See ``docs/pgbouncer.md``.
 
     ``replicas=[dsn, ...]``: ORM reads outside a transaction go to these streaming replicas in
     turn, skipping one that failed (for a while) or, with ``max_lag_seconds``, one that lags

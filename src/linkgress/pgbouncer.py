@@ -8,8 +8,8 @@ client: named prepared statements, ``SET`` without ``LOCAL``, session advisory l
 track. With ``pgbouncer=True`` linkgress:
 
 - sets asyncpg's ``statement_cache_size=0``: every statement is sent as the *unnamed* prepared
-  statement, parsed again each time (asyncpg re-parses it in the same round trip as its
-  execution); linkgress's own cache of compiled SQL text stays on;
+  statement — one round trip to describe it (parameter and result types), a second one to
+  parse it again and run it; linkgress's own cache of compiled SQL text stays on;
 - refuses ``server_settings`` that PgBouncer does not track (they would be session state);
 - runs ``stream()`` cursors on a SQL-level cursor (``DECLARE ... CURSOR``) inside a
   transaction, not on a named prepared statement;
