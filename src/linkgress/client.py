@@ -34,12 +34,18 @@ from linkgress.dsn import (
     build_dsn,
     dsn_with_database,
     mask_dsn,
+    parse_flag,
+    pop_option,
 )
 from linkgress.dsn import DsnTarget as _Target
 from linkgress.dsn import parse_dsn as _parse_dsn
 from linkgress.dsn import parse_port as _parse_port
 from linkgress.errors import ClientClosedError, LinkgressError, mapped_errors
 from linkgress.park import ConnectionPark
+from linkgress.pgbouncer import ENV_VARIABLE as _PGBOUNCER_ENV
+from linkgress.pgbouncer import cache_size as _cache_size
+from linkgress.pgbouncer import check_server_settings as _check_server_settings
+from linkgress.replicas import ReplicaSet
 
 if TYPE_CHECKING:
     from linkgress.connection import PooledConnection
@@ -71,8 +77,18 @@ class PgClient(DatabaseClient):
     ``postgres``, database ``postgres`` (the defaults of :meth:`from_env`).
 
     Constructing never does I/O: the pool is created on first use, inside the running event
-    loop, and the client then belongs to that loop. ``statement_cache_size=0`` disables
-    asyncpg's prepared-statement cache, which PgBouncer in transaction pooling mode requires.
+    loop, and the client then belongs to that loop.
+
+    ``pgbouncer=True`` (or ``?pgbouncer=true`` in the DSN, or ``LINKGRESS_PGBOUNCER=1`` with
+    :meth:`from_env`) is for PgBouncer in transaction pooling mode: no named prepared
+    statements (asyncpg's ``statement_cache_size=0``; linkgress's compiled-SQL cache stays) and
+    no session state. It costs a second round trip per statement (asyncpg describes each one
+    before running it): point lookups take about twice as long. See ``docs/pgbouncer.md``.
+
+    ``replicas=[dsn, ...]``: ORM reads outside a transaction go to these streaming replicas in
+    turn, skipping one that failed (for a while) or, with ``max_lag_seconds``, one that lags
+    further behind; everything else stays on this (primary) server. See
+    :mod:`linkgress.replicas` and ``docs/replicas.md``.
     After :meth:`close`, every use raises :class:`~linkgress.errors.ClientClosedError`.
     """
 
@@ -87,19 +103,26 @@ class PgClient(DatabaseClient):
         dsn: str | None = None,
         min_size: int = 1,
         max_size: int = 10,
-        statement_cache_size: int = 100,
+        statement_cache_size: int | None = None,
         command_timeout: float | None = None,
         log_queries: bool = False,
         server_settings: Mapping[str, str] | None = None,
+        pgbouncer: bool | None = None,
+        replicas: Sequence[str] | None = None,
+        max_lag_seconds: float | None = None,
     ) -> None:
         if max_size < 1 or not 0 <= min_size <= max_size:
             raise ValueError(
                 f"expected 0 <= min_size <= max_size and max_size >= 1, "
                 f"got min_size={min_size!r}, max_size={max_size!r}"
             )
-        if statement_cache_size < 0:
-            raise ValueError(f"statement_cache_size must be >= 0, got {statement_cache_size!r}")
-        base = _parse_dsn(dsn) if dsn is not None else _Target()
+        base, in_dsn = pop_option(_parse_dsn(dsn) if dsn is not None else _Target(),
+                                  "pgbouncer")
+        if pgbouncer is None:
+            pgbouncer = in_dsn is not None and parse_flag(in_dsn, "the DSN's pgbouncer=")
+        if pgbouncer:
+            _check_server_settings(server_settings)
+        self._pgbouncer = pgbouncer
         self._target = _Target(
             host=base.host if host is None else host,
             port=base.port if port is None else port,
@@ -110,7 +133,7 @@ class PgClient(DatabaseClient):
         ).with_defaults()
         self._min_size = min_size
         self._max_size = max_size
-        self._statement_cache_size = statement_cache_size
+        self._statement_cache_size = _cache_size(pgbouncer, statement_cache_size)
         self._command_timeout = command_timeout
         self._log_queries = log_queries
         self._server_settings = dict(server_settings) if server_settings else None
@@ -123,16 +146,43 @@ class PgClient(DatabaseClient):
         # connections, dead connections dropped.
         self._park = ConnectionPark(self._get_pool, self._return, max_size=max_size,
                                     server=self.address)
+        self._replicas = self._replica_set(replicas, max_lag_seconds)
+
+    def _replica_set(self, dsns: Sequence[str] | None, max_lag_seconds: float | None
+                     ) -> ReplicaSet | None:
+        if isinstance(dsns, str):
+            raise TypeError("replicas must be a list of DSNs, not one string")
+        if not dsns:
+            if max_lag_seconds is not None:
+                raise ValueError("max_lag_seconds needs replicas=[...]")
+            return None
+        return ReplicaSet([
+            PgClient(dsn=dsn, min_size=min(self._min_size, 1), max_size=self._max_size,
+                     statement_cache_size=self._statement_cache_size,
+                     command_timeout=self._command_timeout, log_queries=self._log_queries,
+                     server_settings=self._server_settings, pgbouncer=self._pgbouncer)
+            for dsn in dsns], max_lag_seconds)
+
+    @property
+    def replicas(self) -> ReplicaSet | None:
+        """The read replicas (``replicas=[...]``) and their state, or None; see
+        :mod:`linkgress.replicas`."""
+        return self._replicas
 
     @classmethod
     def from_env(cls, *, environ: Mapping[str, str] | None = None, **options: Any) -> PgClient:
         """Build a client from ``DATABASE_URL``, else ``DB_HOST``/``DB_PORT``/``DB_NAME``/
         ``DB_USER``/``DB_PASSWORD`` (defaults: localhost, 5432, postgres, postgres, none).
 
+        ``LINKGRESS_PGBOUNCER=1`` sets ``pgbouncer=True`` (unless ``pgbouncer=`` is passed).
         ``options`` are passed on (``max_size=``, ``log_queries=``, ...). Raises
-        :class:`~linkgress.errors.LinkgressError` when ``DB_PORT`` is not an integer port.
+        :class:`~linkgress.errors.LinkgressError` when ``DB_PORT`` is not an integer port or
+        ``LINKGRESS_PGBOUNCER`` is not a boolean.
         """
         env = os.environ if environ is None else environ
+        flag = env.get(_PGBOUNCER_ENV, "")
+        if "pgbouncer" not in options and parse_flag(flag, _PGBOUNCER_ENV):
+            options["pgbouncer"] = True
         url = env.get("DATABASE_URL", "").strip()
         if url:
             return cls(dsn=url, **options)
@@ -148,8 +198,18 @@ class PgClient(DatabaseClient):
 
     @property
     def dsn(self) -> str:
-        """The full connection URI, password included."""
-        return self._target.to_dsn()
+        """The full connection URI, password included (with ``pgbouncer=true`` when set)."""
+        return self._dsn_with_flag(self._target.to_dsn())
+
+    def _dsn_with_flag(self, dsn: str) -> str:
+        if not self._pgbouncer:
+            return dsn
+        return dsn + ("&" if "?" in dsn else "?") + "pgbouncer=true"
+
+    @property
+    def pgbouncer(self) -> bool:
+        """True when the client is set up for PgBouncer in transaction pooling mode."""
+        return self._pgbouncer
 
     @property
     def database(self) -> str:
@@ -184,6 +244,8 @@ class PgClient(DatabaseClient):
     @log_queries.setter
     def log_queries(self, value: bool) -> None:
         self._log_queries = value
+        for replica in self._replicas.clients if self._replicas else ():
+            replica.log_queries = value
 
     @property
     def closed(self) -> bool:
@@ -201,11 +263,15 @@ class PgClient(DatabaseClient):
             command_timeout=self._command_timeout,
             log_queries=self._log_queries,
             server_settings=self._server_settings,
+            pgbouncer=self._pgbouncer,
+            replicas=[dsn_with_database(replica.dsn, name)
+                      for replica in (self._replicas.clients if self._replicas else ())],
+            max_lag_seconds=self._replicas.max_lag_seconds if self._replicas else None,
         )
 
     def __repr__(self) -> str:
         return (
-            f"PgClient(dsn={self._target.to_dsn(mask_password=True)!r}, "
+            f"PgClient(dsn={self._dsn_with_flag(self._target.to_dsn(mask_password=True))!r}, "
             f"min_size={self._min_size}, max_size={self._max_size}"
             f"{', closed' if self._closed else ''})"
         )
@@ -248,6 +314,8 @@ class PgClient(DatabaseClient):
         if self._closed:
             return
         self._closed = True
+        if self._replicas is not None:
+            await self._replicas.close()
         # Give back the ORM's parked connections first, or pool.close() would wait for them.
         await self._park.close(same_loop=self._pool_loop is asyncio.get_running_loop())
         pool, self._pool = self._pool, None

@@ -11,6 +11,8 @@ from linkgress.model.meta import EntityMeta, ModelMeta
 from linkgress.query.scope import QueryScope
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from linkgress.query.table import DbTable
     from linkgress.query.transaction import IsolationLevel, Transaction
     from linkgress.schema.manager import DbSchemaManager
@@ -121,15 +123,19 @@ class DbContext:
         return table
 
     def transaction(self, *, isolation: IsolationLevel | None = None, readonly: bool = False,
-                    deferrable: bool = False) -> Transaction:
+                    deferrable: bool = False,
+                    settings: Mapping[str, str] | None = None) -> Transaction:
         """``async with db.transaction():`` — this context's ORM statements inside the block run
         in one transaction (a savepoint when nested); commits on normal exit, rolls back on an
         exception. Tasks started inside join it, their statements serialised on its connection
         (see :mod:`linkgress.query.transaction`). ``isolation``: ``"read_committed"``,
-        ``"repeatable_read"`` or ``"serializable"``; options apply to the outermost block."""
+        ``"repeatable_read"`` or ``"serializable"``; options apply to the outermost block.
+        ``settings`` (``{"app.tenant_id": "42"}``) are set for the transaction only, with
+        ``set_config(name, value, true)``, e.g. for row-level security policies."""
         from linkgress.query.transaction import Transaction
 
-        return Transaction(self, isolation=isolation, readonly=readonly, deferrable=deferrable)
+        return Transaction(self, isolation=isolation, readonly=readonly, deferrable=deferrable,
+                           settings=settings)
 
     def get_schema_manager(self, **options: Any) -> DbSchemaManager:
         """The :class:`DbSchemaManager` for this context (options: ``lock_timeout``,

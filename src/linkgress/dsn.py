@@ -113,6 +113,31 @@ def parse_dsn(dsn: str) -> DsnTarget:
     return replace(target, options=tuple(options))
 
 
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off", "")
+
+
+def parse_flag(raw: str, source: str) -> bool:
+    """``"1"``/``"true"``/``"yes"``/``"on"`` -> True, ``"0"``/``"false"``/``"no"``/``"off"``/``""``
+    -> False (any case); anything else is a :class:`LinkgressError` naming ``source``."""
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise LinkgressError(f"{source} must be true or false (1/0, yes/no, on/off), got {raw!r}")
+
+
+def pop_option(target: DsnTarget, name: str) -> tuple[DsnTarget, str | None]:
+    """``target`` without the DSN query parameter ``name``, and its last value (None if absent).
+
+    Used for linkgress's own parameters (``?pgbouncer=true``), which asyncpg must not see.
+    """
+    values = [value for key, value in target.options if key == name]
+    rest = tuple((key, value) for key, value in target.options if key != name)
+    return replace(target, options=rest), (values[-1] if values else None)
+
+
 def mask_dsn(dsn: str) -> str:
     """Return ``dsn`` with its password replaced by ``***`` (for messages and logs)."""
     parts = urlsplit(dsn)

@@ -239,6 +239,35 @@ def connection_error(exc: BaseException, *, server: str | None, sql: str | None 
                                    server=server, sql=sql, sqlstate=sqlstate)
 
 
+#: What asyncpg names its prepared statements; the server reports them back when a connection
+#: pooler in transaction mode sent a statement to a server session that does not have it (or
+#: has another one of that name, prepared by a client of another process).
+_ASYNCPG_STATEMENT = 'prepared statement "__asyncpg_'
+_UNNAMED_STATEMENT = "unnamed prepared statement does not exist"
+
+
+def is_pooler_error(exc: BaseException) -> bool:
+    """True when ``exc`` is the typical failure of named prepared statements behind PgBouncer
+    in transaction pooling mode (``prepared statement "__asyncpg_stmt_1__" does not exist``,
+    ``... already exists``, a bind message not matching the statement of that name)."""
+    if not isinstance(exc, asyncpg.PostgresError):
+        return False
+    text = str(exc)
+    return _ASYNCPG_STATEMENT in text or _UNNAMED_STATEMENT in text
+
+
+def pooler_error(exc: BaseException, *, sql: str | None = None, server: str | None = None
+                 ) -> DatabaseError:
+    """The :class:`DatabaseError` for a prepared-statement failure behind a pooler."""
+    where = f" (server {server})" if server else ""
+    return DatabaseError(
+        f"{str(exc).splitlines()[0]}{where} — named prepared statements do not survive "
+        "PgBouncer in transaction pooling mode, which may run each transaction on another "
+        "server connection. Create the client with PgClient(..., pgbouncer=True), add "
+        "?pgbouncer=true to the DSN, or set LINKGRESS_PGBOUNCER=1 (see docs/pgbouncer.md)",
+        sql=sql, sqlstate=getattr(exc, "sqlstate", None))
+
+
 def translate_error(exc: BaseException, sql: str | None = None, *, server: str | None = None
                     ) -> DatabaseError:
     """The linkgress error for the driver error ``exc`` raised by statement ``sql``.
@@ -250,6 +279,8 @@ def translate_error(exc: BaseException, sql: str | None = None, *, server: str |
     ``column`` and ``detail`` are copied when PostgreSQL reported them (``sqlstate`` is None
     for an error asyncpg raised before the statement reached the server).
     """
+    if is_pooler_error(exc):
+        return pooler_error(exc, sql=sql, server=server)
     if is_connection_error(exc):
         return connection_error(exc, server=server, sql=sql)
     # asyncpg raises some errors itself (a DataError for an argument it cannot encode) with a

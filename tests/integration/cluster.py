@@ -45,9 +45,13 @@ def free_port() -> int:
 
 
 class Cluster:
-    """One private cluster: ``dsn(database)``, ``restart()``, ``stop()``, ``start()``."""
+    """One private cluster: ``dsn(database)``, ``restart()``, ``stop()``, ``start()``.
 
-    def __init__(self, bindir: Path) -> None:
+    With ``primary``, a streaming replica of that (running) cluster instead of a new one:
+    ``pg_basebackup -R`` copies it and configures the standby.
+    """
+
+    def __init__(self, bindir: Path, *, primary: Cluster | None = None) -> None:
         self.bindir = bindir
         self.port = free_port()
         self.root = Path(tempfile.mkdtemp(prefix="lg-cluster-"))
@@ -58,8 +62,13 @@ class Cluster:
             self._user = "postgres" if _user_exists("postgres") else "nobody"
             entry = pwd.getpwnam(self._user)
             os.chown(self.root, entry.pw_uid, entry.pw_gid)
-        self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust",
-                  "-E", "UTF8", "--no-sync", "--no-instructions")
+        if primary is None:
+            self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust",
+                      "-E", "UTF8", "--no-sync", "--no-instructions")
+        else:
+            self._run("pg_basebackup", "-D", str(self.data), "-h", "127.0.0.1",
+                      "-p", str(primary.port), "-U", "postgres", "-R", "-X", "stream",
+                      "--no-sync", "-c", "fast")
 
     def _command(self, tool: str, *args: str) -> list[str]:
         command = [str(self.bindir / tool), *args]
@@ -123,6 +132,17 @@ def _user_exists(name: str) -> bool:
     except KeyError:
         return False
     return True
+
+
+@contextlib.contextmanager
+def private_replica(primary: Cluster) -> Iterator[Cluster]:
+    """A started streaming replica of ``primary``, destroyed afterwards."""
+    replica = Cluster(primary.bindir, primary=primary)
+    try:
+        replica.start_sync()
+        yield replica
+    finally:
+        replica.destroy()
 
 
 @contextlib.contextmanager

@@ -31,6 +31,8 @@ class PlannedQueryable(Queryable[T]):
         self._context = table._context
         self._group = None
         self._cache = table._cache
+        if table._primary:
+            self._primary = True
         self._table_query = table._query
         self._plan = plan
         self._values = values

@@ -14,11 +14,19 @@ same SQL text lets asyncpg reuse its prepared statement on each connection.
 
 from __future__ import annotations
 
+import copy
 import gc
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, cast
 
-from linkgress.errors import MultipleResultsError, NoResultError, QueryBuildError
+from linkgress.errors import (
+    DatabaseConnectionError,
+    DatabaseError,
+    MultipleResultsError,
+    NoResultError,
+    QueryBuildError,
+)
 from linkgress.query import session
 from linkgress.query.compiler import (
     Compound,
@@ -41,7 +49,7 @@ from linkgress.query.navigation import GroupProxy, Source
 
 if TYPE_CHECKING:
     from linkgress.query.mutations import DeleteQuery, UpdateQuery
-    from linkgress.query.scope import QueryContext
+    from linkgress.query.scope import QueryContext, QueryScope
 
 __all__ = ["CompoundQueryable", "Queryable", "orderings"]
 
@@ -49,6 +57,8 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 _Reader = Callable[[Any], Any]
+_Run = Callable[["QueryScope", str, list[Any]], Awaitable[Any]]
+log = logging.getLogger("linkgress.replicas")
 _CacheEntry = tuple[str, _Reader | None, Callable[[Any], Any] | None]
 _CACHE_LIMIT = 4096
 # From this many rows, to_list() pauses the cyclic GC while it builds the results.
@@ -100,6 +110,44 @@ class _Base(Generic[T]):
 
     _context: QueryContext
     _cache: dict[Any, Any]
+    #: Set by :meth:`on_primary`: reads go to the primary even when the client has replicas.
+    _primary = False
+
+    def on_primary(self) -> Self:
+        """This query, read from the primary server even when the client has ``replicas``
+        (outside a transaction block reads go to a replica; inside one they always run on
+        the primary). Queries built from the result keep it."""
+        new = copy.copy(self)
+        new._primary = True
+        return new
+
+    def _read(self, run: _Run, sql: str, params: list[Any]) -> Awaitable[Any]:
+        """``run(scope, sql, params)`` on the scope reads go to (no extra coroutine when the
+        client has no replicas: a primary-key lookup is about 120 µs, and this is on it)."""
+        scope = self._context.query_scope
+        if scope.replicas is None:
+            return run(scope, sql, params)
+        return self._read_routed(scope, run, sql, params)
+
+    async def _read_routed(self, scope: QueryScope, run: _Run, sql: str, params: list[Any]
+                           ) -> Any:
+        """A read with replicas. When the replica cannot answer — its connection failed (it
+        is then skipped for a while), or replay cancelled the read (a recovery conflict,
+        SQLSTATE 40001) — the read runs again on the primary."""
+        target = await scope.for_read(self._primary)
+        if target is scope:
+            return await run(scope, sql, params)
+        try:
+            return await run(target, sql, params)
+        except DatabaseError as exc:
+            lost = isinstance(exc, DatabaseConnectionError) or exc.sqlstate is None
+            if not lost and exc.sqlstate != "40001":
+                raise  # PostgreSQL rejected the statement: the primary would too
+            log.warning("read replica %s failed (%s); reading from the primary", target.server,
+                        exc)
+            if lost:
+                scope.replica_failed(target)
+            return await run(scope, sql, params)
 
     def _statement(self) -> SelectQuery | Compound:
         raise NotImplementedError
@@ -145,7 +193,7 @@ class _Base(Generic[T]):
         """Run the query; every row, as entities (no ``select``) or projections."""
         (sql, _, read_all), params = self._entry("rows", None)
         assert read_all is not None
-        rows = await session.fetch(self._context.query_scope, sql, params)
+        rows = await self._read(session.fetch, sql, params)
         if len(rows) < _GC_PAUSE_ROWS or not gc.isenabled():
             return read_all(rows)  # type: ignore[no-any-return]
         # Building many objects triggers the cyclic GC every few hundred allocations, and its
@@ -161,12 +209,12 @@ class _Base(Generic[T]):
     async def count(self) -> int:
         """The number of rows the query returns."""
         sql, _, params = self._prepare("count")
-        return int(await session.fetchval(self._context.query_scope, sql, params))
+        return int(await self._read(session.fetchval, sql, params))
 
     async def exists(self) -> bool:
         """True when the query returns at least one row."""
         sql, _, params = self._prepare("exists")
-        return bool(await session.fetchval(self._context.query_scope, sql, params))
+        return bool(await self._read(session.fetchval, sql, params))
 
     async def stream(self, *, prefetch: int = session.DEFAULT_PREFETCH) -> AsyncIterator[T]:
         """Iterate over the rows through a server-side cursor, ``prefetch`` rows per round
@@ -174,8 +222,9 @@ class _Base(Generic[T]):
         transaction of its own) until it ends or the loop is left."""
         sql, reader, params = self._prepare("rows")
         assert reader is not None
+        scope = await self._context.query_scope.for_read(self._primary)
         rows = cast(AsyncGenerator[Any, None],
-                    session.cursor(self._context.query_scope, sql, params, prefetch=prefetch))
+                    session.cursor(scope, sql, params, prefetch=prefetch))
         try:
             async for row in rows:
                 yield reader(row)
@@ -210,6 +259,8 @@ class Queryable(_Base[T]):
         new._query = query
         new._group = self._group if group is None else group
         new._cache = self._cache
+        if self._primary:
+            new._primary = True
         return new
 
     def _arg(self) -> Any:
@@ -340,7 +391,7 @@ class Queryable(_Base[T]):
         """The first row; raises :class:`~linkgress.errors.NoResultError` when there is
         none."""
         sql, reader, params = self._prepare_limited(1)
-        row = await session.fetchrow(self._context.query_scope, sql, params)
+        row = await self._read(session.fetchrow, sql, params)
         if row is None:
             raise NoResultError(f"first(): no {self._query.source.meta.name} row matched")
         assert reader is not None
@@ -349,13 +400,13 @@ class Queryable(_Base[T]):
     async def first_or_none(self) -> T | None:
         """The first row, or None when there is none."""
         sql, reader, params = self._prepare_limited(1)
-        row = await session.fetchrow(self._context.query_scope, sql, params)
+        row = await self._read(session.fetchrow, sql, params)
         assert reader is not None
         return None if row is None else reader(row)
 
     async def _single(self) -> list[T]:
         sql, reader, params = self._prepare_limited(2)
-        rows = await session.fetch(self._context.query_scope, sql, params)
+        rows = await self._read(session.fetch, sql, params)
         if len(rows) > 1:
             raise MultipleResultsError(
                 f"single(): more than one {self._query.source.meta.name} row matched")
@@ -380,7 +431,7 @@ class Queryable(_Base[T]):
             raise QueryBuildError(f"{kind}() on a grouped query: use g.{kind}() in select")
         value = as_expr(selector(self._query.source.proxy()))
         sql, _, params = self._prepare(kind, _set(self._statement(), _AGGREGATE, value))
-        return await session.fetchval(self._context.query_scope, sql, params)
+        return await self._read(session.fetchval, sql, params)
 
     async def sum(self, selector: Callable[[Any], Any]) -> Any:
         """``sum(selector)`` over the rows (None when there are none; PostgreSQL's types:
@@ -454,6 +505,8 @@ class CompoundQueryable(_Base[T]):
                  parts: tuple[tuple[str | None, Queryable[T]], ...]) -> None:
         self._context = first._context
         self._cache = first._cache
+        if any(part._primary for _, part in parts):
+            self._primary = True
         self._first = first
         self._parts = parts
         width = projection_width(first._projection())

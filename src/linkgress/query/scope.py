@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from linkgress.model.meta import ModelMeta
     from linkgress.park import ConnectionPark
     from linkgress.query.transaction import IsolationLevel, Transaction, TransactionState
+    from linkgress.replicas import ReplicaSet
 
 __all__ = ["QueryContext", "QueryScope"]
 
@@ -28,7 +29,8 @@ class QueryScope:
     shared by every context of one class, since shapes depend only on the class's mapping.
     """
 
-    __slots__ = ("cache", "client", "model", "park", "server", "transaction")
+    __slots__ = ("_replica_scopes", "cache", "client", "model", "park", "replicas", "server",
+                 "transaction")
 
     def __init__(self, client: PgClient, model: ModelMeta, cache: dict[Any, Any]) -> None:
         self.client = client
@@ -38,6 +40,31 @@ class QueryScope:
         self.cache = cache
         self.transaction: ContextVar[TransactionState | None] = ContextVar(
             f"linkgress_transaction_{id(self):x}", default=None)
+        #: The client's read replicas (:mod:`linkgress.replicas`), or None.
+        self.replicas: ReplicaSet | None = client.replicas
+        self._replica_scopes: dict[int, QueryScope] = {}
+
+    async def for_read(self, primary: bool = False) -> QueryScope:
+        """The scope an ORM read runs on: a replica's (round robin over the healthy ones)
+        outside a transaction, else this one (the primary). ``primary=True`` forces this one.
+        """
+        if self.replicas is None or primary or self.transaction.get() is not None:
+            return self
+        client = await self.replicas.pick()
+        if client is None:
+            return self
+        scope = self._replica_scopes.get(id(client))
+        if scope is None:
+            scope = QueryScope(client, self.model, self.cache)
+            scope.transaction = self.transaction  # the context's blocks, seen from the replica
+            scope.replicas = None
+            self._replica_scopes[id(client)] = scope
+        return scope
+
+    def replica_failed(self, scope: QueryScope) -> None:
+        """A read on the replica of ``scope`` lost its connection: skip that replica a while."""
+        if self.replicas is not None:
+            self.replicas.failed(scope.client)
 
     def __repr__(self) -> str:
         return f"<QueryScope {self.server}>"

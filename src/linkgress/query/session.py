@@ -18,7 +18,9 @@ replaces a closed connection.
 from __future__ import annotations
 
 import contextlib
+import itertools
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import asyncpg
@@ -245,13 +247,14 @@ async def _cursor_on(scope: QueryScope, connection: Any, sql: str, params: Seque
     transaction = connection.transaction()
     await _guarded(scope, sql, transaction.start)
     try:
-        cur = await _guarded(scope, sql, connection.cursor, sql, *params)
-        while True:
-            rows = await _guarded(scope, sql, cur.fetch, prefetch)
-            for row in rows:
+        if scope.client.pgbouncer:
+            rows_of = _declared(scope, lambda: contextlib.nullcontext(connection), sql, params,
+                                prefetch)
+        else:
+            rows_of = _prepared(scope, connection, sql, params, prefetch)
+        async with contextlib.aclosing(rows_of) as it:
+            async for row in it:
                 yield row
-            if len(rows) < prefetch:
-                break
     finally:
         # Read-only work: a rollback ends it as well as a commit would, and also works after
         # an error aborted the transaction. Never on a closed connection; cancelled mid-fetch,
@@ -261,10 +264,51 @@ async def _cursor_on(scope: QueryScope, connection: Any, sql: str, params: Seque
                 await transaction.rollback()
 
 
+async def _prepared(scope: QueryScope, connection: Any, sql: str, params: Sequence[Any],
+                    prefetch: int) -> AsyncGenerator[asyncpg.Record, None]:
+    """The rows of ``sql`` through asyncpg's cursor (a named prepared statement)."""
+    cur = await _guarded(scope, sql, connection.cursor, sql, *params)
+    while True:
+        rows = await _guarded(scope, sql, cur.fetch, prefetch)
+        for row in rows:
+            yield row
+        if len(rows) < prefetch:
+            return
+
+
+_CURSOR_IDS = itertools.count(1)
+
+
+async def _declared(scope: QueryScope, use: Callable[[], AbstractAsyncContextManager[Any]],
+                    sql: str, params: Sequence[Any], prefetch: int
+                    ) -> AsyncGenerator[asyncpg.Record, None]:
+    """The rows of ``sql`` through a SQL-level cursor (``DECLARE`` / ``FETCH``), which leaves
+    no named prepared statement behind on the server: the PgBouncer path. Needs a transaction
+    (the cursor ends with it); ``use()`` yields the connection for one statement."""
+    name = quote_ident(f"__linkgress_cursor_{next(_CURSOR_IDS)}")
+    async with use() as connection:
+        await _guarded(scope, sql, connection.execute,
+                       f"DECLARE {name} NO SCROLL CURSOR FOR {sql}", *params)
+    fetch = f"FETCH FORWARD {int(prefetch)} FROM {name}"
+    while True:
+        async with use() as connection:
+            rows = await _guarded(scope, sql, connection.fetch, fetch)
+        for row in rows:
+            yield row
+        if len(rows) < prefetch:
+            return
+
+
 async def _cursor_in_transaction(
     scope: QueryScope, state: TransactionState, sql: str, params: Sequence[Any], prefetch: int
 ) -> AsyncIterator[asyncpg.Record]:
     try:
+        if scope.client.pgbouncer:
+            async with contextlib.aclosing(
+                    _declared(scope, state.use, sql, params, prefetch)) as rows_of:
+                async for row in rows_of:
+                    yield row
+            return
         async with state.use() as connection:
             cur = await _guarded(scope, sql, connection.cursor, sql, *params)
         while True:

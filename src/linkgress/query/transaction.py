@@ -22,6 +22,7 @@ second, non-transactional connection. What follows from it:
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from contextvars import Token
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
@@ -45,6 +46,26 @@ if TYPE_CHECKING:
 __all__ = ["IsolationLevel", "Transaction", "TransactionState"]
 
 IsolationLevel = Literal["read_committed", "repeatable_read", "serializable"]
+
+
+#: Every setting of ``db.transaction(settings=...)`` in one statement: names and values bound.
+SET_CONFIG_SQL = ("SELECT pg_catalog.set_config(name, value, true) "
+                  "FROM unnest($1::text[], $2::text[]) AS s(name, value)")
+
+
+def _checked_settings(settings: Mapping[str, str] | None) -> dict[str, str]:
+    """``settings`` as a dict; a name or value that is not a non-empty string is a
+    :class:`TransactionError` naming the setting."""
+    checked: dict[str, str] = {}
+    for name, value in (settings or {}).items():
+        if not isinstance(name, str) or not name:
+            raise TransactionError(f"settings: a name must be a non-empty string, got {name!r}")
+        if not isinstance(value, str):
+            raise TransactionError(
+                f"settings[{name!r}] must be a string (set_config takes text), got "
+                f"{type(value).__name__} {value!r}; pass str({value!r}) if that is meant")
+        checked[name] = value
+    return checked
 
 
 class TransactionState:
@@ -114,6 +135,14 @@ class Transaction:
     caught), PostgreSQL has already aborted the transaction: the block rolls back and raises
     :class:`~linkgress.errors.TransactionError` rather than pretending to commit. Catch errors
     in a nested block (a savepoint) to continue after them.
+
+    ``settings`` are run-time parameters set for this transaction only, right after ``BEGIN``,
+    with ``SELECT set_config(name, value, true)`` (names and values bound, never pasted): what
+    row-level security policies read with ``current_setting('app.tenant_id')``. They end with
+    the transaction, so they never leak to the next user of the connection — also through
+    PgBouncer in transaction mode. Only the outermost block takes them: a savepoint's settings
+    would outlive it (a released savepoint keeps them until the transaction ends), so a nested
+    block with ``settings`` raises :class:`~linkgress.errors.TransactionError`.
     """
 
     def __init__(
@@ -123,7 +152,9 @@ class Transaction:
         isolation: IsolationLevel | None = None,
         readonly: bool = False,
         deferrable: bool = False,
+        settings: Mapping[str, str] | None = None,
     ) -> None:
+        self._settings = _checked_settings(settings)
         self._context = context
         self._scope = context.query_scope
         self._isolation = isolation
@@ -178,12 +209,16 @@ class Transaction:
         lease = await park.lease()
         raw = lease[0].transaction(
             isolation=self._isolation, readonly=self._readonly, deferrable=self._deferrable)
+        sql = "BEGIN"
         try:
             await raw.start()
+            if self._settings:
+                sql = SET_CONFIG_SQL
+                await lease[0].execute(sql, list(self._settings), list(self._settings.values()))
         except BaseException as exc:
-            await park.release(lease)
+            await park.release(lease)  # asyncpg's reset rolls back an open transaction
             if isinstance(exc, Exception) and is_driver_error(exc):
-                raise translate_error(exc, "BEGIN", server=park.server) from exc
+                raise translate_error(exc, sql, server=park.server) from exc
             raise
         self._raw = raw
         return TransactionState(lease, asyncio.Lock(), task, 0)
@@ -203,6 +238,12 @@ class Transaction:
             raise TransactionError(
                 "isolation, readonly and deferrable apply to the outermost transaction block "
                 "only; a nested block is a savepoint"
+            )
+        if self._settings:
+            raise TransactionError(
+                "settings= apply to the outermost transaction block only (a nested block is a "
+                "savepoint, and set_config(..., true) in it would outlive it): pass "
+                f"{sorted(self._settings)} to the outermost db.transaction()"
             )
         async with parent as connection:
             raw = connection.transaction()

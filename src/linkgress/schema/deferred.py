@@ -14,7 +14,8 @@
 The post-commit builds take a second, session-level advisory lock with ``pg_try_advisory_lock``
 (never waiting for it: a worker that waited on a lock while holding a snapshot would stall the
 concurrent build, which waits for every older snapshot). A worker that does not get it leaves
-the build to the one that has it.
+the build to the one that has it. A session-level lock needs a session: through PgBouncer in
+transaction mode (``pgbouncer=True``) the builds are refused with a :class:`MigrationError`.
 """
 
 from __future__ import annotations
@@ -106,6 +107,13 @@ async def build_concurrently(client: PgClient, operations: list[CreateIndex],
     """
     if not operations:
         return []
+    if client.pgbouncer:
+        names = ", ".join(op.index.name for op in operations)
+        raise MigrationError(
+            f"the migration was committed, but the concurrent index builds ({names}) cannot run "
+            "through PgBouncer in transaction pooling mode (pgbouncer=True): CREATE INDEX "
+            "CONCURRENTLY runs outside a transaction under a session-level lock. Run migrate() "
+            "once on a direct connection to PostgreSQL to build them")
     level = logging.DEBUG if quiet else logging.INFO
     async with client.acquire() as conn:
         if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", DEFERRED_LOCK_KEY):

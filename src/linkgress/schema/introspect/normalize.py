@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import asyncpg
 
-from linkgress.errors import ModelError
+from linkgress.errors import MigrationError, ModelError
 from linkgress.schema.introspect import catalog
 from linkgress.schema.introspect.mirror import (
     Existing,
@@ -53,6 +53,12 @@ if TYPE_CHECKING:
     from linkgress.connection import RawConnection
 
 _T = TypeVar("_T")
+
+IN_RECOVERY = "SELECT pg_catalog.pg_is_in_recovery()"
+STANDBY = ("this server is a read replica (a standby in recovery): schema management — "
+           "migrate(), analyze(), ensure_created() — runs on the primary only; give the "
+           "context a client on the primary (PgClient(dsn=primary, replicas=[...]) sends ORM "
+           "reads to replicas)")
 
 
 def collect_printed(oids: Sequence[Row], columns: Sequence[Row], constraints: Sequence[Row],
@@ -128,6 +134,8 @@ async def normalize(conn: RawConnection, target: Schema) -> Schema:
     try:
         printed = await _mirror_and_read(conn, plan)
     except asyncpg.PostgresError as exc:
+        if exc.sqlstate == "25006" and await conn.fetchval(IN_RECOVERY):
+            raise MigrationError(STANDBY) from exc
         blame = blame_statements(target, existing)
         found = await _in_rolled_back_savepoint(conn, lambda: _find_rejected(conn, blame))
         if found is None:
