@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 
-from . import commands
+from . import commands, drop
 from .config import Refusal, UsageError, read_project_settings
 from .output import Output
 
@@ -57,11 +57,22 @@ def _db_commands(group: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     _leaf(group, "check", commands.db_check, "exit 1 when the database differs from the model")
     _leaf(group, "sql", commands.db_sql, "print the SQL a migrate would run")
     _leaf(group, "create", commands.db_create, "create the model's schema (ensure_created)")
-    for name, command, text in (("drop", commands.db_drop, "drop what linkgress manages"),
-                                ("reset", commands.db_reset, "drop, then create again")):
-        leaf = _leaf(group, name, command, text + " (refused when LINKGRESS_ENV/APP_ENV is "
-                     "production)")
+    for name, command, text in (
+            ("drop", drop.db_drop, "drop what linkgress manages, and the migration journal"),
+            ("reset", drop.db_reset, "drop, then replay the migration files (or, without "
+                                     "any, create the schema from the model)")):
+        leaf = _leaf(group, name, command, text + "; asks first (refused when "
+                     "LINKGRESS_ENV/APP_ENV is production)")
+        leaf.add_argument("--yes", "-y", action="store_true",
+                          help="do not ask (required when stdin is not a terminal)")
+        leaf.add_argument("--cascade", action="store_true",
+                          help="also drop objects linkgress does not manage that depend on "
+                               "its tables (views, foreign keys)")
         leaf.add_argument("--force", action="store_true", help="run even in production")
+        if name == "reset":
+            leaf.add_argument("--from-model", action="store_true",
+                              help="journaled project: create the schema from the model and "
+                                   "record the files as applied instead of running them")
 
 
 def _migration_commands(group: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -76,11 +87,17 @@ def _migration_commands(group: argparse._SubParsersAction[argparse.ArgumentParse
     mode.add_argument("--baseline", action="store_true",
                       help="on a fresh database: create the schema from the model and record "
                            "every file as applied without running it")
+    up.add_argument("--out-of-order", action="store_true",
+                    help="apply pending files that sort before applied ones")
     down = _leaf(group, "down", commands.migration_down, "revert applied migrations")
     down.add_argument("n", nargs="?", type=int, help="how many (default 1)")
     down.add_argument("--batch", action="store_true", help="revert the whole last batch")
     down.add_argument("--dry-run", action="store_true", help="show the SQL; change nothing")
-    _leaf(group, "status", commands.migration_status, "list migrations and their state")
+    status = _leaf(group, "status", commands.migration_status,
+                   "list migrations and their state")
+    status.add_argument("--check", action="store_true",
+                        help="exit 1 when a migration is pending, edited after it was "
+                             "applied, or missing its file")
 
 
 def build_parser() -> argparse.ArgumentParser:

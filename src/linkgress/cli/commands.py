@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 
 from .config import (
     ProjectSettings,
+    Refusal,
     load_context_class,
     migrations_directory,
-    production_guard,
     resolve_dsn,
 )
 from .output import Output
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     from linkgress.context import DbContext
     from linkgress.migrations import MigrationResult, MigrationRunner
+    from linkgress.migrations.runner import MigrationStatus
     from linkgress.schema.operations import Operation
 
 
@@ -151,27 +152,6 @@ async def db_create(env: Env) -> int:
     return 0
 
 
-async def db_drop(env: Env) -> int:
-    """``ensure_deleted()``: drop what linkgress manages (refused in production)."""
-    production_guard("drop the schema", env.args.force, env.environ)
-    async with env.open() as db:
-        dropped = await db.get_schema_manager().ensure_deleted()
-    env.out.lines(f"  {i}. {op.describe()}" for i, op in enumerate(dropped, 1))
-    env.out.ok("Schema dropped successfully")
-    return 0
-
-
-async def db_reset(env: Env) -> int:
-    """Drop and create again (refused in production)."""
-    production_guard("reset the schema", env.args.force, env.environ)
-    async with env.open() as db:
-        manager = db.get_schema_manager()
-        dropped = await manager.ensure_deleted()
-        created = await manager.ensure_created()
-    env.out.ok(f"Schema reset: dropped {len(dropped)}, created {len(created)} object(s)")
-    return 0
-
-
 # -- migration ----------------------------------------------------------------------------------
 
 
@@ -193,7 +173,7 @@ async def migration_create(env: Env) -> int:
     return 0
 
 
-def _report(env: Env, result: MigrationResult, verb: str, names: list[str]) -> int:
+def report_migrations(env: Env, result: MigrationResult, verb: str, names: list[str]) -> int:
     out = env.out
     if out.tty and names:  # each was announced by a progress line already
         batch = f" (batch {result.batch})" if verb == "applied" and result.batch else ""
@@ -231,41 +211,95 @@ def _dry_run(env: Env, result: MigrationResult, sql_only: bool) -> int:
     return 0
 
 
+def out_of_order(entries: list[MigrationStatus]) -> list[str]:
+    """Pending files whose names sort before an applied one (written on another branch, say):
+    ``up`` would apply them after newer ones."""
+    applied = [e.name for e in entries if e.applied]
+    newest = max(applied, default=None)
+    return [e.name for e in entries
+            if not e.applied and not e.file_missing and newest is not None and e.name < newest]
+
+
+def _warn_journal(env: Env, entries: list[MigrationStatus]) -> None:
+    for e in entries:
+        if e.checksum_mismatch:
+            env.out.line(f"warning: {e.name} was edited after it was applied; the database "
+                         "has the old version", "yellow")
+        if e.file_missing:
+            env.out.line(f"warning: {e.name} is applied but its file is missing", "yellow")
+
+
 async def migration_up(env: Env) -> int:
-    """Apply the pending migration files (``--dry-run``/``--sql``: show their SQL only)."""
+    """Apply the pending migration files (``--dry-run``/``--sql``: show their SQL only).
+
+    Refuses (exit 1) when a pending file sorts before an applied one, unless
+    ``--out-of-order``; warns about applied files that were edited or are missing.
+    """
     dry = env.args.dry_run or env.args.sql
     async with env.open() as db:
-        result = await env.runner(db).up(dry_run=dry, baseline=env.args.baseline)
+        runner = env.runner(db)
+        entries = await runner.status()
+        late = out_of_order(entries)
+        if late and not env.args.out_of_order:
+            raise Refusal(f"out of order: {', '.join(late)} sort(s) before migrations already "
+                          f"applied (newest: {max(e.name for e in entries if e.applied)}); "
+                          "rename the file(s) to sort last, or pass --out-of-order to apply "
+                          "them anyway (nothing was run)")
+        _warn_journal(env, entries)
+        result = await runner.up(dry_run=dry, baseline=env.args.baseline)
     if dry:
         return _dry_run(env, result, env.args.sql)
-    return _report(env, result, "applied", result.applied)
+    return report_migrations(env, result, "applied", result.applied)
 
 
 async def migration_down(env: Env) -> int:
     """Revert the newest N migrations (default 1), or the last batch."""
+    n = env.args.n or 1
     async with env.open() as db:
-        result = await env.runner(db).down(env.args.n or 1, batch=env.args.batch,
-                                           dry_run=env.args.dry_run)
+        runner = env.runner(db)
+        if not env.args.batch and n > 1:
+            applied = len(await runner.applied_rows())
+            if applied < n:
+                env.out.line(f"note: {n} requested but only {applied} migration(s) applied; "
+                             f"reverting {applied}", "yellow")
+        result = await runner.down(n, batch=env.args.batch, dry_run=env.args.dry_run)
     if env.args.dry_run:
         return _dry_run(env, result, False)
-    return _report(env, result, "reverted", result.reverted)
+    return report_migrations(env, result, "reverted", result.reverted)
 
 
 async def migration_status(env: Env) -> int:
-    """List every migration: applied or pending, batch, time, edited / missing flags."""
+    """List every migration: applied or pending, batch, time, edited / missing / out-of-order
+    flags. ``--check``: exit 1 when anything is pending, edited or missing."""
     async with env.open() as db:
         entries = await env.runner(db).status()
     if not entries:
         env.out.line(f"No migrations in {env.migrations_directory}")
+    late = set(out_of_order(entries))
     for e in entries:
         state = "applied" if e.applied else "pending"
         when = f"batch {e.batch}, {e.applied_at:%Y-%m-%d %H:%M:%S %Z}" if e.applied_at else ""
         flags = [*(["EDITED after it was applied"] if e.checksum_mismatch else []),
-                 *(["FILE MISSING"] if e.file_missing else [])]
+                 *(["FILE MISSING"] if e.file_missing else []),
+                 *(["OUT OF ORDER: older than an applied migration"] if e.name in late
+                   else [])]
         colour = "yellow" if flags else ("green" if e.applied else None)
         text = f"{state:8} {e.name}" + (f"  ({when})" if when else "")
         env.out.line(text + "".join(f"  [{f}]" for f in flags), colour)
+    if not env.args.check:
+        return 0
+    problems = _problems(entries)
+    if problems:
+        env.out.error("migrations not in order: " + "; ".join(problems))
+        return 1
     return 0
+
+
+def _problems(entries: list[MigrationStatus]) -> list[str]:
+    counts = (("pending", sum(not e.applied for e in entries)),
+              ("edited after being applied", sum(e.checksum_mismatch for e in entries)),
+              ("applied with the file missing", sum(e.file_missing for e in entries)))
+    return [f"{n} {what}" for what, n in counts if n]
 
 
 async def demo(env: Env) -> int:

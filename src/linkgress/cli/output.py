@@ -32,7 +32,8 @@ class _PlanHandler(logging.Handler):
         if record.levelno >= logging.ERROR:
             return  # the command reports failures itself, once
         if record.levelno < logging.INFO:
-            if self.output.tty and message.startswith("applied: "):
+            if (self.output.tty and self.output.operation_progress
+                    and message.startswith("applied: ")):
                 self.output.progress(message[len("applied: "):])
             return
         colour = "yellow" if record.levelno >= logging.WARNING else None
@@ -47,6 +48,7 @@ class Output:
         self.err = err
         self.tty = _is_tty(out) if tty is None else tty
         self.colour = self.tty and "NO_COLOR" not in os.environ
+        self.operation_progress = True  # a progress line per operation applied (terminal)
 
     def paint(self, text: str, colour: str | None) -> str:
         """``text`` in ``colour`` when colour is on."""

@@ -1,0 +1,219 @@
+"""The CLI's safe defaults, run as a subprocess against a real database — without a terminal and
+in a real pseudo-terminal: database settings (empty, malformed, CI, production), ``db drop`` /
+``db reset`` (confirmation, row estimates, ``--cascade``, the journal) and the journal checks of
+``migration status --check`` / ``up`` / ``down``."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import textwrap
+
+import asyncpg
+
+from tests.integration.cli_support import APP, Cli
+
+SHOP_MODELS = """
+from linkgress import DbContext, DbModelConfig, Entity, column, varchar
+
+
+class Order(Entity):
+    id: int
+    label: str = column(varchar(50))
+
+
+class Shop(DbContext):
+    orders = DbContext.table(Order)
+
+    def setup_model(self, model: DbModelConfig) -> None:
+        model.entity(Order).to_table("orders", schema="shop")
+"""
+
+
+def sql(cli: Cli, *statements: str) -> list[asyncpg.Record]:
+    async def run() -> list[asyncpg.Record]:
+        conn = await asyncpg.connect(cli.dsn)
+        try:
+            rows: list[asyncpg.Record] = []
+            for statement in statements:
+                rows = await conn.fetch(statement)
+            return rows
+        finally:
+            await conn.close()
+
+    return asyncio.run(run())
+
+
+def table_exists(cli: Cli, name: str) -> bool:
+    return bool(sql(cli, f"SELECT to_regclass('{name}') IS NOT NULL AS x")[0]["x"])
+
+
+# -- where the database comes from --------------------------------------------------------------
+
+
+def test_empty_or_malformed_settings_exit_2_naming_the_variable(cli: Cli) -> None:
+    for extra in ({}, {"CI": "true"}, {"LINKGRESS_ENV": "production"}):
+        empty = cli("db", "migrate", *APP, dsn=False, env={"DATABASE_URL": "", **extra})
+        assert empty.returncode == 2, empty.stdout
+        assert "DATABASE_URL is set but empty" in empty.stderr
+        assert "Migration completed" not in empty.stdout
+    cases = {"DATABASE_URL": "localhost:5432/app", "DB_HOST": " ", "DB_PORT": "five"}
+    for var, value in cases.items():
+        bad = cli("db", "check", *APP, dsn=False, env={var: value})
+        assert bad.returncode == 2 and var in bad.stderr, (var, bad.stderr)
+        assert "Traceback" not in bad.stderr
+    assert "--dsn is set but empty" in cli("db", "check", *APP, "--dsn", "", dsn=False).stderr
+    assert not (cli.cwd / ".linkgress").exists()
+
+
+def test_no_embedded_fallback_in_ci_or_production(cli: Cli) -> None:
+    for var, value in (("CI", "true"), ("LINKGRESS_ENV", "production"), ("APP_ENV", "production")):
+        refused = cli("db", "migrate", *APP, dsn=False, env={var: value})
+        assert refused.returncode == 2
+        assert "no database configured: set DATABASE_URL" in refused.stderr
+        assert f"{var}={value}" in refused.stderr
+    assert not (cli.cwd / ".linkgress").exists()
+
+
+# -- db drop / db reset -------------------------------------------------------------------------
+
+
+def test_drop_without_a_terminal_needs_yes(cli: Cli) -> None:
+    assert cli("db", "create", *APP).returncode == 0
+    refused = cli("db", "drop", *APP)
+    assert refused.returncode == 1
+    assert "stdin is not a terminal" in refused.stderr and "--yes" in refused.stderr
+    assert cli("db", "reset", *APP).returncode == 1
+    assert table_exists(cli, "users")
+    dropped = cli("db", "drop", *APP, "--yes")
+    assert dropped.returncode == 0, dropped.stderr
+    assert dropped.stdout.count("Drop table 'users'") == 1
+    assert not table_exists(cli, "users")
+    assert cli("db", "drop", *APP, "--yes").stdout.strip() == "Nothing to drop"
+
+
+def test_drop_in_a_terminal_asks_with_row_estimates(cli: Cli) -> None:
+    assert cli("db", "create", *APP).returncode == 0
+    sql(cli, "INSERT INTO users (username, email) SELECT 'u' || i, 'e' || i "
+             "FROM generate_series(1, 1234) AS i", "ANALYZE users")
+    code, screen = cli.in_terminal("db", "drop", *APP, answer="n")
+    assert code == 1, screen
+    assert "Drop table 'users'  (~1,234 rows, " in screen
+    assert "aborted, nothing was dropped" in screen
+    assert table_exists(cli, "users")
+    code, screen = cli.in_terminal("db", "drop", *APP, answer="y")
+    assert code == 0, screen
+    after = screen.split("(y/N)", 1)[1]
+    assert after.count("Drop table 'users'") == 1  # listed once, not again by progress lines
+    assert "Schema dropped successfully" in after
+    assert not table_exists(cli, "users")
+
+
+def test_drop_reports_the_schema_and_refuses_to_cascade_unless_asked(cli: Cli) -> None:
+    (cli.cwd / "shop.py").write_text(SHOP_MODELS)
+    shop = ("--context", "shop:Shop")
+    assert cli("db", "create", *shop).returncode == 0
+    sql(cli, "CREATE VIEW public.order_labels AS SELECT label FROM shop.orders")
+    refused = cli("db", "drop", *shop, "--yes")
+    assert refused.returncode == 1
+    assert "view order_labels" in refused.stderr and "--cascade" in refused.stderr
+    assert table_exists(cli, "shop.orders") and table_exists(cli, "public.order_labels")
+    dropped = cli("db", "drop", *shop, "--yes", "--cascade")
+    assert dropped.returncode == 0, dropped.stderr
+    lines = [line.split(". ", 1)[1] for line in dropped.stdout.splitlines() if ". " in line]
+    assert lines == ["Drop table 'shop.orders' with its dependent objects (CASCADE)",
+                     "Drop view order_labels (CASCADE)", "Drop schema 'shop'"]
+    assert not table_exists(cli, "public.order_labels")
+
+
+MIGRATION = textwrap.dedent("""\
+    from linkgress import Migration, SchemaBuilder
+
+
+    class M(Migration):
+        async def up(self, schema: SchemaBuilder) -> None:
+            await schema.execute("CREATE TABLE {name} (id int)")
+
+        async def down(self, schema: SchemaBuilder) -> None:
+            await schema.execute("DROP TABLE {name}")
+    """)
+
+
+def write_migration(cli: Cli, stem: str, table: str) -> None:
+    directory = cli.cwd / "migrations"
+    directory.mkdir(exist_ok=True)
+    (directory / f"{stem}.py").write_text(MIGRATION.format(name=table))
+
+
+def test_drop_clears_the_journal_and_reset_replays_the_files(cli: Cli) -> None:
+    assert cli("migration", "create", "create users", "--auto", *APP).returncode == 0
+    assert cli("migration", "up", *APP).returncode == 0
+    dropped = cli("db", "drop", *APP, "--yes")
+    assert dropped.returncode == 0, dropped.stderr
+    assert "Drop the migration journal '__linkgress_migrations' (1 applied" in dropped.stdout
+    assert not table_exists(cli, "__linkgress_migrations")
+    assert cli("migration", "status", *APP).stdout.startswith("pending")
+    assert cli("migration", "up", *APP).returncode == 0  # the files run again
+    assert cli("db", "check", *APP).returncode == 0
+    reset = cli("db", "reset", *APP, "--yes")
+    assert reset.returncode == 0, reset.stderr
+    assert "Drop table 'users'" in reset.stdout and "applied: " in reset.stdout
+    assert cli("migration", "status", *APP, "--check").returncode == 0
+    from_model = cli("db", "reset", *APP, "--yes", "--from-model")
+    assert from_model.returncode == 0, from_model.stderr
+    assert "baselined (recorded, not run): " in from_model.stdout
+    assert cli("db", "check", *APP).returncode == 0
+    assert cli("migration", "status", *APP, "--check").returncode == 0
+
+
+def test_reset_without_migrations_creates_from_the_model(cli: Cli) -> None:
+    assert cli("db", "create", *APP).returncode == 0
+    reset = cli("db", "reset", *APP, "--yes")
+    assert reset.returncode == 0, reset.stderr
+    assert reset.stdout.splitlines() == [
+        "Dropped:", "  1. Drop table 'users'", "Created:", "  1. Create table 'users'",
+        "Schema reset: dropped 1, created 1 object(s)"]
+
+
+# -- migration status --check, up, down ---------------------------------------------------------
+
+
+def test_status_check_fails_on_pending_edited_and_missing(cli: Cli) -> None:
+    write_migration(cli, "002_b", "b")
+    assert cli("migration", "status", *APP, "--check").returncode == 1
+    assert cli("migration", "up", *APP).returncode == 0
+    assert cli("migration", "status", *APP, "--check").returncode == 0
+    path = cli.cwd / "migrations" / "002_b.py"
+    path.write_text(path.read_text() + "# edited\n")
+    edited = cli("migration", "status", *APP, "--check")
+    assert edited.returncode == 1 and "1 edited after being applied" in edited.stderr
+    up = cli("migration", "up", *APP)
+    assert up.returncode == 0 and "warning: 002_b was edited after it was applied" in up.stdout
+    path.unlink()
+    missing = cli("migration", "status", *APP, "--check")
+    assert missing.returncode == 1 and "FILE MISSING" in missing.stdout
+
+
+def test_out_of_order_file_is_reported_not_applied(cli: Cli) -> None:
+    write_migration(cli, "002_b", "b")
+    assert cli("migration", "up", *APP).returncode == 0
+    write_migration(cli, "001_a", "a")
+    refused = cli("migration", "up", *APP)
+    assert refused.returncode == 1
+    assert "out of order: 001_a" in refused.stderr and "--out-of-order" in refused.stderr
+    assert not table_exists(cli, "a")
+    status = cli("migration", "status", *APP, "--check")
+    assert status.returncode == 1 and re.search(r"pending\s+001_a.*OUT OF ORDER", status.stdout)
+    forced = cli("migration", "up", *APP, "--out-of-order")
+    assert forced.returncode == 0 and "applied: 001_a" in forced.stdout
+
+
+def test_down_more_than_applied_says_so(cli: Cli) -> None:
+    for stem in ("001_a", "002_b", "003_c"):
+        write_migration(cli, stem, stem[4:])
+    assert cli("migration", "up", *APP).returncode == 0
+    down = cli("migration", "down", "10", *APP)
+    assert down.returncode == 0, down.stderr
+    assert down.stdout.splitlines() == [
+        "note: 10 requested but only 3 migration(s) applied; reverting 3",
+        "reverted: 003_c", "reverted: 002_b", "reverted: 001_a"]
