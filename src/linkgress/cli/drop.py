@@ -93,7 +93,7 @@ async def read_preview(db: DbContext) -> DropPreview:
         for table in tables:
             row = await conn.fetchrow(TABLE_SIZES, quote_qualified(table.schema, table.name))
             for op in preview.operations:
-                if getattr(op, "table", None) is table:
+                if row is not None and getattr(op, "table", None) is table:
                     preview.sizes[op.describe()] = _estimate(row)
         preview.schemas = [s for s in owned.schemas
                            if s != "public" and s in existing.schemas
