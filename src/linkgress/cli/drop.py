@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .commands import Env, report_migrations
 from .config import Refusal, production_guard
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
     from linkgress.client import RawConnection
     from linkgress.context import DbContext
     from linkgress.migrations.journal import Journal
@@ -67,8 +65,7 @@ def _journal() -> Journal:
     return Journal()
 
 
-def _estimate(row: Mapping[str, Any]) -> str:
-    rows, pages, size = row["rows"], row["pages"], row["size"]
+def _estimate(rows: float, pages: int, size: str) -> str:
     if rows >= 0:
         return f"~{int(rows):,} rows, {size}"
     return f"empty, {size}" if pages == 0 else f"rows not estimated yet, {size}"
@@ -94,7 +91,7 @@ async def read_preview(db: DbContext) -> DropPreview:
             row = await conn.fetchrow(TABLE_SIZES, quote_qualified(table.schema, table.name))
             for op in preview.operations:
                 if row is not None and getattr(op, "table", None) is table:
-                    preview.sizes[op.describe()] = _estimate(row)
+                    preview.sizes[op.describe()] = _estimate(row["rows"], row["pages"], row["size"])
         preview.schemas = [s for s in owned.schemas
                            if s != "public" and s in existing.schemas
                            and s != manager.settings.state_schema]
