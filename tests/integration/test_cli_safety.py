@@ -217,3 +217,33 @@ def test_down_more_than_applied_says_so(cli: Cli) -> None:
     assert down.stdout.splitlines() == [
         "note: 10 requested but only 3 migration(s) applied; reverting 3",
         "reverted: 003_c", "reverted: 002_b", "reverted: 001_a"]
+
+
+# -- messages -----------------------------------------------------------------------------------
+
+
+def test_missing_context_name_is_named(cli: Cli) -> None:
+    missing = cli("db", "check", "--context", "models:Nope")
+    assert missing.returncode == 2
+    assert "module 'models' has no 'Nope' (it defines: App, AppSlim)" in missing.stderr
+    wrong = cli("db", "check", "--context", "models:column")
+    assert wrong.returncode == 2 and "not a DbContext subclass" in wrong.stderr
+
+
+def test_missing_database_says_what_to_do(cli: Cli) -> None:
+    from linkgress.client import drop_database
+    from linkgress.dsn import dsn_with_database, parse_dsn
+
+    name = f"{parse_dsn(cli.dsn).database}_new"
+    target = dsn_with_database(cli.dsn, name)
+    missing = cli("db", "create", *APP, "--dsn", target, dsn=False)
+    assert missing.returncode == 1
+    assert f'database "{name}" does not exist' in missing.stderr
+    assert "--create-database" in missing.stderr and "Traceback" not in missing.stderr
+    try:
+        created = cli("db", "create", *APP, "--dsn", target, "--create-database", dsn=False)
+        assert created.returncode == 0, created.stderr
+        assert f"created database '{name}'" in created.stderr
+        assert cli("db", "check", *APP, "--dsn", target, dsn=False).returncode == 0
+    finally:
+        asyncio.run(drop_database(dsn_with_database(cli.dsn, "postgres"), name))

@@ -48,6 +48,11 @@ def _leaf(group: argparse._SubParsersAction[argparse.ArgumentParser], name: str,
     return parser
 
 
+def _create_database_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--create-database", action="store_true",
+                        help="create the database first when it does not exist")
+
+
 def _db_commands(group: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     migrate = _leaf(group, "migrate", commands.db_migrate,
                     "bring the database to the model (prints the plan first)")
@@ -56,7 +61,10 @@ def _db_commands(group: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     _leaf(group, "analyze", commands.db_analyze, "print the plan; change nothing")
     _leaf(group, "check", commands.db_check, "exit 1 when the database differs from the model")
     _leaf(group, "sql", commands.db_sql, "print the SQL a migrate would run")
-    _leaf(group, "create", commands.db_create, "create the model's schema (ensure_created)")
+    create = _leaf(group, "create", commands.db_create,
+                   "create the model's schema (ensure_created)")
+    for leaf in (migrate, create):
+        _create_database_option(leaf)
     for name, command, text in (
             ("drop", drop.db_drop, "drop what linkgress manages, and the migration journal"),
             ("reset", drop.db_reset, "drop, then replay the migration files (or, without "
@@ -70,6 +78,7 @@ def _db_commands(group: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
                                "its tables (views, foreign keys)")
         leaf.add_argument("--force", action="store_true", help="run even in production")
         if name == "reset":
+            _create_database_option(leaf)
             leaf.add_argument("--from-model", action="store_true",
                               help="journaled project: create the schema from the model and "
                                    "record the files as applied instead of running them")
@@ -87,6 +96,7 @@ def _migration_commands(group: argparse._SubParsersAction[argparse.ArgumentParse
     mode.add_argument("--baseline", action="store_true",
                       help="on a fresh database: create the schema from the model and record "
                            "every file as applied without running it")
+    _create_database_option(up)
     up.add_argument("--out-of-order", action="store_true",
                     help="apply pending files that sort before applied ones")
     down = _leaf(group, "down", commands.migration_down, "revert applied migrations")
@@ -162,6 +172,9 @@ def _describe(exc: BaseException) -> str:
     from linkgress.errors import LinkgressError
 
     text = str(exc).strip() or type(exc).__name__
+    if getattr(exc, "sqlstate", None) == commands.MISSING_DATABASE:
+        return (f"{text}; create it (createdb NAME, or CREATE DATABASE), or run the command "
+                "again with --create-database")
     if isinstance(exc, LinkgressError):
         return text
     return f"{type(exc).__name__}: {text}"

@@ -31,6 +31,9 @@ if TYPE_CHECKING:
     from linkgress.schema.operations import Operation
 
 
+MISSING_DATABASE = "3D000"  # invalid_catalog_name
+
+
 @dataclass
 class Env:
     """What a command works with."""
@@ -58,11 +61,31 @@ class Env:
         from linkgress.client import PgClient
 
         context_class = load_context_class(self.args.context, self.project)
+        if getattr(self.args, "create_database", False):
+            await self._create_database_if_missing()
         db = context_class(PgClient(dsn=self.dsn(), min_size=0, max_size=4))
         try:
             yield db
         finally:
             await db.dispose()
+
+    async def _create_database_if_missing(self) -> None:
+        from linkgress.client import PgClient, create_database
+        from linkgress.dsn import dsn_with_database, parse_dsn
+
+        probe = PgClient(dsn=self.dsn(), min_size=0, max_size=1)
+        try:
+            await probe.fetchval("SELECT 1")
+            return
+        except Exception as exc:
+            name = parse_dsn(self.dsn()).database
+            if getattr(exc, "sqlstate", None) != MISSING_DATABASE or not name:
+                raise
+        finally:
+            await probe.close()
+        await create_database(dsn_with_database(self.dsn(), "postgres"), name)
+        self.out.err.write(f"linkgress: created database {name!r}\n")
+        self.out.err.flush()
 
     def runner(self, db: DbContext) -> MigrationRunner:
         """A runner printing a progress line per migration on a terminal."""

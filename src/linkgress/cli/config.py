@@ -102,10 +102,22 @@ def load_context_class(spec: str | None, project: ProjectSettings) -> type[DbCon
         raise UsageError(f"cannot import context module {module_name!r}: {exc}") from exc
     found: Any = module
     for part in attr.split("."):
-        found = getattr(found, part, None)
+        if not hasattr(found, part):
+            raise UsageError(f"--context {spec}: module {module_name!r} has no {part!r} "
+                             f"(it defines: {', '.join(_context_names(module)) or 'no DbContext'})")
+        found = getattr(found, part)
     if not (isinstance(found, type) and issubclass(found, DbContext)):
-        raise UsageError(f"{spec!r} is not a DbContext subclass")
+        raise UsageError(f"--context {spec}: {attr} is a {type(found).__name__}, not a "
+                         "DbContext subclass")
     return found
+
+
+def _context_names(module: Any) -> list[str]:
+    from linkgress.context import DbContext
+
+    return sorted(name for name, value in vars(module).items()
+                  if isinstance(value, type) and issubclass(value, DbContext)
+                  and value is not DbContext)
 
 
 def _checked_url(value: str, source: str) -> str:
