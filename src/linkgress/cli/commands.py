@@ -168,8 +168,9 @@ async def db_sql(env: Env) -> int:
 
 async def db_create(env: Env) -> int:
     """``ensure_created()``: create whatever of the model is missing."""
+    env.out.operation_progress = False  # the list below names each object once
     async with env.open() as db:
-        created = await db.get_schema_manager().ensure_created()
+        created = await db.get_schema_manager(quiet=True).ensure_created()
     env.out.lines(f"  {i}. {op.describe()}" for i, op in enumerate(created, 1))
     env.out.ok("Schema created successfully" if created else "Schema already exists")
     return 0
