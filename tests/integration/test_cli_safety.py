@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import re
 import textwrap
+import time
 
 import asyncpg
 
@@ -249,3 +250,39 @@ def test_missing_database_says_what_to_do(cli: Cli) -> None:
         assert cli("db", "check", *APP, "--dsn", target, dsn=False).returncode == 0
     finally:
         asyncio.run(drop_database(dsn_with_database(cli.dsn, "postgres"), name))
+
+
+# -- [tool.linkgress] ---------------------------------------------------------------------------
+
+
+def test_unknown_or_mistyped_settings_are_errors(cli: Cli) -> None:
+    pyproject = cli.cwd / "pyproject.toml"
+    pyproject.write_text('[tool.linkgress]\ncontext = "models:App"\nmigration_dir = "x"\n')
+    unknown = cli("db", "check")
+    assert unknown.returncode == 2 and "unknown key 'migration_dir'" in unknown.stderr
+    pyproject.write_text('[tool.linkgress]\ncontext = "models:App"\nlock_timeout = "5s"\n')
+    mistyped = cli("db", "check")
+    assert mistyped.returncode == 2 and "lock_timeout must be a number" in mistyped.stderr
+    assert cli("db", "check", "--lock-timeout", "0").returncode == 2
+
+
+def test_lock_wait_timeout_from_settings_and_flags(cli: Cli) -> None:
+    from linkgress.schema.executor import MIGRATION_LOCK_KEY
+
+    (cli.cwd / "pyproject.toml").write_text(
+        '[tool.linkgress]\ncontext = "models:App"\nlock_wait_timeout = 0.5\n')
+
+    async def migrate_while_locked(*flags: str) -> tuple[int, str, float]:
+        conn = await asyncpg.connect(cli.dsn)
+        try:
+            await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_KEY)
+            started = time.monotonic()
+            run = await asyncio.to_thread(cli, "db", "migrate", *flags)
+            return run.returncode, run.stderr, time.monotonic() - started
+        finally:
+            await conn.close()
+
+    code, stderr, elapsed = asyncio.run(migrate_while_locked())
+    assert code == 1 and "timed out after 0.5s" in stderr and elapsed < 20, stderr
+    code, stderr, elapsed = asyncio.run(migrate_while_locked("--lock-wait-timeout", "1.5"))
+    assert code == 1 and "timed out after 1.5s" in stderr, stderr

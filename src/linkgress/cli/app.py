@@ -15,7 +15,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 
 from . import commands, drop
-from .config import Refusal, UsageError, read_project_settings
+from .config import Refusal, UsageError, positive_seconds, read_project_settings
 from .output import Output
 
 Command = Callable[[commands.Env], Coroutine[None, None, int]]
@@ -34,6 +34,12 @@ def _common(suppress: bool) -> argparse.ArgumentParser:
     parent.add_argument("--migrations-directory", "-d", metavar="DIR", default=default,
                         help="migration files (default: [tool.linkgress] "
                              "migrations_directory, or ./migrations)")
+    parent.add_argument("--lock-timeout", metavar="SECONDS", type=positive_seconds,
+                        default=default, help="each DDL statement's wait for table locks "
+                        "(default: [tool.linkgress] lock_timeout, or 5)")
+    parent.add_argument("--lock-wait-timeout", metavar="SECONDS", type=positive_seconds,
+                        default=default, help="the wait for another migrator's lock "
+                        "(default: [tool.linkgress] lock_wait_timeout, or 60)")
     parent.add_argument("--verbose", "-v", action="store_true",
                         default=argparse.SUPPRESS if suppress else False,
                         help="debug logging, and tracebacks on errors")

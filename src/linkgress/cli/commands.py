@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from linkgress.context import DbContext
     from linkgress.migrations import MigrationResult, MigrationRunner
     from linkgress.migrations.runner import MigrationStatus
+    from linkgress.schema.manager import DbSchemaManager
     from linkgress.schema.operations import Operation
 
 
@@ -87,11 +88,27 @@ class Env:
         self.out.err.write(f"linkgress: created database {name!r}\n")
         self.out.err.flush()
 
+    def lock_timeouts(self) -> tuple[float, float]:
+        """``(lock_timeout, lock_wait_timeout)``: the flags, else ``[tool.linkgress]``, else
+        ``migrate()``'s defaults (5 s, 60 s)."""
+        args, project = self.args, self.project
+        return (float(getattr(args, "lock_timeout", None) or project.lock_timeout or 5.0),
+                float(getattr(args, "lock_wait_timeout", None) or project.lock_wait_timeout
+                      or 60.0))
+
+    def manager(self, db: DbContext, *, quiet: bool = False) -> DbSchemaManager:
+        """``db``'s schema manager with the configured lock timeouts."""
+        lock_timeout, lock_wait_timeout = self.lock_timeouts()
+        return db.get_schema_manager(quiet=quiet, lock_timeout=lock_timeout,
+                                     lock_wait_timeout=lock_wait_timeout)
+
     def runner(self, db: DbContext) -> MigrationRunner:
         """A runner printing a progress line per migration on a terminal."""
         from linkgress.migrations import MigrationRunner
 
+        lock_timeout, lock_wait_timeout = self.lock_timeouts()
         return MigrationRunner(db, migrations_directory=self.migrations_directory,
+                               lock_timeout=lock_timeout, lock_wait_timeout=lock_wait_timeout,
                                progress=lambda action, name: self.out.progress(
                                    f"{action} {name}"))
 
@@ -112,7 +129,7 @@ def _plan(out: Output, operations: list[Operation]) -> None:
 async def db_migrate(env: Env) -> int:
     """Automatic migration: print the plan, obtain consent for destructive operations, apply."""
     async with env.open() as db:
-        applied = await db.get_schema_manager().migrate(
+        applied = await env.manager(db).migrate(
             allow_destructive=env.args.allow_destructive)
     if applied:
         env.out.ok("Migration completed successfully")
@@ -122,7 +139,7 @@ async def db_migrate(env: Env) -> int:
 async def db_analyze(env: Env) -> int:
     """Print what ``db migrate`` would do; change nothing."""
     async with env.open() as db:
-        result = await db.get_schema_manager().analyze_full()
+        result = await env.manager(db).analyze_full()
     if result.operations:
         _plan(env.out, result.operations)
     else:
@@ -139,7 +156,7 @@ def _notes(out: Output, notes: list[str]) -> None:
 async def db_check(env: Env) -> int:
     """Exit 1 when the database differs from the model (CI drift check), 0 when in sync."""
     async with env.open() as db:
-        result = await db.get_schema_manager().analyze_full()
+        result = await env.manager(db).analyze_full()
     operations = result.operations
     if not operations:
         env.out.ok("In sync: the database matches the model")
@@ -157,7 +174,7 @@ async def db_sql(env: Env) -> int:
     from linkgress.schema.ddl import render
 
     async with env.open() as db:
-        operations = await db.get_schema_manager().analyze()
+        operations = await env.manager(db).analyze()
     if not operations:
         env.out.line("-- no changes: the database matches the model")
     for op in operations:
@@ -170,7 +187,7 @@ async def db_create(env: Env) -> int:
     """``ensure_created()``: create whatever of the model is missing."""
     env.out.operation_progress = False  # the list below names each object once
     async with env.open() as db:
-        created = await db.get_schema_manager(quiet=True).ensure_created()
+        created = await env.manager(db, quiet=True).ensure_created()
     env.out.lines(f"  {i}. {op.describe()}" for i, op in enumerate(created, 1))
     env.out.ok("Schema created successfully" if created else "Schema already exists")
     return 0

@@ -4,6 +4,8 @@
   ``pyproject.toml`` (searched from the working directory upwards).
 - Migrations directory: ``--migrations-directory``, else ``[tool.linkgress]
   migrations_directory`` (relative to that ``pyproject.toml``), else ``migrations``.
+- Lock timeouts: ``--lock-timeout`` / ``--lock-wait-timeout``, else the same keys of
+  ``[tool.linkgress]``, else ``migrate()``'s defaults. Any other key there is an error.
 - Database: ``--dsn``, else ``DATABASE_URL``, else ``DB_HOST``/``DB_PORT``/``DB_NAME``/
   ``DB_USER``/``DB_PASSWORD``, else an embedded PostgreSQL kept under ``.linkgress/`` in the
   working directory (announced on stderr). A present but empty or malformed variable is a
@@ -45,6 +47,13 @@ class ProjectSettings:
     root: Path | None = None
     context: str | None = None
     migrations_directory: str | None = None
+    lock_timeout: float | None = None
+    lock_wait_timeout: float | None = None
+
+
+_SETTINGS: dict[str, type | tuple[type, ...]] = {
+    "context": str, "migrations_directory": str,
+    "lock_timeout": (int, float), "lock_wait_timeout": (int, float)}
 
 
 def find_pyproject(start: Path) -> Path | None:
@@ -68,8 +77,30 @@ def read_project_settings(start: Path) -> ProjectSettings:
     section: Any = data.get("tool", {}).get("linkgress", {})
     if not isinstance(section, dict):
         raise UsageError(f"{path}: [tool.linkgress] must be a table")
-    return ProjectSettings(root=path.parent, context=section.get("context"),
-                           migrations_directory=section.get("migrations_directory"))
+    for key, value in section.items():
+        expected = _SETTINGS.get(key)
+        if expected is None:
+            raise UsageError(f"{path}: [tool.linkgress] has an unknown key {key!r} (known: "
+                             f"{', '.join(_SETTINGS)})")
+        if not isinstance(value, expected) or isinstance(value, bool):
+            kind = "a string" if expected is str else "a number of seconds"
+            raise UsageError(f"{path}: [tool.linkgress] {key} must be {kind}, got {value!r}")
+        if isinstance(value, int | float) and value <= 0:
+            raise UsageError(f"{path}: [tool.linkgress] {key} must be positive, got {value!r}")
+    return ProjectSettings(root=path.parent, **section)
+
+
+def positive_seconds(raw: str) -> float:
+    """argparse type for ``--lock-timeout`` / ``--lock-wait-timeout``."""
+    import argparse
+
+    try:
+        value = float(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {raw!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {raw!r}")
+    return value
 
 
 def migrations_directory(option: str | None, project: ProjectSettings) -> Path:

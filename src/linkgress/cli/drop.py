@@ -71,7 +71,7 @@ def _estimate(rows: float, pages: int, size: str) -> str:
     return f"empty, {size}" if pages == 0 else f"rows not estimated yet, {size}"
 
 
-async def read_preview(db: DbContext) -> DropPreview:
+async def read_preview(env: Env, db: DbContext) -> DropPreview:
     """Read (without changing anything) what ``db drop`` would remove."""
     from linkgress.schema.cascade import cascade_victims
     from linkgress.schema.existing import read_existing
@@ -79,7 +79,7 @@ async def read_preview(db: DbContext) -> DropPreview:
     from linkgress.schema.quoting import quote_qualified
     from linkgress.schema.snapshot import Schema
 
-    manager = db.get_schema_manager(quiet=True)
+    manager = env.manager(db, quiet=True)
     async with db.client.acquire() as conn:
         recorded = await manager.executor.read_state(conn)
         owned = merge_schemas(manager.target_schema(), recorded or Schema())
@@ -134,7 +134,7 @@ def _confirm(env: Env, preview: DropPreview, what: str, then: str | None,
 async def _drop(env: Env, db: DbContext, preview: DropPreview) -> list[str]:
     """Drop; return one line per object that went."""
     env.out.operation_progress = False  # the list below names each object once
-    manager = db.get_schema_manager(quiet=True)
+    manager = env.manager(db, quiet=True)
     dropped = await manager.ensure_deleted(cascade=env.args.cascade)
     done = [op.describe() for op in dropped]
     done += [f"Drop {c} (CASCADE)" for c in dropped.cascaded]
@@ -154,7 +154,7 @@ async def db_drop(env: Env) -> int:
     """Drop what linkgress manages, and the journal (asks first; refused in production)."""
     production_guard("drop the schema", env.args.force, env.environ)
     async with env.open() as db:
-        preview = await read_preview(db)
+        preview = await read_preview(env, db)
         _confirm(env, preview, "drop the schema", None, db.client.database)
         if preview.empty:
             env.out.line("Nothing to drop")
@@ -169,7 +169,7 @@ async def db_reset(env: Env) -> int:
     """Drop, then replay the migration files (journaled project) or create from the model."""
     production_guard("reset the schema", env.args.force, env.environ)
     async with env.open() as db:
-        preview = await read_preview(db)
+        preview = await read_preview(env, db)
         journaled = bool(preview.journal_rows) or _has_migration_files(env)
         then = ("create the schema from the model" if not journaled else
                 f"apply the migration files of {env.migrations_directory}"
@@ -182,7 +182,7 @@ async def db_reset(env: Env) -> int:
         if journaled:
             result = await env.runner(db).up(baseline=env.args.from_model)
             return report_migrations(env, result, "applied", result.applied)
-        created = await db.get_schema_manager(quiet=True).ensure_created()
+        created = await env.manager(db, quiet=True).ensure_created()
     env.out.line("Created:")
     env.out.lines(f"  {i}. {op.describe()}" for i, op in enumerate(created, 1))
     env.out.ok(f"Schema reset: dropped {len(done)}, created {len(created)} object(s)")
