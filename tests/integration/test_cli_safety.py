@@ -286,3 +286,44 @@ def test_lock_wait_timeout_from_settings_and_flags(cli: Cli) -> None:
     assert code == 1 and "timed out after 0.5s" in stderr and elapsed < 20, stderr
     code, stderr, elapsed = asyncio.run(migrate_while_locked("--lock-wait-timeout", "1.5"))
     assert code == 1 and "timed out after 1.5s" in stderr, stderr
+
+
+# -- history, current, --format json ------------------------------------------------------------
+
+
+def test_history_and_current(cli: Cli) -> None:
+    assert cli("migration", "current", *APP).stdout.strip() == "(none)"
+    assert cli("migration", "history", *APP).stdout.strip() == "No migration applied yet"
+    write_migration(cli, "002_b", "b")
+    assert cli("migration", "up", *APP).returncode == 0
+    write_migration(cli, "003_c", "c")
+    assert cli("migration", "up", *APP).returncode == 0
+    history = cli("migration", "history", *APP).stdout.splitlines()
+    assert [line.split()[0] for line in history] == ["002_b", "003_c"]
+    assert "(batch 2, " in history[1]
+    assert cli("migration", "current", *APP).stdout.strip() == "003_c"
+
+
+def test_json_output(cli: Cli) -> None:
+    import json
+
+    analyze = json.loads(cli("db", "analyze", *APP, "--format", "json").stdout)
+    assert analyze["notes"] == []
+    [op] = analyze["operations"]
+    assert op["type"] == "create_table" and op["destructive"] is False
+    assert op["sql"][0].startswith('CREATE TABLE "public"."users"')
+    drift = cli("db", "check", *APP, "--format", "json")
+    assert drift.returncode == 1
+    assert json.loads(drift.stdout)["in_sync"] is False
+    assert json.loads(drift.stdout)["migrations"] is None  # no files, no journal
+    write_migration(cli, "001_a", "a")
+    status = cli("migration", "status", *APP, "--format", "json", "--check")
+    assert status.returncode == 1 and status.stderr == ""
+    assert json.loads(status.stdout) == {
+        "migrations": [{"name": "001_a", "applied": False, "batch": None, "applied_at": None,
+                        "edited": False, "file_missing": False, "out_of_order": False}],
+        "problems": ["1 pending"]}
+    assert cli("migration", "up", *APP).returncode == 0
+    assert cli("db", "migrate", *APP).returncode == 0
+    check = json.loads(cli("db", "check", *APP, "--format", "json").stdout)
+    assert check["in_sync"] is True and check["migrations"][0]["applied"] is True

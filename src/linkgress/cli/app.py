@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 
-from . import commands, drop
+from . import commands, drop, journaled
 from .config import Refusal, UsageError, positive_seconds, read_project_settings
 from .output import Output
 
@@ -54,6 +54,11 @@ def _leaf(group: argparse._SubParsersAction[argparse.ArgumentParser], name: str,
     return parser
 
 
+def _format_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=("text", "json"), default="text",
+                        help="json: one JSON document on stdout, for scripts")
+
+
 def _create_database_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--create-database", action="store_true",
                         help="create the database first when it does not exist")
@@ -64,8 +69,10 @@ def _db_commands(group: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
                     "bring the database to the model (prints the plan first)")
     migrate.add_argument("--allow-destructive", "--yes", "-y", dest="allow_destructive",
                          action="store_true", help="consent to destructive operations")
-    _leaf(group, "analyze", commands.db_analyze, "print the plan; change nothing")
-    _leaf(group, "check", commands.db_check, "exit 1 when the database differs from the model")
+    _format_option(_leaf(group, "analyze", commands.db_analyze,
+                         "print the plan; change nothing"))
+    _format_option(_leaf(group, "check", commands.db_check,
+                         "exit 1 when the database differs from the model"))
     _leaf(group, "sql", commands.db_sql, "print the SQL a migrate would run")
     create = _leaf(group, "create", commands.db_create,
                    "create the model's schema (ensure_created)")
@@ -91,11 +98,11 @@ def _db_commands(group: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
 
 
 def _migration_commands(group: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    create = _leaf(group, "create", commands.migration_create, "write a new migration file")
+    create = _leaf(group, "create", journaled.migration_create, "write a new migration file")
     create.add_argument("name", help="what the migration does, e.g. add_phone")
     create.add_argument("--auto", action="store_true",
                         help="fill it from the differences between database and model")
-    up = _leaf(group, "up", commands.migration_up, "apply the pending migrations")
+    up = _leaf(group, "up", journaled.migration_up, "apply the pending migrations")
     mode = up.add_mutually_exclusive_group()
     mode.add_argument("--dry-run", action="store_true", help="show the SQL; change nothing")
     mode.add_argument("--sql", action="store_true", help="print the SQL only; change nothing")
@@ -105,12 +112,16 @@ def _migration_commands(group: argparse._SubParsersAction[argparse.ArgumentParse
     _create_database_option(up)
     up.add_argument("--out-of-order", action="store_true",
                     help="apply pending files that sort before applied ones")
-    down = _leaf(group, "down", commands.migration_down, "revert applied migrations")
+    down = _leaf(group, "down", journaled.migration_down, "revert applied migrations")
     down.add_argument("n", nargs="?", type=int, help="how many (default 1)")
     down.add_argument("--batch", action="store_true", help="revert the whole last batch")
     down.add_argument("--dry-run", action="store_true", help="show the SQL; change nothing")
-    status = _leaf(group, "status", commands.migration_status,
+    status = _leaf(group, "status", journaled.migration_status,
                    "list migrations and their state")
+    _format_option(status)
+    _leaf(group, "history", journaled.migration_history,
+          "the applied migrations, in the order they were applied")
+    _leaf(group, "current", journaled.migration_current, "the newest applied migration")
     status.add_argument("--check", action="store_true",
                         help="exit 1 when a migration is pending, edited after it was "
                              "applied, or missing its file")
@@ -126,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     _db_commands(top.add_parser("db", help="automatic migrations").add_subparsers(
         dest="action", metavar="{migrate,analyze,check,sql,create,drop,reset}", required=True))
     _migration_commands(top.add_parser("migration", help="journaled migrations").add_subparsers(
-        dest="action", metavar="{create,up,down,status}", required=True))
+        dest="action", metavar="{create,up,down,status,history,current}", required=True))
     _leaf(top, "demo", commands.demo, "run the demo on the configured server")
     return parser
 

@@ -11,11 +11,10 @@ import sys
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .config import (
     ProjectSettings,
-    Refusal,
     load_context_class,
     migrations_directory,
     resolve_dsn,
@@ -26,8 +25,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from linkgress.context import DbContext
-    from linkgress.migrations import MigrationResult, MigrationRunner
-    from linkgress.migrations.runner import MigrationStatus
+    from linkgress.migrations import MigrationRunner
     from linkgress.schema.manager import DbSchemaManager
     from linkgress.schema.operations import Operation
 
@@ -140,6 +138,12 @@ async def db_analyze(env: Env) -> int:
     """Print what ``db migrate`` would do; change nothing."""
     async with env.open() as db:
         result = await env.manager(db).analyze_full()
+    if env.args.format == "json":
+        from .report import dumps, operation_json
+
+        env.out.line(dumps({"operations": [operation_json(op) for op in result.operations],
+                            "notes": result.notes}))
+        return 0
     if result.operations:
         _plan(env.out, result.operations)
     else:
@@ -157,7 +161,15 @@ async def db_check(env: Env) -> int:
     """Exit 1 when the database differs from the model (CI drift check), 0 when in sync."""
     async with env.open() as db:
         result = await env.manager(db).analyze_full()
+        journal = await _journal_json(env, db) if env.args.format == "json" else None
     operations = result.operations
+    if env.args.format == "json":
+        from .report import dumps, operation_json
+
+        env.out.line(dumps({"in_sync": not operations,
+                            "operations": [operation_json(op) for op in operations],
+                            "notes": result.notes, "migrations": journal}))
+        return 1 if operations else 0
     if not operations:
         env.out.ok("In sync: the database matches the model")
         _notes(env.out, result.notes)
@@ -167,6 +179,20 @@ async def db_check(env: Env) -> int:
     _plan(env.out, operations)
     _notes(env.out, result.notes)
     return 1
+
+
+async def _journal_json(env: Env, db: DbContext) -> list[dict[str, Any]] | None:
+    from linkgress.migrations.journal import Journal
+
+    from .journaled import out_of_order
+    from .report import migrations_json
+
+    async with db.client.acquire() as conn:
+        has_journal = await Journal().exists(conn)
+    if not has_journal and not env.migrations_directory.is_dir():
+        return None
+    entries = await env.runner(db).status()
+    return migrations_json(entries, out_of_order(entries))
 
 
 async def db_sql(env: Env) -> int:
@@ -191,156 +217,6 @@ async def db_create(env: Env) -> int:
     env.out.lines(f"  {i}. {op.describe()}" for i, op in enumerate(created, 1))
     env.out.ok("Schema created successfully" if created else "Schema already exists")
     return 0
-
-
-# -- migration ----------------------------------------------------------------------------------
-
-
-async def migration_create(env: Env) -> int:
-    """Write a new migration file: from the differ (``--auto``) or a template."""
-    from linkgress.migrations import MigrationScaffold, NoChangesError
-
-    if not env.args.auto:
-        path = MigrationScaffold(None, env.migrations_directory).scaffold_empty(env.args.name)
-        env.out.ok(f"Created {path}")
-        return 0
-    async with env.open() as db:
-        try:
-            path = await MigrationScaffold(db, env.migrations_directory).scaffold(env.args.name)
-        except NoChangesError as exc:
-            env.out.line(f"No changes: {exc}")
-            return 0
-    env.out.ok(f"Created {path}")
-    return 0
-
-
-def report_migrations(env: Env, result: MigrationResult, verb: str, names: list[str]) -> int:
-    out = env.out
-    if out.tty and names:  # each was announced by a progress line already
-        batch = f" (batch {result.batch})" if verb == "applied" and result.batch else ""
-        out.ok(f"{verb.capitalize()} {len(names)} migration(s){batch}")
-    else:
-        for name in names:
-            out.line(f"{verb}: {name}", "green")
-    if result.baseline:
-        out.line("baseline: created the schema from the model", "green")
-    for name in result.baselined:
-        out.line(f"baselined (recorded, not run): {name}", "green")
-    for name in result.failed:
-        out.line(f"failed: {name}", "red")
-    for name in result.pending if not result.dry_run else []:
-        out.line(f"not run: {name}", "yellow")
-    if result.error is not None:
-        out.error(str(result.error))
-        return 1
-    if not names and not result.baseline:
-        out.line("Nothing to do: no pending migrations" if verb == "applied"
-                 else "Nothing to revert")
-    return 0
-
-
-def _dry_run(env: Env, result: MigrationResult, sql_only: bool) -> int:
-    for name in result.pending:
-        env.out.line(f"-- {name}" if sql_only else f"Would run {name}:", "cyan")
-        indent = "" if sql_only else "    "
-        env.out.lines(f"{indent}{sql};" for sql in result.sql.get(name, []))
-    if not result.pending:
-        env.out.line("-- nothing to run" if sql_only else "Nothing to run")
-    if result.error is not None:
-        env.out.error(str(result.error))
-        return 1
-    return 0
-
-
-def out_of_order(entries: list[MigrationStatus]) -> list[str]:
-    """Pending files whose names sort before an applied one (written on another branch, say):
-    ``up`` would apply them after newer ones."""
-    applied = [e.name for e in entries if e.applied]
-    newest = max(applied, default=None)
-    return [e.name for e in entries
-            if not e.applied and not e.file_missing and newest is not None and e.name < newest]
-
-
-def _warn_journal(env: Env, entries: list[MigrationStatus]) -> None:
-    for e in entries:
-        if e.checksum_mismatch:
-            env.out.line(f"warning: {e.name} was edited after it was applied; the database "
-                         "has the old version", "yellow")
-        if e.file_missing:
-            env.out.line(f"warning: {e.name} is applied but its file is missing", "yellow")
-
-
-async def migration_up(env: Env) -> int:
-    """Apply the pending migration files (``--dry-run``/``--sql``: show their SQL only).
-
-    Refuses (exit 1) when a pending file sorts before an applied one, unless
-    ``--out-of-order``; warns about applied files that were edited or are missing.
-    """
-    dry = env.args.dry_run or env.args.sql
-    async with env.open() as db:
-        runner = env.runner(db)
-        entries = await runner.status()
-        late = out_of_order(entries)
-        if late and not env.args.out_of_order:
-            raise Refusal(f"out of order: {', '.join(late)} sort(s) before migrations already "
-                          f"applied (newest: {max(e.name for e in entries if e.applied)}); "
-                          "rename the file(s) to sort last, or pass --out-of-order to apply "
-                          "them anyway (nothing was run)")
-        _warn_journal(env, entries)
-        result = await runner.up(dry_run=dry, baseline=env.args.baseline)
-    if dry:
-        return _dry_run(env, result, env.args.sql)
-    return report_migrations(env, result, "applied", result.applied)
-
-
-async def migration_down(env: Env) -> int:
-    """Revert the newest N migrations (default 1), or the last batch."""
-    n = env.args.n or 1
-    async with env.open() as db:
-        runner = env.runner(db)
-        if not env.args.batch and n > 1:
-            applied = len(await runner.applied_rows())
-            if applied < n:
-                env.out.line(f"note: {n} requested but only {applied} migration(s) applied; "
-                             f"reverting {applied}", "yellow")
-        result = await runner.down(n, batch=env.args.batch, dry_run=env.args.dry_run)
-    if env.args.dry_run:
-        return _dry_run(env, result, False)
-    return report_migrations(env, result, "reverted", result.reverted)
-
-
-async def migration_status(env: Env) -> int:
-    """List every migration: applied or pending, batch, time, edited / missing / out-of-order
-    flags. ``--check``: exit 1 when anything is pending, edited or missing."""
-    async with env.open() as db:
-        entries = await env.runner(db).status()
-    if not entries:
-        env.out.line(f"No migrations in {env.migrations_directory}")
-    late = set(out_of_order(entries))
-    for e in entries:
-        state = "applied" if e.applied else "pending"
-        when = f"batch {e.batch}, {e.applied_at:%Y-%m-%d %H:%M:%S %Z}" if e.applied_at else ""
-        flags = [*(["EDITED after it was applied"] if e.checksum_mismatch else []),
-                 *(["FILE MISSING"] if e.file_missing else []),
-                 *(["OUT OF ORDER: older than an applied migration"] if e.name in late
-                   else [])]
-        colour = "yellow" if flags else ("green" if e.applied else None)
-        text = f"{state:8} {e.name}" + (f"  ({when})" if when else "")
-        env.out.line(text + "".join(f"  [{f}]" for f in flags), colour)
-    if not env.args.check:
-        return 0
-    problems = _problems(entries)
-    if problems:
-        env.out.error("migrations not in order: " + "; ".join(problems))
-        return 1
-    return 0
-
-
-def _problems(entries: list[MigrationStatus]) -> list[str]:
-    counts = (("pending", sum(not e.applied for e in entries)),
-              ("edited after being applied", sum(e.checksum_mismatch for e in entries)),
-              ("applied with the file missing", sum(e.file_missing for e in entries)))
-    return [f"{n} {what}" for what, n in counts if n]
 
 
 async def demo(env: Env) -> int:

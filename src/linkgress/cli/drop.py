@@ -14,8 +14,9 @@ import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .commands import Env, report_migrations
+from .commands import Env
 from .config import Refusal, production_guard
+from .journaled import report_migrations
 
 if TYPE_CHECKING:
     from linkgress.client import RawConnection

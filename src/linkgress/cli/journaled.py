@@ -1,0 +1,193 @@
+"""The ``migration ...`` commands: journaled migration files (create, up, down, status).
+
+``up`` and ``status`` read the journal first: pending files that sort before applied ones are
+out of order (``up`` refuses them unless ``--out-of-order``), applied files edited since or
+missing are flagged, and ``status --check`` turns any of that into exit code 1.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .commands import Env
+from .config import Refusal
+
+if TYPE_CHECKING:
+    from linkgress.migrations import MigrationResult
+    from linkgress.migrations.runner import MigrationStatus
+
+
+async def migration_create(env: Env) -> int:
+    """Write a new migration file: from the differ (``--auto``) or a template."""
+    from linkgress.migrations import MigrationScaffold, NoChangesError
+
+    if not env.args.auto:
+        path = MigrationScaffold(None, env.migrations_directory).scaffold_empty(env.args.name)
+        env.out.ok(f"Created {path}")
+        return 0
+    async with env.open() as db:
+        try:
+            path = await MigrationScaffold(db, env.migrations_directory).scaffold(env.args.name)
+        except NoChangesError as exc:
+            env.out.line(f"No changes: {exc}")
+            return 0
+    env.out.ok(f"Created {path}")
+    return 0
+
+
+def report_migrations(env: Env, result: MigrationResult, verb: str, names: list[str]) -> int:
+    out = env.out
+    if out.tty and names:  # each was announced by a progress line already
+        batch = f" (batch {result.batch})" if verb == "applied" and result.batch else ""
+        out.ok(f"{verb.capitalize()} {len(names)} migration(s){batch}")
+    else:
+        for name in names:
+            out.line(f"{verb}: {name}", "green")
+    if result.baseline:
+        out.line("baseline: created the schema from the model", "green")
+    for name in result.baselined:
+        out.line(f"baselined (recorded, not run): {name}", "green")
+    for name in result.failed:
+        out.line(f"failed: {name}", "red")
+    for name in result.pending if not result.dry_run else []:
+        out.line(f"not run: {name}", "yellow")
+    if result.error is not None:
+        out.error(str(result.error))
+        return 1
+    if not names and not result.baseline:
+        out.line("Nothing to do: no pending migrations" if verb == "applied"
+                 else "Nothing to revert")
+    return 0
+
+
+def _dry_run(env: Env, result: MigrationResult, sql_only: bool) -> int:
+    for name in result.pending:
+        env.out.line(f"-- {name}" if sql_only else f"Would run {name}:", "cyan")
+        indent = "" if sql_only else "    "
+        env.out.lines(f"{indent}{sql};" for sql in result.sql.get(name, []))
+    if not result.pending:
+        env.out.line("-- nothing to run" if sql_only else "Nothing to run")
+    if result.error is not None:
+        env.out.error(str(result.error))
+        return 1
+    return 0
+
+
+def out_of_order(entries: list[MigrationStatus]) -> list[str]:
+    """Pending files whose names sort before an applied one (written on another branch, say):
+    ``up`` would apply them after newer ones."""
+    applied = [e.name for e in entries if e.applied]
+    newest = max(applied, default=None)
+    return [e.name for e in entries
+            if not e.applied and not e.file_missing and newest is not None and e.name < newest]
+
+
+def _warn_journal(env: Env, entries: list[MigrationStatus]) -> None:
+    for e in entries:
+        if e.checksum_mismatch:
+            env.out.line(f"warning: {e.name} was edited after it was applied; the database "
+                         "has the old version", "yellow")
+        if e.file_missing:
+            env.out.line(f"warning: {e.name} is applied but its file is missing", "yellow")
+
+
+async def migration_up(env: Env) -> int:
+    """Apply the pending migration files (``--dry-run``/``--sql``: show their SQL only).
+
+    Refuses (exit 1) when a pending file sorts before an applied one, unless
+    ``--out-of-order``; warns about applied files that were edited or are missing.
+    """
+    dry = env.args.dry_run or env.args.sql
+    async with env.open() as db:
+        runner = env.runner(db)
+        entries = await runner.status()
+        late = out_of_order(entries)
+        if late and not env.args.out_of_order:
+            raise Refusal(f"out of order: {', '.join(late)} sort(s) before migrations already "
+                          f"applied (newest: {max(e.name for e in entries if e.applied)}); "
+                          "rename the file(s) to sort last, or pass --out-of-order to apply "
+                          "them anyway (nothing was run)")
+        _warn_journal(env, entries)
+        result = await runner.up(dry_run=dry, baseline=env.args.baseline)
+    if dry:
+        return _dry_run(env, result, env.args.sql)
+    return report_migrations(env, result, "applied", result.applied)
+
+
+async def migration_down(env: Env) -> int:
+    """Revert the newest N migrations (default 1), or the last batch."""
+    n = env.args.n or 1
+    async with env.open() as db:
+        runner = env.runner(db)
+        if not env.args.batch and n > 1:
+            applied = len(await runner.applied_rows())
+            if applied < n:
+                env.out.line(f"note: {n} requested but only {applied} migration(s) applied; "
+                             f"reverting {applied}", "yellow")
+        result = await runner.down(n, batch=env.args.batch, dry_run=env.args.dry_run)
+    if env.args.dry_run:
+        return _dry_run(env, result, False)
+    return report_migrations(env, result, "reverted", result.reverted)
+
+
+async def migration_status(env: Env) -> int:
+    """List every migration: applied or pending, batch, time, edited / missing / out-of-order
+    flags. ``--check``: exit 1 when anything is pending, edited or missing."""
+    async with env.open() as db:
+        entries = await env.runner(db).status()
+    late = out_of_order(entries)
+    problems = _problems(entries)
+    if env.args.format == "json":
+        from .report import dumps, migrations_json
+
+        env.out.line(dumps({"migrations": migrations_json(entries, late),
+                            "problems": problems}))
+    else:
+        _print_status(env, entries, set(late))
+    if not env.args.check or not problems:
+        return 0
+    if env.args.format != "json":
+        env.out.error("migrations not in order: " + "; ".join(problems))
+    return 1
+
+
+def _print_status(env: Env, entries: list[MigrationStatus], late: set[str]) -> None:
+    if not entries:
+        env.out.line(f"No migrations in {env.migrations_directory}")
+    for e in entries:
+        state = "applied" if e.applied else "pending"
+        when = f"batch {e.batch}, {e.applied_at:%Y-%m-%d %H:%M:%S %Z}" if e.applied_at else ""
+        flags = [*(["EDITED after it was applied"] if e.checksum_mismatch else []),
+                 *(["FILE MISSING"] if e.file_missing else []),
+                 *(["OUT OF ORDER: older than an applied migration"] if e.name in late
+                   else [])]
+        colour = "yellow" if flags else ("green" if e.applied else None)
+        text = f"{state:8} {e.name}" + (f"  ({when})" if when else "")
+        env.out.line(text + "".join(f"  [{f}]" for f in flags), colour)
+
+
+async def migration_history(env: Env) -> int:
+    """The applied migrations in the order they were applied (the journal), oldest first."""
+    async with env.open() as db:
+        rows = await env.runner(db).applied_rows()
+    if not rows:
+        env.out.line("No migration applied yet")
+    for row in rows:
+        env.out.line(f"{row.name}  (batch {row.batch}, "
+                     f"{row.applied_at:%Y-%m-%d %H:%M:%S %Z})")
+    return 0
+
+
+async def migration_current(env: Env) -> int:
+    """The newest applied migration (the database's current revision), or ``(none)``."""
+    async with env.open() as db:
+        rows = await env.runner(db).applied_rows()
+    env.out.line(rows[-1].name if rows else "(none)")
+    return 0
+
+
+def _problems(entries: list[MigrationStatus]) -> list[str]:
+    counts = (("pending", sum(not e.applied for e in entries)),
+              ("edited after being applied", sum(e.checksum_mismatch for e in entries)),
+              ("applied with the file missing", sum(e.file_missing for e in entries)))
+    return [f"{n} {what}" for what, n in counts if n]
