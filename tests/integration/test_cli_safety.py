@@ -327,3 +327,21 @@ def test_json_output(cli: Cli) -> None:
     assert cli("db", "migrate", *APP).returncode == 0
     check = json.loads(cli("db", "check", *APP, "--format", "json").stdout)
     assert check["in_sync"] is True and check["migrations"][0]["applied"] is True
+
+
+def test_up_and_down_to_a_named_migration(cli: Cli) -> None:
+    for stem in ("001_a", "002_b", "003_c"):
+        write_migration(cli, stem, stem[4:])
+    unknown = cli("migration", "up", "--to", "002_x", *APP)
+    assert unknown.returncode == 1 and "no migration named '002_x'" in unknown.stderr
+    up = cli("migration", "up", "--to", "002_b", *APP)
+    assert up.stdout.splitlines() == ["applied: 001_a", "applied: 002_b"]
+    assert cli("migration", "current", *APP).stdout.strip() == "002_b"
+    assert cli("migration", "up", *APP).stdout.strip() == "applied: 003_c"
+    down = cli("migration", "down", "--to", "001_a", *APP)
+    assert down.stdout.splitlines() == ["reverted: 003_c", "reverted: 002_b"]
+    assert "Nothing to revert" in cli("migration", "down", "--to", "001_a", *APP).stdout
+    assert cli("migration", "down", "--to", "003_c", *APP).returncode == 1  # not applied
+    assert cli("migration", "down", "--to", "base", *APP).stdout.strip() == "reverted: 001_a"
+    assert cli("migration", "current", *APP).stdout.strip() == "(none)"
+    assert cli("migration", "down", "2", "--to", "base", *APP).returncode == 2

@@ -110,11 +110,14 @@ def _migration_commands(group: argparse._SubParsersAction[argparse.ArgumentParse
                       help="on a fresh database: create the schema from the model and record "
                            "every file as applied without running it")
     _create_database_option(up)
+    up.add_argument("--to", metavar="NAME", help="stop after migration NAME")
     up.add_argument("--out-of-order", action="store_true",
                     help="apply pending files that sort before applied ones")
     down = _leaf(group, "down", journaled.migration_down, "revert applied migrations")
     down.add_argument("n", nargs="?", type=int, help="how many (default 1)")
     down.add_argument("--batch", action="store_true", help="revert the whole last batch")
+    down.add_argument("--to", metavar="NAME", help="revert the migrations applied after NAME "
+                      "(NAME stays applied); --to base reverts every one")
     down.add_argument("--dry-run", action="store_true", help="show the SQL; change nothing")
     status = _leaf(group, "status", journaled.migration_status,
                    "list migrations and their state")
@@ -143,8 +146,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _check_usage(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    if getattr(args, "batch", False) and args.n is not None:
-        parser.error("migration down takes N or --batch, not both")
+    given = [name for name, on in (("N", getattr(args, "n", None) is not None),
+                                   ("--batch", getattr(args, "batch", False)),
+                                   ("--to", getattr(args, "to", None) is not None)) if on]
+    if getattr(args, "action", None) == "down" and len(given) > 1:
+        parser.error(f"migration down takes one of N, --batch, --to; got {' and '.join(given)}")
+    if getattr(args, "action", None) == "up" and args.to is not None and args.baseline:
+        parser.error("migration up --baseline records every file; it takes no --to")
     if getattr(args, "n", None) is not None and args.n < 1:
         parser.error("migration down N: N must be at least 1")
 

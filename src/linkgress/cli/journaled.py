@@ -13,7 +13,7 @@ from .commands import Env
 from .config import Refusal
 
 if TYPE_CHECKING:
-    from linkgress.migrations import MigrationResult
+    from linkgress.migrations import MigrationResult, MigrationRunner
     from linkgress.migrations.runner import MigrationStatus
 
 
@@ -108,26 +108,46 @@ async def migration_up(env: Env) -> int:
                           "rename the file(s) to sort last, or pass --out-of-order to apply "
                           "them anyway (nothing was run)")
         _warn_journal(env, entries)
-        result = await runner.up(dry_run=dry, baseline=env.args.baseline)
+        result = await runner.up(dry_run=dry, baseline=env.args.baseline, to=env.args.to)
     if dry:
         return _dry_run(env, result, env.args.sql)
     return report_migrations(env, result, "applied", result.applied)
 
 
 async def migration_down(env: Env) -> int:
-    """Revert the newest N migrations (default 1), or the last batch."""
-    n = env.args.n or 1
+    """Revert the newest N migrations (default 1), the last batch, or down to a migration
+    (``--to NAME`` keeps NAME applied; ``--to base`` reverts every one)."""
     async with env.open() as db:
         runner = env.runner(db)
-        if not env.args.batch and n > 1:
-            applied = len(await runner.applied_rows())
-            if applied < n:
-                env.out.line(f"note: {n} requested but only {applied} migration(s) applied; "
-                             f"reverting {applied}", "yellow")
+        n = await _down_count(env, runner)
+        if n == 0:
+            env.out.line(f"Nothing to revert: {env.args.to} is the newest applied migration"
+                         if env.args.to != "base" else "Nothing to revert")
+            return 0
         result = await runner.down(n, batch=env.args.batch, dry_run=env.args.dry_run)
     if env.args.dry_run:
         return _dry_run(env, result, False)
     return report_migrations(env, result, "reverted", result.reverted)
+
+
+async def _down_count(env: Env, runner: MigrationRunner) -> int:
+    """How many to revert, saying so when fewer than asked are applied."""
+    if env.args.batch:
+        return 1  # ignored by down(batch=True)
+    if env.args.to is None:
+        n: int = env.args.n or 1
+        applied = len(await runner.applied_rows()) if n > 1 else n
+        if applied < n:
+            env.out.line(f"note: {n} requested but only {applied} migration(s) applied; "
+                         f"reverting {applied}", "yellow")
+        return n
+    names = [r.name for r in await runner.applied_rows()]
+    if env.args.to == "base":
+        return len(names)
+    if env.args.to not in names:
+        raise Refusal(f"--to {env.args.to}: no such applied migration (applied: "
+                      f"{', '.join(names) or 'none'})")
+    return len(names) - names.index(env.args.to) - 1
 
 
 async def migration_status(env: Env) -> int:

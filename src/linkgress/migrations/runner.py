@@ -89,6 +89,18 @@ class MigrationStatus:
     file_missing: bool
 
 
+def _up_to(files: list[MigrationFile], to: str | None, directory: Path) -> list[MigrationFile]:
+    if to is None:
+        return files
+    names = [f.name for f in files]
+    if to not in names:
+        from linkgress.errors import MigrationFileError
+
+        raise MigrationFileError(f"no migration named {to!r} (the files: "
+                                 f"{', '.join(names) or 'none'})", path=str(directory))
+    return files[:names.index(to) + 1]
+
+
 def _failure(name: str, direction: str, exc: Exception, builder: SchemaBuilder) -> MigrationError:
     if isinstance(exc, MigrationError):
         return exc
@@ -134,7 +146,8 @@ class MigrationRunner:
 
     # -- up -------------------------------------------------------------------------------------
 
-    async def up(self, *, dry_run: bool = False, baseline: bool = False) -> MigrationResult:
+    async def up(self, *, dry_run: bool = False, baseline: bool = False,
+                 to: str | None = None) -> MigrationResult:
         """Apply every pending file, in lexicographic order, as one new batch.
 
         Every file is loaded and validated first (:class:`MigrationFileError` before anything
@@ -149,8 +162,13 @@ class MigrationRunner:
         ``baseline=True`` on a database whose journal is empty creates the schema from the model
         (as ``ensure_created()`` does) and records every file as applied without running it;
         with a non-empty journal it is a plain ``up()``.
+
+        ``to="NAME"`` stops after that migration (files sorting after it stay pending); a
+        name that is no migration file raises :class:`MigrationFileError`.
         """
-        files = load_migrations(self.directory)
+        files = _up_to(load_migrations(self.directory), to, self.directory)
+        if to is not None and baseline:
+            raise ValueError("up(): baseline=True records every file; it takes no `to`")
         if dry_run:
             return await self._dry_run(files, "up")
         await self.manager.run_start_hook()
