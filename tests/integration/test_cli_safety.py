@@ -345,3 +345,30 @@ def test_up_and_down_to_a_named_migration(cli: Cli) -> None:
     assert cli("migration", "down", "--to", "base", *APP).stdout.strip() == "reverted: 001_a"
     assert cli("migration", "current", *APP).stdout.strip() == "(none)"
     assert cli("migration", "down", "2", "--to", "base", *APP).returncode == 2
+
+
+def test_stamp_records_without_running(cli: Cli) -> None:
+    for stem in ("001_a", "002_b", "003_c"):
+        write_migration(cli, stem, stem[4:])
+    sql(cli, "CREATE TABLE a (id int)", "CREATE TABLE b (id int)")  # done by hand already
+    stamped = cli("migration", "stamp", "002_b", *APP)
+    assert stamped.returncode == 0, stamped.stderr
+    assert stamped.stdout.splitlines() == ["stamped (recorded, not run): 001_a",
+                                           "stamped (recorded, not run): 002_b"]
+    history = cli("migration", "history", *APP).stdout.splitlines()
+    assert all("stamped: recorded, not run" in line for line in history)
+    assert cli("migration", "up", *APP).stdout.strip() == "applied: 003_c"
+    assert "stamped" not in cli("migration", "history", *APP).stdout.splitlines()[-1]
+    assert "already applied" in cli("migration", "stamp", "001_a", *APP).stdout
+    assert cli("migration", "stamp", "nope", *APP).returncode == 1
+
+
+def test_a_journal_from_before_the_stamped_column_keeps_working(cli: Cli) -> None:
+    write_migration(cli, "001_a", "a")
+    write_migration(cli, "002_b", "b")
+    assert cli("migration", "up", "--to", "001_a", *APP).returncode == 0
+    sql(cli, "ALTER TABLE __linkgress_migrations DROP COLUMN stamped")
+    assert cli("migration", "history", *APP).stdout.startswith("001_a  (batch 1, ")
+    assert cli("migration", "up", *APP).stdout.strip() == "applied: 002_b"
+    assert sql(cli, "SELECT count(*) AS n FROM __linkgress_migrations WHERE NOT stamped")[0][
+        "n"] == 2

@@ -125,6 +125,10 @@ def _migration_commands(group: argparse._SubParsersAction[argparse.ArgumentParse
     _leaf(group, "history", journaled.migration_history,
           "the applied migrations, in the order they were applied")
     _leaf(group, "current", journaled.migration_current, "the newest applied migration")
+    stamp = _leaf(group, "stamp", journaled.migration_stamp,
+                  "record a migration (and pending ones before it) as applied without "
+                  "running it")
+    stamp.add_argument("name", help="the migration, e.g. 20260115_093000_add_phone")
     status.add_argument("--check", action="store_true",
                         help="exit 1 when a migration is pending, edited after it was "
                              "applied, or missing its file")
@@ -140,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     _db_commands(top.add_parser("db", help="automatic migrations").add_subparsers(
         dest="action", metavar="{migrate,analyze,check,sql,create,drop,reset}", required=True))
     _migration_commands(top.add_parser("migration", help="journaled migrations").add_subparsers(
-        dest="action", metavar="{create,up,down,status,history,current}", required=True))
+        dest="action", metavar="{create,up,down,status,history,current,stamp}", required=True))
     _leaf(top, "demo", commands.demo, "run the demo on the configured server")
     return parser
 

@@ -193,8 +193,20 @@ async def migration_history(env: Env) -> int:
     if not rows:
         env.out.line("No migration applied yet")
     for row in rows:
+        stamped = ", stamped: recorded, not run" if row.stamped else ""
         env.out.line(f"{row.name}  (batch {row.batch}, "
-                     f"{row.applied_at:%Y-%m-%d %H:%M:%S %Z})")
+                     f"{row.applied_at:%Y-%m-%d %H:%M:%S %Z}{stamped})")
+    return 0
+
+
+async def migration_stamp(env: Env) -> int:
+    """Record NAME (and pending files before it) as applied without running them."""
+    async with env.open() as db:
+        result = await env.runner(db).stamp(env.args.name)
+    for name in result.baselined:
+        env.out.line(f"stamped (recorded, not run): {name}", "green")
+    if not result.baselined:
+        env.out.line(f"Nothing to stamp: {env.args.name} is already applied")
     return 0
 
 
