@@ -372,3 +372,36 @@ def test_a_journal_from_before_the_stamped_column_keeps_working(cli: Cli) -> Non
     assert cli("migration", "up", *APP).stdout.strip() == "applied: 002_b"
     assert sql(cli, "SELECT count(*) AS n FROM __linkgress_migrations WHERE NOT stamped")[0][
         "n"] == 2
+
+
+SEEDS = """
+from models import App, User
+
+
+async def seed(db: App) -> None:
+    await db.users.insert_many([User(username="ann", email="a@x"), User(username="bo", email="b@x")])
+
+
+async def broken(db: App) -> None:
+    raise RuntimeError("no fixtures here")
+
+
+def not_async(db: App) -> None:
+    pass
+"""
+
+
+def test_db_seed_creates_then_runs_the_project_seed(cli: Cli) -> None:
+    (cli.cwd / "seeds.py").write_text(SEEDS)
+    (cli.cwd / "pyproject.toml").write_text(
+        '[tool.linkgress]\ncontext = "models:App"\nseed = "seeds:seed"\n')
+    seeded = cli("db", "seed")
+    assert seeded.returncode == 0, seeded.stderr
+    assert seeded.stdout.splitlines() == ["  1. Create table 'users'", "Seeded (seeds:seed)"]
+    assert sql(cli, "SELECT count(*) AS n FROM users")[0]["n"] == 2
+    broken = cli("db", "seed", "--seed", "seeds:broken")
+    assert broken.returncode == 1
+    assert broken.stderr.strip() == (
+        "error: seed seeds:broken failed: RuntimeError: no fixtures here")
+    wrong = cli("db", "seed", "--seed", "seeds:not_async")
+    assert wrong.returncode == 2 and "expected an async function" in wrong.stderr

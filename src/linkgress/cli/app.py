@@ -76,7 +76,11 @@ def _db_commands(group: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     _leaf(group, "sql", commands.db_sql, "print the SQL a migrate would run")
     create = _leaf(group, "create", commands.db_create,
                    "create the model's schema (ensure_created)")
-    for leaf in (migrate, create):
+    seed = _leaf(group, "seed", commands.db_seed, "create what is missing, then run the "
+                 "project's seeding function ([tool.linkgress] seed)")
+    seed.add_argument("--seed", metavar="MODULE:FUNCTION",
+                      help="the async seeding function (default: [tool.linkgress] seed)")
+    for leaf in (migrate, create, seed):
         _create_database_option(leaf)
     for name, command, text in (
             ("drop", drop.db_drop, "drop what linkgress manages, and the migration journal"),
@@ -142,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "journaled (migration ...) migrations.")
     top = parser.add_subparsers(dest="group", metavar="{db,migration,demo}", required=True)
     _db_commands(top.add_parser("db", help="automatic migrations").add_subparsers(
-        dest="action", metavar="{migrate,analyze,check,sql,create,drop,reset}", required=True))
+        dest="action", metavar="{migrate,analyze,check,sql,create,seed,drop,reset}", required=True))
     _migration_commands(top.add_parser("migration", help="journaled migrations").add_subparsers(
         dest="action", metavar="{create,up,down,status,history,current,stamp}", required=True))
     _leaf(top, "demo", commands.demo, "run the demo on the configured server")
@@ -192,7 +196,8 @@ def run(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if args.verbose:
             traceback.print_exc(file=sys.stderr)
-        message = str(exc) if isinstance(exc, Refusal) else _describe(exc)
+        message = str(exc) if isinstance(exc, Refusal | commands.SeedFailed) \
+            else _describe(exc)
         out.error(message)
         return 1
 

@@ -219,6 +219,29 @@ async def db_create(env: Env) -> int:
     return 0
 
 
+async def db_seed(env: Env) -> int:
+    """Create what is missing of the schema, then await the project's seeding function with
+    the open context (``[tool.linkgress] seed = "module:function"``, or ``--seed``)."""
+    from .config import load_seed_function
+
+    seed = load_seed_function(env.args.seed, env.project)
+    env.out.operation_progress = False  # the list below names each object once
+    async with env.open() as db:
+        created = await env.manager(db, quiet=True).ensure_created()
+        env.out.lines(f"  {i}. {op.describe()}" for i, op in enumerate(created, 1))
+        try:
+            await seed(db)
+        except Exception as exc:
+            raise SeedFailed(f"seed {seed.__module__}:{seed.__qualname__} failed: "
+                             f"{type(exc).__name__}: {exc}") from exc
+    env.out.ok(f"Seeded ({seed.__module__}:{seed.__qualname__})")
+    return 0
+
+
+class SeedFailed(Exception):
+    """The seeding function raised (exit 1; the message names it and the error)."""
+
+
 async def demo(env: Env) -> int:
     """Run the demo on the configured server (it uses its own database, linkgress_demo)."""
     from linkgress.demo import run_demo

@@ -49,10 +49,11 @@ class ProjectSettings:
     migrations_directory: str | None = None
     lock_timeout: float | None = None
     lock_wait_timeout: float | None = None
+    seed: str | None = None
 
 
 _SETTINGS: dict[str, type | tuple[type, ...]] = {
-    "context": str, "migrations_directory": str,
+    "context": str, "migrations_directory": str, "seed": str,
     "lock_timeout": (int, float), "lock_wait_timeout": (int, float)}
 
 
@@ -123,14 +124,7 @@ def load_context_class(spec: str | None, project: ProjectSettings) -> type[DbCon
     module_name, sep, attr = spec.partition(":")
     if not sep or not module_name or not attr:
         raise UsageError(f"--context must look like module:Class, got {spec!r}")
-    # A console script does not have the working directory on sys.path; `python -m` does.
-    for directory in (Path.cwd(), project.root):
-        if directory is not None and str(directory) not in sys.path:
-            sys.path.insert(0, str(directory))
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise UsageError(f"cannot import context module {module_name!r}: {exc}") from exc
+    module = _import_project_module(module_name, project, "context")
     found: Any = module
     for part in attr.split("."):
         if not hasattr(found, part):
@@ -140,6 +134,36 @@ def load_context_class(spec: str | None, project: ProjectSettings) -> type[DbCon
     if not (isinstance(found, type) and issubclass(found, DbContext)):
         raise UsageError(f"--context {spec}: {attr} is a {type(found).__name__}, not a "
                          "DbContext subclass")
+    return found
+
+
+def _import_project_module(name: str, project: ProjectSettings, what: str) -> Any:
+    # A console script does not have the working directory on sys.path; `python -m` does.
+    for directory in (Path.cwd(), project.root):
+        if directory is not None and str(directory) not in sys.path:
+            sys.path.insert(0, str(directory))
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        raise UsageError(f"cannot import {what} module {name!r}: {exc}") from exc
+
+
+def load_seed_function(spec: str | None, project: ProjectSettings) -> Any:
+    """Import the ``module:function`` seeding coroutine function (``--seed`` or
+    ``[tool.linkgress] seed``); :class:`UsageError` when none is configured or it is not one."""
+    import inspect
+
+    spec = spec or project.seed
+    if not spec:
+        raise UsageError("no seed: pass --seed module:function or set seed in "
+                         "[tool.linkgress] of pyproject.toml")
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise UsageError(f"--seed must look like module:function, got {spec!r}")
+    found = getattr(_import_project_module(module_name, project, "seed"), attr, None)
+    if not inspect.iscoroutinefunction(found):
+        raise UsageError(f"seed {spec}: expected an async function taking the context, got "
+                         f"{type(found).__name__ if found is not None else 'nothing'}")
     return found
 
 
