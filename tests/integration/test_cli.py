@@ -68,7 +68,8 @@ def test_journaled_migration_commands(cli: Cli) -> None:
     assert created.returncode == 0, created.stderr
     files = list((cli.cwd / "migrations").glob("*_create_users.py"))
     assert len(files) == 1
-    assert created.stdout.strip() == f"Created {Path('migrations') / files[0].name}"
+    assert created.stdout.splitlines() == [f"Created {Path('migrations') / files[0].name}:",
+                                           "  + Create table 'users'"]
     sql = cli("migration", "up", "--sql", *APP)
     assert sql.returncode == 0 and f"-- {files[0].stem}" in sql.stdout
     assert 'CREATE TABLE "public"."users"' in sql.stdout

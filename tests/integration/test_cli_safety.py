@@ -379,7 +379,8 @@ from models import App, User
 
 
 async def seed(db: App) -> None:
-    await db.users.insert_many([User(username="ann", email="a@x"), User(username="bo", email="b@x")])
+    await db.users.insert_many([User(username="ann", email="a@x"),
+                                User(username="bo", email="b@x")])
 
 
 async def broken(db: App) -> None:
@@ -405,3 +406,40 @@ def test_db_seed_creates_then_runs_the_project_seed(cli: Cli) -> None:
         "error: seed seeds:broken failed: RuntimeError: no fixtures here")
     wrong = cli("db", "seed", "--seed", "seeds:not_async")
     assert wrong.returncode == 2 and "expected an async function" in wrong.stderr
+
+
+RENAMED = """
+from linkgress import DbContext, Entity, column, text, varchar
+
+
+class User(Entity):
+    id: int
+    username: str = column(varchar(100))
+    mail: str = column(text(), unique=True)
+
+
+class Renamed(DbContext):
+    users = DbContext.table(User)
+"""
+
+
+def test_create_auto_prints_a_summary_and_writes_formatted_files(cli: Cli) -> None:
+    import subprocess
+    import sys
+
+    (cli.cwd / "renamed.py").write_text(RENAMED)
+    (cli.cwd / "pyproject.toml").write_text("[tool.ruff]\nline-length = 60\n")
+    assert cli("db", "create", *APP).returncode == 0
+    created = cli("migration", "create", "rename mail", "--auto", "--context", "renamed:Renamed")
+    assert created.returncode == 0, created.stderr
+    lines = created.stdout.splitlines()
+    assert lines[0].startswith("Created migrations") and lines[0].endswith("_rename_mail.py:")
+    assert "  - Drop column 'users.email'  [destructive: data is lost]" in lines
+    assert "  + Add column 'users.mail' (TEXT)" in lines
+    assert any(line.startswith("note: ") and "renamed_from='email'" in line for line in lines)
+    check = subprocess.run([sys.executable, "-m", "ruff", "format", "--check", "migrations"],
+                           cwd=cli.cwd, capture_output=True, text=True, timeout=60, check=False)
+    assert check.returncode == 0, check.stdout + check.stderr
+    lint = subprocess.run([sys.executable, "-m", "ruff", "check", "migrations"],
+                          cwd=cli.cwd, capture_output=True, text=True, timeout=60, check=False)
+    assert lint.returncode == 0, lint.stdout + lint.stderr

@@ -106,6 +106,9 @@ def _migration_commands(group: argparse._SubParsersAction[argparse.ArgumentParse
     create.add_argument("name", help="what the migration does, e.g. add_phone")
     create.add_argument("--auto", action="store_true",
                         help="fill it from the differences between database and model")
+    create.add_argument("--no-format", action="store_true",
+                        help="do not run ruff format on the new file (it runs when ruff is "
+                             "installed)")
     up = _leaf(group, "up", journaled.migration_up, "apply the pending migrations")
     mode = up.add_mutually_exclusive_group()
     mode.add_argument("--dry-run", action="store_true", help="show the SQL; change nothing")

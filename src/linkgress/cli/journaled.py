@@ -13,26 +13,82 @@ from .commands import Env
 from .config import Refusal
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+
     from linkgress.migrations import MigrationResult, MigrationRunner
     from linkgress.migrations.runner import MigrationStatus
+    from linkgress.schema.operations import Operation
 
 
 async def migration_create(env: Env) -> int:
-    """Write a new migration file: from the differ (``--auto``) or a template."""
-    from linkgress.migrations import MigrationScaffold, NoChangesError
+    """Write a new migration file: from the differ (``--auto``) or a template. ``--auto``
+    prints a summary of the operations (destructive and irreversible ones marked, rename hints)
+    and formats the file with ``ruff format`` when ruff is installed (``--no-format``: not)."""
+    from linkgress.migrations import MigrationScaffold
 
     if not env.args.auto:
         path = MigrationScaffold(None, env.migrations_directory).scaffold_empty(env.args.name)
         env.out.ok(f"Created {path}")
+        _format(env, path)
         return 0
     async with env.open() as db:
-        try:
-            path = await MigrationScaffold(db, env.migrations_directory).scaffold(env.args.name)
-        except NoChangesError as exc:
-            env.out.line(f"No changes: {exc}")
+        result = await env.manager(db, quiet=True).analyze_full()
+        if not result.operations:
+            env.out.line("No changes: the database already matches the model; nothing to "
+                         "scaffold (leave out --auto for a hand-written migration)")
             return 0
-    env.out.ok(f"Created {path}")
+        path = MigrationScaffold(db, env.migrations_directory).write(env.args.name,
+                                                                      result.operations)
+    env.out.ok(f"Created {path}:")
+    for text, colour in summary_lines(result.operations):
+        env.out.line(text, colour)
+    for note in result.notes:
+        env.out.line(f"note: {note}", "cyan")
+    _format(env, path)
     return 0
+
+
+def summary_lines(operations: Sequence[Operation]) -> list[tuple[str, str | None]]:
+    """``makemigrations``-style lines: ``+`` creates, ``-`` drops (destructive ones marked),
+    ``~`` changes; an operation without a reverse is flagged (its ``down()`` raises)."""
+    from linkgress.errors import IrreversibleOperation
+
+    lines: list[tuple[str, str | None]] = []
+    for op in operations:
+        mark = "+" if op.type.startswith(("create", "add")) else \
+            "-" if op.type.startswith("drop") else "~"
+        flags = ["destructive: data is lost"] if op.is_destructive else []
+        try:
+            op.reverse()
+        except IrreversibleOperation:
+            flags.append("irreversible: down() raises IrreversibleMigration until you edit it")
+        colour = "red" if op.is_destructive else "yellow" if flags else None
+        lines.append((f"  {mark} {op.describe()}" + "".join(f"  [{f}]" for f in flags), colour))
+    return lines
+
+
+def _format(env: Env, path: Path) -> None:
+    """Run ``ruff format`` on the new file (the project's settings apply), when installed."""
+    import importlib.util
+    import shutil
+    import subprocess
+    import sys
+
+    if env.args.no_format:
+        return
+    ruff = ([sys.executable, "-m", "ruff"] if importlib.util.find_spec("ruff")
+            else [found] if (found := shutil.which("ruff")) else None)
+    if ruff is None:
+        return
+    try:
+        done = subprocess.run([*ruff, "format", "--quiet", str(path)], capture_output=True,
+                              text=True, timeout=60, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        env.out.line(f"warning: ruff format did not run: {exc}", "yellow")
+        return
+    if done.returncode != 0:
+        env.out.line(f"warning: ruff format failed: {done.stderr.strip()}", "yellow")
 
 
 def report_migrations(env: Env, result: MigrationResult, verb: str, names: list[str]) -> int:
