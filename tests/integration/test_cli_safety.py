@@ -45,6 +45,18 @@ def sql(cli: Cli, *statements: str) -> list[asyncpg.Record]:
     return asyncio.run(run())
 
 
+def run_script(cli: Cli, script: str) -> None:
+    """Run a SQL script as psql would (the simple query protocol)."""
+    async def run() -> None:
+        conn = await asyncpg.connect(cli.dsn)
+        try:
+            await conn.execute(script)
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
+
+
 def table_exists(cli: Cli, name: str) -> bool:
     return bool(sql(cli, f"SELECT to_regclass('{name}') IS NOT NULL AS x")[0]["x"])
 
@@ -443,3 +455,40 @@ def test_create_auto_prints_a_summary_and_writes_formatted_files(cli: Cli) -> No
     lint = subprocess.run([sys.executable, "-m", "ruff", "check", "migrations"],
                           cwd=cli.cwd, capture_output=True, text=True, timeout=60, check=False)
     assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+def test_offline_sql_is_a_script_the_journal_agrees_with(cli: Cli) -> None:
+    for stem in ("001_a", "002_b", "003_c"):
+        write_migration(cli, stem, stem[4:])
+    assert cli("migration", "up", "--to", "001_a", *APP).returncode == 0
+    offline = cli("migration", "up", "--sql", "--offline", "--from", "001_a", dsn=False,
+                  env={"CI": "true"})  # no database, no context: nothing is configured
+    assert offline.returncode == 0, offline.stderr
+    script = offline.stdout
+    assert script.splitlines()[:2] == ["-- linkgress: 2 migration(s), 002_b .. 003_c", "BEGIN;"]
+    assert "CREATE TABLE b (id int);" in script and "CREATE TABLE a" not in script
+    assert script.rstrip().endswith("COMMIT;")
+    run_script(cli, script)  # what the DBA runs
+    assert table_exists(cli, "b") and table_exists(cli, "c")
+    assert cli("migration", "status", *APP, "--check").returncode == 0
+    history = cli("migration", "history", *APP).stdout.splitlines()
+    assert [line.split()[0] for line in history] == ["001_a", "002_b", "003_c"]
+    assert "(batch 2, " in history[1] and "(batch 2, " in history[2]
+    assert cli("migration", "up", *APP).stdout.strip() == "Nothing to do: no pending migrations"
+    ranged = cli("migration", "up", "--sql", "--offline", "--to", "001_a", dsn=False).stdout
+    assert "CREATE TABLE a (id int);" in ranged and "CREATE TABLE b" not in ranged
+    (cli.cwd / "migrations" / "004_data.py").write_text(textwrap.dedent("""\
+        from linkgress import Migration, SchemaBuilder
+
+
+        class Data(Migration):
+            async def up(self, schema: SchemaBuilder) -> None:
+                await schema.fetchval("SELECT count(*) FROM a")
+
+            async def down(self, schema: SchemaBuilder) -> None:
+                pass
+        """))
+    refused = cli("migration", "up", "--sql", "--offline", "--from", "003_c", dsn=False)
+    assert refused.returncode == 1
+    assert "004_data cannot be rendered offline" in refused.stderr
+    assert cli("migration", "up", "--offline", dsn=False).returncode == 2

@@ -118,6 +118,11 @@ def _migration_commands(group: argparse._SubParsersAction[argparse.ArgumentParse
                            "every file as applied without running it")
     _create_database_option(up)
     up.add_argument("--to", metavar="NAME", help="stop after migration NAME")
+    up.add_argument("--offline", action="store_true",
+                    help="with --sql: render the files' SQL and journal rows without a "
+                         "database, for a DBA to run")
+    up.add_argument("--from", dest="from_", metavar="NAME",
+                    help="with --offline: the last migration already applied")
     up.add_argument("--out-of-order", action="store_true",
                     help="apply pending files that sort before applied ones")
     down = _leaf(group, "down", journaled.migration_down, "revert applied migrations")
@@ -162,6 +167,10 @@ def _check_usage(parser: argparse.ArgumentParser, args: argparse.Namespace) -> N
                                    ("--to", getattr(args, "to", None) is not None)) if on]
     if getattr(args, "action", None) == "down" and len(given) > 1:
         parser.error(f"migration down takes one of N, --batch, --to; got {' and '.join(given)}")
+    if getattr(args, "action", None) == "up" and args.offline and not args.sql:
+        parser.error("--offline renders SQL: use it with --sql")
+    if getattr(args, "action", None) == "up" and args.from_ and not args.offline:
+        parser.error("--from is for --sql --offline (online, the journal says what is applied)")
     if getattr(args, "action", None) == "up" and args.to is not None and args.baseline:
         parser.error("migration up --baseline records every file; it takes no --to")
     if getattr(args, "n", None) is not None and args.n < 1:

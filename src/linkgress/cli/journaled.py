@@ -153,6 +153,12 @@ async def migration_up(env: Env) -> int:
     Refuses (exit 1) when a pending file sorts before an applied one, unless
     ``--out-of-order``; warns about applied files that were edited or are missing.
     """
+    if env.args.offline:
+        from linkgress.migrations.offline import offline_script
+
+        env.out.lines(await offline_script(env.migrations_directory, after=env.args.from_,
+                                           to=env.args.to))
+        return 0
     dry = env.args.dry_run or env.args.sql
     async with env.open() as db:
         runner = env.runner(db)

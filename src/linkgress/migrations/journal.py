@@ -51,14 +51,17 @@ class Journal:
             return
         if self.schema != "public":
             await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(self.schema)}")
-        await conn.execute(
-            f"CREATE TABLE IF NOT EXISTS {self.qualified} (\n"
-            "  id serial PRIMARY KEY,\n"
-            "  name varchar(255) NOT NULL UNIQUE,\n"
-            "  batch integer NOT NULL,\n"
-            "  applied_at timestamptz NOT NULL DEFAULT now(),\n"
-            "  checksum text NOT NULL,\n"
-            "  stamped boolean NOT NULL DEFAULT false\n)")
+        await conn.execute(self.create_statement())
+
+    def create_statement(self) -> str:
+        """``CREATE TABLE IF NOT EXISTS`` for the history table."""
+        return (f"CREATE TABLE IF NOT EXISTS {self.qualified} (\n"
+                "  id serial PRIMARY KEY,\n"
+                "  name varchar(255) NOT NULL UNIQUE,\n"
+                "  batch integer NOT NULL,\n"
+                "  applied_at timestamptz NOT NULL DEFAULT now(),\n"
+                "  checksum text NOT NULL,\n"
+                "  stamped boolean NOT NULL DEFAULT false\n)")
 
     async def rows(self, conn: RawConnection) -> list[JournalRow]:
         """Every row, oldest first; [] when the table does not exist yet."""
