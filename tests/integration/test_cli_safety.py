@@ -492,3 +492,31 @@ def test_offline_sql_is_a_script_the_journal_agrees_with(cli: Cli) -> None:
     assert refused.returncode == 1
     assert "004_data cannot be rendered offline" in refused.stderr
     assert cli("migration", "up", "--offline", dsn=False).returncode == 2
+
+
+SLOW = """
+from linkgress import DbContext, Entity, column, text, varchar
+
+
+class User(Entity):
+    id: int
+    username: str = column(varchar(100), check="pg_sleep(1.1)::text = ''")
+    email: str = column(text(), unique=True)
+
+
+class Slow(DbContext):
+    users = DbContext.table(User)
+"""
+
+
+def test_terminal_shows_slow_operations_and_the_total_time(cli: Cli) -> None:
+    (cli.cwd / "slow.py").write_text(SLOW)
+    assert cli("db", "create", *APP).returncode == 0
+    sql(cli, "INSERT INTO users (username, email) VALUES ('ann', 'a@x')")
+    code, screen = cli.in_terminal("db", "migrate", "--context", "slow:Slow")
+    assert code == 0, screen
+    assert re.search(r"✓\x1b\[0m Create check constraint 'users_username_check' .*"
+                     r"\x1b\[2m  \([12]\.\d s\)", screen), screen
+    assert re.search(r"Migration completed successfully in \d+\.\d s", screen), screen
+    plain = cli("db", "migrate", "--context", "slow:Slow")  # no terminal: no times
+    assert " s)" not in plain.stdout and "successfully in" not in plain.stdout

@@ -130,7 +130,7 @@ async def db_migrate(env: Env) -> int:
         applied = await env.manager(db).migrate(
             allow_destructive=env.args.allow_destructive)
     if applied:
-        env.out.ok("Migration completed successfully")
+        env.out.ok(f"Migration completed successfully{env.out.elapsed()}")
     return 0
 
 

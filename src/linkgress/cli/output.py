@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Iterable
 from typing import TextIO
 
@@ -34,10 +35,13 @@ class _PlanHandler(logging.Handler):
         if record.levelno < logging.INFO:
             if (self.output.tty and self.output.operation_progress
                     and message.startswith("applied: ")):
-                self.output.progress(message[len("applied: "):])
+                self.output.progress(message[len("applied: "):], timed=True)
             return
         colour = "yellow" if record.levelno >= logging.WARNING else None
         self.output.line(message, colour)
+        # The operations start after the plan; after a warning a person may be asked first,
+        # so the first operation's time would include theirs: it is not shown.
+        self.output.mark(untimed=record.levelno >= logging.WARNING)
 
 
 class Output:
@@ -49,6 +53,8 @@ class Output:
         self.tty = _is_tty(out) if tty is None else tty
         self.colour = self.tty and "NO_COLOR" not in os.environ
         self.operation_progress = True  # a progress line per operation applied (terminal)
+        self._started = self._last = time.monotonic()
+        self._untimed = False
 
     def paint(self, text: str, colour: str | None) -> str:
         """``text`` in ``colour`` when colour is on."""
@@ -70,10 +76,28 @@ class Output:
         """A success line (``✓ ...`` on a terminal)."""
         self.line(f"✓ {text}" if self.tty else text, "green")
 
-    def progress(self, text: str) -> None:
-        """A progress line, on a terminal only."""
-        if self.tty:
-            self.line(f"  {self.paint('✓', 'green')} {text}")
+    def progress(self, text: str, *, timed: bool = False) -> None:
+        """A progress line, on a terminal only; ``timed`` adds the time since the previous
+        progress line (or the start) when it was a second or more."""
+        if not self.tty:
+            return
+        now = time.monotonic()
+        took = now - self._last
+        self._last = now
+        show = timed and took >= 1.0 and not self._untimed
+        self._untimed = False
+        suffix = self.paint(f"  ({took:.1f} s)", "dim") if show else ""
+        self.line(f"  {self.paint('✓', 'green')} {text}{suffix}")
+
+    def elapsed(self) -> str:
+        """`` in 2.4 s`` since the command started, on a terminal ("" otherwise)."""
+        return f" in {time.monotonic() - self._started:.1f} s" if self.tty else ""
+
+    def mark(self, *, untimed: bool = False) -> None:
+        """Restart the per-operation clock (the operations start); ``untimed``: do not show
+        the next one's time."""
+        self._last = time.monotonic()
+        self._untimed = untimed
 
     def error(self, text: str) -> None:
         """One error line on stderr."""
