@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from linkgress.testing import temporary_database
 from tests.integration.cli_support import CLEARED, SRC
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -38,7 +39,8 @@ def documented_files(page: Path) -> dict[str, str]:
 
 def test_testing_page_runs_as_a_project(tmp_path: Path, linkgress_server_dsn: str) -> None:
     files = documented_files(DOCS / "testing.md")
-    assert {"pyproject.toml", "tests/test_basics.py", "tests/test_session_schema.py"} <= set(files)
+    assert {"pyproject.toml", "tests/test_basics.py", "tests/test_session_schema.py",
+            "tests/test_migrations.py"} <= set(files)
     for name, text in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text)
@@ -47,12 +49,18 @@ def test_testing_page_runs_as_a_project(tmp_path: Path, linkgress_server_dsn: st
     (tmp_path / "myapp" / "database.py").write_text(DATABASE)
     env = {k: v for k, v in os.environ.items() if k not in CLEARED}
     env |= {"PYTHONPATH": SRC, "DATABASE_URL": linkgress_server_dsn}
+    with temporary_database(linkgress_server_dsn) as empty:  # the project's first migration
+        scaffold = subprocess.run(
+            [sys.executable, "-m", "linkgress", "migration", "create", "init", "--auto",
+             "--context", "myapp.database:AppDatabase", "--dsn", empty], cwd=tmp_path,
+            env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert scaffold.returncode == 0, scaffold.stderr
     # -P: the working directory is not put on sys.path, as with the `pytest` script.
     run = subprocess.run([sys.executable, "-P", "-m", "pytest", "-q", "-p", "no:cacheprovider",
                           "-W", "error"], cwd=tmp_path, env=env, capture_output=True,
                          text=True, timeout=300, check=False)
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "5 passed" in run.stdout
+    assert "6 passed" in run.stdout
     without = (tmp_path / "pyproject.toml").read_text().replace('pythonpath = ["."]', "")
     (tmp_path / "pyproject.toml").write_text(without)
     broken = subprocess.run([sys.executable, "-P", "-m", "pytest", "-q", "-p", "no:cacheprovider"],
