@@ -520,3 +520,16 @@ def test_terminal_shows_slow_operations_and_the_total_time(cli: Cli) -> None:
     assert re.search(r"Migration completed successfully in \d+\.\d s", screen), screen
     plain = cli("db", "migrate", "--context", "slow:Slow")  # no terminal: no times
     assert " s)" not in plain.stdout and "successfully in" not in plain.stdout
+
+
+def test_terminal_plan_marks_destructive_operations(cli: Cli) -> None:
+    assert cli("db", "create", *APP).returncode == 0
+    code, screen = cli.in_terminal("db", "analyze", "--context", "models:AppSlim")
+    assert code == 0, screen
+    assert "\x1b[31m  2. Drop column 'users.email'  [destructive]\x1b[0m" in screen
+    code, screen = cli.in_terminal("db", "migrate", "--context", "models:AppSlim", "--yes")
+    assert code == 0, screen
+    assert "\x1b[31m  2. Drop column 'users.email'  [destructive]\x1b[0m" in screen
+    plain = cli("db", "analyze", *APP)  # no terminal: the seed's plain plan
+    assert "  1. Add column 'users.email' (TEXT)" in plain.stdout
+    assert "[destructive]" not in cli("db", "migrate", *APP).stdout

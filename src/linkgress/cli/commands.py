@@ -114,7 +114,10 @@ class Env:
 def _plan(out: Output, operations: list[Operation]) -> None:
     from linkgress.schema.confirm import plan_lines, warning_lines
 
-    out.lines(plan_lines(operations))
+    if out.colour:
+        out.plan(operations)
+    else:
+        out.lines(plan_lines(operations))
     warning = warning_lines(operations)
     if warning:
         out.line()

@@ -10,8 +10,11 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Iterable
-from typing import TextIO
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from linkgress.schema.operations import Operation
 
 _CODES = {"green": "32", "yellow": "33", "red": "31", "bold": "1", "dim": "2", "cyan": "36"}
 
@@ -38,7 +41,11 @@ class _PlanHandler(logging.Handler):
                 self.output.progress(message[len("applied: "):], timed=True)
             return
         colour = "yellow" if record.levelno >= logging.WARNING else None
-        self.output.line(message, colour)
+        plan = getattr(record, "linkgress_plan", None)
+        if plan is not None and self.output.colour:
+            self.output.plan(plan)
+        else:
+            self.output.line(message, colour)
         # The operations start after the plan; after a warning a person may be asked first,
         # so the first operation's time would include theirs: it is not shown.
         self.output.mark(untimed=record.levelno >= logging.WARNING)
@@ -71,6 +78,16 @@ class Output:
         """Print each of ``texts``."""
         for text in texts:
             self.line(text, colour)
+
+    def plan(self, operations: Sequence[Operation]) -> None:
+        """The plan in colour: destructive operations red and marked (terminal only)."""
+        self.line("Pending migrations:", "bold")
+        for i, op in enumerate(operations, 1):
+            if op.is_destructive:
+                self.line(f"  {i}. {op.describe()}  [destructive]", "red")
+            else:
+                self.line(f"  {i}. {op.describe()}", "cyan" if op.type.startswith(
+                    ("create", "add")) else None)
 
     def ok(self, text: str) -> None:
         """A success line (``✓ ...`` on a terminal)."""
