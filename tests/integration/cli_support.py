@@ -3,13 +3,17 @@ without a terminal (:class:`Cli`) or in a real pseudo-terminal (:meth:`Cli.in_te
 
 from __future__ import annotations
 
+import asyncio
 import os
 import pty
 import select
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
+
+import asyncpg
 
 import linkgress
 
@@ -98,3 +102,52 @@ class Cli:
 
 APP = ("--context", "models:App")
 SLIM = ("--context", "models:AppSlim")
+
+
+def sql(cli: Cli, *statements: str) -> list[asyncpg.Record]:
+    async def run() -> list[asyncpg.Record]:
+        conn = await asyncpg.connect(cli.dsn)
+        try:
+            rows: list[asyncpg.Record] = []
+            for statement in statements:
+                rows = await conn.fetch(statement)
+            return rows
+        finally:
+            await conn.close()
+
+    return asyncio.run(run())
+
+
+def run_script(cli: Cli, script: str) -> None:
+    """Run a SQL script as psql would (the simple query protocol)."""
+    async def run() -> None:
+        conn = await asyncpg.connect(cli.dsn)
+        try:
+            await conn.execute(script)
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
+
+
+def table_exists(cli: Cli, name: str) -> bool:
+    return bool(sql(cli, f"SELECT to_regclass('{name}') IS NOT NULL AS x")[0]["x"])
+
+
+MIGRATION = textwrap.dedent("""\
+    from linkgress import Migration, SchemaBuilder
+
+
+    class M(Migration):
+        async def up(self, schema: SchemaBuilder) -> None:
+            await schema.execute("CREATE TABLE {name} (id int)")
+
+        async def down(self, schema: SchemaBuilder) -> None:
+            await schema.execute("DROP TABLE {name}")
+    """)
+
+
+def write_migration(cli: Cli, stem: str, table: str) -> None:
+    directory = cli.cwd / "migrations"
+    directory.mkdir(exist_ok=True)
+    (directory / f"{stem}.py").write_text(MIGRATION.format(name=table))
