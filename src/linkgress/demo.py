@@ -98,10 +98,11 @@ async def run_demo(dsn: str, out: TextIO) -> None:
     demo_dsn = dsn_with_database(dsn, DEMO_DATABASE)
 
     async with DemoDatabaseV2(PgClient(dsn=demo_dsn)) as cleanup:
-        await cleanup.get_schema_manager().ensure_deleted()  # only the demo's own objects
+        # only the demo's own objects
+        await cleanup.get_schema_manager(quiet=True).ensure_deleted()
 
     async with DemoDatabase(PgClient(dsn=demo_dsn)) as db:
-        created = await db.get_schema_manager().ensure_created()
+        created = await db.get_schema_manager(quiet=True).ensure_created()
         out.write(f"1. ensure_created() on database {DEMO_DATABASE!r}:\n")
         out.writelines(f"   {i}. {op.describe()}\n" for i, op in enumerate(created, 1))
         alice = await db.users.insert(User(username="alice", email="alice@example.com"))

@@ -1,14 +1,25 @@
-"""Fixtures shared by the mutation, transaction and error tests: one ``Club`` context per module
-(schema created once), emptied before each test. A module that defines its own ``club`` or
-``db`` fixture uses that one instead."""
+"""Fixtures shared by the integration tests: ``cli`` (a project directory on a fresh database),
+and for the mutation, transaction and error tests one ``Club`` context per module (schema
+created once) emptied before each test (``club``, ``db``). A module that defines its own
+fixture of one of these names uses that one instead."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
+import pytest
 import pytest_asyncio
 
+from tests.integration.cli_support import MODELS, Cli
 from tests.integration.mutation_models import Club, open_club, reset
+
+
+@pytest.fixture
+def cli(tmp_path: Path, linkgress_database: str) -> Cli:
+    """A :class:`Cli` in a fresh directory holding ``models.py``, on a fresh database."""
+    (tmp_path / "models.py").write_text(MODELS)
+    return Cli(tmp_path, linkgress_database)
 
 
 @pytest_asyncio.fixture(scope="module")

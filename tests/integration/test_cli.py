@@ -4,7 +4,6 @@ from pyproject.toml and the environment, and the embedded server fallback."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import textwrap
@@ -13,67 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-import linkgress
-
-SRC = str(Path(linkgress.__file__).resolve().parents[1])
-
-MODELS = """
-from linkgress import DbContext, Entity, column, text, varchar
-
-
-class User(Entity):
-    id: int
-    username: str = column(varchar(100))
-    email: str = column(text(), unique=True)
-
-
-class App(DbContext):
-    users = DbContext.table(User)
-
-
-class UserSlim(Entity):
-    id: int
-    username: str = column(varchar(100))
-
-
-class AppSlim(DbContext):
-    '''Drops users.email: a destructive change.'''
-
-    users = DbContext.table(UserSlim)
-"""
-
-
-class Cli:
-    """Runs ``python -m linkgress`` in ``cwd`` with a controlled environment."""
-
-    def __init__(self, cwd: Path, dsn: str) -> None:
-        self.cwd = cwd
-        self.dsn = dsn
-        self.env = {k: v for k, v in os.environ.items()
-                    if k not in ("DATABASE_URL", "LINKGRESS_TEST_DSN", "LINKGRESS_ENV",
-                                 "APP_ENV", "DB_HOST", "DB_PORT", "DB_NAME", "DB_USER",
-                                 "DB_PASSWORD")}
-        self.env["PYTHONPATH"] = os.pathsep.join([str(cwd), SRC])
-
-    def __call__(self, *args: str, dsn: bool = True, env: dict[str, str] | None = None,
-                 stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-        argv = [sys.executable, "-m", "linkgress", *args]
-        if dsn:
-            argv += ["--dsn", self.dsn]
-        return subprocess.run(argv, cwd=self.cwd, env={**self.env, **(env or {})},
-                              input=stdin, stdin=None if stdin is not None else
-                              subprocess.DEVNULL, capture_output=True, text=True, timeout=120,
-                              check=False)
-
-
-@pytest.fixture
-def cli(tmp_path: Path, linkgress_database: str) -> Cli:
-    (tmp_path / "models.py").write_text(MODELS)
-    return Cli(tmp_path, linkgress_database)
-
-
-APP = ("--context", "models:App")
-SLIM = ("--context", "models:AppSlim")
+from tests.integration.cli_support import APP, SLIM, Cli
 
 
 def test_db_check_analyze_sql_migrate(cli: Cli) -> None:
@@ -133,9 +72,9 @@ def test_production_guard_refuses_drop_and_reset(cli: Cli) -> None:
         assert refused.returncode == 1
         assert f"{var}=production" in refused.stderr and "--force" in refused.stderr
     assert cli("db", "check", *APP).returncode == 0  # still there
-    reset = cli("db", "reset", *APP, "--force", env={"LINKGRESS_ENV": "production"})
+    reset = cli("db", "reset", *APP, "--force", "--yes", env={"LINKGRESS_ENV": "production"})
     assert reset.returncode == 0, reset.stderr
-    dropped = cli("db", "drop", *APP)
+    dropped = cli("db", "drop", *APP, "--yes")
     assert dropped.returncode == 0 and "Drop table 'users'" in dropped.stdout
     assert cli("db", "check", *APP).returncode == 1
 
@@ -145,7 +84,8 @@ def test_journaled_migration_commands(cli: Cli) -> None:
     assert created.returncode == 0, created.stderr
     files = list((cli.cwd / "migrations").glob("*_create_users.py"))
     assert len(files) == 1
-    assert created.stdout.strip() == f"Created {Path('migrations') / files[0].name}"
+    assert created.stdout.splitlines() == [f"Created {Path('migrations') / files[0].name}:",
+                                           "  + Create table 'users'"]
     sql = cli("migration", "up", "--sql", *APP)
     assert sql.returncode == 0 and f"-- {files[0].stem}" in sql.stdout
     assert 'CREATE TABLE "public"."users"' in sql.stdout
@@ -258,7 +198,7 @@ def test_embedded_server_and_demo_without_any_configuration(cli: Cli) -> None:
     assert "using the embedded PostgreSQL in" in demo.stderr
     assert str(cli.cwd / ".linkgress") in demo.stderr
     assert (cli.cwd / ".linkgress" / "pgdata").is_dir()
-    assert demo.stdout.strip()
+    assert demo.stdout.startswith("1. ensure_created() on database")  # no stray log record
     check = cli("db", "check", *APP, dsn=False)
     assert check.returncode == 1 and "Create table 'users'" in check.stdout
 

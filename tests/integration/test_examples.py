@@ -61,3 +61,12 @@ async def test_aiohttp_example(linkgress_database: str) -> None:
         assert await created.json() == {"id": 1, "title": "ship it", "done": False}
         listed = await http.get("/todos")
         assert await listed.json() == [{"id": 1, "title": "ship it", "done": False}]
+
+
+async def test_example_migrations_pass_check_migrations(linkgress_database: str) -> None:
+    pytest.importorskip("fastapi")
+    from linkgress.testing import check_migrations
+
+    context = _load("fastapi_app").TodoDatabase
+    applied = await check_migrations(context, EXAMPLES / "migrations", linkgress_database)
+    assert applied == [p.stem for p in sorted((EXAMPLES / "migrations").glob("*.py"))]

@@ -14,8 +14,8 @@ import traceback
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 
-from . import commands
-from .config import Refusal, UsageError, read_project_settings
+from . import commands, drop, journaled
+from .config import Refusal, UsageError, positive_seconds, read_project_settings
 from .output import Output
 
 Command = Callable[[commands.Env], Coroutine[None, None, int]]
@@ -34,6 +34,12 @@ def _common(suppress: bool) -> argparse.ArgumentParser:
     parent.add_argument("--migrations-directory", "-d", metavar="DIR", default=default,
                         help="migration files (default: [tool.linkgress] "
                              "migrations_directory, or ./migrations)")
+    parent.add_argument("--lock-timeout", metavar="SECONDS", type=positive_seconds,
+                        default=default, help="each DDL statement's wait for table locks "
+                        "(default: [tool.linkgress] lock_timeout, or 5)")
+    parent.add_argument("--lock-wait-timeout", metavar="SECONDS", type=positive_seconds,
+                        default=default, help="the wait for another migrator's lock "
+                        "(default: [tool.linkgress] lock_wait_timeout, or 60)")
     parent.add_argument("--verbose", "-v", action="store_true",
                         default=argparse.SUPPRESS if suppress else False,
                         help="debug logging, and tracebacks on errors")
@@ -48,6 +54,16 @@ def _leaf(group: argparse._SubParsersAction[argparse.ArgumentParser], name: str,
     return parser
 
 
+def _format_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=("text", "json"), default="text",
+                        help="json: one JSON document on stdout, for scripts")
+
+
+def _create_database_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--create-database", action="store_true",
+                        help="create the database first when it does not exist")
+
+
 def _db_commands(group: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     migrate = _leaf(group, "migrate", commands.db_migrate,
                     "bring the database to the model (prints the plan first)")
@@ -59,34 +75,81 @@ def _db_commands(group: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
                      "apply the destructive operations db migrate --defer-destructive deferred")
     contract.add_argument("--allow-destructive", "--yes", "-y", dest="allow_destructive",
                           action="store_true", help="consent to destructive operations")
-    _leaf(group, "analyze", commands.db_analyze, "print the plan; change nothing")
-    _leaf(group, "check", commands.db_check, "exit 1 when the database differs from the model")
+    _format_option(_leaf(group, "analyze", commands.db_analyze,
+                         "print the plan; change nothing"))
+    _format_option(_leaf(group, "check", commands.db_check,
+                         "exit 1 when the database differs from the model"))
     _leaf(group, "sql", commands.db_sql, "print the SQL a migrate would run")
-    _leaf(group, "create", commands.db_create, "create the model's schema (ensure_created)")
-    for name, command, text in (("drop", commands.db_drop, "drop what linkgress manages"),
-                                ("reset", commands.db_reset, "drop, then create again")):
-        leaf = _leaf(group, name, command, text + " (refused when LINKGRESS_ENV/APP_ENV is "
-                     "production)")
+    create = _leaf(group, "create", commands.db_create,
+                   "create the model's schema (ensure_created)")
+    seed = _leaf(group, "seed", commands.db_seed, "create what is missing, then run the "
+                 "project's seeding function ([tool.linkgress] seed)")
+    seed.add_argument("--seed", metavar="MODULE:FUNCTION",
+                      help="the async seeding function (default: [tool.linkgress] seed)")
+    for leaf in (migrate, create, seed):
+        _create_database_option(leaf)
+    for name, command, text in (
+            ("drop", drop.db_drop, "drop what linkgress manages, and the migration journal"),
+            ("reset", drop.db_reset, "drop, then replay the migration files (or, without "
+                                     "any, create the schema from the model)")):
+        leaf = _leaf(group, name, command, text + "; asks first (refused when "
+                     "LINKGRESS_ENV/APP_ENV is production)")
+        leaf.add_argument("--yes", "-y", action="store_true",
+                          help="do not ask (required when stdin is not a terminal)")
+        leaf.add_argument("--cascade", action="store_true",
+                          help="also drop objects linkgress does not manage that depend on "
+                               "its tables (views, foreign keys)")
         leaf.add_argument("--force", action="store_true", help="run even in production")
+        if name == "reset":
+            _create_database_option(leaf)
+            leaf.add_argument("--from-model", action="store_true",
+                              help="journaled project: create the schema from the model and "
+                                   "record the files as applied instead of running them")
 
 
 def _migration_commands(group: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    create = _leaf(group, "create", commands.migration_create, "write a new migration file")
+    create = _leaf(group, "create", journaled.migration_create, "write a new migration file")
     create.add_argument("name", help="what the migration does, e.g. add_phone")
     create.add_argument("--auto", action="store_true",
                         help="fill it from the differences between database and model")
-    up = _leaf(group, "up", commands.migration_up, "apply the pending migrations")
+    create.add_argument("--no-format", action="store_true",
+                        help="do not run ruff format on the new file (it runs when ruff is "
+                             "installed)")
+    up = _leaf(group, "up", journaled.migration_up, "apply the pending migrations")
     mode = up.add_mutually_exclusive_group()
     mode.add_argument("--dry-run", action="store_true", help="show the SQL; change nothing")
     mode.add_argument("--sql", action="store_true", help="print the SQL only; change nothing")
     mode.add_argument("--baseline", action="store_true",
                       help="on a fresh database: create the schema from the model and record "
                            "every file as applied without running it")
-    down = _leaf(group, "down", commands.migration_down, "revert applied migrations")
+    _create_database_option(up)
+    up.add_argument("--to", metavar="NAME", help="stop after migration NAME")
+    up.add_argument("--offline", action="store_true",
+                    help="with --sql: render the files' SQL and journal rows without a "
+                         "database, for a DBA to run")
+    up.add_argument("--from", dest="from_", metavar="NAME",
+                    help="with --offline: the last migration already applied")
+    up.add_argument("--out-of-order", action="store_true",
+                    help="apply pending files that sort before applied ones")
+    down = _leaf(group, "down", journaled.migration_down, "revert applied migrations")
     down.add_argument("n", nargs="?", type=int, help="how many (default 1)")
     down.add_argument("--batch", action="store_true", help="revert the whole last batch")
+    down.add_argument("--to", metavar="NAME", help="revert the migrations applied after NAME "
+                      "(NAME stays applied); --to base reverts every one")
     down.add_argument("--dry-run", action="store_true", help="show the SQL; change nothing")
-    _leaf(group, "status", commands.migration_status, "list migrations and their state")
+    status = _leaf(group, "status", journaled.migration_status,
+                   "list migrations and their state")
+    _format_option(status)
+    _leaf(group, "history", journaled.migration_history,
+          "the applied migrations, in the order they were applied")
+    _leaf(group, "current", journaled.migration_current, "the newest applied migration")
+    stamp = _leaf(group, "stamp", journaled.migration_stamp,
+                  "record a migration (and pending ones before it) as applied without "
+                  "running it")
+    stamp.add_argument("name", help="the migration, e.g. 20260115_093000_add_phone")
+    status.add_argument("--check", action="store_true",
+                        help="exit 1 when a migration is pending, edited after it was "
+                             "applied, or missing its file")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -97,17 +160,26 @@ def build_parser() -> argparse.ArgumentParser:
                     "journaled (migration ...) migrations.")
     top = parser.add_subparsers(dest="group", metavar="{db,migration,demo}", required=True)
     _db_commands(top.add_parser("db", help="automatic migrations").add_subparsers(
-        dest="action", metavar="{migrate,contract,analyze,check,sql,create,drop,reset}",
-        required=True))
+        dest="action",
+        metavar="{migrate,contract,analyze,check,sql,create,seed,drop,reset}", required=True))
     _migration_commands(top.add_parser("migration", help="journaled migrations").add_subparsers(
-        dest="action", metavar="{create,up,down,status}", required=True))
+        dest="action", metavar="{create,up,down,status,history,current,stamp}", required=True))
     _leaf(top, "demo", commands.demo, "run the demo on the configured server")
     return parser
 
 
 def _check_usage(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    if getattr(args, "batch", False) and args.n is not None:
-        parser.error("migration down takes N or --batch, not both")
+    given = [name for name, on in (("N", getattr(args, "n", None) is not None),
+                                   ("--batch", getattr(args, "batch", False)),
+                                   ("--to", getattr(args, "to", None) is not None)) if on]
+    if getattr(args, "action", None) == "down" and len(given) > 1:
+        parser.error(f"migration down takes one of N, --batch, --to; got {' and '.join(given)}")
+    if getattr(args, "action", None) == "up" and args.offline and not args.sql:
+        parser.error("--offline renders SQL: use it with --sql")
+    if getattr(args, "action", None) == "up" and args.from_ and not args.offline:
+        parser.error("--from is for --sql --offline (online, the journal says what is applied)")
+    if getattr(args, "action", None) == "up" and args.to is not None and args.baseline:
+        parser.error("migration up --baseline records every file; it takes no --to")
     if getattr(args, "n", None) is not None and args.n < 1:
         parser.error("migration down N: N must be at least 1")
 
@@ -143,7 +215,8 @@ def run(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if args.verbose:
             traceback.print_exc(file=sys.stderr)
-        message = str(exc) if isinstance(exc, Refusal) else _describe(exc)
+        message = str(exc) if isinstance(exc, Refusal | commands.SeedFailed) \
+            else _describe(exc)
         out.error(message)
         return 1
 
@@ -152,6 +225,9 @@ def _describe(exc: BaseException) -> str:
     from linkgress.errors import LinkgressError
 
     text = str(exc).strip() or type(exc).__name__
+    if getattr(exc, "sqlstate", None) == commands.MISSING_DATABASE:
+        return (f"{text}; create it (createdb NAME, or CREATE DATABASE), or run the command "
+                "again with --create-database")
     if isinstance(exc, LinkgressError):
         return text
     return f"{type(exc).__name__}: {text}"

@@ -11,13 +11,12 @@ import sys
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .config import (
     ProjectSettings,
     load_context_class,
     migrations_directory,
-    production_guard,
     resolve_dsn,
 )
 from .output import Output
@@ -26,8 +25,12 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from linkgress.context import DbContext
-    from linkgress.migrations import MigrationResult, MigrationRunner
+    from linkgress.migrations import MigrationRunner
+    from linkgress.schema.manager import DbSchemaManager
     from linkgress.schema.operations import Operation
+
+
+MISSING_DATABASE = "3D000"  # invalid_catalog_name
 
 
 @dataclass
@@ -57,17 +60,53 @@ class Env:
         from linkgress.client import PgClient
 
         context_class = load_context_class(self.args.context, self.project)
+        if getattr(self.args, "create_database", False):
+            await self._create_database_if_missing()
         db = context_class(PgClient(dsn=self.dsn(), min_size=0, max_size=4))
         try:
             yield db
         finally:
             await db.dispose()
 
+    async def _create_database_if_missing(self) -> None:
+        from linkgress.client import PgClient, create_database
+        from linkgress.dsn import dsn_with_database, parse_dsn
+
+        probe = PgClient(dsn=self.dsn(), min_size=0, max_size=1)
+        try:
+            await probe.fetchval("SELECT 1")
+            return
+        except Exception as exc:
+            name = parse_dsn(self.dsn()).database
+            if getattr(exc, "sqlstate", None) != MISSING_DATABASE or not name:
+                raise
+        finally:
+            await probe.close()
+        await create_database(dsn_with_database(self.dsn(), "postgres"), name)
+        self.out.err.write(f"linkgress: created database {name!r}\n")
+        self.out.err.flush()
+
+    def lock_timeouts(self) -> tuple[float, float]:
+        """``(lock_timeout, lock_wait_timeout)``: the flags, else ``[tool.linkgress]``, else
+        ``migrate()``'s defaults (5 s, 60 s)."""
+        args, project = self.args, self.project
+        return (float(getattr(args, "lock_timeout", None) or project.lock_timeout or 5.0),
+                float(getattr(args, "lock_wait_timeout", None) or project.lock_wait_timeout
+                      or 60.0))
+
+    def manager(self, db: DbContext, *, quiet: bool = False) -> DbSchemaManager:
+        """``db``'s schema manager with the configured lock timeouts."""
+        lock_timeout, lock_wait_timeout = self.lock_timeouts()
+        return db.get_schema_manager(quiet=quiet, lock_timeout=lock_timeout,
+                                     lock_wait_timeout=lock_wait_timeout)
+
     def runner(self, db: DbContext) -> MigrationRunner:
         """A runner printing a progress line per migration on a terminal."""
         from linkgress.migrations import MigrationRunner
 
+        lock_timeout, lock_wait_timeout = self.lock_timeouts()
         return MigrationRunner(db, migrations_directory=self.migrations_directory,
+                               lock_timeout=lock_timeout, lock_wait_timeout=lock_wait_timeout,
                                progress=lambda action, name: self.out.progress(
                                    f"{action} {name}"))
 
@@ -75,7 +114,10 @@ class Env:
 def _plan(out: Output, operations: list[Operation]) -> None:
     from linkgress.schema.confirm import plan_lines, warning_lines
 
-    out.lines(plan_lines(operations))
+    if out.colour:
+        out.plan(operations)
+    else:
+        out.lines(plan_lines(operations))
     warning = warning_lines(operations)
     if warning:
         out.line()
@@ -88,18 +130,18 @@ def _plan(out: Output, operations: list[Operation]) -> None:
 async def db_migrate(env: Env) -> int:
     """Automatic migration: print the plan, obtain consent for destructive operations, apply."""
     async with env.open() as db:
-        applied = await db.get_schema_manager().migrate(
+        applied = await env.manager(db).migrate(
             allow_destructive=env.args.allow_destructive,
             defer_destructive=env.args.defer_destructive)
     if applied:
-        env.out.ok("Migration completed successfully")
+        env.out.ok(f"Migration completed successfully{env.out.elapsed()}")
     return 0
 
 
 async def db_contract(env: Env) -> int:
     """Apply the destructive operations a ``db migrate --defer-destructive`` deferred."""
     async with env.open() as db:
-        applied = await db.get_schema_manager().contract(
+        applied = await env.manager(db).contract(
             allow_destructive=env.args.allow_destructive)
     env.out.ok(f"Contract applied {len(applied)} operation(s)" if applied
                else "Nothing to contract")
@@ -109,7 +151,13 @@ async def db_contract(env: Env) -> int:
 async def db_analyze(env: Env) -> int:
     """Print what ``db migrate`` would do; change nothing."""
     async with env.open() as db:
-        result = await db.get_schema_manager().analyze_full()
+        result = await env.manager(db).analyze_full()
+    if env.args.format == "json":
+        from .report import dumps, operation_json
+
+        env.out.line(dumps({"operations": [operation_json(op) for op in result.operations],
+                            "notes": result.notes}))
+        return 0
     if result.operations:
         _plan(env.out, result.operations)
     else:
@@ -126,8 +174,16 @@ def _notes(out: Output, notes: list[str]) -> None:
 async def db_check(env: Env) -> int:
     """Exit 1 when the database differs from the model (CI drift check), 0 when in sync."""
     async with env.open() as db:
-        result = await db.get_schema_manager().analyze_full()
+        result = await env.manager(db).analyze_full()
+        journal = await _journal_json(env, db) if env.args.format == "json" else None
     operations = result.operations
+    if env.args.format == "json":
+        from .report import dumps, operation_json
+
+        env.out.line(dumps({"in_sync": not operations,
+                            "operations": [operation_json(op) for op in operations],
+                            "notes": result.notes, "migrations": journal}))
+        return 1 if operations else 0
     if not operations:
         env.out.ok("In sync: the database matches the model")
         _notes(env.out, result.notes)
@@ -139,12 +195,26 @@ async def db_check(env: Env) -> int:
     return 1
 
 
+async def _journal_json(env: Env, db: DbContext) -> list[dict[str, Any]] | None:
+    from linkgress.migrations.journal import Journal
+
+    from .journaled import out_of_order
+    from .report import migrations_json
+
+    async with db.client.acquire() as conn:
+        has_journal = await Journal().exists(conn)
+    if not has_journal and not env.migrations_directory.is_dir():
+        return None
+    entries = await env.runner(db).status()
+    return migrations_json(entries, out_of_order(entries))
+
+
 async def db_sql(env: Env) -> int:
     """Print the SQL ``db migrate`` would run, as a script."""
     from linkgress.schema.ddl import render
 
     async with env.open() as db:
-        operations = await db.get_schema_manager().analyze()
+        operations = await env.manager(db).analyze()
     if not operations:
         env.out.line("-- no changes: the database matches the model")
     for op in operations:
@@ -155,128 +225,35 @@ async def db_sql(env: Env) -> int:
 
 async def db_create(env: Env) -> int:
     """``ensure_created()``: create whatever of the model is missing."""
+    env.out.operation_progress = False  # the list below names each object once
     async with env.open() as db:
-        created = await db.get_schema_manager().ensure_created()
+        created = await env.manager(db, quiet=True).ensure_created()
     env.out.lines(f"  {i}. {op.describe()}" for i, op in enumerate(created, 1))
     env.out.ok("Schema created successfully" if created else "Schema already exists")
     return 0
 
 
-async def db_drop(env: Env) -> int:
-    """``ensure_deleted()``: drop what linkgress manages (refused in production)."""
-    production_guard("drop the schema", env.args.force, env.environ)
+async def db_seed(env: Env) -> int:
+    """Create what is missing of the schema, then await the project's seeding function with
+    the open context (``[tool.linkgress] seed = "module:function"``, or ``--seed``)."""
+    from .config import load_seed_function
+
+    seed = load_seed_function(env.args.seed, env.project)
+    env.out.operation_progress = False  # the list below names each object once
     async with env.open() as db:
-        dropped = await db.get_schema_manager().ensure_deleted()
-    env.out.lines(f"  {i}. {op.describe()}" for i, op in enumerate(dropped, 1))
-    env.out.ok("Schema dropped successfully")
-    return 0
-
-
-async def db_reset(env: Env) -> int:
-    """Drop and create again (refused in production)."""
-    production_guard("reset the schema", env.args.force, env.environ)
-    async with env.open() as db:
-        manager = db.get_schema_manager()
-        dropped = await manager.ensure_deleted()
-        created = await manager.ensure_created()
-    env.out.ok(f"Schema reset: dropped {len(dropped)}, created {len(created)} object(s)")
-    return 0
-
-
-# -- migration ----------------------------------------------------------------------------------
-
-
-async def migration_create(env: Env) -> int:
-    """Write a new migration file: from the differ (``--auto``) or a template."""
-    from linkgress.migrations import MigrationScaffold, NoChangesError
-
-    if not env.args.auto:
-        path = MigrationScaffold(None, env.migrations_directory).scaffold_empty(env.args.name)
-        env.out.ok(f"Created {path}")
-        return 0
-    async with env.open() as db:
+        created = await env.manager(db, quiet=True).ensure_created()
+        env.out.lines(f"  {i}. {op.describe()}" for i, op in enumerate(created, 1))
         try:
-            path = await MigrationScaffold(db, env.migrations_directory).scaffold(env.args.name)
-        except NoChangesError as exc:
-            env.out.line(f"No changes: {exc}")
-            return 0
-    env.out.ok(f"Created {path}")
+            await seed(db)
+        except Exception as exc:
+            raise SeedFailed(f"seed {seed.__module__}:{seed.__qualname__} failed: "
+                             f"{type(exc).__name__}: {exc}") from exc
+    env.out.ok(f"Seeded ({seed.__module__}:{seed.__qualname__})")
     return 0
 
 
-def _report(env: Env, result: MigrationResult, verb: str, names: list[str]) -> int:
-    out = env.out
-    if out.tty and names:  # each was announced by a progress line already
-        batch = f" (batch {result.batch})" if verb == "applied" and result.batch else ""
-        out.ok(f"{verb.capitalize()} {len(names)} migration(s){batch}")
-    else:
-        for name in names:
-            out.line(f"{verb}: {name}", "green")
-    if result.baseline:
-        out.line("baseline: created the schema from the model", "green")
-    for name in result.baselined:
-        out.line(f"baselined (recorded, not run): {name}", "green")
-    for name in result.failed:
-        out.line(f"failed: {name}", "red")
-    for name in result.pending if not result.dry_run else []:
-        out.line(f"not run: {name}", "yellow")
-    if result.error is not None:
-        out.error(str(result.error))
-        return 1
-    if not names and not result.baseline:
-        out.line("Nothing to do: no pending migrations" if verb == "applied"
-                 else "Nothing to revert")
-    return 0
-
-
-def _dry_run(env: Env, result: MigrationResult, sql_only: bool) -> int:
-    for name in result.pending:
-        env.out.line(f"-- {name}" if sql_only else f"Would run {name}:", "cyan")
-        indent = "" if sql_only else "    "
-        env.out.lines(f"{indent}{sql};" for sql in result.sql.get(name, []))
-    if not result.pending:
-        env.out.line("-- nothing to run" if sql_only else "Nothing to run")
-    if result.error is not None:
-        env.out.error(str(result.error))
-        return 1
-    return 0
-
-
-async def migration_up(env: Env) -> int:
-    """Apply the pending migration files (``--dry-run``/``--sql``: show their SQL only)."""
-    dry = env.args.dry_run or env.args.sql
-    async with env.open() as db:
-        result = await env.runner(db).up(dry_run=dry, baseline=env.args.baseline)
-    if dry:
-        return _dry_run(env, result, env.args.sql)
-    return _report(env, result, "applied", result.applied)
-
-
-async def migration_down(env: Env) -> int:
-    """Revert the newest N migrations (default 1), or the last batch."""
-    async with env.open() as db:
-        result = await env.runner(db).down(env.args.n or 1, batch=env.args.batch,
-                                           dry_run=env.args.dry_run)
-    if env.args.dry_run:
-        return _dry_run(env, result, False)
-    return _report(env, result, "reverted", result.reverted)
-
-
-async def migration_status(env: Env) -> int:
-    """List every migration: applied or pending, batch, time, edited / missing flags."""
-    async with env.open() as db:
-        entries = await env.runner(db).status()
-    if not entries:
-        env.out.line(f"No migrations in {env.migrations_directory}")
-    for e in entries:
-        state = "applied" if e.applied else "pending"
-        when = f"batch {e.batch}, {e.applied_at:%Y-%m-%d %H:%M:%S %Z}" if e.applied_at else ""
-        flags = [*(["EDITED after it was applied"] if e.checksum_mismatch else []),
-                 *(["FILE MISSING"] if e.file_missing else [])]
-        colour = "yellow" if flags else ("green" if e.applied else None)
-        text = f"{state:8} {e.name}" + (f"  ({when})" if when else "")
-        env.out.line(text + "".join(f"  [{f}]" for f in flags), colour)
-    return 0
+class SeedFailed(Exception):
+    """The seeding function raised (exit 1; the message names it and the error)."""
 
 
 async def demo(env: Env) -> int:

@@ -4,9 +4,13 @@
   ``pyproject.toml`` (searched from the working directory upwards).
 - Migrations directory: ``--migrations-directory``, else ``[tool.linkgress]
   migrations_directory`` (relative to that ``pyproject.toml``), else ``migrations``.
+- Lock timeouts: ``--lock-timeout`` / ``--lock-wait-timeout``, else the same keys of
+  ``[tool.linkgress]``, else ``migrate()``'s defaults. Any other key there is an error.
 - Database: ``--dsn``, else ``DATABASE_URL``, else ``DB_HOST``/``DB_PORT``/``DB_NAME``/
   ``DB_USER``/``DB_PASSWORD``, else an embedded PostgreSQL kept under ``.linkgress/`` in the
-  working directory (announced on stderr).
+  working directory (announced on stderr). A present but empty or malformed variable is a
+  usage error naming it; the embedded fallback happens only when nothing is set, and never
+  with ``LINKGRESS_ENV``/``APP_ENV=production`` or ``CI`` set.
 """
 
 from __future__ import annotations
@@ -43,6 +47,14 @@ class ProjectSettings:
     root: Path | None = None
     context: str | None = None
     migrations_directory: str | None = None
+    lock_timeout: float | None = None
+    lock_wait_timeout: float | None = None
+    seed: str | None = None
+
+
+_SETTINGS: dict[str, type | tuple[type, ...]] = {
+    "context": str, "migrations_directory": str, "seed": str,
+    "lock_timeout": (int, float), "lock_wait_timeout": (int, float)}
 
 
 def find_pyproject(start: Path) -> Path | None:
@@ -66,8 +78,30 @@ def read_project_settings(start: Path) -> ProjectSettings:
     section: Any = data.get("tool", {}).get("linkgress", {})
     if not isinstance(section, dict):
         raise UsageError(f"{path}: [tool.linkgress] must be a table")
-    return ProjectSettings(root=path.parent, context=section.get("context"),
-                           migrations_directory=section.get("migrations_directory"))
+    for key, value in section.items():
+        expected = _SETTINGS.get(key)
+        if expected is None:
+            raise UsageError(f"{path}: [tool.linkgress] has an unknown key {key!r} (known: "
+                             f"{', '.join(_SETTINGS)})")
+        if not isinstance(value, expected) or isinstance(value, bool):
+            kind = "a string" if expected is str else "a number of seconds"
+            raise UsageError(f"{path}: [tool.linkgress] {key} must be {kind}, got {value!r}")
+        if isinstance(value, int | float) and value <= 0:
+            raise UsageError(f"{path}: [tool.linkgress] {key} must be positive, got {value!r}")
+    return ProjectSettings(root=path.parent, **section)
+
+
+def positive_seconds(raw: str) -> float:
+    """argparse type for ``--lock-timeout`` / ``--lock-wait-timeout``."""
+    import argparse
+
+    try:
+        value = float(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {raw!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {raw!r}")
+    return value
 
 
 def migrations_directory(option: str | None, project: ProjectSettings) -> Path:
@@ -90,30 +124,124 @@ def load_context_class(spec: str | None, project: ProjectSettings) -> type[DbCon
     module_name, sep, attr = spec.partition(":")
     if not sep or not module_name or not attr:
         raise UsageError(f"--context must look like module:Class, got {spec!r}")
+    module = _import_project_module(module_name, project, "context")
+    found: Any = module
+    for part in attr.split("."):
+        if not hasattr(found, part):
+            raise UsageError(f"--context {spec}: module {module_name!r} has no {part!r} "
+                             f"(it defines: {', '.join(_context_names(module)) or 'no DbContext'})")
+        found = getattr(found, part)
+    if not (isinstance(found, type) and issubclass(found, DbContext)):
+        raise UsageError(f"--context {spec}: {attr} is a {type(found).__name__}, not a "
+                         "DbContext subclass")
+    return found
+
+
+def _import_project_module(name: str, project: ProjectSettings, what: str) -> Any:
     # A console script does not have the working directory on sys.path; `python -m` does.
     for directory in (Path.cwd(), project.root):
         if directory is not None and str(directory) not in sys.path:
             sys.path.insert(0, str(directory))
     try:
-        module = importlib.import_module(module_name)
+        return importlib.import_module(name)
     except ImportError as exc:
-        raise UsageError(f"cannot import context module {module_name!r}: {exc}") from exc
-    found: Any = module
-    for part in attr.split("."):
-        found = getattr(found, part, None)
-    if not (isinstance(found, type) and issubclass(found, DbContext)):
-        raise UsageError(f"{spec!r} is not a DbContext subclass")
+        raise UsageError(f"cannot import {what} module {name!r}: {exc}") from exc
+
+
+def load_seed_function(spec: str | None, project: ProjectSettings) -> Any:
+    """Import the ``module:function`` seeding coroutine function (``--seed`` or
+    ``[tool.linkgress] seed``); :class:`UsageError` when none is configured or it is not one."""
+    import inspect
+
+    spec = spec or project.seed
+    if not spec:
+        raise UsageError("no seed: pass --seed module:function or set seed in "
+                         "[tool.linkgress] of pyproject.toml")
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise UsageError(f"--seed must look like module:function, got {spec!r}")
+    found = getattr(_import_project_module(module_name, project, "seed"), attr, None)
+    if not inspect.iscoroutinefunction(found):
+        raise UsageError(f"seed {spec}: expected an async function taking the context, got "
+                         f"{type(found).__name__ if found is not None else 'nothing'}")
     return found
 
 
-def resolve_dsn(option: str | None, environ: Mapping[str, str], stderr: TextIO) -> str:
-    """The DSN to use, starting the embedded server when nothing is configured."""
-    from linkgress.client import PgClient
+def _context_names(module: Any) -> list[str]:
+    from linkgress.context import DbContext
 
-    if option:
-        return option
-    if environ.get("DATABASE_URL", "").strip() or any(environ.get(v) for v in DB_ENV_VARS):
+    return sorted(name for name, value in vars(module).items()
+                  if isinstance(value, type) and issubclass(value, DbContext)
+                  and value is not DbContext)
+
+
+def _checked_url(value: str, source: str) -> str:
+    """``value`` when it is a usable ``postgresql://`` URL; :class:`UsageError` naming
+    ``source`` otherwise (an empty CI secret must never fall back to another database)."""
+    from linkgress.dsn import mask_dsn, parse_dsn
+    from linkgress.errors import LinkgressError
+
+    if not value.strip():
+        raise UsageError(f"{source} is set but empty; set it to a postgresql:// URL "
+                         "(or unset it)")
+    try:
+        parse_dsn(value.strip())
+    except LinkgressError as exc:
+        raise UsageError(f"{source} is malformed: {exc}") from None
+    except ValueError as exc:  # urlsplit: e.g. an invalid IPv6 address
+        raise UsageError(f"{source} is malformed ({exc}): {mask_dsn(value)!r}") from None
+    return value.strip()
+
+
+def configured_database(environ: Mapping[str, str]) -> str | None:
+    """The DSN the environment configures, or None when nothing is set.
+
+    ``DATABASE_URL`` wins when present; else any of ``DB_HOST``/``DB_PORT``/``DB_NAME``/
+    ``DB_USER``/``DB_PASSWORD`` (missing ones default as in ``PgClient.from_env()``).
+    A variable that is present but empty (``DB_PASSWORD`` excepted) or malformed is a
+    :class:`UsageError` naming it.
+    """
+    from linkgress.client import PgClient
+    from linkgress.errors import LinkgressError
+
+    if "DATABASE_URL" in environ:
+        return _checked_url(environ["DATABASE_URL"], "DATABASE_URL")
+    present = [v for v in DB_ENV_VARS if v in environ]
+    if not present:
+        return None
+    for var in present:
+        if var != "DB_PASSWORD" and not environ[var].strip():
+            raise UsageError(f"{var} is set but empty; give it a value (or unset it)")
+    try:
         return PgClient.from_env(environ=environ).dsn
+    except LinkgressError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def embedded_refusal(environ: Mapping[str, str]) -> str | None:
+    """Why the embedded fallback may not be used here (production or CI), or None."""
+    for var in PRODUCTION_ENV_VARS:
+        if environ.get(var, "").strip().lower() == "production":
+            return f"{var}=production"
+    ci = environ.get("CI", "").strip().lower()
+    if ci and ci not in ("0", "false", "no"):
+        return f"CI={environ['CI']}"
+    return None
+
+
+def resolve_dsn(option: str | None, environ: Mapping[str, str], stderr: TextIO) -> str:
+    """The DSN to use: ``--dsn``, else the environment, else (only when nothing is set, and
+    never in production or CI) the embedded server, announced on ``stderr``."""
+    if option is not None:
+        return _checked_url(option, "--dsn")
+    configured = configured_database(environ)
+    if configured is not None:
+        return configured
+    refusal = embedded_refusal(environ)
+    if refusal is not None:
+        raise UsageError(f"no database configured: set DATABASE_URL (or DB_HOST, DB_PORT, "
+                         f"DB_NAME, DB_USER, DB_PASSWORD) or pass --dsn; the embedded "
+                         f"PostgreSQL is not used when {refusal}")
     from linkgress.embedded import start_embedded_server
 
     data_dir = Path.cwd() / EMBEDDED_DIRNAME

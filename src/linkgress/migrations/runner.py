@@ -89,6 +89,18 @@ class MigrationStatus:
     file_missing: bool
 
 
+def _up_to(files: list[MigrationFile], to: str | None, directory: Path) -> list[MigrationFile]:
+    if to is None:
+        return files
+    names = [f.name for f in files]
+    if to not in names:
+        from linkgress.errors import MigrationFileError
+
+        raise MigrationFileError(f"no migration named {to!r} (the files: "
+                                 f"{', '.join(names) or 'none'})", path=str(directory))
+    return files[:names.index(to) + 1]
+
+
 def _failure(name: str, direction: str, exc: Exception, builder: SchemaBuilder) -> MigrationError:
     if isinstance(exc, MigrationError):
         return exc
@@ -134,7 +146,8 @@ class MigrationRunner:
 
     # -- up -------------------------------------------------------------------------------------
 
-    async def up(self, *, dry_run: bool = False, baseline: bool = False) -> MigrationResult:
+    async def up(self, *, dry_run: bool = False, baseline: bool = False,
+                 to: str | None = None) -> MigrationResult:
         """Apply every pending file, in lexicographic order, as one new batch.
 
         Every file is loaded and validated first (:class:`MigrationFileError` before anything
@@ -149,8 +162,13 @@ class MigrationRunner:
         ``baseline=True`` on a database whose journal is empty creates the schema from the model
         (as ``ensure_created()`` does) and records every file as applied without running it;
         with a non-empty journal it is a plain ``up()``.
+
+        ``to="NAME"`` stops after that migration (files sorting after it stay pending); a
+        name that is no migration file raises :class:`MigrationFileError`.
         """
-        files = load_migrations(self.directory)
+        files = _up_to(load_migrations(self.directory), to, self.directory)
+        if to is not None and baseline:
+            raise ValueError("up(): baseline=True records every file; it takes no `to`")
         if dry_run:
             return await self._dry_run(files, "up")
         await self.manager.run_start_hook()
@@ -211,12 +229,39 @@ class MigrationRunner:
             await self.executor.run_hook(conn, self.db.on_migration_complete,
                                          "on_migration_complete")
             for migration in files:
-                await self.journal.record(conn, migration.name, 1, migration.checksum)
+                await self.journal.record(conn, migration.name, 1, migration.checksum,
+                                          stamped=True)
             await record_managed_state(self.executor, conn, target)
         log.info("baseline: created the schema from the model, recorded %d migration(s)",
                  len(files))
         return MigrationResult(baselined=[f.name for f in files], baseline=True,
                                batch=1 if files else None)
+
+    async def stamp(self, to: str) -> MigrationResult:
+        """Record ``to`` and every pending file sorting before it as applied, without running
+        them (Alembic's ``stamp``, Django's ``--fake``), as one new batch marked ``stamped``
+        in the journal; the managed-state record is refreshed from what exists.
+
+        For a database whose schema was changed by other means. ``result.baselined`` lists the
+        names recorded, ``result.skipped`` those already applied. A name that is no migration
+        file raises :class:`MigrationFileError`.
+        """
+        files = _up_to(load_migrations(self.directory), to, self.directory)
+        result = MigrationResult()
+        async with self.executor.locked_transaction() as conn:
+            await self.journal.ensure(conn)
+            done = {r.name for r in await self.journal.rows(conn)}
+            todo = [f for f in files if f.name not in done]
+            result.skipped = [f.name for f in files if f.name in done]
+            if todo:
+                result.batch = await self.journal.max_batch(conn) + 1
+                for migration in todo:
+                    await self.journal.record(conn, migration.name, result.batch,
+                                              migration.checksum, stamped=True)
+                await record_managed_state(self.executor, conn, self.manager.target_schema())
+        result.baselined = [f.name for f in todo]
+        log.info("stamped %d migration(s) as applied without running them", len(todo))
+        return result
 
     # -- down -----------------------------------------------------------------------------------
 

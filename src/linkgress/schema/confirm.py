@@ -56,10 +56,12 @@ def warning_lines(operations: Sequence[Operation]) -> list[str]:
 def log_plan(operations: Sequence[Operation], *, quiet: bool = False,
              logger: logging.Logger = log) -> None:
     """Log the plan (INFO) and the destructive warning (WARNING), each as one record so that
-    the lines of concurrent workers never interleave. With ``quiet``, both go to DEBUG."""
+    the lines of concurrent workers never interleave. With ``quiet``, both go to DEBUG. The
+    plan record carries the operations as ``record.linkgress_plan`` (for the CLI's colours)."""
     if not operations:
         return
-    logger.log(logging.DEBUG if quiet else logging.INFO, "%s", "\n".join(plan_lines(operations)))
+    logger.log(logging.DEBUG if quiet else logging.INFO, "%s", "\n".join(plan_lines(operations)),
+               extra={"linkgress_plan": list(operations)})
     warning = warning_lines(operations)
     if warning:
         logger.log(logging.DEBUG if quiet else logging.WARNING, "%s", "\n".join(warning))

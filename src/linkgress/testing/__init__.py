@@ -26,10 +26,20 @@ import warnings
 from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from linkgress.testing.migrations import (
+        MigrationCheckFailed,
+        MigrationSteps,
+        check_migrations,
+    )
 
 __all__ = [
     "DATABASE_PREFIX",
+    "MigrationCheckFailed",
+    "MigrationSteps",
+    "check_migrations",
     "docker_available",
     "new_database_name",
     "postgres_server",
@@ -44,6 +54,17 @@ CONTAINER_IMAGE = "postgres:18-alpine"
 """The image used when the server comes from testcontainers (``LINKGRESS_TEST_IMAGE`` overrides)."""
 
 logger = logging.getLogger("linkgress.testing")
+
+_MIGRATION_HELPERS = ("MigrationCheckFailed", "MigrationSteps", "check_migrations")
+
+
+def __getattr__(name: str) -> Any:
+    # Loaded on first use: the pytest plugin imports this package at startup.
+    if name in _MIGRATION_HELPERS:
+        from linkgress.testing import migrations
+
+        return getattr(migrations, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 _T = TypeVar("_T")
 
