@@ -176,8 +176,8 @@ class PgClient(DatabaseClient):
 
         ``LINKGRESS_PGBOUNCER=1`` sets ``pgbouncer=True`` (unless ``pgbouncer=`` is passed).
         ``options`` are passed on (``max_size=``, ``log_queries=``, ...). Raises
-        :class:`~linkgress.errors.LinkgressError` when ``DB_PORT`` is not an integer port or
-        ``LINKGRESS_PGBOUNCER`` is not a boolean.
+        :class:`~linkgress.errors.LinkgressError` when ``DATABASE_URL`` is set but empty,
+        ``DB_PORT`` is not an integer port or ``LINKGRESS_PGBOUNCER`` is not a boolean.
         """
         env = os.environ if environ is None else environ
         flag = env.get(_PGBOUNCER_ENV, "")
@@ -186,6 +186,10 @@ class PgClient(DatabaseClient):
         url = env.get("DATABASE_URL", "").strip()
         if url:
             return cls(dsn=url, **options)
+        if "DATABASE_URL" in env:  # an empty CI secret must not mean "localhost"
+            raise LinkgressError(
+                "DATABASE_URL is set but empty: set it to a postgresql:// URL, or unset it to "
+                "use DB_HOST/DB_PORT/DB_NAME/DB_USER/DB_PASSWORD")
         raw_port = env.get("DB_PORT", "").strip()
         return cls(
             host=env.get("DB_HOST") or DEFAULT_HOST,

@@ -147,7 +147,6 @@ def test_from_env_database_url_wins(clean_env: pytest.MonkeyPatch) -> None:
 
 
 def test_from_env_parts(clean_env: pytest.MonkeyPatch) -> None:
-    clean_env.setenv("DATABASE_URL", "  ")  # blank counts as unset
     clean_env.setenv("DB_HOST", "db.internal")
     clean_env.setenv("DB_PORT", "6432")
     clean_env.setenv("DB_NAME", "shop")
@@ -169,3 +168,9 @@ def test_from_env_bad_port(clean_env: pytest.MonkeyPatch, port: str) -> None:
 def test_from_env_explicit_mapping(clean_env: pytest.MonkeyPatch) -> None:
     client = PgClient.from_env(environ={"DB_NAME": "x", "DB_PORT": "1"})
     assert client.dsn == "postgresql://postgres@localhost:1/x"
+
+
+def test_from_env_refuses_an_empty_database_url(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("DATABASE_URL", "  ")
+    with pytest.raises(LinkgressError, match="DATABASE_URL is set but empty"):
+        PgClient.from_env()
