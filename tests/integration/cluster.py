@@ -59,7 +59,7 @@ class Cluster:
         self.log = self.root / "server.log"
         self._user: str | None = None
         if os.geteuid() == 0:
-            self._user = "postgres" if _user_exists("postgres") else "nobody"
+            self._user = "postgres" if user_exists("postgres") else "nobody"
             entry = pwd.getpwnam(self._user)
             os.chown(self.root, entry.pw_uid, entry.pw_gid)
         if primary is None:
@@ -126,7 +126,8 @@ class Cluster:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def _user_exists(name: str) -> bool:
+def user_exists(name: str) -> bool:
+    """Whether the OS user ``name`` exists."""
     try:
         pwd.getpwnam(name)
     except KeyError:

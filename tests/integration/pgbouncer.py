@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from linkgress.dsn import DsnTarget, parse_dsn
-from tests.integration.cluster import free_port
+from tests.integration.cluster import free_port, user_exists
 
 
 def pgbouncer_binary() -> str | None:
@@ -65,7 +65,7 @@ class PgBouncer:
             owner = pwd.getpwuid(os.stat(host).st_uid)
             if owner.pw_uid != 0:
                 return owner
-        return pwd.getpwnam("postgres" if _user_exists("postgres") else "nobody")
+        return pwd.getpwnam("postgres" if user_exists("postgres") else "nobody")
 
     def _write_config(self, pool_size: int) -> None:
         server: DsnTarget = self.server
@@ -113,14 +113,6 @@ class PgBouncer:
             self._process.kill()
             self._process.wait()
         shutil.rmtree(self.root, ignore_errors=True)
-
-
-def _user_exists(name: str) -> bool:
-    try:
-        pwd.getpwnam(name)
-    except KeyError:
-        return False
-    return True
 
 
 @contextlib.contextmanager
