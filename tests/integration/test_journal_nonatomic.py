@@ -23,6 +23,7 @@ from linkgress import (
     varchar,
 )
 from linkgress.errors import MigrationLockTimeout
+from linkgress.migrations.offline import offline_script
 from linkgress.schema.executor import MIGRATION_LOCK_KEY
 
 
@@ -211,3 +212,11 @@ async def test_scaffolded_concurrent_index_is_nonatomic_and_runs(
         assert await rows(linkgress_database, "SELECT to_regclass('ix_notes_title')") == [(None,)]
     finally:
         await db.dispose()
+
+
+async def test_offline_script_refuses_a_nonatomic_file(tmp_path: Path) -> None:
+    write(tmp_path, {"001_items": CREATE_ITEMS,
+                     "002_index": migration("Index", CONCURRENT, DROP_CONCURRENT, atomic=False)})
+    with pytest.raises(MigrationError, match="002_index has atomic = False"):
+        await offline_script(tmp_path)
+    assert "CREATE TABLE items" in "\n".join(await offline_script(tmp_path, to="001_items"))
