@@ -25,6 +25,7 @@ from linkgress import (
 from linkgress.errors import MigrationLockTimeout
 from linkgress.migrations.offline import offline_script
 from linkgress.schema.executor import MIGRATION_LOCK_KEY
+from tests.integration.cli_support import APP, Cli, table_exists
 
 
 class Note(Entity):
@@ -220,3 +221,18 @@ async def test_offline_script_refuses_a_nonatomic_file(tmp_path: Path) -> None:
     with pytest.raises(MigrationError, match="002_index has atomic = False"):
         await offline_script(tmp_path)
     assert "CREATE TABLE items" in "\n".join(await offline_script(tmp_path, to="001_items"))
+
+
+def test_cli_dry_run_marks_a_nonatomic_file(cli: Cli) -> None:
+    write(cli.cwd / "migrations", {
+        "001_index": migration("Index", ["CREATE TABLE items (id int, name text)"], [],
+                               atomic=False)})
+    dry = cli("migration", "up", "--dry-run", *APP)
+    assert dry.returncode == 0, dry.stderr
+    assert "Would run 001_index (atomic = False: runs outside a transaction; shown, not run)" \
+        in dry.stdout
+    assert "CREATE TABLE items (id int, name text);" in dry.stdout
+    assert not table_exists(cli, "items")
+    up = cli("migration", "up", *APP)
+    assert up.returncode == 0, up.stderr
+    assert table_exists(cli, "items")
