@@ -236,3 +236,20 @@ def test_cli_dry_run_marks_a_nonatomic_file(cli: Cli) -> None:
     up = cli("migration", "up", *APP)
     assert up.returncode == 0, up.stderr
     assert table_exists(cli, "items")
+
+
+async def test_lost_session_midway_is_a_migration_error_and_frees_the_lock(
+        notes: DbContext, tmp_path: Path, linkgress_database: str) -> None:
+    killed = migration("Killed", ["CREATE TABLE first (id int)",
+                                  "SELECT pg_terminate_backend(pg_backend_pid())"], [],
+                       atomic=False)
+    write(tmp_path, {"001_killed": killed})
+    runner = MigrationRunner(notes, migrations_directory=tmp_path, lock_wait_timeout=2)
+    result = await runner.up()
+    assert result.failed == ["001_killed"]
+    assert isinstance(result.error, MigrationError)
+    assert "1. CREATE TABLE first (id int)" in str(result.error)
+    assert await rows(linkgress_database, "SELECT to_regclass('first') IS NOT NULL") == [(True,)]
+    again = migration("Killed", ["CREATE TABLE IF NOT EXISTS first (id int)"], [], atomic=False)
+    write(tmp_path, {"001_killed": again})
+    assert (await runner.up()).applied == ["001_killed"]  # the lock went with the session

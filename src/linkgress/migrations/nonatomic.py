@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import anyio
 
 from linkgress.errors import MigrationError, MigrationLockTimeout
-from linkgress.schema.deferred import session_lock
+from linkgress.schema.deferred import session_lock, session_usable
 from linkgress.schema.executor import APPLICATION_NAME, MIGRATION_LOCK_KEY
 
 if TYPE_CHECKING:
@@ -65,8 +65,9 @@ async def locked_session(executor: MigrationExecutor) -> AsyncIterator[RawConnec
                     try:
                         yield conn
                     finally:
-                        with anyio.CancelScope(shield=True):
-                            await conn.execute("RESET application_name; RESET lock_timeout")
+                        if session_usable(conn):
+                            with anyio.CancelScope(shield=True):
+                                await conn.execute("RESET application_name; RESET lock_timeout")
                     return
             left = deadline - time.monotonic()
             if left <= 0:

@@ -143,9 +143,18 @@ async def session_lock(conn: RawConnection, key: int) -> AsyncIterator[bool]:
     try:
         yield got
     finally:
-        if got:
+        if got and session_usable(conn):  # a lost session released its locks with it
             with anyio.CancelScope(shield=True):
                 await conn.execute("SELECT pg_advisory_unlock($1)", key)
+
+
+def session_usable(conn: RawConnection) -> bool:
+    """False when ``conn``'s session is gone (a dead pooled connection raises even on
+    ``is_closed()``)."""
+    try:
+        return not conn.is_closed()
+    except asyncpg.InterfaceError:
+        return False
 
 
 async def _build_one(conn: RawConnection, op: CreateIndex) -> bool:
