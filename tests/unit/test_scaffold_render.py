@@ -199,3 +199,24 @@ def test_render_migration_imports_only_what_it_uses() -> None:
         name="c", type=integer()))], docstring="x")
     assert "from linkgress import Migration, SchemaBuilder, integer\n" in source
     assert "IrreversibleMigration" not in source
+
+
+CONCURRENT_INDEX = Index(name="ix_t_a", columns=("a",), concurrently=True)
+
+
+@pytest.mark.parametrize("operation", [
+    ops.CreateIndex(table_name="t", index=CONCURRENT_INDEX),
+    ops.DropIndex(table_name="t", index=CONCURRENT_INDEX),
+])
+def test_a_concurrent_index_makes_the_file_nonatomic(tmp_path: Path,
+                                                     operation: ops.Operation) -> None:
+    path = write(tmp_path, [operation])
+    assert load_migration_file(path).migration_class.atomic is False
+    assert "CONCURRENTLY" in " ".join(run(path, "up") + run(path, "down"))
+
+
+def test_a_plain_index_keeps_the_file_atomic(tmp_path: Path) -> None:
+    path = write(tmp_path, [ops.CreateIndex(table_name="t", index=Index(name="ix_t_a",
+                                                                        columns=("a",)))])
+    assert load_migration_file(path).migration_class.atomic is True
+    assert "atomic" not in path.read_text()

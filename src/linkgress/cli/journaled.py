@@ -118,7 +118,9 @@ def report_migrations(env: Env, result: MigrationResult, verb: str, names: list[
 
 def _dry_run(env: Env, result: MigrationResult, sql_only: bool) -> int:
     for name in result.pending:
-        env.out.line(f"-- {name}" if sql_only else f"Would run {name}:", "cyan")
+        note = (" (atomic = False: runs outside a transaction; shown, not run)"
+                if name in result.not_run else "")
+        env.out.line(f"-- {name}{note}" if sql_only else f"Would run {name}{note}:", "cyan")
         indent = "" if sql_only else "    "
         env.out.lines(f"{indent}{sql};" for sql in result.sql.get(name, []))
     if not result.pending:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from linkgress.errors import IrreversibleMigration, NoChangesError
 
@@ -25,7 +25,16 @@ class Migration:
 
             async def down(self, schema: SchemaBuilder) -> None:
                 await schema.drop_column("users", "phone_number")
+
+    Set ``atomic = False`` for statements that cannot run in a transaction block
+    (``CREATE INDEX CONCURRENTLY`` and friends): ``up``/``down`` then run outside any
+    transaction, each statement committed on its own, still under the migration lock; the
+    journal row is written after they all succeeded. A failure leaves the statements before
+    it applied (the error lists them) and the journal unchanged.
     """
+
+    #: False: run ``up``/``down`` outside a transaction (see the class docstring).
+    atomic: ClassVar[bool] = True
 
     async def up(self, schema: SchemaBuilder) -> None:
         """Apply the change."""

@@ -8,7 +8,8 @@ DBA runs it, ``migration status`` shows the files applied, as one batch.
 Limits: a file that queries the database (``schema.fetch``/``fetchval``, or a builder call that
 reads the catalog) or binds parameters (``execute(sql, *args)``) cannot be rendered and raises
 :class:`MigrationError` naming it; the context's
-hooks do not run and the managed-state record is not written (the next online ``migration up``
+hooks do not run and the managed-state record is not written; a file with ``atomic = False``
+is refused (the script is one transaction) (the next online ``migration up``
 or ``db migrate`` records it).
 """
 
@@ -23,6 +24,7 @@ from linkgress.schema.quoting import quote_literal
 from .builder import SchemaBuilder
 from .files import MigrationFile, load_migrations
 from .journal import Journal
+from .nonatomic import is_atomic
 
 
 def select_range(files: list[MigrationFile], after: str | None,
@@ -48,6 +50,10 @@ class _RecordingBuilder(SchemaBuilder):
 
 
 async def _statements(migration: MigrationFile) -> list[str]:
+    if not is_atomic(migration.migration_class):
+        raise MigrationError(f"migration {migration.name} has atomic = False: its statements "
+                             "cannot run inside the script's transaction; run it online "
+                             "(`linkgress migration up`)")
     builder = _RecordingBuilder(None)
     try:
         await migration.instantiate().up(builder)

@@ -4,7 +4,8 @@
 operation's ``describe()`` line; ``down`` is the operations' ``reverse()`` in reverse order. An
 operation without a reverse becomes ``raise IrreversibleMigration(...)``, which the user must
 resolve. Operations without a builder method (sequence options, table comments) are written as
-``schema.execute(...)`` of the SQL the shared renderer produces.
+``schema.execute(...)`` of the SQL the shared renderer produces. A concurrent index
+(``concurrently=True``), created or dropped, makes the class ``atomic = False``.
 """
 
 from __future__ import annotations
@@ -400,9 +401,22 @@ def _method(name: str, blocks: list[list[str]]) -> str:
     return (f"    async def {name}(self, schema: SchemaBuilder) -> None:\n{body}\n")
 
 
-def _file(class_name: str, docstring: str, code: Code, up: str, down: str) -> str:
+NON_ATOMIC = ("    # CREATE/DROP INDEX CONCURRENTLY cannot run in a transaction: each statement\n"
+              "    # commits on its own; a failure leaves the earlier ones applied.\n"
+              "    atomic = False\n\n")
+
+
+def needs_nonatomic(operations: Sequence[ops.Operation]) -> bool:
+    """True when an operation (or its reverse) is a concurrent index build or drop."""
+    return any(isinstance(op, ops.CreateIndex | ops.DropIndex) and op.index.concurrently
+               for op in operations)
+
+
+def _file(class_name: str, docstring: str, code: Code, up: str, down: str, *,
+          atomic: bool = True) -> str:
+    flag = "" if atomic else NON_ATOMIC
     return (f'"""{docstring}"""\n\n{code.imports()}\n\n\n'
-            f"class {class_name}(Migration):\n{up}\n{down}")
+            f"class {class_name}(Migration):\n{flag}{up}\n{down}")
 
 
 def render_migration(class_name: str, operations: Sequence[ops.Operation], *,
@@ -411,7 +425,7 @@ def render_migration(class_name: str, operations: Sequence[ops.Operation], *,
     code = Code()
     up = _method("up", [_up_block(op, code) for op in operations])
     down = _method("down", [_down_block(op, code) for op in reversed(operations)])
-    return _file(class_name, docstring, code, up, down)
+    return _file(class_name, docstring, code, up, down, atomic=not needs_nonatomic(operations))
 
 
 def render_empty(class_name: str, *, docstring: str) -> str:

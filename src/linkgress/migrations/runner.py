@@ -27,6 +27,7 @@ from linkgress.schema.rawsql import failure_reason
 from .builder import SchemaBuilder
 from .files import MigrationFile, file_checksum, load_migrations, migration_paths
 from .journal import DEFAULT_JOURNAL_TABLE, Journal, JournalRow
+from .nonatomic import is_atomic, locked_session, nonatomic_failure
 from .state import record_managed_state
 
 if TYPE_CHECKING:
@@ -50,6 +51,8 @@ class MigrationResult:
       ``error`` holds the :class:`MigrationError` (its ``__cause__`` is the original).
     - ``pending``: names not run because of the failure — or, for a dry run, the names that
       would run, with their SQL in ``sql`` (name -> statements).
+    - ``not_run``: in a dry run, the migrations with ``atomic = False``: their SQL was
+      recorded without running it (it could not be rolled back).
     - ``baselined``: names recorded as applied without running (``up(baseline=True)``);
       ``baseline`` is True when that call created the schema from the model.
     """
@@ -65,6 +68,7 @@ class MigrationResult:
     error: MigrationError | None = None
     dry_run: bool = False
     sql: dict[str, list[str]] = field(default_factory=dict)
+    not_run: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -111,8 +115,16 @@ def _failure(name: str, direction: str, exc: Exception, builder: SchemaBuilder) 
     reason = f"{type(exc).__name__}: {exc}"
     if op is not None and isinstance(exc, asyncpg.PostgresError):
         reason = f"at '{op.describe()}': {type(exc).__name__}: {failure_reason(op, exc)}"
+    if isinstance(exc, asyncpg.ActiveSQLTransactionError) \
+            or isinstance(exc.__cause__, asyncpg.ActiveSQLTransactionError):
+        where += ("\n  this statement cannot run inside a transaction block: set "
+                  "`atomic = False` on the migration class to run it outside one")
     return MigrationError(f"migration {name} failed in {direction}(): {reason}{where}\n"
                           "  it was rolled back", operation=op, sql=sql)
+
+
+def _sql_failed(exc: Exception) -> bool:
+    return isinstance(exc, asyncpg.PostgresError | DatabaseError)
 
 
 class MigrationRunner:
@@ -158,7 +170,9 @@ class MigrationRunner:
         ``on_migration_complete`` hook runs in the transaction of the last migration applied.
 
         ``dry_run=True`` runs the pending migrations in one transaction that is rolled back and
-        returns their SQL in ``result.sql``: exact, since it is what really ran.
+        returns their SQL in ``result.sql``: exact, since it is what really ran. A migration
+        with ``atomic = False`` is not run (it could not be rolled back): its statements are
+        recorded without a database and listed in ``result.not_run``.
         ``baseline=True`` on a database whose journal is empty creates the schema from the model
         (as ``ensure_created()`` does) and records every file as applied without running it;
         with a non-empty journal it is a plain ``up()``.
@@ -198,6 +212,8 @@ class MigrationRunner:
 
     async def _apply(self, migration: MigrationFile, result: MigrationResult, *,
                      last: bool) -> bool:
+        if not is_atomic(migration.migration_class):
+            return await self._apply_nonatomic(migration, result, last=last)
         async with self.executor.locked_transaction() as conn:
             await self.journal.ensure(conn)
             if await self.journal.is_applied(conn, migration.name):
@@ -216,6 +232,47 @@ class MigrationRunner:
                                              "on_migration_complete")
             await record_managed_state(self.executor, conn, self.manager.target_schema())
         log.info("applied migration %s (batch %d)", migration.name, result.batch)
+        return True
+
+    async def _apply_nonatomic(self, migration: MigrationFile, result: MigrationResult, *,
+                               last: bool) -> bool:
+        # Outside any transaction, under the session-level migration lock (nonatomic.py).
+        async with locked_session(self.executor) as conn:
+            async with conn.transaction():
+                await self.journal.ensure(conn)
+                if await self.journal.is_applied(conn, migration.name):
+                    return False
+                top = await self.journal.max_batch(conn)
+            result.batch = top + 1 if result.batch is None else max(result.batch, top)
+            await self._run_outside(conn, migration, "up")
+            async with conn.transaction():
+                await self.journal.record(conn, migration.name, result.batch, migration.checksum)
+                if last:
+                    await self.executor.run_hook(conn, self.db.on_migration_complete,
+                                                 "on_migration_complete")
+                await record_managed_state(self.executor, conn, self.manager.target_schema())
+        log.info("applied migration %s (batch %d, not atomic)", migration.name, result.batch)
+        return True
+
+    async def _run_outside(self, conn: RawConnection, migration: MigrationFile,
+                           direction: str) -> None:
+        builder = SchemaBuilder(self._client(conn))
+        try:
+            await getattr(migration.instantiate(), direction)(builder)
+        except Exception as exc:
+            error = _failure(migration.name, direction, exc, builder)
+            raise nonatomic_failure(migration.name, direction, error, builder,
+                                    failed_in_sql=_sql_failed(exc)) from exc
+
+    async def _revert_nonatomic(self, migration: MigrationFile) -> bool:
+        async with locked_session(self.executor) as conn:
+            if not await self.journal.is_applied(conn, migration.name):
+                return False  # reverted concurrently
+            await self._run_outside(conn, migration, "down")
+            async with conn.transaction():
+                await self.journal.remove(conn, migration.name)
+                await record_managed_state(self.executor, conn, self.manager.target_schema())
+        log.info("reverted migration %s (not atomic)", migration.name)
         return True
 
     async def _baseline(self, files: list[MigrationFile]) -> MigrationResult | None:
@@ -313,6 +370,8 @@ class MigrationRunner:
         return result
 
     async def _revert(self, migration: MigrationFile) -> bool:
+        if not is_atomic(migration.migration_class):
+            return await self._revert_nonatomic(migration)
         async with self.executor.locked_transaction() as conn:
             if not await self.journal.remove(conn, migration.name):
                 return False  # reverted concurrently
@@ -351,14 +410,23 @@ class MigrationRunner:
     async def _run_recorded(self, conn: RawConnection, todo: list[MigrationFile],
                             direction: str, result: MigrationResult) -> None:
         for migration in todo:
-            builder = SchemaBuilder(self._client(conn))
+            atomic = is_atomic(migration.migration_class)
+            # A non-atomic migration could not be rolled back: its SQL is recorded, not run.
+            builder = SchemaBuilder(self._client(conn) if atomic else None)
             result.sql[migration.name] = builder.statements
             result.pending.append(migration.name)
+            if not atomic:
+                result.not_run.append(migration.name)
             try:
                 await getattr(migration.instantiate(), direction)(builder)
             except Exception as exc:
                 result.failed.append(migration.name)
                 result.error = _failure(migration.name, direction, exc, builder)
+                if not atomic:
+                    result.error = MigrationError(
+                        f"migration {migration.name} (atomic = False) cannot be shown in a dry "
+                        f"run: its {direction}() needs the database ({exc}), and a migration "
+                        "that runs outside a transaction cannot be run and rolled back")
                 if result.error is not exc:
                     result.error.__cause__ = exc
                 return

@@ -21,6 +21,8 @@ transaction mode (``pgbouncer=True``) the builds are refused with a :class:`Migr
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -115,23 +117,44 @@ async def build_concurrently(client: PgClient, operations: list[CreateIndex],
             "CONCURRENTLY runs outside a transaction under a session-level lock. Run migrate() "
             "once on a direct connection to PostgreSQL to build them")
     level = logging.DEBUG if quiet else logging.INFO
-    async with client.acquire() as conn:
-        if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", DEFERRED_LOCK_KEY):
+    async with client.acquire() as conn, session_lock(conn, DEFERRED_LOCK_KEY) as got:
+        if not got:
             log.log(level, "another worker is building the concurrent indexes; not waiting")
             return []
-        try:
-            built: list[Operation] = []
-            for op in operations:
-                log.log(level, "after commit (outside the transaction): %s CONCURRENTLY",
-                        op.describe())
-                if await _build_one(conn, op):
-                    built.append(op)
-            return built
-        finally:
-            # Shielded: a cancelled caller must not leave the session lock on a pooled
-            # connection (the pool would hand it to someone else still holding it).
+        built: list[Operation] = []
+        for op in operations:
+            log.log(level, "after commit (outside the transaction): %s CONCURRENTLY",
+                    op.describe())
+            if await _build_one(conn, op):
+                built.append(op)
+        return built
+
+
+@asynccontextmanager
+async def session_lock(conn: RawConnection, key: int) -> AsyncIterator[bool]:
+    """Try the session-level advisory lock ``key`` on ``conn`` (``pg_try_advisory_lock``,
+    never waiting); yield whether it was got, and release it on exit.
+
+    For work that must run outside a transaction block (so a transaction-scoped lock cannot
+    cover it). The release is shielded: a cancelled caller must not leave the session lock on a
+    pooled connection (the pool would hand it to someone else still holding it).
+    """
+    got = bool(await conn.fetchval("SELECT pg_try_advisory_lock($1)", key))
+    try:
+        yield got
+    finally:
+        if got and session_usable(conn):  # a lost session released its locks with it
             with anyio.CancelScope(shield=True):
-                await conn.execute("SELECT pg_advisory_unlock($1)", DEFERRED_LOCK_KEY)
+                await conn.execute("SELECT pg_advisory_unlock($1)", key)
+
+
+def session_usable(conn: RawConnection) -> bool:
+    """False when ``conn``'s session is gone (a dead pooled connection raises even on
+    ``is_closed()``)."""
+    try:
+        return not conn.is_closed()
+    except asyncpg.InterfaceError:
+        return False
 
 
 async def _build_one(conn: RawConnection, op: CreateIndex) -> bool:

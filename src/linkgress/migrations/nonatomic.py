@@ -1,0 +1,100 @@
+"""Running a migration file that declares ``atomic = False``, outside any transaction.
+
+``CREATE INDEX CONCURRENTLY``, ``DROP INDEX CONCURRENTLY``, ``REINDEX ... CONCURRENTLY`` and a
+few others refuse to run in a transaction block. A migration class setting ``atomic = False``
+runs its statements one by one, each committed on its own, on a session that holds the
+migration lock at session level (:func:`linkgress.schema.deferred.session_lock`, the approach
+of the post-commit index builds; the same key as ``migrate()``'s transaction-scoped lock, so
+the two exclude each other). The journal row and the managed-state record are written in a
+short transaction after every statement succeeded. On a failure, the statements before the
+failing one stay applied, and the error names them; no journal row is written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
+
+import anyio
+
+from linkgress.errors import MigrationError, MigrationLockTimeout
+from linkgress.schema.deferred import session_lock, session_usable
+from linkgress.schema.executor import APPLICATION_NAME, MIGRATION_LOCK_KEY
+
+if TYPE_CHECKING:
+    from linkgress.connection import RawConnection
+    from linkgress.schema.executor import MigrationExecutor
+
+    from .builder import SchemaBuilder
+
+SESSION_SETTINGS = ("SELECT set_config('application_name', $1, false), "
+                    "set_config('lock_timeout', $2, false)")
+
+
+def is_atomic(migration_class: type) -> bool:
+    """The class's ``atomic`` flag (True unless it sets ``atomic = False``)."""
+    return bool(getattr(migration_class, "atomic", True))
+
+
+@asynccontextmanager
+async def locked_session(executor: MigrationExecutor) -> AsyncIterator[RawConnection]:
+    """A connection outside any transaction holding the migration lock at session level.
+
+    The lock is polled (backing off from 20 ms to 500 ms), bounded by ``lock_wait_timeout``
+    like :meth:`MigrationExecutor.locked_transaction`; ``lock_timeout`` and the
+    ``application_name`` are set for the session and reset on exit.
+    """
+    client, settings = executor.client, executor.settings
+    if client.pgbouncer:
+        raise MigrationError(
+            "a migration with atomic = False runs outside a transaction under a session-level "
+            "lock, which PgBouncer in transaction pooling mode (pgbouncer=True) cannot hold: "
+            "run it on a direct connection to PostgreSQL")
+    deadline = time.monotonic() + settings.lock_wait_timeout
+    delay = 0.02
+    async with client.acquire() as conn:
+        while True:
+            async with session_lock(conn, MIGRATION_LOCK_KEY) as got:
+                if got:
+                    await conn.execute(SESSION_SETTINGS, APPLICATION_NAME,
+                                       f"{max(1, round(settings.lock_timeout * 1000))}ms")
+                    try:
+                        yield conn
+                    finally:
+                        if session_usable(conn):
+                            with anyio.CancelScope(shield=True):
+                                await conn.execute("RESET application_name; RESET lock_timeout")
+                    return
+            left = deadline - time.monotonic()
+            if left <= 0:
+                holder = await executor._describe_lock_holder()
+                raise MigrationLockTimeout(
+                    f"timed out after {settings.lock_wait_timeout}s waiting for the "
+                    f"migration lock; held by {holder}")
+            await asyncio.sleep(min(left, delay * random.uniform(0.5, 1.0)))
+            delay = min(delay * 2, 0.5)
+
+
+def nonatomic_failure(name: str, direction: str, error: MigrationError,
+                      builder: SchemaBuilder, *, failed_in_sql: bool) -> MigrationError:
+    """``error`` (from the atomic path's message) restated for a migration that ran outside a
+    transaction: which statements stay applied, and that the journal was not changed."""
+    done = builder.statements[:-1] if failed_in_sql else builder.statements
+    message = str(error).removesuffix("\n  it was rolled back")
+    if done:
+        listed = "\n".join(f"    {i}. {sql}" for i, sql in enumerate(done, 1))
+        message += (f"\n  it is not atomic (atomic = False): these {len(done)} statement(s) "
+                    f"before the failure stay applied:\n{listed}")
+    else:
+        message += ("\n  it is not atomic (atomic = False), but nothing before the failure "
+                    "had run")
+    journal = ("the journal row was not written (the migration is still pending)"
+               if direction == "up" else
+               "the journal row was kept (the migration still counts as applied)")
+    message += (f"\n  {journal}: undo or complete those statements by hand, or make "
+                f"{direction}() safe to run again (IF NOT EXISTS / IF EXISTS), then retry")
+    return MigrationError(message, operation=error.operation, sql=error.sql)
