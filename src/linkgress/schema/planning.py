@@ -19,6 +19,7 @@ from linkgress.schema.diff import DiffResult, diff
 from linkgress.schema.from_model import schema_from_model
 from linkgress.schema.history import ModelIdentity, Status, model_status, read_history
 from linkgress.schema.introspect import introspect, normalize_target
+from linkgress.schema.introspect.constants import candidates, equal_constant_defaults
 from linkgress.schema.operations import DropIndex
 from linkgress.schema.partitions import keep_foreign_indexes
 from linkgress.schema.snapshot import Schema
@@ -127,6 +128,18 @@ def legacy_fingerprints(recorded: Schema | None) -> tuple[str, ...]:
                  if n.startswith(FINGERPRINT_NOTE))
 
 
+async def _with_equal_defaults(client: PgClient, conn: RawConnection | None, current: Schema,
+                               target: Schema) -> Schema:
+    """``target`` with defaults equal as constants to ``current``'s printed as there (see
+    :mod:`linkgress.schema.introspect.constants`); no round trip when no printing differs."""
+    if not candidates(current, target):
+        return target
+    if conn is not None:
+        return await equal_constant_defaults(conn, current, target)
+    async with client.acquire() as own:
+        return await equal_constant_defaults(own, current, target)
+
+
 @dataclass
 class Planned:
     """One planning of a migration: the diff and what it was computed from."""
@@ -183,9 +196,10 @@ async def plan_migration(client: PgClient, executor: MigrationExecutor, target: 
             read = await _read(conn, executor, target, known)
         current = await introspect(client, schemas_in_scope(target, read.recorded),
                                    exclude=exclude, connection=conn)
+        compared = await _with_equal_defaults(client, conn, current, read.normalized)
     except asyncpg.PostgresError as exc:
         raise _reading_failed(exc) from exc
-    result = diff(current, read.normalized, managed=read.recorded, manage_all=manage_all)
+    result = diff(current, compared, managed=read.recorded, manage_all=manage_all)
     if any(type(op) is DropIndex for op in result.operations):
         if conn is None:
             async with client.acquire() as own:
