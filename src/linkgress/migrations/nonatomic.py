@@ -12,18 +12,15 @@ failing one stay applied, and the error names them; no journal row is written.
 
 from __future__ import annotations
 
-import asyncio
-import random
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 import anyio
 
-from linkgress.errors import MigrationError, MigrationLockTimeout
+from linkgress.errors import MigrationError
 from linkgress.schema.deferred import session_lock, session_usable
-from linkgress.schema.executor import APPLICATION_NAME, MIGRATION_LOCK_KEY
+from linkgress.schema.executor import APPLICATION_NAME, MIGRATION_LOCK_KEY, milliseconds
 
 if TYPE_CHECKING:
     from linkgress.connection import RawConnection
@@ -44,8 +41,8 @@ def is_atomic(migration_class: type) -> bool:
 async def locked_session(executor: MigrationExecutor) -> AsyncIterator[RawConnection]:
     """A connection outside any transaction holding the migration lock at session level.
 
-    The lock is polled (backing off from 20 ms to 500 ms), bounded by ``lock_wait_timeout``
-    like :meth:`MigrationExecutor.locked_transaction`; ``lock_timeout`` and the
+    The lock is polled with the executor's :meth:`~MigrationExecutor.lock_wait`, as in
+    :meth:`MigrationExecutor.locked_transaction`; ``lock_timeout`` and the
     ``application_name`` are set for the session and reset on exit.
     """
     client, settings = executor.client, executor.settings
@@ -54,14 +51,13 @@ async def locked_session(executor: MigrationExecutor) -> AsyncIterator[RawConnec
             "a migration with atomic = False runs outside a transaction under a session-level "
             "lock, which PgBouncer in transaction pooling mode (pgbouncer=True) cannot hold: "
             "run it on a direct connection to PostgreSQL")
-    deadline = time.monotonic() + settings.lock_wait_timeout
-    delay = 0.02
+    wait = executor.lock_wait()
     async with client.acquire() as conn:
         while True:
             async with session_lock(conn, MIGRATION_LOCK_KEY) as got:
                 if got:
                     await conn.execute(SESSION_SETTINGS, APPLICATION_NAME,
-                                       f"{max(1, round(settings.lock_timeout * 1000))}ms")
+                                       milliseconds(settings.lock_timeout))
                     try:
                         yield conn
                     finally:
@@ -69,14 +65,7 @@ async def locked_session(executor: MigrationExecutor) -> AsyncIterator[RawConnec
                             with anyio.CancelScope(shield=True):
                                 await conn.execute("RESET application_name; RESET lock_timeout")
                     return
-            left = deadline - time.monotonic()
-            if left <= 0:
-                holder = await executor._describe_lock_holder()
-                raise MigrationLockTimeout(
-                    f"timed out after {settings.lock_wait_timeout}s waiting for the "
-                    f"migration lock; held by {holder}")
-            await asyncio.sleep(min(left, delay * random.uniform(0.5, 1.0)))
-            delay = min(delay * 2, 0.5)
+            await wait.pause()
 
 
 def nonatomic_failure(name: str, direction: str, error: MigrationError,

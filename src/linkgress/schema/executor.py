@@ -120,8 +120,31 @@ class MigrationSettings:
         return quote_qualified(self.state_schema, self.state_table)
 
 
-def _ms(seconds: float) -> str:
+def milliseconds(seconds: float) -> str:
+    """A PostgreSQL duration setting (``"1500ms"``, at least 1 ms) for ``seconds``."""
     return f"{max(1, round(seconds * 1000))}ms"
+
+
+class LockWait:
+    """Pauses between tries of the migration lock: backing off from 20 ms to 500 ms with
+    jitter; past ``lock_wait_timeout`` a pause raises :class:`MigrationLockTimeout` naming the
+    session that holds the lock."""
+
+    def __init__(self, executor: MigrationExecutor) -> None:
+        self._executor = executor
+        self._deadline = time.monotonic() + executor.settings.lock_wait_timeout
+        self._delay = 0.02
+
+    async def pause(self) -> None:
+        """Sleep before the next try, or raise when the wait is over."""
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            holder = await self._executor.describe_lock_holder()
+            raise MigrationLockTimeout(
+                f"timed out after {self._executor.settings.lock_wait_timeout}s waiting for "
+                f"the migration lock; held by {holder}")
+        await asyncio.sleep(min(left, self._delay * random.uniform(0.5, 1.0)))
+        self._delay = min(self._delay * 2, 0.5)
 
 
 class MigrationExecutor:
@@ -158,20 +181,17 @@ class MigrationExecutor:
         The lock is polled with ``pg_try_advisory_xact_lock`` in short transactions (backing
         off from 20 ms to 500 ms, with jitter) rather than waited for inside one, so a waiting
         migrator holds no transaction open; ``lock_wait_timeout`` bounds the whole wait."""
-        deadline = time.monotonic() + self.settings.lock_wait_timeout
-        delay = 0.02
+        wait = self.lock_wait()
         while True:
             tr = await self._try_lock(conn)
             if tr is not None:
                 return tr
-            left = deadline - time.monotonic()
-            if left <= 0:
-                holder = await self._describe_lock_holder()
-                raise MigrationLockTimeout(
-                    f"timed out after {self.settings.lock_wait_timeout}s waiting for the "
-                    f"migration lock; held by {holder}")
-            await asyncio.sleep(min(left, delay * random.uniform(0.5, 1.0)))
-            delay = min(delay * 2, 0.5)
+            await wait.pause()
+
+    def lock_wait(self) -> LockWait:
+        """The backoff between two tries of the migration lock, bounded by
+        ``lock_wait_timeout`` (shared by every way of taking the lock)."""
+        return LockWait(self)
 
     async def _try_lock(self, conn: RawConnection) -> Any:
         """One short transaction trying the lock: the transaction holding it, or None."""
@@ -187,7 +207,8 @@ class MigrationExecutor:
             # The target list is evaluated left to right: the session is named and told to
             # watch its client, the DDL's lock_timeout is set, then the lock is tried.
             row = await conn.fetchrow(LOCK_SQL, MIGRATION_LOCK_KEY,
-                                      _ms(self.settings.lock_timeout), APPLICATION_NAME, check)
+                                      milliseconds(self.settings.lock_timeout),
+                                      APPLICATION_NAME, check)
             got = row is not None and row["got"]
         except BaseException as exc:
             await self._abandon(conn, tr, exc)
@@ -239,7 +260,9 @@ class MigrationExecutor:
                 f"({exc}); nothing was applied: the server rolled the transaction back")
         return MigrationError(f"{what} failed: {exc}; nothing was applied")
 
-    async def _describe_lock_holder(self) -> str:
+    async def describe_lock_holder(self) -> str:
+        """Who holds the migration lock (pid, application_name, state, age, query), best
+        effort."""
         try:
             row = await self.client.fetchrow(LOCK_HOLDER, MIGRATION_LOCK_KEY)
         except Exception:  # the description is best effort; the timeout is the real error
