@@ -117,13 +117,7 @@ def load_context_class(spec: str | None, project: ProjectSettings) -> type[DbCon
     """Import the ``module:Class`` context; :class:`UsageError` when none is configured."""
     from linkgress.context import DbContext
 
-    spec = spec or project.context
-    if not spec:
-        raise UsageError("no context: pass --context module:Class or set context in "
-                         "[tool.linkgress] of pyproject.toml")
-    module_name, sep, attr = spec.partition(":")
-    if not sep or not module_name or not attr:
-        raise UsageError(f"--context must look like module:Class, got {spec!r}")
+    spec, module_name, attr = _split_spec(spec or project.context, "context", "module:Class")
     module = _import_project_module(module_name, project, "context")
     found: Any = module
     for part in attr.split("."):
@@ -135,6 +129,18 @@ def load_context_class(spec: str | None, project: ProjectSettings) -> type[DbCon
         raise UsageError(f"--context {spec}: {attr} is a {type(found).__name__}, not a "
                          "DbContext subclass")
     return found
+
+
+def _split_spec(spec: str | None, key: str, shape: str) -> tuple[str, str, str]:
+    """``(spec, module, attribute)`` of a ``--KEY module:name`` option or ``[tool.linkgress]``
+    KEY; :class:`UsageError` when it is missing or not of that shape."""
+    if not spec:
+        raise UsageError(f"no {key}: pass --{key} {shape} or set {key} in "
+                         "[tool.linkgress] of pyproject.toml")
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise UsageError(f"--{key} must look like {shape}, got {spec!r}")
+    return spec, module_name, attr
 
 
 def _import_project_module(name: str, project: ProjectSettings, what: str) -> Any:
@@ -153,13 +159,7 @@ def load_seed_function(spec: str | None, project: ProjectSettings) -> Any:
     ``[tool.linkgress] seed``); :class:`UsageError` when none is configured or it is not one."""
     import inspect
 
-    spec = spec or project.seed
-    if not spec:
-        raise UsageError("no seed: pass --seed module:function or set seed in "
-                         "[tool.linkgress] of pyproject.toml")
-    module_name, sep, attr = spec.partition(":")
-    if not sep or not module_name or not attr:
-        raise UsageError(f"--seed must look like module:function, got {spec!r}")
+    spec, module_name, attr = _split_spec(spec or project.seed, "seed", "module:function")
     found = getattr(_import_project_module(module_name, project, "seed"), attr, None)
     if not inspect.iscoroutinefunction(found):
         raise UsageError(f"seed {spec}: expected an async function taking the context, got "
