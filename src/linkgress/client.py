@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import os
 from collections.abc import AsyncIterator, Generator, Iterable, Mapping, Sequence
+from dataclasses import replace
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self
 
@@ -66,6 +67,12 @@ __all__ = [
 
 IsolationLevel = Literal["read_committed", "read_uncommitted", "repeatable_read", "serializable"]
 # --- the pooled client ----------------------------------------------------------------------
+
+
+def _overridden(base: _Target, **parts: Any) -> _Target:
+    """``base`` with every part passed explicitly (not None) replacing its own, defaults
+    filled in."""
+    return replace(base, **{k: v for k, v in parts.items() if v is not None}).with_defaults()
 
 
 class PgClient(DatabaseClient):
@@ -123,14 +130,8 @@ class PgClient(DatabaseClient):
         if pgbouncer:
             _check_server_settings(server_settings)
         self._pgbouncer = pgbouncer
-        self._target = _Target(
-            host=base.host if host is None else host,
-            port=base.port if port is None else port,
-            database=base.database if database is None else database,
-            user=base.user if user is None else user,
-            password=base.password if password is None else password,
-            options=base.options,
-        ).with_defaults()
+        self._target = _overridden(base, host=host, port=port, database=database, user=user,
+                                   password=password)
         self._min_size = min_size
         self._max_size = max_size
         self._statement_cache_size = _cache_size(pgbouncer, statement_cache_size)

@@ -31,7 +31,6 @@ Every error linkgress raises derives from :class:`LinkgressError`::
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -198,8 +197,9 @@ _ERRORS_BY_SQLSTATE: dict[str, type[DatabaseError]] = {
 #: and the server shutting down or starting up.
 _CONNECTION_SQLSTATES = ("08", "57P01", "57P02", "57P03")
 
-#: Exceptions raised while connecting or when the socket breaks (besides asyncpg's own).
-_SOCKET_ERRORS: tuple[type[BaseException], ...] = (OSError, socket.gaierror, TimeoutError)
+#: Exceptions raised while connecting or when the socket breaks (besides asyncpg's own):
+#: OSError covers socket.gaierror, ConnectionRefusedError and TimeoutError.
+_SOCKET_ERRORS: tuple[type[BaseException], ...] = (OSError,)
 
 #: Everything :func:`translate_error` translates.
 _DRIVER_ERRORS: tuple[type[BaseException], ...] = (
