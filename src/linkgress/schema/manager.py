@@ -220,9 +220,10 @@ class DbSchemaManager:
         Destructive operations need consent: ``allow_destructive=True``, else ``confirm``
         (awaited with the plan, True to go ahead), else ``Do you want to continue? (y/N)`` on a
         terminal; without a terminal :class:`~linkgress.errors.MigrationAborted` is raised and
-        nothing changes. Consent is obtained before the migration lock is taken; under the lock
-        the plan is computed again and applied only if it holds no destructive operation that
-        was not consented to (else consent is asked again). ``dry_run=True`` only logs and
+        nothing changes. Consent is never asked while the migration lock is held: a plan (made
+        under the lock) holding destructive operations not consented to releases the lock,
+        consent is asked, and the plan is made again under the lock and applied only if it
+        holds nothing new (else consent is asked again). ``dry_run=True`` only logs and
         returns the plan (no hooks, no lock).
 
         A model that was applied before and has since been superseded by a newer one changes
@@ -257,17 +258,22 @@ class DbSchemaManager:
         return await self._run(_Run(allow_destructive, confirm, manage_all, mode="contract"))
 
     async def _run(self, run: _Run) -> list[Operation]:
-        planned = await self._plan(manage_all=run.manage_all)
-        if planned.status == "superseded":
-            return self._superseded(planned)
-        for _ in range(CONSENT_ROUNDS):
-            await self._ask(planned, run)
+        # Optimistic: plan under the lock straight away. Only a plan holding destructive
+        # operations nobody consented to leaves the lock (_Reconsent): it is then planned and
+        # asked for outside the lock, and tried again — so a no-op or consented migration plans
+        # once, and consent is never asked while the lock is held.
+        planned: Planned | None = None
+        for asked in range(CONSENT_ROUNDS + 1):
             try:
                 return await self._apply_locked(run)
             except _Reconsent:
                 planned = await self._plan(manage_all=run.manage_all)
                 if planned.status == "superseded":
                     return self._superseded(planned)
+                if asked == CONSENT_ROUNDS:
+                    break
+                await self._ask(planned, run)
+        assert planned is not None
         raise MigrationAborted(
             f"migration aborted: the plan changed {CONSENT_ROUNDS} times while consent was "
             "asked (other migrators are at work); nothing was changed",
