@@ -8,7 +8,7 @@ from linkgress.client import DatabaseClient, PgClient
 from linkgress.model.build import build_model
 from linkgress.model.fluent import DbModelConfig
 from linkgress.model.meta import EntityMeta, ModelMeta
-from linkgress.query.scope import QueryScope
+from linkgress.scope import QueryScope
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

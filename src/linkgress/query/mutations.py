@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from linkgress.model.meta import EntityMeta
     from linkgress.query.navigation import Source
     from linkgress.query.queryable import Queryable
-    from linkgress.query.scope import QueryContext
+    from linkgress.scope import QueryContext
 
 __all__ = ["COPY_THRESHOLD", "MAX_PARAMS", "DeleteQuery", "TableMutations", "UpdateQuery"]
 

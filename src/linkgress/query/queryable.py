@@ -49,7 +49,7 @@ from linkgress.query.navigation import GroupProxy, Source
 
 if TYPE_CHECKING:
     from linkgress.query.mutations import DeleteQuery, UpdateQuery
-    from linkgress.query.scope import QueryContext, QueryScope
+    from linkgress.scope import QueryContext, QueryScope
 
 __all__ = ["CompoundQueryable", "Queryable", "orderings"]
 

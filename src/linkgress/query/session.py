@@ -1,6 +1,6 @@
 """The ORM's execution edge: every ORM statement runs through the functions of this module.
 
-They take the context's :class:`~linkgress.query.scope.QueryScope`, pick the connection — the
+They take the context's :class:`~linkgress.scope.QueryScope`, pick the connection — the
 current transaction's (see :mod:`linkgress.query.transaction`) or one leased from the client's
 :class:`~linkgress.park.ConnectionPark` — log the statement when the client has
 ``log_queries`` on, and translate driver errors with :func:`linkgress.errors.translate_error`
@@ -32,8 +32,8 @@ from linkgress.schema.quoting import quote_ident
 if TYPE_CHECKING:
     from linkgress.connection import RawConnection
     from linkgress.park import ConnectionPark, Lease
-    from linkgress.query.scope import QueryScope
     from linkgress.query.transaction import TransactionState
+    from linkgress.scope import QueryScope
 
 __all__ = [
     "DEFAULT_PREFETCH",

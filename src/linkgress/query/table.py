@@ -13,7 +13,7 @@ from linkgress.query.queryable import Queryable
 
 if TYPE_CHECKING:
     from linkgress.model.meta import EntityMeta
-    from linkgress.query.scope import QueryContext
+    from linkgress.scope import QueryContext
 
 __all__ = ["DbTable"]
 

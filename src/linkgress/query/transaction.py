@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
     from linkgress.connection import PooledConnection
     from linkgress.park import Lease
-    from linkgress.query.scope import QueryContext
+    from linkgress.scope import QueryContext
 
 __all__ = ["IsolationLevel", "Transaction", "TransactionState"]
 

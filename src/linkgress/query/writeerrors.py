@@ -21,8 +21,8 @@ from linkgress.errors import DatabaseError
 from linkgress.query import session
 
 if TYPE_CHECKING:
-    from linkgress.query.scope import QueryScope
     from linkgress.query.writeplan import TablePlan
+    from linkgress.scope import QueryScope
 
 __all__ = ["COPY_ENCODING_ERRORS", "BadValue", "RowsRejected", "bad_argument", "bad_value",
            "client_side", "input_row", "locate", "named_argument_error", "original_error",
