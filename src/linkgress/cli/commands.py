@@ -198,8 +198,7 @@ async def db_check(env: Env) -> int:
 async def _journal_json(env: Env, db: DbContext) -> list[dict[str, Any]] | None:
     from linkgress.migrations.journal import Journal
 
-    from .journaled import out_of_order
-    from .report import migrations_json
+    from .report import migrations_json, out_of_order
 
     async with db.client.acquire() as conn:
         has_journal = await Journal().exists(conn)

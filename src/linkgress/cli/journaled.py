@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from .commands import Env
 from .config import Refusal
+from .report import out_of_order
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -129,15 +130,6 @@ def _dry_run(env: Env, result: MigrationResult, sql_only: bool) -> int:
         env.out.error(str(result.error))
         return 1
     return 0
-
-
-def out_of_order(entries: list[MigrationStatus]) -> list[str]:
-    """Pending files whose names sort before an applied one (written on another branch, say):
-    ``up`` would apply them after newer ones."""
-    applied = [e.name for e in entries if e.applied]
-    newest = max(applied, default=None)
-    return [e.name for e in entries
-            if not e.applied and not e.file_missing and newest is not None and e.name < newest]
 
 
 def _warn_journal(env: Env, entries: list[MigrationStatus]) -> None:

@@ -41,3 +41,12 @@ def migrations_json(entries: Sequence[MigrationStatus],
 def dumps(document: dict[str, Any]) -> str:
     """The document as printed: indented, keys in the order built."""
     return json.dumps(document, indent=2, ensure_ascii=False)
+
+
+def out_of_order(entries: list[MigrationStatus]) -> list[str]:
+    """Pending files whose names sort before an applied one (written on another branch, say):
+    ``up`` would apply them after newer ones."""
+    applied = [e.name for e in entries if e.applied]
+    newest = max(applied, default=None)
+    return [e.name for e in entries
+            if not e.applied and not e.file_missing and newest is not None and e.name < newest]
