@@ -13,13 +13,17 @@ management. ``queryable.on_primary()`` sends one read to the primary.
   yielded rows cannot be repeated: its error is raised.
 - **Lag**: with ``max_lag_seconds``, a replica whose replay is further behind than that is
   skipped (the read goes to the next replica, else to the primary). The lag is read from
-  ``pg_last_xact_replay_timestamp()`` at most every :data:`LAG_CHECK_SECONDS` per replica; a
-  replica that has replayed everything it received counts as lag 0 (an idle primary writes no
+  ``pg_last_xact_replay_timestamp()`` at most every :data:`LAG_CHECK_SECONDS` per replica, by
+  one query at a time: reads that arrive while it runs wait for its answer, so 50 concurrent
+  readers cost one lag query, not 50. A replica that
+  has replayed everything it received counts as lag 0 (an idle primary writes no
   transactions, and its replicas are not behind).
 """
 
 from __future__ import annotations
 
+import asyncio
+import math
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -59,6 +63,7 @@ class ReplicaSet:
         self._next = 0
         self._down_until = [0.0] * len(self.clients)
         self._lag: list[tuple[float, float]] = [(0.0, -1.0)] * len(self.clients)
+        self._measuring: list[asyncio.Task[float] | None] = [None] * len(self.clients)
 
     async def pick(self) -> PgClient | None:
         """The replica for the next read, or None (read on the primary)."""
@@ -83,18 +88,33 @@ class ReplicaSet:
     async def _fresh(self, index: int, now: float) -> bool:
         lag, measured_at = self._lag[index]
         if measured_at < 0 or now - measured_at > LAG_CHECK_SECONDS:
-            try:
-                lag = float(await self.clients[index].fetchval(LAG_SQL))
-            except DatabaseConnectionError:
-                self.failed(self.clients[index])
-                return False
-            except DatabaseError:
-                return False  # cannot tell how far behind it is: do not trust it
-            self._lag[index] = (lag, time.monotonic())
+            measuring = self._measuring[index]
+            if measuring is None:
+                measuring = asyncio.ensure_future(self._measure(index))
+                self._measuring[index] = measuring
+            lag = await asyncio.shield(measuring)
         assert self.max_lag_seconds is not None
         return lag <= self.max_lag_seconds
 
+    async def _measure(self, index: int) -> float:
+        """Measure replica ``index``'s lag and remember it; infinite when it cannot be told
+        (the replica is then not trusted until the next measurement)."""
+        lag = math.inf
+        try:
+            lag = float(await self.clients[index].fetchval(LAG_SQL))
+        except DatabaseConnectionError:
+            self.failed(self.clients[index])
+        except DatabaseError:
+            pass  # cannot tell how far behind it is: do not trust it
+        finally:
+            self._measuring[index] = None
+            self._lag[index] = (lag, time.monotonic())
+        return lag
+
     async def close(self) -> None:
-        """Close every replica's pool."""
+        """Close every replica's pool (a lag measurement on its way is cancelled)."""
+        for measuring in self._measuring:
+            if measuring is not None:
+                measuring.cancel()
         for client in self.clients:
             await client.close()

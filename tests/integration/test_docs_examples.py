@@ -22,7 +22,7 @@ def _blocks(page: Path) -> list[str]:
 
 
 @pytest.mark.parametrize(("page", "min_steps"), [("querying.md", 8), ("mutations.md", 10)])
-async def test_doc_examples_run(page: str, min_steps: int, linkgress_database: str) -> None:
+async def test_doc_examples_run(page: str, min_steps: int, routed_database: str) -> None:
     path = DOCS / page
     model, *steps = _blocks(path)
     assert len(steps) >= min_steps
@@ -32,7 +32,7 @@ async def test_doc_examples_run(page: str, min_steps: int, linkgress_database: s
     exec(compile(model, str(path), "exec"), namespace)
     body = "".join(textwrap.indent(step, "    ") for step in steps)
     exec(compile(f"async def _doc_main(db):\n{body}", str(path), "exec"), namespace)
-    db = namespace["Blog"](PgClient(dsn=linkgress_database))
+    db = namespace["Blog"](PgClient(dsn=routed_database))
     try:
         await db.get_schema_manager().ensure_created()
         await namespace["_doc_main"](db)

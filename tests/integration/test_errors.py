@@ -71,9 +71,9 @@ async def test_check_violation(db: Club) -> None:
     assert info.value.constraint is not None
 
 
-async def test_serialization_failure(db: Club, linkgress_module_database: str) -> None:
+async def test_serialization_failure(db: Club, routed_module_database: str) -> None:
     alice = await db.members.insert(Member(handle="alice", score=0))
-    other = await open_club(linkgress_module_database)
+    other = await open_club(routed_module_database)
     try:
         with pytest.raises(SerializationFailure) as info:
             async with db.transaction(isolation="repeatable_read"):

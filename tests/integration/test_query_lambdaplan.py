@@ -13,8 +13,8 @@ from tests.integration.query_models import Journal, open_journal, seed
 
 
 @pytest_asyncio.fixture
-async def db(linkgress_database: str) -> AsyncIterator[Journal]:
-    journal = await open_journal(linkgress_database)
+async def db(routed_database: str) -> AsyncIterator[Journal]:
+    journal = await open_journal(routed_database)
     journal.ids = await seed(journal)  # type: ignore[attr-defined]
     try:
         yield journal

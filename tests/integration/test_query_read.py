@@ -26,8 +26,8 @@ from tests.integration.query_models import (
 
 
 @pytest_asyncio.fixture(scope="module")
-async def db(linkgress_module_database: str) -> AsyncIterator[Journal]:
-    journal = await open_journal(linkgress_module_database)
+async def db(routed_module_database: str) -> AsyncIterator[Journal]:
+    journal = await open_journal(routed_module_database)
     journal.ids = await seed(journal)  # type: ignore[attr-defined]
     try:
         yield journal

@@ -7,6 +7,7 @@ a row is written (to the primary), and a read that misses it came from the repli
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -124,6 +125,21 @@ async def test_a_lagging_replica_is_skipped_for_the_primary(
         assert await bounded.members.count() == 2
         assert bounded.client.replicas is not None
         assert await bounded.client.replicas.pick() is bounded.client.replicas.clients[0]
+
+
+async def test_concurrent_reads_share_one_lag_measurement(
+        primary: Cluster, replica: Cluster, database: str,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """50 reads arriving together when the lag must be measured again cost one lag query."""
+    async with _club(primary, replica, database, max_lag_seconds=5, log_queries=True) as db:
+        assert await db.members.count() == 1
+        await asyncio.sleep(linkgress.replicas.LAG_CHECK_SECONDS * 2)  # the measurement aged
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="linkgress.sql"):
+            counts = await asyncio.gather(*(db.members.count() for _ in range(50)))
+        assert counts == [1] * 50
+        lag_queries = [r for r in caplog.records if "pg_last_xact_replay_timestamp" in r.message]
+        assert len(lag_queries) == 1
 
 
 async def test_migrate_on_a_replica_says_so(replica: Cluster, database: str) -> None:

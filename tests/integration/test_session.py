@@ -17,10 +17,10 @@ from tests.integration.mutation_models import HOSTILE, Club, Member, open_club, 
 
 
 @pytest_asyncio.fixture(scope="module")
-async def schema(linkgress_module_database: str) -> AsyncIterator[str]:
-    db = await open_club(linkgress_module_database)
+async def schema(routed_module_database: str) -> AsyncIterator[str]:
+    db = await open_club(routed_module_database)
     await db.dispose()
-    yield linkgress_module_database
+    yield routed_module_database
 
 
 @pytest_asyncio.fixture

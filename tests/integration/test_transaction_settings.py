@@ -27,9 +27,11 @@ TENANT = "SELECT current_setting('app.tenant_id', true)"
 
 
 @pytest_asyncio.fixture
-async def db(linkgress_database: str) -> AsyncIterator[Club]:
-    """One connection, so "the next user of the connection" is this test's next statement."""
-    async with Club(PgClient(dsn=linkgress_database, max_size=1)) as opened:
+async def db(routed_database: str) -> AsyncIterator[Club]:
+    """One connection, so "the next user of the connection" is this test's next statement
+    (direct; through PgBouncer the settings must not leak to whichever client it serves
+    next)."""
+    async with Club(PgClient(dsn=routed_database, max_size=1)) as opened:
         await opened.get_schema_manager().ensure_created()
         yield opened
 

@@ -16,11 +16,11 @@ from tests.integration.mutation_models import Club, Member, reset
 
 
 @pytest_asyncio.fixture
-async def small(linkgress_module_database: str, club: Club) -> AsyncIterator[Club]:
+async def small(routed_module_database: str, club: Club) -> AsyncIterator[Club]:
     """A second context on the same database whose pool has a single connection: anything
     that leaks a connection makes the next statement hang (guarded by timeouts)."""
     await reset(club)
-    db = Club(PgClient(dsn=linkgress_module_database, min_size=0, max_size=1))
+    db = Club(PgClient(dsn=routed_module_database, min_size=0, max_size=1))
     try:
         yield db
     finally:

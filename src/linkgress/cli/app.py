@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 
-from . import commands, drop, journaled
+from . import commands, drop, journaled, pull
 from .config import Refusal, UsageError, positive_seconds, read_project_settings
 from .output import Output
 
@@ -88,6 +88,7 @@ def _db_commands(group: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
                       help="the async seeding function (default: [tool.linkgress] seed)")
     for leaf in (migrate, create, seed):
         _create_database_option(leaf)
+    _pull_command(group)
     for name, command, text in (
             ("drop", drop.db_drop, "drop what linkgress manages, and the migration journal"),
             ("reset", drop.db_reset, "drop, then replay the migration files (or, without "
@@ -105,6 +106,20 @@ def _db_commands(group: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
             leaf.add_argument("--from-model", action="store_true",
                               help="journaled project: create the schema from the model and "
                                    "record the files as applied instead of running them")
+
+
+def _pull_command(group: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    leaf = _leaf(group, "pull", pull.db_pull,
+                 "write the model of an existing database (needs no context)")
+    leaf.add_argument("--schema", action="append", metavar="NAME",
+                      help="a schema to read (repeatable; default: public)")
+    leaf.add_argument("--exclude", action="append", metavar="PATTERN",
+                      help="leave out tables matching this pattern (repeatable)")
+    leaf.add_argument("--output", "-o", metavar="FILE",
+                      help="write the module here (default: standard output)")
+    leaf.add_argument("--class-name", default="Database",
+                      help="the DbContext subclass's name (default: Database)")
+    leaf.add_argument("--force", action="store_true", help="overwrite --output if it exists")
 
 
 def _migration_commands(group: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -1,0 +1,459 @@
+"""A database's schema written as a linkgress model: what ``linkgress db pull`` prints (pure).
+
+Prisma's ``db pull`` and Django's ``inspectdb`` start adoption the same way: read the database
+another tool made and write the model that describes it. :func:`render_model` turns an
+introspected :class:`~linkgress.schema.snapshot.Schema` into the source of a Python module — an
+``Entity`` class per table, a ``DbContext`` listing them, ``setup_model`` for what annotations do
+not say (composite keys, indexes, multi-column constraints, tables outside ``public``, enum and
+sequence placement) — written so that ``analyze()`` with that model against the same database
+proposes nothing. Types, defaults and expressions are copied as PostgreSQL prints them.
+Whatever the model cannot state stays out and is listed in comments at the top of the module, as
+``analyze_full().notes`` lists it.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+import textwrap
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+
+from linkgress.migrations.render import Code, q, type_expr
+from linkgress.model.inference import snake_case
+from linkgress.model.naming import generated_name
+from linkgress.model.types import ColumnType
+from linkgress.schema.snapshot import Column, EnumType, ForeignKey, Index, Schema, Table
+
+__all__ = ["render_model"]
+
+# format_type() name -> (the module to import from, the annotation). ``datetime`` comes in as
+# ``dt``: its names would clash with the type builders ``date()`` and ``time()``.
+_PYTHON_TYPES: dict[str, tuple[str | None, str]] = {
+    "integer": (None, "int"), "bigint": (None, "int"), "smallint": (None, "int"),
+    "numeric": ("decimal", "Decimal"), "real": (None, "float"),
+    "double precision": (None, "float"), "money": (None, "str"), "text": (None, "str"),
+    "character varying": (None, "str"), "character": (None, "str"), "citext": (None, "str"),
+    "boolean": (None, "bool"), "date": ("dt", "dt.date"),
+    "time without time zone": ("dt", "dt.time"),
+    "timestamp without time zone": ("dt", "dt.datetime"),
+    "timestamp with time zone": ("dt", "dt.datetime"), "interval": ("dt", "dt.timedelta"),
+    "uuid": ("uuid", "UUID"), "json": ("typing", "Any"),
+    "jsonb": ("typing", "Any"), "bytea": (None, "bytes"),
+}
+
+# Attributes an entity or context class already has: a column or table of that name is
+# mapped under another attribute name.
+_TAKEN = frozenset({"model", "query_scope", "client", "table", "table_descriptors",
+                    "transaction", "dispose", "get_schema_manager", "setup_model",
+                    "entity_meta", "on_migration_complete"})
+
+
+_BUILTINS = ("int", "str", "bool", "float", "bytes", "list")
+
+
+class _Names(Code):
+    """The names the module imports, aliased (``text as text_``) where an entity attribute
+    of the same name would shadow them inside a class body."""
+
+    def __init__(self, clashes: set[str]) -> None:
+        super().__init__(linkgress={"DbContext", "Entity", "column"})
+        self.clashes = clashes
+        self.aliases: dict[str, str] = {}
+
+    def alias(self, name: str) -> str:
+        """The name to write for the imported ``name``."""
+        if name not in self.clashes:
+            return name
+        alias = name + "_"
+        while alias in self.clashes:
+            alias += "_"
+        self.aliases[name] = alias
+        return alias
+
+    def use(self, name: str) -> str:
+        """Import ``name`` from linkgress; the name to write for it."""
+        super().use(name)
+        return self.alias(name)
+
+    def spelled(self, name: str) -> str:
+        """``name`` in an import list (``name as alias`` when aliased)."""
+        alias = self.aliases.get(name)
+        return name if alias is None else f"{name} as {alias}"
+
+
+@dataclass
+class _Module:
+    """What the generated module needs: imports, enum classes, entity names."""
+
+    code: _Names = field(default_factory=lambda: _Names(set()))
+    stdlib: dict[str, set[str]] = field(default_factory=dict)
+    enum_classes: dict[tuple[str, str], str] = field(default_factory=dict)
+    entity_classes: dict[tuple[str, str], str] = field(default_factory=dict)
+    attrs: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
+    context_attrs: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def python(self, module: str | None, name: str) -> str:
+        """Import ``name`` (``dt.date``: the module ``dt``) from the standard library module
+        ``module`` (None: a builtin); the expression to write for it."""
+        if module is None:
+            return name
+        head, dot, rest = name.partition(".")
+        self.stdlib.setdefault(module, set()).add(head)
+        return self.code.alias(head) + dot + rest
+
+    def imports(self) -> str:
+        """The module's import block."""
+        lines = ["from __future__ import annotations", ""]
+        plain = {"enum": "enum", "dt": "datetime"}
+        for module in sorted(m for m in self.stdlib if m in plain):
+            alias = self.code.alias(module)
+            lines.append(f"import {plain[module]}" + ("" if alias == plain[module]
+                                                      else f" as {alias}"))
+        lines += [f"from {m} import {', '.join(sorted(self.code.spelled(n) for n in names))}"
+                  for m, names in sorted(self.stdlib.items()) if m not in plain]
+        if len(lines) > 2:
+            lines.append("")
+        names = [self.code.spelled(n) for n in sorted(self.code.linkgress)]
+        lines.append(_wrapped("from linkgress import (", names, ")"))
+        if self.code.model_types:
+            types = ", ".join(self.code.spelled(n) for n in sorted(self.code.model_types))
+            lines.append(f"from linkgress.model.types import {types}")
+        return "\n".join(lines)
+
+
+MAX_LINE = 100
+
+
+def _call(head: str, args: list[str], indent: str) -> str:
+    """``head(args)`` at ``indent`` as a formatter writes it: one line when it fits, else the
+    arguments on one line of their own, else one per line with a trailing comma."""
+    line = f"{indent}{head}({', '.join(args)})"
+    if len(line) <= MAX_LINE:
+        return line
+    inner = f"{indent}    {', '.join(args)}"
+    if len(inner) <= MAX_LINE:
+        return f"{indent}{head}(\n{inner}\n{indent})"
+    body = "".join(f"{indent}    {a},\n" for a in args)
+    return f"{indent}{head}(\n{body}{indent})"
+
+
+def _wrapped(head: str, names: list[str], tail: str) -> str:
+    line = head.rstrip("(") + " " + ", ".join(names) if len(names) < 4 else ""
+    if line and len(line) <= 100:
+        return line
+    return head + "\n" + "".join(f"    {n},\n" for n in names) + tail
+
+
+def _identifier(name: str, taken: Iterable[str] = ()) -> str:
+    """A Python identifier for the SQL name ``name`` (non-word characters as ``_``; no leading
+    underscore, which would make an entity attribute private), distinct from ``taken``."""
+    ident = re.sub(r"\W", "_", name.encode("ascii", "replace").decode().replace("?", "_"))
+    ident = ident.lstrip("_") or "field"
+    if ident[0].isdigit():
+        ident = "n" + ident
+    if keyword.iskeyword(ident) or keyword.issoftkeyword(ident):
+        ident += "_"
+    used, candidate, n = set(taken), ident, 2
+    while candidate in used:
+        candidate, n = f"{ident}_{n}", n + 1
+    return candidate
+
+
+def _class_name(name: str, taken: Iterable[str]) -> str:
+    words = re.split(r"[\W_]+", name.encode("ascii", "replace").decode().replace("?", "_"))
+    pascal = "".join(w[:1].upper() + w[1:] for w in words if w)
+    return _identifier(pascal or "Table", taken)
+
+
+def _member_name(label: str, taken: set[str]) -> str:
+    member = re.sub(r"\W+", "_", label.encode("ascii", "replace").decode()).strip("_").upper()
+    member = _identifier(f"N{member}" if member[:1].isdigit() else member or "VALUE", taken)
+    taken.add(member)
+    return member
+
+
+def _enum_class(enum: EnumType, module: _Module) -> str:
+    name = module.enum_classes[enum.key]
+    taken: set[str] = set()
+    lines = [f"class {name}({module.python('enum', 'enum')}.Enum):"]
+    lines += [f"    {_member_name(label, taken)} = {q(label)}" for label in enum.values]
+    return "\n".join(lines)
+
+
+def _annotation(column: Column, module: _Module) -> str:
+    ct = column.type
+    element = replace(ct, dims=0)
+    if ct.is_enum and ct.schema is not None:
+        head = module.enum_classes.get((ct.schema, ct.name), "str")
+    else:
+        where, head = _PYTHON_TYPES.get(element.name, (None, "str")) \
+            if element.schema is None else (None, "str")
+        head = module.python(where, head)
+    for _ in range(ct.dims):
+        head = f"list[{head}]"
+    return f"{head} | None" if column.nullable and column.identity is None else head
+
+
+def _column_type(ct: ColumnType, module: _Module) -> str:
+    if ct.is_enum and ct.schema is not None and not ct.dims:
+        return ""  # the annotation's enum class says it
+    return type_expr(ct, module.code)
+
+
+def _single_fks(table: Table) -> dict[str, ForeignKey]:
+    return {fk.columns[0]: fk for fk in table.foreign_keys if len(fk.columns) == 1}
+
+
+def _fk_arguments(table: Table, fk: ForeignKey, module: _Module) -> list[str]:
+    target = module.entity_classes.get((fk.ref_schema, fk.ref_table))
+    if target is None:
+        return []
+    ref_attr = module.attrs[(fk.ref_schema, fk.ref_table)].get(fk.ref_columns[0],
+                                                               fk.ref_columns[0])
+    args = [f"references=({q(target)}, {q(ref_attr)})"]
+    if fk.on_delete != "NO ACTION":
+        args.append(f"on_delete={q(fk.on_delete.lower())}")
+    if fk.on_update != "NO ACTION":
+        args.append(f"on_update={q(fk.on_update.lower())}")
+    if fk.deferrable:
+        args.append("deferrable=True")
+    if fk.initially_deferred:
+        args.append("initially_deferred=True")
+    if fk.match != "SIMPLE":
+        args.append(f"match={q(fk.match.lower())}")
+    if fk.name != _generated(table.name, fk.columns[0], "fkey"):
+        args.append(f"constraint_name={q(fk.name)}")
+    return args
+
+
+def _generated(table: str, column: str, suffix: str) -> str:
+    return generated_name(table, column, suffix)
+
+
+def _column_arguments(table: Table, column: Column, module: _Module) -> list[str]:
+    args = [t] if (t := _column_type(column.type, module)) else []
+    attr = module.attrs[table.key][column.name]
+    if attr != column.name:
+        args.append(f"name={q(column.name)}")
+    pk = table.primary_key
+    if pk is not None and pk.columns == (column.name,) and pk.name == f"{table.name}_pkey":
+        args.append("primary_key=True")
+    if column.identity is not None:
+        args.append("identity=True" if column.identity == "by default" else 'identity="always"')
+    elif column.default is not None and not column.type.serial:
+        args.append(f"default_sql={q(column.default)}")
+    if any(u.columns == (column.name,) and u.name == _generated(table.name, column.name, "key")
+           and not u.nulls_not_distinct for u in table.uniques):
+        args.append("unique=True")
+    if _indexed(table, column.name):
+        args.append("index=True")
+    fk = _single_fks(table).get(column.name)
+    if fk is not None:
+        args += _fk_arguments(table, fk, module)
+    if column.identity is not None and column.nullable:
+        args.append("nullable=True")
+    if column.comment is not None:
+        args.append(f"comment={q(column.comment)}")
+    return args
+
+
+def _indexed(table: Table, column: str) -> bool:
+    return any(_simple_index(table, ix) and ix.columns == (column,) for ix in table.indexes)
+
+
+def _simple_index(table: Table, index: Index) -> bool:
+    return (len(index.columns) == 1 and not index.unique and index.method == "btree"
+            and index.where is None and not index.nulls_not_distinct
+            and index.name == f"ix_{table.name}_{index.columns[0]}")
+
+
+def _field(table: Table, column: Column, module: _Module) -> str:
+    attr = module.attrs[table.key][column.name]
+    args = _column_arguments(table, column, module)
+    call = module.code.alias("column")
+    return _call(f"{attr}: {_annotation(column, module)} = {call}", args, "    ")
+
+
+def _entity_class(table: Table, module: _Module) -> str:
+    name = module.entity_classes[table.key]
+    lines = [f"class {name}(Entity):"]
+    lines += [_field(table, column, module) for column in table.columns]
+    return "\n".join(lines)
+
+
+def _members(table: Table, columns: Iterable[str], module: _Module) -> list[str]:
+    attrs = module.attrs[table.key]
+    return [q(c if c.startswith("(") else attrs.get(c, c)) for c in columns]
+
+
+def _setup_lines(table: Table, module: _Module, default_schema: str) -> list[str]:
+    """The ``setup_model`` calls for one table (empty when annotations say everything)."""
+    calls: list[tuple[str, list[str]]] = []
+    if module.context_attrs[table.key] != table.name or table.schema != default_schema:
+        place = [q(table.name)]
+        if table.schema != default_schema:
+            place.append(f"schema={q(table.schema)}")
+        calls.append(("to_table", place))
+    if table.comment is not None:
+        calls.append(("has_comment", [q(table.comment)]))
+    calls += _key_calls(table, module)
+    for unique in table.uniques:
+        if not (len(unique.columns) == 1 and not unique.nulls_not_distinct
+                and unique.name == _generated(table.name, unique.columns[0], "key")):
+            calls.append(("has_unique", [q(unique.name), *_members(table, unique.columns,
+                                                                    module)]))
+    calls += [("has_check", [q(c.name), q(c.expression)]) for c in table.checks]
+    calls += [_index_call(table, ix, module) for ix in table.indexes
+              if not _simple_index(table, ix)]
+    entity = f"model.entity({module.entity_classes[table.key]})"
+    lines = [_call(f"{entity}.{method}", args, "        ") for method, args in calls]
+    return lines + _composite_fk_lines(table, module, entity)
+
+
+def _key_calls(table: Table, module: _Module) -> list[tuple[str, list[str]]]:
+    pk = table.primary_key
+    if pk is None:
+        return [("has_no_key", [])]
+    if len(pk.columns) == 1 and pk.name == f"{table.name}_pkey":
+        return []
+    name = [] if pk.name == f"{table.name}_pkey" else [f"name={q(pk.name)}"]
+    return [("has_key", [*_members(table, pk.columns, module), *name])]
+
+
+def _index_call(table: Table, index: Index, module: _Module) -> tuple[str, list[str]]:
+    args = [q(index.name), *_members(table, index.columns, module)]
+    if index.unique:
+        args.append("unique=True")
+    if index.method != "btree":
+        args.append(f"method={q(index.method)}")
+    if index.where is not None:
+        args.append(f"where={q(index.where)}")
+    if index.nulls_not_distinct:
+        args.append("nulls_not_distinct=True")
+    return ("has_index", args)
+
+
+def _composite_fk_lines(table: Table, module: _Module, entity: str) -> list[str]:
+    """A navigation per foreign key over several columns (one column: ``references=``)."""
+    lines = []
+    taken = set(module.attrs[table.key].values())
+    for fk in table.foreign_keys:
+        target = module.entity_classes.get((fk.ref_schema, fk.ref_table))
+        if len(fk.columns) == 1 or target is None:
+            continue
+        navigation = _identifier(snake_case(target), taken)
+        taken.add(navigation)
+        ref_attrs = module.attrs[(fk.ref_schema, fk.ref_table)]
+        steps = [("with_foreign_key", _members(table, fk.columns, module)),
+                 ("with_principal_key", [q(ref_attrs.get(c, c)) for c in fk.ref_columns]),
+                 ("has_constraint_name", [q(fk.name)])]
+        if fk.on_delete != "NO ACTION":
+            steps.append(("on_delete", [q(fk.on_delete.lower())]))
+        if fk.on_update != "NO ACTION":
+            steps.append(("on_update", [q(fk.on_update.lower())]))
+        chain = "".join(f"\n            .{m}({', '.join(a)})" for m, a in steps)
+        lines.append(f"        (\n            {entity}.has_one({q(navigation)}, {target})"
+                     f"{chain}\n        )")
+    return lines
+
+
+def _builtins_used(table: Table) -> set[str]:
+    """The builtins this table's annotations name (an attribute must not shadow them)."""
+    used = set()
+    for column in table.columns:
+        element = replace(column.type, dims=0)
+        used.add(_PYTHON_TYPES.get(element.name, (None, "str"))[1]
+                 if element.schema is None else "str")
+        if column.type.dims:
+            used.add("list")
+    return used & set(_BUILTINS)
+
+
+def _name_everything(schema: Schema, module: _Module) -> None:
+    classes: set[str] = {"DbContext", "DbModelConfig", "Entity", "column", "enum", "dt"}
+    tables: set[str] = set(_TAKEN)
+    for enum in schema.enums:
+        module.enum_classes[enum.key] = name = _class_name(enum.name, classes)
+        classes.add(name)
+    for table in schema.tables:
+        module.entity_classes[table.key] = name = _class_name(table.name, classes)
+        classes.add(name)
+        module.context_attrs[table.key] = attr = _identifier(table.name, tables)
+        tables.add(attr)
+    clashes: set[str] = set()
+    for table in schema.tables:
+        taken = {*_TAKEN, *module.enum_classes.values(), *_builtins_used(table)}
+        attrs: dict[str, str] = {}
+        for column in table.columns:
+            attrs[column.name] = attr = _identifier(column.name, taken)
+            taken.add(attr)
+        module.attrs[table.key] = attrs
+        clashes |= set(attrs.values())
+    module.code = _Names(clashes)
+
+
+def _enum_setup(schema: Schema, module: _Module, default_schema: str) -> list[str]:
+    lines = []
+    for enum in schema.enums:
+        cls = module.enum_classes[enum.key]
+        if snake_case(cls) != enum.name or enum.schema != default_schema:
+            place = "" if enum.schema == default_schema else f", schema={q(enum.schema)}"
+            lines.append(f"        model.has_enum({cls}, name={q(enum.name)}{place})")
+    for seq in schema.sequences:
+        args = [q(seq.name)]
+        if seq.schema != default_schema:
+            args.append(f"schema={q(seq.schema)}")
+        for attr, default in (("data_type", "bigint"), ("start", 1), ("increment", 1),
+                              ("min_value", None), ("max_value", None), ("cache", 1),
+                              ("cycle", False)):
+            value = getattr(seq, attr)
+            if value != default:
+                args.append(f"{attr}={q(value) if isinstance(value, str) else value!r}")
+        lines.append(f"        model.has_sequence({', '.join(args)})")
+    return lines
+
+
+def _context(schema: Schema, module: _Module, name: str, default_schema: str) -> str:
+    lines = [f"class {name}(DbContext):"]
+    for table in schema.tables:
+        lines.append(f"    {module.context_attrs[table.key]} = "
+                     f"DbContext.table({module.entity_classes[table.key]})")
+    setup = _enum_setup(schema, module, default_schema)
+    for table in schema.tables:
+        setup += _setup_lines(table, module, default_schema)
+    if setup:
+        module.code.use("DbModelConfig")
+        lines += ["", "    def setup_model(self, model: DbModelConfig) -> None:"]
+        if default_schema != "public":
+            lines.append(f"        model.has_default_schema({q(default_schema)})")
+        lines += setup
+    elif default_schema != "public":
+        module.code.use("DbModelConfig")
+        lines += ["", "    def setup_model(self, model: DbModelConfig) -> None:",
+                  f"        model.has_default_schema({q(default_schema)})"]
+    return "\n".join(lines)
+
+
+def render_model(schema: Schema, *, context: str = "Database", source: str = "",
+                 default_schema: str = "public") -> str:
+    """Python source of a model module describing ``schema``: enum classes, one ``Entity`` per
+    table, and a ``DbContext`` subclass named ``context``. ``source`` (e.g. the database name)
+    goes into the docstring; the notes of what the model cannot state follow it as comments."""
+    module = _Module()
+    _name_everything(schema, module)
+    enums = [_enum_class(enum, module) for enum in schema.enums]
+    entities = [_entity_class(table, module) for table in schema.tables]
+    context_class = _context(schema, module, context, default_schema)
+    doc = [f"The model of {source or 'a database'}, written by ``linkgress db pull``.", ""]
+    doc += ["Edit it freely: it is the source of truth from now on. ``linkgress db check``",
+            "confirms it still describes the database."]
+    header = '"""' + "\n".join(doc) + '\n"""'
+    if schema.notes:
+        header += "\n\n# Not stated here (linkgress leaves these alone):\n" + "\n".join(
+            textwrap.fill(" ".join(note.split()), width=MAX_LINE, initial_indent="# - ",
+                          subsequent_indent="#   ", break_on_hyphens=False,
+                          break_long_words=False)
+            for note in schema.notes)
+    parts = [header, module.imports(), *enums, *entities, context_class]
+    return "\n\n\n".join(parts[:1]) + "\n\n" + "\n\n\n".join(parts[1:]) + "\n"
