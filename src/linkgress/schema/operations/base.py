@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from linkgress.errors import IrreversibleOperation
+from linkgress.schema.hazards import DEFAULT_CONTEXT, HazardContext, hazards_of
 
 
 def table_label(schema: str, table_name: str) -> str:
@@ -14,10 +15,22 @@ def table_label(schema: str, table_name: str) -> str:
 
 @dataclass(frozen=True, kw_only=True)
 class Operation:
-    """Base of every operation."""
+    """Base of every operation.
+
+    ``hazard_context`` (set by the planner: the server's version, the tables the plan creates)
+    is what :attr:`hazards` is derived with; it takes no part in comparisons.
+    """
 
     type: ClassVar[str] = "operation"
     is_destructive: ClassVar[bool] = False
+    hazard_context: HazardContext = field(default=DEFAULT_CONTEXT, compare=False, repr=False)
+
+    @property
+    def hazards(self) -> tuple[str, ...]:
+        """What applying it does to live traffic and rows: codes from ``rewrites_table``,
+        ``scans_table``, ``blocks_reads``, ``blocks_writes``, ``data_dependent``,
+        ``destructive`` (see :mod:`linkgress.schema.hazards`)."""
+        return hazards_of(self, self.hazard_context)
 
     def describe(self) -> str:
         """One human line, as the seed prints it in the pending-migrations list."""
