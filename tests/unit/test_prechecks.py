@@ -6,7 +6,14 @@ from __future__ import annotations
 from linkgress.model.types import integer, text, varchar
 from linkgress.schema import operations as ops
 from linkgress.schema.prechecks import row_checks
-from linkgress.schema.snapshot import Column, PrimaryKey, Schema, Table, UniqueConstraint
+from linkgress.schema.snapshot import (
+    CheckConstraint,
+    Column,
+    PrimaryKey,
+    Schema,
+    Table,
+    UniqueConstraint,
+)
 
 TABLE = Table(schema="public", name="items",
               columns=(Column(name="id", type=integer()), Column(name="name", type=text())),
@@ -41,3 +48,15 @@ def test_only_data_dependent_changes_are_checked() -> None:
         (narrowing, "do not fit VARCHAR(5)")]
     assert all(not c.trial and c.sql.endswith("LIMIT 5") for c in checks)
     assert 'FROM "public"."items" AS t WHERE t."name" IS NULL' in checks[0].sql
+
+
+def test_checks_reading_a_column_the_plan_adds_or_retypes_are_skipped() -> None:
+    added = ops.AddColumn(table_name="items", column=Column(name="c0", type=integer()))
+    check = ops.CreateCheckConstraint(table_name="items", check=CheckConstraint(
+        name="c0_positive", expression="c0 > 0"))
+    retyped = ops.AlterColumn(table_name="items", old=TABLE.columns[1],
+                              new=Column(name="name", type=integer()), lossy=True)
+    checks = row_checks([added, check, UNIQUE], CURRENT)
+    assert [c.operation for c in checks] == [UNIQUE]  # the unique column is unchanged
+    checks = row_checks([retyped, UNIQUE], CURRENT)
+    assert [c.operation for c in checks] == [retyped]  # its own cast check, not the unique

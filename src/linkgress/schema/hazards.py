@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -245,8 +245,6 @@ def unallowed(operations: list[ops.Operation],
 def in_context(operations: list[ops.Operation], server_version: int) -> list[ops.Operation]:
     """``operations`` with the hazard context of their plan: ``server_version`` (major) and
     the tables the plan creates."""
-    from dataclasses import replace
-
     new_tables = frozenset((getattr(op, "schema"), getattr(op, "table_name"))  # noqa: B009
                            for op in operations if op.type == "create_table")
     ctx = HazardContext(server_version=server_version, new_tables=new_tables)

@@ -333,7 +333,7 @@ class DbSchemaManager:
             now, later = split_concurrent(operations)
             later += [op for op in await invalid_concurrent_indexes(conn, planned.normalized)
                       if op not in later]
-            await precheck(conn, [*now, *later], planned.current)  # before any DDL
+            await precheck(conn, now, planned.current)  # before any DDL
             early = enum_values_to_commit_first(now) if may_split else []
             if early:
                 # The labels must be committed before anything may use them; the rest of the

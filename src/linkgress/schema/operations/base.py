@@ -10,6 +10,7 @@ from linkgress.schema.hazards import DEFAULT_CONTEXT, HazardContext, hazards_of
 
 
 def table_label(schema: str, table_name: str) -> str:
+    """``table`` in ``public``, else ``schema.table`` (as the seed prints names)."""
     return table_name if schema == "public" else f"{schema}.{table_name}"
 
 
