@@ -45,8 +45,14 @@ def test_plan_and_warning_lines_are_the_seeds() -> None:
 def test_log_plan_levels_and_quiet(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger="linkgress.migrate")
     confirm.log_plan(PLAN)
-    assert [r.levelno for r in caplog.records] == [logging.INFO, logging.WARNING]
+    assert [r.levelno for r in caplog.records] == [logging.INFO, logging.INFO, logging.WARNING]
     assert caplog.records[0].getMessage().startswith("Pending migrations:\n  1. Add column")
+    assert caplog.records[1].getMessage().splitlines() == [
+        "Hazards:",
+        "  1. Add column 'users.phone_number' (VARCHAR(20)): blocks_reads, blocks_writes",
+        "  2. Drop column 'users.old_field': blocks_reads, blocks_writes, destructive",
+        "  3. Create index 'ix_users_email': scans_table, blocks_writes",
+    ]
     caplog.clear()
     confirm.log_plan(PLAN, quiet=True)
     assert {r.levelno for r in caplog.records} == {logging.DEBUG}

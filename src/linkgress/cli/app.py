@@ -16,6 +16,7 @@ from pathlib import Path
 
 from . import commands, drop, journaled, pull
 from .config import Refusal, UsageError, positive_seconds, read_project_settings
+from .lint import add_lint_command
 from .output import Output
 
 Command = Callable[[commands.Env], Coroutine[None, None, int]]
@@ -174,9 +175,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Schema management for linkgress models: automatic (db ...) and "
                     "journaled (migration ...) migrations.")
     top = parser.add_subparsers(dest="group", metavar="{db,migration,demo}", required=True)
-    _db_commands(top.add_parser("db", help="automatic migrations").add_subparsers(
+    db = top.add_parser("db", help="automatic migrations").add_subparsers(
         dest="action",
-        metavar="{migrate,contract,analyze,check,sql,create,seed,drop,reset}", required=True))
+        metavar="{migrate,contract,analyze,check,lint,sql,create,seed,drop,reset}",
+        required=True)
+    _db_commands(db)
+    add_lint_command(db, _leaf)
     _migration_commands(top.add_parser("migration", help="journaled migrations").add_subparsers(
         dest="action", metavar="{create,up,down,status,history,current,stamp}", required=True))
     _leaf(top, "demo", commands.demo, "run the demo on the configured server")

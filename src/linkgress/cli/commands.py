@@ -113,11 +113,15 @@ class Env:
 
 def _plan(out: Output, operations: list[Operation]) -> None:
     from linkgress.schema.confirm import plan_lines, warning_lines
+    from linkgress.schema.hazards import hazard_lines
 
     if out.colour:
         out.plan(operations)
     else:
         out.lines(plan_lines(operations))
+    hazards = hazard_lines(operations)
+    if hazards:
+        out.lines(hazards, "dim")
     warning = warning_lines(operations)
     if warning:
         out.line()

@@ -5,7 +5,9 @@
 - Migrations directory: ``--migrations-directory``, else ``[tool.linkgress]
   migrations_directory`` (relative to that ``pyproject.toml``), else ``migrations``.
 - Lock timeouts: ``--lock-timeout`` / ``--lock-wait-timeout``, else the same keys of
-  ``[tool.linkgress]``, else ``migrate()``'s defaults. Any other key there is an error.
+  ``[tool.linkgress]``, else ``migrate()``'s defaults.
+- Hazard policy (``db lint``): ``[tool.linkgress] allow_hazards = [...]`` plus
+  ``--allow-hazard``. Any other key of ``[tool.linkgress]`` is an error.
 - Database: ``--dsn``, else ``DATABASE_URL``, else ``DB_HOST``/``DB_PORT``/``DB_NAME``/
   ``DB_USER``/``DB_PASSWORD``, else an embedded PostgreSQL kept under ``.linkgress/`` in the
   working directory (announced on stderr). A present but empty or malformed variable is a
@@ -50,11 +52,12 @@ class ProjectSettings:
     lock_timeout: float | None = None
     lock_wait_timeout: float | None = None
     seed: str | None = None
+    allow_hazards: tuple[str, ...] = ()
 
 
 _SETTINGS: dict[str, type | tuple[type, ...]] = {
     "context": str, "migrations_directory": str, "seed": str,
-    "lock_timeout": (int, float), "lock_wait_timeout": (int, float)}
+    "lock_timeout": (int, float), "lock_wait_timeout": (int, float), "allow_hazards": list}
 
 
 def find_pyproject(start: Path) -> Path | None:
@@ -79,6 +82,9 @@ def read_project_settings(start: Path) -> ProjectSettings:
     if not isinstance(section, dict):
         raise UsageError(f"{path}: [tool.linkgress] must be a table")
     for key, value in section.items():
+        if key == "allow_hazards":
+            section[key] = hazard_codes(value, f"{path}: [tool.linkgress] allow_hazards")
+            continue
         expected = _SETTINGS.get(key)
         if expected is None:
             raise UsageError(f"{path}: [tool.linkgress] has an unknown key {key!r} (known: "
@@ -89,6 +95,19 @@ def read_project_settings(start: Path) -> ProjectSettings:
         if isinstance(value, int | float) and value <= 0:
             raise UsageError(f"{path}: [tool.linkgress] {key} must be positive, got {value!r}")
     return ProjectSettings(root=path.parent, **section)
+
+
+def hazard_codes(value: object, where: str) -> tuple[str, ...]:
+    """``value`` checked to be a list of hazard codes (see :mod:`linkgress.schema.hazards`)."""
+    from linkgress.schema.hazards import HAZARDS
+
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise UsageError(f"{where} must be a list of strings, got {value!r}")
+    unknown = [v for v in value if v not in HAZARDS]
+    if unknown:
+        raise UsageError(f"{where}: unknown hazard {unknown[0]!r} (known: "
+                         f"{', '.join(HAZARDS)})")
+    return tuple(value)
 
 
 def positive_seconds(raw: str) -> float:

@@ -5,7 +5,8 @@
   files; ``null`` when the project has no migration files and the database no journal)
 - ``migration status``: ``{"migrations": [...], "problems": [...]}``
 
-An operation is ``{"type", "description", "destructive", "sql"}``; a migration is
+An operation is ``{"type", "description", "destructive", "hazards", "sql"}`` (``hazards``: the
+codes of ``Operation.hazards``); a migration is
 ``{"name", "applied", "batch", "applied_at" (ISO 8601), "edited", "file_missing",
 "out_of_order"}``.
 """
@@ -26,7 +27,7 @@ def operation_json(op: Operation) -> dict[str, Any]:
     from linkgress.schema.ddl import render
 
     return {"type": op.type, "description": op.describe(), "destructive": op.is_destructive,
-            "sql": [f"{sql};" for sql in render(op)]}
+            "hazards": list(op.hazards), "sql": [f"{sql};" for sql in render(op)]}
 
 
 def migrations_json(entries: Sequence[MigrationStatus],

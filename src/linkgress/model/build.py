@@ -165,7 +165,7 @@ def _build_column(b: _Builder, cls: type, attr: str, hint: Any,
         primary_key=info.primary_key, identity=identity, default=default,
         python_default=None if py_default is MISSING else py_default,
         has_python_default=py_default is not MISSING, comment=comment,
-        renamed_from=renamed_from, enum_class=enum_class)
+        renamed_from=renamed_from, enum_class=enum_class, deprecated=info.deprecated)
 
 
 def _check_serial(ctype: ColumnType, identity: str | None, default: str | None, *,
@@ -305,13 +305,28 @@ def _build_entity(b: _Builder, context_attr: str, cls: type) -> EntityMeta:
     if not columns:
         raise ModelError("declares no columns", entity=entity)
     columns, pk, pk_name = _apply_primary_key(cls, settings, columns, table)
-    by_attr = {c.attr: c for c in columns}
-    uniques, checks = _table_constraints(cls, settings, table, by_attr)
+    every = {c.attr: c for c in columns}  # constraints and indexes may name deprecated ones
+    uniques, checks = _table_constraints(cls, settings, table, every)
+    live, deprecated = _split_deprecated(cls, columns)
     return EntityMeta(
         entity=cls, context_attr=context_attr, schema=schema, table=table,
-        columns=tuple(columns), primary_key=pk, primary_key_name=pk_name, uniques=uniques,
-        checks=checks, indexes=_table_indexes(cls, settings, table, by_attr),
-        comment=settings.comment, by_attr=MappingProxyType(by_attr))
+        columns=live, primary_key=pk, primary_key_name=pk_name, uniques=uniques,
+        checks=checks, indexes=_table_indexes(cls, settings, table, every),
+        comment=settings.comment, deprecated_columns=deprecated,
+        by_attr=MappingProxyType({c.attr: c for c in live}))
+
+
+def _split_deprecated(cls: type, columns: list[ColumnMeta]
+                      ) -> tuple[tuple[ColumnMeta, ...], tuple[ColumnMeta, ...]]:
+    """(the columns the ORM reads and writes, the deprecated ones — made nullable unless the
+    database can fill them, so that inserts without them work)."""
+    for col in columns:
+        if col.deprecated and col.primary_key:
+            raise ModelError("a primary key column cannot be deprecated", entity=cls.__name__,
+                             field=col.attr)
+    deprecated = tuple(c if c.generated else replace(c, nullable=True)
+                       for c in columns if c.deprecated)
+    return tuple(c for c in columns if not c.deprecated), deprecated
 
 
 def _check_relation_names(metas: list[EntityMeta]) -> None:

@@ -29,8 +29,8 @@ class ColumnInfo:
     """
 
     __slots__ = ("attr", "check", "comment", "constraint_name", "default", "default_sql",
-                 "deferrable", "identity", "index", "initially_deferred", "match", "name",
-                 "nullable", "on_delete", "on_update", "primary_key", "references",
+                 "deferrable", "deprecated", "identity", "index", "initially_deferred", "match",
+                 "name", "nullable", "on_delete", "on_update", "primary_key", "references",
                  "renamed_from", "type", "unique")
 
     def __init__(self, type: ColumnType | None = None, *, primary_key: bool = False,
@@ -41,8 +41,10 @@ class ColumnInfo:
                  nullable: bool | None = None, identity: str | bool | None = None,
                  renamed_from: str | None = None, check: str | None = None,
                  deferrable: bool = False, initially_deferred: bool = False,
-                 match: str | None = None, constraint_name: str | None = None) -> None:
+                 match: str | None = None, constraint_name: str | None = None,
+                 deprecated: bool = False) -> None:
         self.type = type
+        self.deprecated = deprecated
         self.deferrable = deferrable
         self.initially_deferred = initially_deferred
         self.match = match
@@ -82,7 +84,7 @@ def column(type: ColumnType | None = None, *, primary_key: bool = False, unique:
            nullable: bool | None = None, identity: str | bool | None = None,
            renamed_from: str | None = None, check: str | None = None,
            deferrable: bool = False, initially_deferred: bool = False, match: str | None = None,
-           constraint_name: str | None = None) -> Any:
+           constraint_name: str | None = None, deprecated: bool = False) -> Any:
     """Declare a column's details. Every argument is optional.
 
     - ``type``: a type builder's result (``varchar(100)``); inferred from the annotation if None.
@@ -99,6 +101,9 @@ def column(type: ColumnType | None = None, *, primary_key: bool = False, unique:
     - ``renamed_from``: the column's previous name, so a migration renames instead of dropping.
     - ``check``: a CHECK expression for this column.
     - ``comment``: a column comment.
+    - ``deprecated``: the column is on its way out (rolling deploys): it stays in the database
+      (made nullable when it has no default, so inserts without it work) and the ORM never
+      selects or writes it; remove it from the model later, and ``contract()`` drops it.
 
     Returns ``Any`` so that ``email: str = column(...)`` type-checks.
     """
@@ -107,7 +112,7 @@ def column(type: ColumnType | None = None, *, primary_key: bool = False, unique:
                       on_delete=on_delete, on_update=on_update, comment=comment,
                       nullable=nullable, identity=identity, renamed_from=renamed_from,
                       check=check, deferrable=deferrable, initially_deferred=initially_deferred,
-                      match=match, constraint_name=constraint_name)
+                      match=match, constraint_name=constraint_name, deprecated=deprecated)
 
 
 def _is_classvar(annotation: Any) -> bool:

@@ -23,6 +23,7 @@ class ColumnMeta:
     ``attr`` is the Python attribute, ``name`` the column. ``default`` is the SQL default
     expression (rendered from ``python_default`` or given as ``default_sql``); ``generated`` is
     true when the database fills the value (identity or any default) so inserts may omit it.
+    ``deprecated``: ``column(deprecated=True)`` (see :attr:`EntityMeta.deprecated_columns`).
     """
 
     attr: str
@@ -38,6 +39,7 @@ class ColumnMeta:
     comment: str | None = None
     renamed_from: str | None = None
     enum_class: builtins.type[enum.Enum] | None = None
+    deprecated: bool = False
 
     @property
     def generated(self) -> bool:
@@ -64,7 +66,11 @@ class NavigationMeta:
 
 @dataclass(frozen=True, kw_only=True)
 class EntityMeta:
-    """An entity class mapped to a table."""
+    """An entity class mapped to a table.
+
+    ``columns`` (and ``by_attr``) are what the ORM selects and writes; ``deprecated_columns``
+    (``column(deprecated=True)``) are kept in the table but never selected or written.
+    """
 
     entity: type[Any]
     context_attr: str
@@ -79,6 +85,7 @@ class EntityMeta:
     foreign_keys: tuple[ForeignKey, ...] = ()
     navigations: tuple[NavigationMeta, ...] = ()
     comment: str | None = None
+    deprecated_columns: tuple[ColumnMeta, ...] = ()
     by_attr: Mapping[str, ColumnMeta] = field(default_factory=dict, compare=False, repr=False)
     navigation_by_name: Mapping[str, NavigationMeta] = field(
         default_factory=dict, compare=False, repr=False)
@@ -91,6 +98,11 @@ class EntityMeta:
     def column(self, attr: str) -> ColumnMeta:
         """The column mapped to attribute ``attr``; ``KeyError`` if there is none."""
         return self.by_attr[attr]
+
+    @property
+    def table_columns(self) -> tuple[ColumnMeta, ...]:
+        """Every column the table has: ``columns`` then ``deprecated_columns``."""
+        return (*self.columns, *self.deprecated_columns)
 
     @property
     def primary_key_attrs(self) -> tuple[str, ...]:

@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from linkgress.errors import MigrationAborted
+from linkgress.schema.hazards import hazard_lines
 from linkgress.schema.operations import Operation
 
 log = logging.getLogger("linkgress.migrate")
@@ -55,13 +56,17 @@ def warning_lines(operations: Sequence[Operation]) -> list[str]:
 
 def log_plan(operations: Sequence[Operation], *, quiet: bool = False,
              logger: logging.Logger = log) -> None:
-    """Log the plan (INFO) and the destructive warning (WARNING), each as one record so that
-    the lines of concurrent workers never interleave. With ``quiet``, both go to DEBUG. The
+    """Log the plan (INFO), its hazards (INFO, see :func:`hazard_lines`) and the destructive
+    warning (WARNING), each as one record so that the lines of concurrent workers never
+    interleave. With ``quiet``, all go to DEBUG. The
     plan record carries the operations as ``record.linkgress_plan`` (for the CLI's colours)."""
     if not operations:
         return
     logger.log(logging.DEBUG if quiet else logging.INFO, "%s", "\n".join(plan_lines(operations)),
                extra={"linkgress_plan": list(operations)})
+    hazards = hazard_lines(list(operations))
+    if hazards:
+        logger.log(logging.DEBUG if quiet else logging.INFO, "%s", "\n".join(hazards))
     warning = warning_lines(operations)
     if warning:
         logger.log(logging.DEBUG if quiet else logging.WARNING, "%s", "\n".join(warning))

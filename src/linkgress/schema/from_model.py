@@ -12,7 +12,7 @@ def table_from_entity(meta: EntityMeta) -> Table:
         Column(name=c.name, type=c.type, nullable=c.nullable,
                default=None if c.identity else c.default, identity=c.identity,
                comment=c.comment, renamed_from=c.renamed_from)
-        for c in meta.columns)
+        for c in meta.table_columns)
     pk = (PrimaryKey(name=meta.primary_key_name, columns=meta.primary_key)
           if meta.primary_key and meta.primary_key_name else None)
     return Table(schema=meta.schema, name=meta.table, columns=columns, primary_key=pk,

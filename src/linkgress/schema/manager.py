@@ -14,7 +14,8 @@ for the lock and the transaction, :mod:`linkgress.schema.confirm` for the consen
 3. under the lock: read the recorded managed state, introspect, normalise, diff — so a worker
    that waited for another one's migration finds nothing left to do;
 4. log the plan (``linkgress.migrate``), obtain consent for destructive operations;
-5. apply the operations one by one, await ``on_migration_complete`` (always, even when there
+5. pre-check the rows for data-dependent operations (:mod:`linkgress.schema.prechecks`),
+   apply the operations one by one, await ``on_migration_complete`` (always, even when there
    was nothing to apply: keep it idempotent), record the managed state, COMMIT;
 6. after COMMIT, build indexes declared ``concurrently=True`` (``CREATE INDEX CONCURRENTLY``
    cannot run in a transaction).
@@ -64,6 +65,7 @@ from linkgress.schema.planning import (
     plan_migration,
     schema_digest,
 )
+from linkgress.schema.prechecks import precheck
 from linkgress.schema.quoting import quote_ident
 from linkgress.schema.retry import with_lock_retries
 from linkgress.schema.snapshot import Schema
@@ -331,6 +333,7 @@ class DbSchemaManager:
             now, later = split_concurrent(operations)
             later += [op for op in await invalid_concurrent_indexes(conn, planned.normalized)
                       if op not in later]
+            await precheck(conn, now, planned.current)  # before any DDL
             early = enum_values_to_commit_first(now) if may_split else []
             if early:
                 # The labels must be committed before anything may use them; the rest of the

@@ -17,6 +17,7 @@ import asyncpg
 from linkgress.errors import MigrationError, ModelError
 from linkgress.schema.diff import DiffResult, diff
 from linkgress.schema.from_model import schema_from_model
+from linkgress.schema.hazards import in_context
 from linkgress.schema.history import ModelIdentity, Status, model_status, read_history
 from linkgress.schema.introspect import introspect, normalize_target
 from linkgress.schema.introspect.constants import candidates, equal_constant_defaults
@@ -150,6 +151,7 @@ class Planned:
     current: Schema
     identity: ModelIdentity
     history: list[dict[str, Any]]
+    server_version: int = 0  # the server's major version
 
     @property
     def status(self) -> Status:
@@ -163,6 +165,7 @@ class _Read:
     normalized: Schema
     identity: ModelIdentity
     history: list[dict[str, Any]]
+    server_version: int
 
 
 async def _read(conn: RawConnection, executor: MigrationExecutor, target: Schema,
@@ -173,7 +176,7 @@ async def _read(conn: RawConnection, executor: MigrationExecutor, target: Schema
     settings = executor.settings
     history = await read_history(conn, settings.qualified_state_table, settings.state_name)
     return _Read(recorded, normalized, ModelIdentity(schema_digest(target), fingerprint),
-                 history)
+                 history, conn.get_server_version().major)
 
 
 async def plan_migration(client: PgClient, executor: MigrationExecutor, target: Schema, *,
@@ -206,4 +209,6 @@ async def plan_migration(client: PgClient, executor: MigrationExecutor, target: 
                 result = await _keep_foreign_indexes(own, result)
         else:
             result = await _keep_foreign_indexes(conn, result)
-    return Planned(result, read.normalized, read.recorded, current, read.identity, read.history)
+    result = DiffResult(in_context(result.operations, read.server_version), result.notes)
+    return Planned(result, read.normalized, read.recorded, current, read.identity, read.history,
+                   read.server_version)
