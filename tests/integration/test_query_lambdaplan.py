@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest_asyncio
 
-from linkgress.query.planned import PlannedQueryable
+from linkgress.query.queryable import PlannedQueryable
 from tests.integration.query_models import Journal, open_journal, seed
 
 

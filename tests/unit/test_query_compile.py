@@ -3,12 +3,15 @@ keys, and build-time errors."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from linkgress import PgClient
 from linkgress.errors import QueryBuildError
 from linkgress.query import func, sql
-from linkgress.query.compiler import shape_of
+from linkgress.query.compiler import compile_predicate
+from linkgress.query.shape import shape_of
 from tests.integration.query_models import Journal, Mood
 
 AUTHOR_COLUMNS = ('t0."id", t0."username", t0."email", t0."mood", t0."score", t0."profile", '
@@ -114,10 +117,18 @@ def test_union_parenthesises_parts(db: Journal) -> None:
     assert params == [1, 1]
 
 
+def where_sql(query: Any, offset: int = 0) -> tuple[str, list[Any]]:
+    """The filter of ``query`` as UPDATE / DELETE render it, parameters from ``$offset+1``."""
+    statement = query._statement()
+    _, params, numbers = shape_of(statement, "where")
+    shifted = {k: v + offset for k, v in numbers.items()}
+    return compile_predicate(statement, shifted), params
+
+
 def test_where_sql_for_mutations(db: Journal) -> None:
-    assert db.authors._where_sql() == ("", [])
-    assert db.authors.where(lambda a: a.id == 5)._where_sql(2) == ('(t0."id" = $3)', [5])
-    text, params = db.articles.where(lambda p: p.author.username == "x")._where_sql(1)
+    assert where_sql(db.authors) == ("", [])
+    assert where_sql(db.authors.where(lambda a: a.id == 5), 2) == ('(t0."id" = $3)', [5])
+    text, params = where_sql(db.articles.where(lambda p: p.author.username == "x"), 1)
     assert text == ('(t0."id") IN (SELECT t1."id" FROM "public"."articles" AS t1 JOIN '
                     '"public"."authors" AS t2 ON t2."id" = t1."author_id" '
                     'WHERE (t2."username" = $2))')
@@ -166,7 +177,7 @@ def test_bad_builder_arguments(db: Journal) -> None:
 
 
 def test_generated_readers_rebuild_nested_rows(db: Journal) -> None:
-    from linkgress.query.materialize import build_row_reader, build_rows_reader
+    from linkgress.query.readers import build_row_reader, build_rows_reader
 
     query = db.authors.select(lambda u: {
         "name": u.username, "mood": u.mood,

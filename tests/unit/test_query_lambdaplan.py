@@ -12,7 +12,7 @@ import pytest
 
 from linkgress import PgClient
 from linkgress.errors import QueryBuildError
-from linkgress.query.planned import PlannedQueryable
+from linkgress.query.queryable import PlannedQueryable
 from tests.integration.query_models import Journal, Mood
 
 

@@ -36,13 +36,13 @@ from typing import Any
 from linkgress.query.expressions import (
     Between,
     BinaryOp,
-    ColumnRef,
     Func,
     IsNull,
     Like,
     Param,
     UnaryOp,
 )
+from linkgress.query.proxies import ColumnRef
 
 __all__ = ["LambdaPlan", "closure_values", "make_plan", "plan_key"]
 

@@ -1,211 +1,31 @@
-"""Projections and row materialisers.
+"""Row readers: a projection turned into a plain Python function ``record -> value``.
 
-A projection describes what one result row becomes: an entity, a column value, a dict (nested
-dicts allowed), a tuple, a dataclass / NamedTuple, or a nested list from a collection
-navigation. :func:`build_projection` turns a lambda's result into one; :func:`build_row_reader`
-turns a projection into a plain Python function ``record -> value``, generated once per query
-shape, so that no per-row reflection or name lookup happens: entities are built with
-``object.__new__`` and one ``__dict__`` assignment, values are read by position.
+:func:`build_row_reader` generates that function once per query shape, so that no per-row
+reflection or name lookup happens: entities are built with ``object.__new__`` and one
+``__dict__`` assignment, values are read by position and converted by
+:mod:`linkgress.query.convert`.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import enum
 import itertools
 import json
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from linkgress.errors import QueryBuildError
-from linkgress.query.expressions import ColumnRef, Expr, Param, as_expr
-from linkgress.query.navigation import (
-    CollectionList,
-    CollectionQuery,
-    EntityProxy,
-    GroupProxy,
-    Source,
-    source_of,
-)
+from linkgress.query.convert import EnumLookup, decoder_for
+from linkgress.query.projection import PDict, PEntity, PList, Projection, PTuple, PValue
+from linkgress.query.proxies import ColumnRef
 
 if TYPE_CHECKING:
     from linkgress.model.meta import ColumnMeta
+    from linkgress.query.proxies import Source
 
-__all__ = [
-    "PDict",
-    "PEntity",
-    "PList",
-    "PObject",
-    "PTuple",
-    "PValue",
-    "Projection",
-    "build_projection",
-    "build_row_reader",
-    "build_rows_reader",
-    "projection_width",
-]
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class PValue:
-    """One expression, one result column."""
-
-    expr: Expr
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class PEntity:
-    """All mapped columns of a source, built into an entity instance (None for a missed LEFT
-    JOIN)."""
-
-    source: Source
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class PDict:
-    """A dict with fixed string keys."""
-
-    keys: tuple[str, ...]
-    items: tuple[Projection, ...]
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class PTuple:
-    """A plain tuple."""
-
-    items: tuple[Projection, ...]
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class PObject:
-    """A dataclass or NamedTuple built by keyword from its fields."""
-
-    factory: type[Any]
-    names: tuple[str, ...]
-    items: tuple[Projection, ...]
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class PList:
-    """A collection navigation projected as a nested list (one result column, an array of
-    records)."""
-
-    collection: CollectionList
-
-
-Projection = PValue | PEntity | PDict | PTuple | PObject | PList
-
-
-def build_projection(value: Any) -> Projection:
-    """The projection for what a ``select`` lambda returned.
-
-    Raises :class:`~linkgress.errors.QueryBuildError` for values that cannot be projected.
-    """
-    if isinstance(value, Expr):
-        return PValue(value)
-    if isinstance(value, EntityProxy):
-        return PEntity(source_of(value))
-    if isinstance(value, dict):
-        for key in value:
-            if not isinstance(key, str):
-                raise QueryBuildError(f"projection dict keys must be strings, got {key!r}")
-        return PDict(tuple(value), tuple(build_projection(v) for v in value.values()))
-    if isinstance(value, CollectionList):
-        return PList(value)
-    if isinstance(value, CollectionQuery):
-        return PList(value.to_list())
-    if isinstance(value, tuple) and hasattr(type(value), "_fields"):
-        names = tuple(getattr(type(value), "_fields"))  # noqa: B009
-        return PObject(type(value), names, tuple(build_projection(v) for v in value))
-    if isinstance(value, tuple):
-        return PTuple(tuple(build_projection(v) for v in value))
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        names = tuple(f.name for f in dataclasses.fields(value) if f.init)
-        return PObject(type(value), names,
-                       tuple(build_projection(getattr(value, n)) for n in names))
-    if isinstance(value, GroupProxy):
-        raise QueryBuildError("project the group's key and aggregates (g.key, g.count()), "
-                              "not the group itself")
-    if isinstance(value, list):
-        raise QueryBuildError("a projection cannot be a list; use a tuple or a dict")
-    if value is None:  # a bare untyped parameter would not prepare; NULL reads as text
-        return PValue(Param(None, "text"))
-    return PValue(as_expr(value))
-
-
-def projection_width(projection: Projection) -> int:
-    """How many result columns ``projection`` occupies."""
-    if isinstance(projection, PEntity):
-        return len(projection.source.meta.columns)
-    if isinstance(projection, (PValue, PList)):
-        return 1
-    return sum(projection_width(p) for p in projection.items)
-
-
-def projection_columns(projection: Projection) -> list[Any]:
-    """The flat list of result columns: expressions, or ``CollectionList`` for nested lists.
-
-    Entities contribute their column references in mapping order.
-    """
-    out: list[Any] = []
-    _collect(projection, out)
-    return out
-
-
-def _collect(projection: Projection, out: list[Any]) -> None:
-    if isinstance(projection, PValue):
-        out.append(projection.expr)
-    elif isinstance(projection, PEntity):
-        out.extend(projection.source.columns.values())
-    elif isinstance(projection, PList):
-        out.append(projection.collection)
-    else:
-        for item in projection.items:
-            _collect(item, out)
+__all__ = ["build_row_reader", "build_rows_reader"]
 
 
 # --- code generation ----------------------------------------------------------------------------
-
-
-def _json_value(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str) else value
-
-
-def _enum_decoder(enum_class: type[enum.Enum], dims: int) -> Callable[[Any], Any]:
-    def member(value: Any) -> Any:
-        return None if value is None else enum_class(value)
-
-    def members(value: Any) -> Any:
-        if isinstance(value, list):
-            return [members(item) for item in value]
-        return member(value)
-
-    return members if dims else member
-
-
-def converter_for(meta: ColumnMeta) -> Callable[[Any], Any] | None:
-    """A function turning a fetched value into the attribute's Python value, or None when the
-    value is already right (most types: asyncpg decodes them natively)."""
-    if meta.enum_class is not None:
-        return _enum_decoder(meta.enum_class, meta.type.dims)
-    if meta.type.name in ("json", "jsonb") and not meta.type.dims:
-        return _json_value
-    return None
-
-
-class _EnumLookup(dict[Any, Any]):
-    """Label -> member (and None -> None): decoding an enum column is one dict lookup in the
-    generated reader; an unknown label falls back to the enum class (which raises)."""
-
-    def __init__(self, enum_class: type[enum.Enum]) -> None:
-        super().__init__({m.value: m for m in enum_class})
-        self[None] = None
-        self.enum_class = enum_class
-
-    def __missing__(self, value: Any) -> Any:
-        return self.enum_class(value)
 
 
 class _Generator:
@@ -227,10 +47,10 @@ class _Generator:
         the common conversions: a dict lookup for enums, ``json.loads`` for JSON)."""
         value = f"r[{index}]"
         if meta.enum_class is not None and not meta.type.dims:
-            return f"{self.name(_EnumLookup(meta.enum_class), 'c')}[{value}]"
+            return f"{self.name(EnumLookup(meta.enum_class), 'c')}[{value}]"
         if meta.type.name in ("json", "jsonb") and not meta.type.dims:
             return f"(_loads({value}) if {value}.__class__ is str else {value})"
-        conv = converter_for(meta)
+        conv = decoder_for(meta)
         return value if conv is None else f"{self.name(conv, 'c')}({value})"
 
     def function(self, projection: Projection, many: bool = False) -> str:
