@@ -67,41 +67,44 @@ def _straight_line(code: types.CodeType) -> bool:
     try:
         for ins in dis.get_instructions(code):
             name = ins.opname
-            if name in _NEUTRAL:
-                continue
-            if name == "LOAD_FAST" and ins.arg == 0:
-                stack.append(True)
-            elif name in ("LOAD_DEREF", "LOAD_CONST"):
-                stack.append(False)
-            elif name in ("LOAD_ATTR", "LOAD_METHOD"):
-                if not stack.pop():
-                    return False
-                stack.append(True)
-                if name == "LOAD_METHOD" or (_METHOD_FLAG and (ins.arg or 0) & 1):
-                    stack.append(True)
-            elif name in _PROXY_OPS:
-                right, left = stack.pop(), stack.pop()
-                if not (left or right):
-                    return False
-                stack.append(True)
-            elif name in _UNARY:
-                if not stack[-1]:
-                    return False
-            elif name == "CALL":
-                count = ins.arg or 0
-                del stack[len(stack) - count:]
-                callee = stack.pop()
-                self_or_null = stack.pop()
-                if not (callee and self_or_null):
-                    return False
-                stack.append(True)
-            elif name == "RETURN_VALUE":
+            if name == "RETURN_VALUE":
                 return bool(stack.pop()) and not stack
-            else:
+            if name not in _NEUTRAL and not _step(stack, name, ins.arg or 0):
                 return False
     except IndexError:
         return False
     return False
+
+
+def _step(stack: list[bool], name: str, arg: int) -> bool:
+    """Apply one instruction to ``stack``; False when it disqualifies the lambda."""
+    if name == "LOAD_FAST" and arg == 0:
+        stack.append(True)
+    elif name in ("LOAD_DEREF", "LOAD_CONST"):
+        stack.append(False)
+    elif name in ("LOAD_ATTR", "LOAD_METHOD"):
+        if not stack.pop():
+            return False
+        stack.append(True)
+        if name == "LOAD_METHOD" or (_METHOD_FLAG and arg & 1):
+            stack.append(True)
+    elif name in _PROXY_OPS:
+        right, left = stack.pop(), stack.pop()
+        if not (left or right):
+            return False
+        stack.append(True)
+    elif name in _UNARY:
+        return stack[-1]
+    elif name == "CALL":
+        del stack[len(stack) - arg:]
+        callee = stack.pop()
+        self_or_null = stack.pop()
+        if not (callee and self_or_null):
+            return False
+        stack.append(True)
+    else:
+        return False
+    return True
 
 
 def _code_ok(code: types.CodeType) -> bool:
