@@ -44,7 +44,7 @@ from linkgress.query.expressions import (
 )
 from linkgress.query.proxies import ColumnRef
 
-__all__ = ["LambdaPlan", "closure_values", "make_plan", "plan_key"]
+__all__ = ["LambdaPlan", "closure_values", "constant_lambda", "make_plan", "plan_key"]
 
 _SCALARS = frozenset({int, str, float, bool, decimal.Decimal, uuid.UUID, _dt.datetime,
                       _dt.date, _dt.time, _dt.timedelta, bytes, type(None)})
@@ -114,6 +114,14 @@ def _code_ok(code: types.CodeType) -> bool:
             _CODE_OK.clear()
         ok = _CODE_OK[code] = _straight_line(code)
     return ok
+
+
+def constant_lambda(fn: Any) -> bool:
+    """True when ``fn`` (a sort key lambda) builds the same tree on every call: a plain
+    function of one argument without closure or defaults whose bytecode only reads the proxy
+    (``lambda p: p.views``, ``lambda p: p.name.desc()``)."""
+    return (type(fn) is types.FunctionType and fn.__closure__ is None
+            and fn.__defaults__ is None and fn.__kwdefaults__ is None and _code_ok(fn.__code__))
 
 
 def closure_values(predicate: Any) -> tuple[Any, ...] | None:

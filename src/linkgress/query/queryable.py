@@ -19,9 +19,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from linkgress.errors import MultipleResultsError, NoResultError, QueryBuildError
 from linkgress.query import session
+from linkgress.query.categories import check_nulls
 from linkgress.query.compound import CompoundQueryable
 from linkgress.query.expressions import Param, as_expr, orderings, page_param
-from linkgress.query.lambdaplan import LambdaPlan, closure_values, make_plan, plan_key
+from linkgress.query.lambdaplan import (
+    LambdaPlan,
+    closure_values,
+    constant_lambda,
+    make_plan,
+    plan_key,
+)
 from linkgress.query.projection import PEntity, Projection
 from linkgress.query.proxies import GroupProxy, build_projection
 from linkgress.query.running import CacheEntry, Reader, RunnableQuery
@@ -290,12 +297,22 @@ class Queryable(RunnableQuery[T]):
         return DeleteQuery(self._context, self._cache, self._statement(), entity)
 
 
-# (kind, limit or None) -> (cache entry, recipe: per parameter, a cell index or -1 and a value)
+# (kind, limit or None, steps) -> (cache entry, recipe: per parameter, a value index or -1 and
+# a value)
 _Recipe = tuple[tuple[int, Any], ...]
 
 
 class PlannedQueryable(Queryable[T]):
-    """``Queryable`` whose condition is a lambda plan replayed with new closure values."""
+    """``Queryable`` whose condition is a lambda plan replayed with new closure values.
+
+    ``order_by`` / ``then_by`` with a sort key that builds the same tree on every call
+    (:func:`~linkgress.query.lambdaplan.constant_lambda`), ``limit`` and ``offset`` stay on the
+    plan: they are recorded as *steps* (part of the plan's cache key; limit and offset values
+    are bound like closure values), and applied only when the query tree is needed.
+    """
+
+    _steps: tuple[Any, ...] = ()
+    _step_args: tuple[Any, ...] = ()
 
     def __init__(self, table: Queryable[T], plan: LambdaPlan, values: tuple[Any, ...]) -> None:
         self._context = table._context
@@ -311,14 +328,52 @@ class PlannedQueryable(Queryable[T]):
         if name != "_query":
             raise AttributeError(name)
         condition, made = self._plan.rebuild(self._values)
-        query = self._query = replace_field(self._table_query, WHERE, condition)
+        query = replace_field(self._table_query, WHERE, condition)
+        # A step's value is bound from ``(*self._values, *self._step_args)[index]``.
+        for index, (step, arg) in enumerate(zip(self._steps, self._step_args, strict=True),
+                                            len(self._values)):
+            if step[0] == "order":
+                keys = orderings(arg(query.source.proxy()), step[2], step[3])
+                query = replace_field(query, ORDERING, keys if step[4] else query.ordering + keys)
+            else:
+                param = Param(arg, None)
+                made[id(param)] = index
+                query = replace_field(query, LIMIT if step[0] == "limit" else OFFSET, param)
+        self._query = query
         self._made = made
         return query
 
+    def _step(self, step: tuple[Any, ...], arg: Any) -> PlannedQueryable[T]:
+        new = object.__new__(PlannedQueryable)
+        new.__dict__.update(self.__dict__)
+        new.__dict__.pop("_query", None)
+        new._steps = (*self._steps, step)
+        new._step_args = (*self._step_args, arg)
+        return new
+
+    def order_by(self, key: Callable[[Any], Any], *, descending: bool = False,
+                 nulls: str | None = None) -> Queryable[T]:
+        if not constant_lambda(key):
+            return super().order_by(key, descending=descending, nulls=nulls)
+        return self._step(("order", key.__code__, descending, check_nulls(nulls), True), key)
+
+    def then_by(self, key: Callable[[Any], Any], *, descending: bool = False,
+                nulls: str | None = None) -> Queryable[T]:
+        if not constant_lambda(key):
+            return super().then_by(key, descending=descending, nulls=nulls)
+        return self._step(("order", key.__code__, descending, check_nulls(nulls), False), key)
+
+    def limit(self, count: int) -> Queryable[T]:
+        return self._step(("limit",), page_param(count, "limit").value)
+
+    def offset(self, count: int) -> Queryable[T]:
+        return self._step(("offset",), page_param(count, "offset").value)
+
     def _fast(self, kind: str, most: int | None) -> tuple[CacheEntry, list[Any]]:
         """The compiled entry and parameters, from the plan when it has them."""
-        slot: tuple[CacheEntry, _Recipe] | None = self._plan.entries.get((kind, most))
-        values = self._values
+        steps = self._steps
+        slot: tuple[CacheEntry, _Recipe] | None = self._plan.entries.get((kind, most, steps))
+        values = self._values + self._step_args if steps else self._values
         if slot is None:
             query = self._query
             entry, params, numbers = self._entry_numbered(
@@ -328,7 +383,7 @@ class PlannedQueryable(Queryable[T]):
                 number = numbers.get(param_id)
                 if number is not None:
                     recipe[number - 1] = (index, None)
-            slot = self._plan.entries[kind, most] = (entry, tuple(recipe))
+            slot = self._plan.entries[kind, most, steps] = (entry, tuple(recipe))
             return entry, params
         return slot[0], [values[i] if i >= 0 else v for i, v in slot[1]]
 
@@ -339,5 +394,8 @@ class PlannedQueryable(Queryable[T]):
         return super()._entry(kind, query)
 
     def _prepare_limited(self, most: int) -> tuple[str, Reader | None, list[Any]]:
+        if any(step[0] == "limit" for step in self._steps):
+            # min(limit, most) is a value of its own: the general path binds it.
+            return super()._prepare_limited(most)
         entry, params = self._fast("rows", most)
         return entry[0], entry[1], params
