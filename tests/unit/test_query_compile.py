@@ -198,3 +198,30 @@ def test_group_and_sort_key_mistakes(db: Journal) -> None:
         grouped.select(lambda g: {"v": g.views})
     with pytest.raises(QueryBuildError, match="sort key"):
         db.authors.order_by(lambda a: "username")
+
+
+def test_entity_readers_store_converted_values_past_a_custom_setattr(
+        db: Journal, monkeypatch: pytest.MonkeyPatch) -> None:
+    from linkgress.query.projection import PEntity
+    from linkgress.query.readers import build_row_reader, build_rows_reader
+    from tests.integration.query_models import Author
+
+    record = (7, "ann", None, "grumpy", 3, '{"a": [1]}', None)
+    expected = {"id": 7, "username": "ann", "email": None, "mood": Mood.GRUMPY, "score": 3,
+                "profile": {"a": [1]}, "created_at": None}
+    source = db.authors._query.source
+    assert build_rows_reader(PEntity(source))([record])[0].__dict__ == expected
+    calls: list[str] = []
+
+    def tracking(self: Any, name: str, value: Any) -> None:
+        calls.append(name)
+        object.__setattr__(self, name, value)
+
+    monkeypatch.setattr(Author, "__setattr__", tracking)
+    for read in (build_rows_reader(PEntity(source)),
+                 lambda rows: [build_row_reader(PEntity(source))(r) for r in rows]):
+        author = read([record])[0]
+        assert type(author) is Author and author.__dict__ == expected
+    # A class with its own __setattr__ gets its whole __dict__ at once (as it always did), never
+    # one call per column.
+    assert calls == ["__dict__", "__dict__"]
