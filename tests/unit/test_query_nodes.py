@@ -94,3 +94,22 @@ def test_insert_statement_renders_values_conflict_and_returning(db: Journal) -> 
     nothing = OnConflict(("username",))
     assert compile_insert(InsertStatement(meta, ("username",), conflict=nothing)).endswith(
         'ON CONFLICT ("username") DO NOTHING')
+
+
+def test_update_by_key_reuses_the_statement_of_the_general_path(db: Journal) -> None:
+    from tests.integration.query_models import Author, Mood
+
+    def prepared(author: Author, general: bool) -> tuple[str, list[object]]:
+        query = db.authors.update(author)
+        if general:
+            query._by_key = None
+        text, params, _ = query._prepare(None)
+        return text, params
+
+    for author_id, mood in ((3, Mood.GRUMPY), (4, Mood.HAPPY)):
+        author = Author(username="ann", mood=mood, score=2)
+        author.id = author_id
+        expected = prepared(author, general=True)
+        assert expected[1] == ["ann", mood.value, 2, author_id]
+        assert prepared(author, general=False) == expected
+        assert prepared(author, general=False) == expected  # from the key-only cache entry

@@ -10,6 +10,7 @@ per shape (:func:`~linkgress.query.compiler.compile_write`), values always bound
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -21,7 +22,7 @@ from linkgress.query.projection import PEntity, Projection
 from linkgress.query.proxies import ColumnRef, build_projection
 from linkgress.query.readers import build_row_reader
 from linkgress.query.shape import ShapeWalk, shape_of_write
-from linkgress.query.statements import DeleteStatement, SelectQuery, UpdateStatement
+from linkgress.query.statements import DeleteStatement, SelectQuery, UpdateStatement, is_bare
 from linkgress.query.writeerrors import named_argument_error
 from linkgress.query.writeplan import table_plan
 
@@ -32,6 +33,8 @@ __all__ = ["DeleteQuery", "UpdateQuery"]
 
 T = TypeVar("T")
 _Reader = Callable[[Sequence[Any]], Any]
+# Primary-key values an UPDATE binds exactly as given (no cast, no conversion).
+_KEY_TYPES = frozenset({int, str, uuid.UUID})
 
 
 class _WriteQuery(Generic[T]):
@@ -58,7 +61,7 @@ class _WriteQuery(Generic[T]):
         keys = plan.require_key(what)
         if not isinstance(entity, plan.entity):
             raise QueryBuildError(f"{what} expects a {plan.entity.__name__}, got {entity!r}")
-        values = entity.__dict__
+        values = self._given_key = entity.__dict__
         condition: Expr | None = None
         for attr in keys:
             if values.get(attr) is None:
@@ -73,13 +76,28 @@ class _WriteQuery(Generic[T]):
         raise NotImplementedError
 
     def _prepare(self, returning: Projection | None) -> tuple[str, list[Any], _Reader | None]:
+        fast = self._fast_key() if returning is None else None
+        if fast is not None:
+            sql: str | None = self._cache.get(fast)
+            if sql is not None:
+                return sql, self._fast_params(), None
         statement = self._statement(returning)
         key, params, numbers = shape_of_write(statement)
         entry: tuple[str, _Reader | None] | None = self._cache.get(key)
         if entry is None:
             reader = None if returning is None else build_row_reader(returning)
             entry = self._cache[key] = (compile_write(statement, numbers), reader)
+        if fast is not None:
+            self._cache[fast] = entry[0]
         return entry[0], params, entry[1]
+
+    def _fast_key(self) -> tuple[Any, ...] | None:
+        """A cache key that skips the walk (a statement whose parameters are known without
+        it), or None."""
+        return None
+
+    def _fast_params(self) -> list[Any]:
+        raise NotImplementedError
 
     def __await__(self) -> Generator[Any, None, int]:
         return self._count().__await__()
@@ -157,6 +175,15 @@ class UpdateQuery(_WriteQuery[T]):
         if not values:
             raise QueryBuildError("update() needs at least one column to set")
         self._sets = tuple(self._set_item(attr, value) for attr, value in values.items())
+        # ``update(entity)`` on the table: SET values, then the primary key, all bound as given.
+        self._by_key: tuple[Any, ...] | None = None
+        if self._key is not None and is_bare(self._filter):
+            by_key = tuple(self._given_key[a] for a in self._plan.pk_attrs)
+            columns = self._root.columns
+            if all(type(v) in _KEY_TYPES and columns[a].category != "json"
+                   for a, v in zip(self._plan.pk_attrs, by_key, strict=True)) and all(
+                    type(e) is Param and e.cast is None for _, e in self._sets):
+                self._by_key = by_key
 
     def _set_item(self, attr: Any, value: Any) -> tuple[ColumnRef, Expr]:
         ref = self._root.columns.get(attr) if isinstance(attr, str) else None
@@ -172,6 +199,18 @@ class UpdateQuery(_WriteQuery[T]):
 
     def _statement(self, returning: Projection | None) -> UpdateStatement:
         return UpdateStatement(self._filter, self._sets, self._key, returning)
+
+    def _fast_key(self) -> tuple[Any, ...] | None:
+        by_key = self._by_key
+        if by_key is None:
+            return None
+        return ("update by key", self._plan.entity, *(ref.meta.attr for ref, _ in self._sets),
+                *map(type, by_key))
+
+    def _fast_params(self) -> list[Any]:
+        params = [expr.value for _, expr in self._sets]  # type: ignore[attr-defined]
+        params.extend(self._by_key or ())
+        return params
 
     def _argument_attr(self, number: int) -> str | None:
         w = ShapeWalk()  # numbered as shape_of_write numbers them: the SET values come first
