@@ -39,7 +39,6 @@ from linkgress.errors import (
     UniqueViolation,
 )
 from linkgress.model.entity import Entity, column
-from linkgress.model.fluent import DbModelConfig
 from linkgress.model.types import (
     ColumnType,
     array,
@@ -75,12 +74,14 @@ if TYPE_CHECKING:
         MigrationScaffold,
         SchemaBuilder,
     )
+    from linkgress.model.fluent import DbModelConfig
     from linkgress.query import func, sql
     from linkgress.schema.manager import DbSchemaManager
     from linkgress.schema.operations import Operation
 
 # Public names imported on first access: name -> module that defines it.
 _LAZY = {
+    "DbModelConfig": "linkgress.model.fluent",
     "DbSchemaManager": "linkgress.schema.manager",
     "Migration": "linkgress.migrations",
     "MigrationRunner": "linkgress.migrations",
