@@ -225,3 +225,23 @@ def test_entity_readers_store_converted_values_past_a_custom_setattr(
     # A class with its own __setattr__ gets its whole __dict__ at once (as it always did), never
     # one call per column.
     assert calls == ["__dict__", "__dict__"]
+
+
+def test_read_entities_are_ordinary_instances(db: Journal) -> None:
+    import pickle
+
+    from linkgress.query.projection import PEntity
+    from linkgress.query.readers import build_row_reader, build_rows_reader
+    from tests.integration.query_models import Author
+
+    record = (7, "ann", None, "grumpy", 3, None, None)
+    source = db.authors._query.source
+    many = build_rows_reader(PEntity(source))([record, record])
+    one = build_row_reader(PEntity(source))(record)
+    for author in (*many, one):
+        assert author == Author(id=7, username="ann", email=None, mood=Mood.GRUMPY, score=3,
+                                profile=None, created_at=None)
+        assert pickle.loads(pickle.dumps(author)) == author
+        assert repr(author).startswith("Author(id=7, username='ann', email=None, ")
+        author.score += 1  # ordinary attributes: set after loading, seen by __dict__
+        assert author.__dict__["score"] == 4 and author.score == 4

@@ -76,25 +76,33 @@ class _Generator:
 
         With plain attribute assignment (no ``__setattr__`` of the entity's own), the values are
         stored one attribute at a time (``STORE_ATTR`` is specialised for instance attributes:
-        about 40% faster than building a dict and assigning ``__dict__``), else as one dict.
+        about twice as fast as building a dict and assigning ``__dict__``), else as one dict.
         """
         cls_name = self.name(source.meta.entity, "e")
-        if not many:
-            values = self.entity_values(source, [0])
-            return (f"def {name}(r):\n    o = _new({cls_name})\n    o.__dict__ = {values}\n"
-                    "    return o\n")
-        # Unpacking each record into locals is a little faster than indexing it; the entity's
-        # columns are the whole record, in order. Making every object first (one C-level loop)
-        # and then giving each its attributes in a zip loop saves the per-row call and append.
         columns = source.meta.columns
+        plain = _plain_attributes(source.meta.entity, [c.attr for c in columns])
+        if not many:
+            body = ("".join(f"    o.{c.attr} = {self.read(c, i)}\n" for i, c in enumerate(columns))
+                    if plain else f"    o.__dict__ = {self.entity_values(source, [0])}\n")
+            return f"def {name}(r):\n    o = _new({cls_name})\n{body}    return o\n"
+        # Unpacking each record into locals is a little faster than indexing it; the entity's
+        # columns are the whole record, in order.
         names = "".join(f"c{i}, " for i in range(len(columns)))
-        if _plain_attributes(source.meta.entity, [c.attr for c in columns]):
+        if plain:
+            # Made and filled one at a time, each object keeps its values inline (CPython's
+            # shared-key instance layout, about 140 bytes per 6-column entity instead of 340
+            # with a dict of its own) — and this is also the fastest loop.
             body = "".join(f"        o.{c.attr} = {self.read(c, i, 'c')}\n"
                            for i, c in enumerate(columns))
-        else:
-            body = f"        o.__dict__ = {self.entity_values(source, [0], 'c')}\n"
+            return (f"def {name}(rows):\n    out = []\n    add = out.append\n"
+                    f"    for {names} in rows:\n        o = _new({cls_name})\n{body}"
+                    "        add(o)\n    return out\n")
+        # Making every object first (one C-level loop), then giving each its dict in a zip
+        # loop, saves the per-row call and append.
+        values = self.entity_values(source, [0], "c")
         return (f"def {name}(rows):\n    out = list(_map(_new, _repeat({cls_name}, len(rows))))\n"
-                f"    for o, ({names}) in zip(out, rows):\n{body}    return out\n")
+                f"    for o, ({names}) in zip(out, rows):\n        o.__dict__ = {values}\n"
+                "    return out\n")
 
     def expression(self, projection: Projection, position: list[int]) -> str:
         if isinstance(projection, PValue):
