@@ -406,9 +406,17 @@ async def time_one(impl: Any, scenario: int, reset: Callable[[], Awaitable[None]
         await reset()
     data = await impl.prepare(scenario)
     run = getattr(impl, f"s{scenario}")
+    cpu = time.process_time()
     start = time.perf_counter()
     await run(data)
-    return time.perf_counter() - start
+    end = time.perf_counter()
+    CPU.setdefault((scenario, impl.name), []).append(time.process_time() - cpu)
+    return end - start
+
+
+# (scenario, implementation) -> this process's CPU time per timed run (the client side's cost;
+# unlike wall time, hardly moved by other work on a busy machine).
+CPU: dict[tuple[int, str], list[float]] = {}
 
 
 async def retained(impl: Any, runs: int = 3) -> float:
@@ -518,6 +526,22 @@ def markdown(results: dict[int, dict[str, float]]) -> str:
     return "\n".join(lines)
 
 
+def cpu_markdown(results: dict[int, dict[str, float]]) -> str:
+    """This process's CPU time (median of the timed runs; the warm-up is left out)."""
+    names = ["asyncpg", "linkgress", "SQLAlchemy ORM"]
+    lines = ["| scenario (client CPU time) | " + " | ".join(names) + " |",
+             "|---" * (len(names) + 1) + "|"]
+    for scenario in results:
+        base = statistics.median(CPU[scenario, "asyncpg"][1:])
+        cells = []
+        for name in names:
+            times = CPU.get((scenario, name))
+            cpu = None if times is None else statistics.median(times[1:])
+            cells.append("—" if cpu is None else f"{ms(cpu)} ({cpu / base:.2f}x)")
+        lines.append(f"| ({scenario}) | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def import_time(modules: list[str], runs: int = 5) -> float:
     """Median time (ms) to import ``modules`` in a fresh interpreter, from ``-X importtime``:
     the cumulative times of its top-level (not nested) entries for those modules."""
@@ -563,6 +587,8 @@ def main() -> None:
           f"{sys.version.split()[0]}, asyncpg {asyncpg.__version__}, "
           f"SQLAlchemy {__import__('sqlalchemy').__version__}, {os.cpu_count()} CPUs.\n")
     print(markdown(results))
+    print()
+    print(cpu_markdown(results))
     if MEMORY:
         print()
         print("| retained by 10,000 rows | MiB | / records |\n|---|---|---|")

@@ -130,6 +130,19 @@ class _Generator:
         args = ", ".join(f"{n}={p}" for n, p in zip(projection.names, parts, strict=True))
         return f"{factory}({args})"
 
+    def maker(self, source: Source) -> str:
+        """A function ``(value, ...) -> entity`` storing one attribute per column (so the
+        values stay inline, as in :meth:`entity_function`); returns its name."""
+        cls_name = self.name(source.meta.entity, "e")
+        name = f"_m{len(self.functions)}_{len(self.namespace)}"
+        self.namespace[name] = None  # reserve the name
+        columns = source.meta.columns
+        params = ", ".join(f"c{i}" for i in range(len(columns)))
+        body = "".join(f"    o.{c.attr} = c{i}\n" for i, c in enumerate(columns))
+        self.functions.append(
+            f"def {name}({params}):\n    o = _new({cls_name})\n{body}    return o\n")
+        return name
+
     def entity_values(self, source: Source, position: list[int], local: str = "") -> str:
         """A dict display ``{attr: value, ...}`` of the entity's columns."""
         start = position[0]
@@ -140,8 +153,14 @@ class _Generator:
 
     def entity(self, source: Source, position: list[int]) -> str:
         start = position[0]
-        build = f"_set({self.name(source.meta.entity, 'e')}, " \
-                f"{self.entity_values(source, position)})"
+        columns = source.meta.columns
+        if _plain_attributes(source.meta.entity, [c.attr for c in columns]):
+            args = ", ".join(self.read(c, start + i) for i, c in enumerate(columns))
+            position[0] += len(columns)
+            build = f"{self.maker(source)}({args})"
+        else:
+            build = f"_set({self.name(source.meta.entity, 'e')}, " \
+                    f"{self.entity_values(source, position)})"
         if source.kind == "ref" and not _always_joined(source):
             columns = source.meta.columns
             key = source.meta.primary_key_attrs or tuple(c.attr for c in columns)
