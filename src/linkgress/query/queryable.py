@@ -289,7 +289,8 @@ class Queryable(RunnableQuery[T]):
         one with expressions (``lambda u: {"score": u.score + 1}``), or an entity (its set
         fields, by primary key). Await the result for the affected row count, or call
         ``.returning(...)``."""
-        return UpdateQuery(self._context, self._cache, self._statement(), values)
+        return UpdateQuery(self._context, self._cache, self._statement(), values,
+                           table=self._bare)
 
     def delete(self, entity: T | None = None) -> DeleteQuery[T]:
         """Delete the matching rows — or, given an entity, its row by primary key (within

@@ -22,7 +22,7 @@ from linkgress.query.projection import PEntity, Projection
 from linkgress.query.proxies import ColumnRef, build_projection
 from linkgress.query.readers import build_row_reader
 from linkgress.query.shape import ShapeWalk, shape_of_write
-from linkgress.query.statements import DeleteStatement, SelectQuery, UpdateStatement, is_bare
+from linkgress.query.statements import DeleteStatement, SelectQuery, UpdateStatement
 from linkgress.query.writeerrors import named_argument_error
 from linkgress.query.writeplan import table_plan
 
@@ -155,17 +155,14 @@ class UpdateQuery(_WriteQuery[T]):
     _verb = "UPDATE"
 
     def __init__(self, context: QueryContext, cache: dict[Any, Any], filter: SelectQuery,
-                 values: Any) -> None:
+                 values: Any, *, table: bool = False) -> None:
         super().__init__(context, cache, filter)
-        if isinstance(values, self._plan.entity):
+        self._by_key: tuple[Any, ...] | None = None
+        self._expressions = False  # set by _set_item when a new value is an expression
+        entity = isinstance(values, self._plan.entity)
+        if entity:
             self._key = self._key_filter(values)
-            keys = self._plan.pk_attrs
-            given = {a: v for a, v in values.__dict__.items()
-                     if a in self._plan.attr_set and a not in keys}
-            if not given:
-                raise QueryBuildError(f"update(entity): {self._plan.entity.__name__} has no "
-                                      "field set besides its primary key")
-            values = given
+            values = self._entity_values(values)
         elif callable(values):
             values = values(self._root.proxy())
         if not isinstance(values, Mapping):
@@ -174,22 +171,28 @@ class UpdateQuery(_WriteQuery[T]):
                 f"{values!r}")
         if not values:
             raise QueryBuildError("update() needs at least one column to set")
-        self._sets = tuple(self._set_item(attr, value) for attr, value in values.items())
-        # ``update(entity)`` on the table: SET values, then the primary key, all bound as given.
-        self._by_key: tuple[Any, ...] | None = None
-        if self._key is not None and is_bare(self._filter):
-            by_key = tuple(self._given_key[a] for a in self._plan.pk_attrs)
-            columns = self._root.columns
-            if all(type(v) in _KEY_TYPES and columns[a].category != "json"
-                   for a, v in zip(self._plan.pk_attrs, by_key, strict=True)) and all(
-                    type(e) is Param and e.cast is None for _, e in self._sets):
+        self._sets = tuple([self._set_item(attr, value) for attr, value in values.items()])
+        if entity and table and not self._expressions:
+            # ``update(entity)`` on the table: the SET values, then the key, bound as given.
+            by_key = tuple([self._given_key[a] for a in self._plan.pk_attrs])
+            if all(type(v) in _KEY_TYPES for v in by_key) and self._plan.plain_key:
                 self._by_key = by_key
+
+    def _entity_values(self, entity: Any) -> dict[str, Any]:
+        keys = self._plan.pk_attrs
+        attrs = self._plan.attr_set
+        given = {a: v for a, v in entity.__dict__.items() if a in attrs and a not in keys}
+        if not given:
+            raise QueryBuildError(f"update(entity): {self._plan.entity.__name__} has no "
+                                  "field set besides its primary key")
+        return given
 
     def _set_item(self, attr: Any, value: Any) -> tuple[ColumnRef, Expr]:
         ref = self._root.columns.get(attr) if isinstance(attr, str) else None
         if ref is None:
             raise self._plan.unknown(attr)
         if isinstance(value, Expr):
+            self._expressions = True
             return ref, coerce_operand(ref, value, "update()")
         if value is None:
             return ref, Param(None, None)

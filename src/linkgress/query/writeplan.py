@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from linkgress.errors import ModelError, QueryBuildError
 from linkgress.model.fluent import member_name
+from linkgress.query.categories import column_category
 from linkgress.query.compiler import compile_insert
 from linkgress.query.convert import Converter, decoder_for, encoder_for
 from linkgress.query.statements import InsertStatement, OnConflict
@@ -41,6 +42,9 @@ class TablePlan:
         self.encoders: dict[str, Converter] = {
             c.attr: enc for c in meta.columns if (enc := encoder_for(c)) is not None}
         self.pk_attrs = meta.primary_key_attrs
+        #: True when every primary-key column compares a value as given (not enum or JSON).
+        self.plain_key = all(column_category(meta.column(a)) not in ("enum", "json")
+                             for a in self.pk_attrs)
         self.decoders = tuple((c.attr, decoder_for(c)) for c in meta.columns)
         self.plain_read = all(conv is None for _, conv in self.decoders)
         self.sql_cache: dict[tuple[Any, ...], str] = {}
