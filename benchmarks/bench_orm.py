@@ -9,6 +9,11 @@ Scenarios (the numbers of issue 6):
 5. a filtered, ordered, limited query run 500 times
 6. 500 users with ~10 posts each, loaded with their posts
 7. 1,000 single-row updates and one bulk update (in one transaction)
+8. ``insert_many`` of 10,000 rows against raw ``copy_records_to_table`` (both COPY)
+9. load 1,000 rows as entities and save each (in one transaction)
+
+and, after the timed scenarios, the memory 10,000 entities retain against 10,000 records
+(``tracemalloc``, median of 3).
 
 Every repeat runs each implementation once per scenario, in rotating order (interleaved), after
 an untimed warm-up; the report shows medians and ratios to raw asyncpg on one connection.
@@ -31,12 +36,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import re
 import statistics
 import subprocess
 import sys
 import time
+import tracemalloc
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -56,6 +63,7 @@ INSERTS = 10_000
 LOOKUPS = 2_000
 FILTERED = 500
 UPDATES = 1_000
+SAVED = 1_000
 
 USER_COLUMNS = "id, username, email, score, active, created_at"
 POST_COLUMNS = "id, user_id, title, views, created_at"
@@ -228,6 +236,20 @@ class Raw:
             await self.conn.execute(
                 "UPDATE posts SET views = views + 1 WHERE user_id <= $1", USERS_WITH_POSTS // 2)
 
+    async def s8(self, rows: list[tuple[str, str, int]]) -> Any:
+        await self.conn.copy_records_to_table(
+            "signups", columns=["username", "email", "score"], records=rows)
+
+    async def s9(self, _: Any) -> Any:
+        async with self.conn.transaction():
+            posts = await self.conn.fetch(
+                f"SELECT {POST_COLUMNS} FROM posts WHERE id <= $1 ORDER BY id", SAVED)
+            for p in posts:
+                await self.conn.execute(
+                    "UPDATE posts SET user_id = $2, title = $3, views = $4, created_at = $5 "
+                    "WHERE id = $1", p["id"], p["user_id"], p["title"], p["views"] + 1,
+                    p["created_at"])
+
 
 class RawPool(Raw):
     """Raw asyncpg, a pooled connection per statement (reads only)."""
@@ -246,7 +268,7 @@ class Linkgress:
         self.db = db
 
     async def prepare(self, scenario: int) -> Any:
-        if scenario in (1, 2):
+        if scenario in (1, 2, 8):
             return [Signup(username=u, email=e, score=s) for u, e, s in signup_rows()]
         return None
 
@@ -286,6 +308,18 @@ class Linkgress:
             await db.posts.where(lambda p: p.user_id <= USERS_WITH_POSTS // 2).update(
                 lambda p: {"views": p.views + 1})
 
+    async def s8(self, rows: list[Signup]) -> Any:
+        await self.db.signups.insert_many(rows)
+
+    async def s9(self, _: Any) -> Any:
+        db = self.db
+        async with db.transaction():
+            posts = await db.posts.where(lambda p: p.id <= SAVED).order_by(lambda p: p.id) \
+                .to_list()
+            for post in posts:
+                post.views += 1
+                await db.posts.update(post)
+
 
 class SQLAlchemy:
     name = "SQLAlchemy ORM"
@@ -296,7 +330,7 @@ class SQLAlchemy:
     async def prepare(self, scenario: int) -> Any:
         if scenario == 1:
             return [SASignup(username=u, email=e) for u, e, _ in signup_rows()]
-        if scenario == 2:
+        if scenario in (2, 8):
             return [{"username": u, "email": e, "score": s} for u, e, s in signup_rows()]
         return None
 
@@ -339,6 +373,17 @@ class SQLAlchemy:
             await s.execute(update(SAPost).where(SAPost.user_id <= USERS_WITH_POSTS // 2)
                             .values(views=SAPost.views + 1))
 
+    async def s8(self, rows: list[dict[str, Any]]) -> Any:
+        await self.s2(rows)
+
+    async def s9(self, _: Any) -> Any:
+        async with self.sessions() as s, s.begin():
+            posts = (await s.execute(
+                select(SAPost).where(SAPost.id <= SAVED).order_by(SAPost.id))).scalars().all()
+            for post in posts:
+                post.views += 1
+                await s.flush()
+
 
 SCENARIOS = {
     1: f"{INSERTS:,} single-row inserts, one transaction",
@@ -348,6 +393,8 @@ SCENARIOS = {
     5: f"filtered, ordered, limited query x {FILTERED}",
     6: f"{USERS_WITH_POSTS} users with their ~{POSTS_PER_USER} posts each",
     7: f"{UPDATES:,} single-row updates + 1 bulk update",
+    8: f"insert_many of {INSERTS:,} rows (asyncpg: copy_records_to_table)",
+    9: f"load {SAVED:,} rows and save each, one transaction",
 }
 
 
@@ -355,17 +402,44 @@ SCENARIOS = {
 
 
 async def time_one(impl: Any, scenario: int, reset: Callable[[], Awaitable[None]]) -> float:
-    if scenario in (1, 2):
+    if scenario in (1, 2, 8):
         await reset()
     data = await impl.prepare(scenario)
     run = getattr(impl, f"s{scenario}")
+    cpu = time.process_time()
     start = time.perf_counter()
     await run(data)
-    return time.perf_counter() - start
+    end = time.perf_counter()
+    CPU.setdefault((scenario, impl.name), []).append(time.process_time() - cpu)
+    return end - start
 
 
-async def run_benchmark(dsn: str, repeats: int, only: list[int],
-                        profile: str | None) -> dict[int, dict[str, float]]:
+# (scenario, implementation) -> this process's CPU time per timed run (the client side's cost;
+# unlike wall time, hardly moved by other work on a busy machine).
+CPU: dict[tuple[int, str], list[float]] = {}
+
+
+async def retained(impl: Any, runs: int = 3) -> float:
+    """Median bytes the result of scenario 3 keeps alive (``tracemalloc``)."""
+    samples = []
+    for _ in range(runs):
+        gc.collect()
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        result = await impl.s3(None)
+        gc.collect()
+        samples.append(tracemalloc.get_traced_memory()[0] - before)
+        tracemalloc.stop()
+        del result
+    return statistics.median(samples)
+
+
+MEMORY: dict[str, float] = {}
+
+
+async def run_benchmark(dsn: str, repeats: int, only: list[int], profile: str | None,
+                        memory: bool = True, without_sqlalchemy: bool = False
+                        ) -> dict[int, dict[str, float]]:
     db = Bench(PgClient(dsn=dsn, min_size=1, max_size=10))
     await db.get_schema_manager().ensure_created()
     conn = await asyncpg.connect(dsn)
@@ -375,7 +449,9 @@ async def run_benchmark(dsn: str, repeats: int, only: list[int],
     sessions = async_sessionmaker(engine, expire_on_commit=False)
     try:
         await load_base_data(conn)
-        impls: list[Any] = [Raw(conn), RawPool(pool), Linkgress(db), SQLAlchemy(sessions)]
+        impls: list[Any] = [Raw(conn), RawPool(pool), Linkgress(db)]
+        if not without_sqlalchemy:
+            impls.append(SQLAlchemy(sessions))
 
         async def reset() -> None:
             await conn.execute("TRUNCATE signups RESTART IDENTITY")
@@ -400,6 +476,8 @@ async def run_benchmark(dsn: str, repeats: int, only: list[int],
                     t / base for t, base in zip(ts, times["asyncpg"], strict=True))
             results[scenario] = medians
             print_row(scenario, medians, file=sys.stderr)
+        if memory:
+            MEMORY.update({i.name: await retained(i) for i in impls if i.name != "asyncpg (pool)"})
         return results
     finally:
         await conn.close()
@@ -414,7 +492,7 @@ async def profile_scenarios(impl: Any, only: list[int],
 
     for scenario in only:
         await time_one(impl, scenario, reset)  # warm-up
-        if scenario in (1, 2):
+        if scenario in (1, 2, 8):
             await reset()
         data = await impl.prepare(scenario)
         profiler = Profiler(async_mode="enabled")
@@ -442,9 +520,25 @@ def markdown(results: dict[int, dict[str, float]]) -> str:
         cells = [f"{ms(medians[n])} ({medians[n + '/asyncpg']:.2f}x)" if n in medians else "—"
                  for n in names]
         cells[2] = f"**{cells[2]}**"
-        speedup = medians["SQLAlchemy ORM"] / medians["linkgress"]
+        speedup = medians.get("SQLAlchemy ORM", float("nan")) / medians["linkgress"]
         lines.append(f"| ({scenario}) {SCENARIOS[scenario]} | " + " | ".join(cells)
                      + f" | {speedup:.1f}x |")
+    return "\n".join(lines)
+
+
+def cpu_markdown(results: dict[int, dict[str, float]]) -> str:
+    """This process's CPU time (median of the timed runs; the warm-up is left out)."""
+    names = ["asyncpg", "linkgress", "SQLAlchemy ORM"]
+    lines = ["| scenario (client CPU time) | " + " | ".join(names) + " |",
+             "|---" * (len(names) + 1) + "|"]
+    for scenario in results:
+        base = statistics.median(CPU[scenario, "asyncpg"][1:])
+        cells = []
+        for name in names:
+            times = CPU.get((scenario, name))
+            cpu = None if times is None else statistics.median(times[1:])
+            cells.append("—" if cpu is None else f"{ms(cpu)} ({cpu / base:.2f}x)")
+        lines.append(f"| ({scenario}) | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -480,15 +574,26 @@ def main() -> None:
     parser.add_argument("--profile", choices=["asyncpg", "linkgress", "SQLAlchemy ORM"],
                         help="profile the scenarios of one implementation with pyinstrument")
     parser.add_argument("--no-import-time", action="store_true")
+    parser.add_argument("--no-memory", action="store_true")
+    parser.add_argument("--no-sqlalchemy", action="store_true",
+                        help="leave SQLAlchemy out (quicker runs for linkgress against asyncpg)")
     args = parser.parse_args()
     with postgres_server() as admin_dsn, temporary_database(admin_dsn) as dsn:
-        results = asyncio.run(run_benchmark(dsn, args.repeats, args.only, args.profile))
+        results = asyncio.run(run_benchmark(dsn, args.repeats, args.only, args.profile,
+                                            not args.no_memory, args.no_sqlalchemy))
     if args.profile:
         return
     print(f"Medians of {args.repeats} interleaved repeats; Python "
           f"{sys.version.split()[0]}, asyncpg {asyncpg.__version__}, "
           f"SQLAlchemy {__import__('sqlalchemy').__version__}, {os.cpu_count()} CPUs.\n")
     print(markdown(results))
+    print()
+    print(cpu_markdown(results))
+    if MEMORY:
+        print()
+        print("| retained by 10,000 rows | MiB | / records |\n|---|---|---|")
+        for name, size in MEMORY.items():
+            print(f"| {name} | {size / 2**20:.1f} | {size / MEMORY['asyncpg']:.2f}x |")
     if not args.no_import_time:
         print()
         print(import_times())

@@ -1,8 +1,10 @@
 """linkgress: an async-first ORM for PostgreSQL whose model is the source of truth.
 
-Importing ``linkgress`` loads the client, the model layer and ``DbContext``; the schema manager,
-the migrations package and the query helpers (``func``, ``sql``) are imported on first use of
-their names (PEP 562 ``__getattr__``), so that an application pays for them only if it uses them.
+Importing ``linkgress`` loads the client, the entity declarations (``Entity``, ``column``, the
+column types) and ``DbContext``; the model builder (with ``DbModelConfig``) loads when a context
+first builds its model, and the schema manager, the migrations package and the query helpers
+(``func``, ``sql``) on first use of their names (PEP 562 ``__getattr__``), so that an
+application pays for them only if it uses them.
 """
 
 from __future__ import annotations
@@ -39,7 +41,6 @@ from linkgress.errors import (
     UniqueViolation,
 )
 from linkgress.model.entity import Entity, column
-from linkgress.model.fluent import DbModelConfig
 from linkgress.model.types import (
     ColumnType,
     array,
@@ -75,12 +76,14 @@ if TYPE_CHECKING:
         MigrationScaffold,
         SchemaBuilder,
     )
+    from linkgress.model.fluent import DbModelConfig
     from linkgress.query import func, sql
     from linkgress.schema.manager import DbSchemaManager
     from linkgress.schema.operations import Operation
 
 # Public names imported on first access: name -> module that defines it.
 _LAZY = {
+    "DbModelConfig": "linkgress.model.fluent",
     "DbSchemaManager": "linkgress.schema.manager",
     "Migration": "linkgress.migrations",
     "MigrationRunner": "linkgress.migrations",

@@ -75,6 +75,26 @@ def _overridden(base: _Target, **parts: Any) -> _Target:
     return replace(base, **{k: v for k, v in parts.items() if v is not None}).with_defaults()
 
 
+def _check_sizes(min_size: int, max_size: int) -> None:
+    if max_size < 1 or not 0 <= min_size <= max_size:
+        raise ValueError(
+            f"expected 0 <= min_size <= max_size and max_size >= 1, "
+            f"got min_size={min_size!r}, max_size={max_size!r}"
+        )
+
+
+def _base_target(dsn: str | None, pgbouncer: bool | None,
+                 server_settings: Mapping[str, str] | None) -> tuple[_Target, bool]:
+    """The DSN's parts (without its ``pgbouncer=`` option) and whether PgBouncer is in front:
+    ``pgbouncer`` when given, else the DSN's option; checks the server settings it allows."""
+    base, in_dsn = pop_option(_parse_dsn(dsn) if dsn is not None else _Target(), "pgbouncer")
+    if pgbouncer is None:
+        pgbouncer = in_dsn is not None and parse_flag(in_dsn, "the DSN's pgbouncer=")
+    if pgbouncer:
+        _check_server_settings(server_settings)
+    return base, pgbouncer
+
+
 class PgClient(DatabaseClient):
     """A configured PostgreSQL client owning an asyncpg pool.
 
@@ -118,17 +138,8 @@ class PgClient(DatabaseClient):
         replicas: Sequence[str] | None = None,
         max_lag_seconds: float | None = None,
     ) -> None:
-        if max_size < 1 or not 0 <= min_size <= max_size:
-            raise ValueError(
-                f"expected 0 <= min_size <= max_size and max_size >= 1, "
-                f"got min_size={min_size!r}, max_size={max_size!r}"
-            )
-        base, in_dsn = pop_option(_parse_dsn(dsn) if dsn is not None else _Target(),
-                                  "pgbouncer")
-        if pgbouncer is None:
-            pgbouncer = in_dsn is not None and parse_flag(in_dsn, "the DSN's pgbouncer=")
-        if pgbouncer:
-            _check_server_settings(server_settings)
+        _check_sizes(min_size, max_size)
+        base, pgbouncer = _base_target(dsn, pgbouncer, server_settings)
         self._pgbouncer = pgbouncer
         self._target = _overridden(base, host=host, port=port, database=database, user=user,
                                    password=password)

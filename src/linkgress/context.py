@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar, overload
 
 from linkgress.client import DatabaseClient, PgClient
-from linkgress.model.build import build_model
-from linkgress.model.fluent import DbModelConfig
-from linkgress.model.meta import EntityMeta, ModelMeta
 from linkgress.scope import QueryScope
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from linkgress.model.fluent import DbModelConfig
+    from linkgress.model.meta import EntityMeta, ModelMeta
     from linkgress.query.table import DbTable
     from linkgress.query.transaction import IsolationLevel, Transaction
     from linkgress.schema.manager import DbSchemaManager
@@ -81,9 +80,14 @@ class DbContext:
 
     @classmethod
     def _model_for(cls, instance: DbContext) -> ModelMeta:
-        cached = cls.__dict__.get("_linkgress_model")
-        if isinstance(cached, ModelMeta):
+        cached: ModelMeta | None = cls.__dict__.get("_linkgress_model")
+        if cached is not None:
             return cached
+        # Imported here, not at ``import linkgress``: building a model needs the model builder
+        # and the schema values (about 20 ms of imports), a context class needs neither.
+        from linkgress.model.build import build_model
+        from linkgress.model.fluent import DbModelConfig
+
         config = DbModelConfig()
         instance.setup_model(config)
         model = build_model(cls.table_descriptors(), config)

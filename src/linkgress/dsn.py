@@ -72,21 +72,7 @@ def parse_dsn(dsn: str) -> DsnTarget:
         raise LinkgressError(f"expected a postgresql:// DSN, got {mask_dsn(dsn)!r}")
     userinfo, _, hostspec = parts.netloc.rpartition("@")
     user, _, password = userinfo.partition(":")
-    host: str | None = None
-    port: int | None = None
-    if "," in hostspec:
-        host = hostspec  # several hosts: kept verbatim, each may carry its own port
-    elif hostspec.startswith("["):
-        inside, _, rest = hostspec[1:].partition("]")
-        host = inside
-        if rest.startswith(":") and rest[1:]:
-            port = parse_port(rest[1:], "the DSN's port")
-    elif hostspec:
-        name, colon, raw_port = hostspec.rpartition(":")
-        if colon:
-            host, port = unquote(name), parse_port(raw_port, "the DSN's port")
-        else:
-            host = unquote(hostspec)
+    host, port = _host_port(hostspec)
     target = DsnTarget(
         host=host or None,
         port=port,
@@ -94,8 +80,30 @@ def parse_dsn(dsn: str) -> DsnTarget:
         user=unquote(user) or None,
         password=unquote(password) or None,
     )
+    return _with_query(target, parts.query)
+
+
+def _host_port(hostspec: str) -> tuple[str | None, int | None]:
+    """The host and port of a URI's ``host[:port]`` part (``[v6]:port``, or several hosts)."""
+    if "," in hostspec:
+        return hostspec, None  # several hosts: kept verbatim, each may carry its own port
+    if hostspec.startswith("["):
+        inside, _, rest = hostspec[1:].partition("]")
+        if rest.startswith(":") and rest[1:]:
+            return inside, parse_port(rest[1:], "the DSN's port")
+        return inside, None
+    if not hostspec:
+        return None, None
+    name, colon, raw_port = hostspec.rpartition(":")
+    if colon:
+        return unquote(name), parse_port(raw_port, "the DSN's port")
+    return unquote(hostspec), None
+
+
+def _with_query(target: DsnTarget, query: str) -> DsnTarget:
+    """``target`` completed by the URI's query parameters; the unknown ones become options."""
     options: list[tuple[str, str]] = []
-    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+    for key, value in parse_qsl(query, keep_blank_values=True):
         # As in asyncpg: a query parameter only fills what the URI itself left out.
         if key == "host":
             target = replace(target, host=target.host or value or None)

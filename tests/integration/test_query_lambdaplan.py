@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest_asyncio
 
-from linkgress.query.planned import PlannedQueryable
+from linkgress.query.queryable import PlannedQueryable
 from tests.integration.query_models import Journal, open_journal, seed
 
 
@@ -54,3 +54,21 @@ async def test_replayed_queries_chain_and_mutate_only_their_rows(db: Journal) ->
             if a.id in (alice, bob)] == [
         (await by_id(db, alice).first()).score, 41]
     assert (await by_id(db, alice).first()).score != 41
+
+
+async def test_sorted_pages_of_a_replayed_query(db: Journal) -> None:
+    ids: dict[str, int] = db.ids  # type: ignore[attr-defined]
+    everyone = [a.id for a in await db.authors.order_by(lambda a: a.id).to_list()]
+
+    def page(low: int, count: int, skip: int) -> Any:
+        return (db.authors.where(lambda a: a.id >= low).order_by(lambda a: a.id)
+                .offset(skip).limit(count))
+
+    for low, count, skip in ((0, 2, 0), (0, 1, 1), (min(ids.values()), 5, 1), (0, 0, 0)):
+        query = page(low, count, skip)
+        expected = [i for i in everyone if i >= low][skip:skip + count]
+        assert [a.id for a in await query.to_list()] == expected
+        assert await query.count() == len(expected)
+        first = await query.first_or_none()
+        assert (None if first is None else first.id) == (expected[0] if expected else None)
+    assert isinstance(page(0, 1, 0), PlannedQueryable)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-import linkgress.query.queryable as queryable_module
+import linkgress.query.running as running_module
 from linkgress.query import session
 from tests.integration.query_models import Article, Journal, open_journal, seed
 
@@ -84,14 +84,14 @@ async def test_stream_inside_a_transaction_sees_its_writes(db: Journal) -> None:
 
 async def test_same_shape_compiles_once(db: Journal, monkeypatch: pytest.MonkeyPatch) -> None:
     compiled: list[str] = []
-    real = queryable_module.compile_statement
+    real = running_module.compile_statement
 
     def counting(*args: Any, **kwargs: Any) -> str:
         text = real(*args, **kwargs)
         compiled.append(text)
         return text
 
-    monkeypatch.setattr(queryable_module, "compile_statement", counting)
+    monkeypatch.setattr(running_module, "compile_statement", counting)
     db.query_scope.cache.clear()
     counts = []
     for views in (1, 2, 3, 10_000):

@@ -3,12 +3,15 @@ keys, and build-time errors."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from linkgress import PgClient
 from linkgress.errors import QueryBuildError
 from linkgress.query import func, sql
-from linkgress.query.compiler import shape_of
+from linkgress.query.compiler import compile_predicate
+from linkgress.query.shape import shape_of
 from tests.integration.query_models import Journal, Mood
 
 AUTHOR_COLUMNS = ('t0."id", t0."username", t0."email", t0."mood", t0."score", t0."profile", '
@@ -114,10 +117,18 @@ def test_union_parenthesises_parts(db: Journal) -> None:
     assert params == [1, 1]
 
 
+def where_sql(query: Any, offset: int = 0) -> tuple[str, list[Any]]:
+    """The filter of ``query`` as UPDATE / DELETE render it, parameters from ``$offset+1``."""
+    statement = query._statement()
+    _, params, numbers = shape_of(statement, "where")
+    shifted = {k: v + offset for k, v in numbers.items()}
+    return compile_predicate(statement, shifted), params
+
+
 def test_where_sql_for_mutations(db: Journal) -> None:
-    assert db.authors._where_sql() == ("", [])
-    assert db.authors.where(lambda a: a.id == 5)._where_sql(2) == ('(t0."id" = $3)', [5])
-    text, params = db.articles.where(lambda p: p.author.username == "x")._where_sql(1)
+    assert where_sql(db.authors) == ("", [])
+    assert where_sql(db.authors.where(lambda a: a.id == 5), 2) == ('(t0."id" = $3)', [5])
+    text, params = where_sql(db.articles.where(lambda p: p.author.username == "x"), 1)
     assert text == ('(t0."id") IN (SELECT t1."id" FROM "public"."articles" AS t1 JOIN '
                     '"public"."authors" AS t2 ON t2."id" = t1."author_id" '
                     'WHERE (t2."username" = $2))')
@@ -166,7 +177,7 @@ def test_bad_builder_arguments(db: Journal) -> None:
 
 
 def test_generated_readers_rebuild_nested_rows(db: Journal) -> None:
-    from linkgress.query.materialize import build_row_reader, build_rows_reader
+    from linkgress.query.readers import build_row_reader, build_rows_reader
 
     query = db.authors.select(lambda u: {
         "name": u.username, "mood": u.mood,
@@ -187,3 +198,50 @@ def test_group_and_sort_key_mistakes(db: Journal) -> None:
         grouped.select(lambda g: {"v": g.views})
     with pytest.raises(QueryBuildError, match="sort key"):
         db.authors.order_by(lambda a: "username")
+
+
+def test_entity_readers_store_converted_values_past_a_custom_setattr(
+        db: Journal, monkeypatch: pytest.MonkeyPatch) -> None:
+    from linkgress.query.projection import PEntity
+    from linkgress.query.readers import build_row_reader, build_rows_reader
+    from tests.integration.query_models import Author
+
+    record = (7, "ann", None, "grumpy", 3, '{"a": [1]}', None)
+    expected = {"id": 7, "username": "ann", "email": None, "mood": Mood.GRUMPY, "score": 3,
+                "profile": {"a": [1]}, "created_at": None}
+    source = db.authors._query.source
+    assert build_rows_reader(PEntity(source))([record])[0].__dict__ == expected
+    calls: list[str] = []
+
+    def tracking(self: Any, name: str, value: Any) -> None:
+        calls.append(name)
+        object.__setattr__(self, name, value)
+
+    monkeypatch.setattr(Author, "__setattr__", tracking)
+    for read in (build_rows_reader(PEntity(source)),
+                 lambda rows: [build_row_reader(PEntity(source))(r) for r in rows]):
+        author = read([record])[0]
+        assert type(author) is Author and author.__dict__ == expected
+    # A class with its own __setattr__ gets its whole __dict__ at once (as it always did), never
+    # one call per column.
+    assert calls == ["__dict__", "__dict__"]
+
+
+def test_read_entities_are_ordinary_instances(db: Journal) -> None:
+    import pickle
+
+    from linkgress.query.projection import PEntity
+    from linkgress.query.readers import build_row_reader, build_rows_reader
+    from tests.integration.query_models import Author
+
+    record = (7, "ann", None, "grumpy", 3, None, None)
+    source = db.authors._query.source
+    many = build_rows_reader(PEntity(source))([record, record])
+    one = build_row_reader(PEntity(source))(record)
+    for author in (*many, one):
+        assert author == Author(id=7, username="ann", email=None, mood=Mood.GRUMPY, score=3,
+                                profile=None, created_at=None)
+        assert pickle.loads(pickle.dumps(author)) == author
+        assert repr(author).startswith("Author(id=7, username='ann', email=None, ")
+        author.score += 1  # ordinary attributes: set after loading, seen by __dict__
+        assert author.__dict__["score"] == 4 and author.score == 4

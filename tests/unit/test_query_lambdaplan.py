@@ -12,7 +12,7 @@ import pytest
 
 from linkgress import PgClient
 from linkgress.errors import QueryBuildError
-from linkgress.query.planned import PlannedQueryable
+from linkgress.query.queryable import PlannedQueryable, Queryable
 from tests.integration.query_models import Journal, Mood
 
 
@@ -124,3 +124,38 @@ def test_an_invalid_enum_label_still_fails_at_build_time(db: Journal) -> None:
         db.authors.where(lambda a, label=label: a.mood == label)
     with pytest.raises(QueryBuildError):
         db.authors.where((lambda x: lambda a: a.mood == x)("furious"))
+
+
+def chained(db: Journal, value: int, count: int, skip: int) -> Any:
+    return (db.authors.where(by_id(value)).order_by(lambda a: a.score, descending=True)
+            .then_by(lambda a: a.username.desc(nulls="last")).offset(skip).limit(count))
+
+
+def test_sorting_and_paging_stay_on_the_plan(db: Journal) -> None:
+    fresh = Journal(db.client)
+    for value, count, skip in ((1, 5, 0), (2, 3, 7), (3, 0, 1), (4, 3, 7)):
+        query = chained(db, value, count, skip)
+        expected = chained(fresh, value, count, skip)
+        fresh.authors._plans.clear()
+        assert query.sql() == Queryable.sql(expected)
+        assert query.sql()[1] == [value, count, skip]  # LIMIT before OFFSET
+    assert isinstance(chained(db, 5, 1, 1), PlannedQueryable)
+    assert chained(db, 5, 2, 4)._query.limit.value == 2  # the tree, built on demand
+    assert chained(db, 5, 2, 4).count is not None
+
+
+def test_first_after_limit_binds_the_smaller_limit(db: Journal) -> None:
+    for count in (5, 0, 3):
+        query = db.authors.where(by_id(1)).order_by(lambda a: a.id).limit(count)
+        text, _, params = query._prepare_limited(1)
+        assert text.endswith("LIMIT $2") and params == [1, min(count, 1)]
+
+
+def test_sort_keys_reading_closures_leave_the_plan(db: Journal) -> None:
+    def by(column: str) -> Any:
+        return db.authors.where(by_id(1)).order_by(lambda a: getattr(a, column))
+
+    db.authors.where(by_id(1))  # make the plan
+    assert not isinstance(by("score"), PlannedQueryable)
+    assert by("score").sql()[0].endswith('ORDER BY t0."score"')
+    assert by("username").sql()[0].endswith('ORDER BY t0."username"')

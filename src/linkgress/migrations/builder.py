@@ -39,12 +39,14 @@ from linkgress.schema.snapshot import (
 )
 from linkgress.schema.snapshot import Sequence as SequenceDef
 
-from .table_builder import _UNSET, TableBuilder, fk_action
+from .table_builder import TableBuilder, fk_action
 
 # Placeholders for parts of an operation the renderer never prints (a dropped column's type);
 # they let the builder reuse the operations without knowing the database's current state.
 _ANY_TYPE = ColumnType("(unchanged)")
 _PREVIOUS = "(previous)"
+# The default of an option that was not passed (None is a value some options take).
+_UNSET: Any = object()
 
 
 def _names(value: str | Sequence[str]) -> tuple[str, ...]:

@@ -24,8 +24,6 @@ from linkgress.schema.snapshot import (
     UniqueConstraint,
 )
 
-_UNSET: Any = object()
-
 
 def fk_action(action: str | None) -> str:
     """``"cascade"`` / ``"set null"`` -> ``"CASCADE"`` / ``"SET NULL"`` (None: NO ACTION)."""

@@ -1,4 +1,23 @@
-"""The ORM's query side: expressions, the compiler, queryables, navigations, materialisers.
+"""The ORM's query side, in floors; each module imports only the floors below it.
+
+1. Nodes — :mod:`~linkgress.query.categories` (what may be compared with what),
+   :mod:`~linkgress.query.expressions` (expression nodes, ``Ordering``, the node registry),
+   :mod:`~linkgress.query.functions` (``func``, ``sql``), :mod:`~linkgress.query.projection`
+   (what a result row becomes).
+2. Proxies — :mod:`~linkgress.query.proxies`: sources, the entity / collection / group proxies
+   a lambda receives, and ``build_projection``.
+3. Statement values — :mod:`~linkgress.query.statements`: ``SelectQuery``, ``Compound``,
+   ``UpdateStatement``, ``DeleteStatement``, ``InsertStatement``; ``replace_field``.
+4. Passes (pure) — :mod:`~linkgress.query.shape` (shape key and parameters),
+   :mod:`~linkgress.query.compiler` (SQL of SELECT, UPDATE, DELETE, INSERT),
+   :mod:`~linkgress.query.convert` (values in both directions), :mod:`~linkgress.query.readers`
+   (row readers), :mod:`~linkgress.query.lambdaplan` (replaying ``where`` lambdas).
+5. Builders — :mod:`~linkgress.query.running` (what queries share: compile once, run),
+   :mod:`~linkgress.query.compound` (unions), :mod:`~linkgress.query.queryable`,
+   :mod:`~linkgress.query.updates` (``update`` / ``delete``), :mod:`~linkgress.query.writeplan`
+   and :mod:`~linkgress.query.mutations` (inserts, upserts), :mod:`~linkgress.query.table`.
+6. The I/O edge — :mod:`~linkgress.query.session` (statements on a connection),
+   :mod:`~linkgress.query.transaction`, :mod:`~linkgress.query.writeerrors`.
 
 Public names: :class:`Queryable`, :class:`DbTable`, :data:`func`, :func:`sql` (alias
 :func:`raw`) and the expression base class :class:`Expr`. Everything else is internal.

@@ -1,6 +1,7 @@
-"""The query compiler: a pure function from a query description to SQL text and parameters.
+"""The query compiler: pure functions from a statement value to SQL text.
 
-Two passes over the same frozen tree:
+It renders SELECT (:func:`compile_statement`), UPDATE and DELETE (:func:`compile_write`) and
+INSERT (:func:`compile_insert`). Two passes over the same frozen tree:
 
 - :func:`~linkgress.query.shape.shape_of` (in :mod:`linkgress.query.shape`) walks it and
   returns its *shape key* and its parameter values, numbered ``$1..$n`` in walk order.
@@ -15,13 +16,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from linkgress.errors import QueryBuildError
 from linkgress.query.expressions import (
     Between,
     BinaryOp,
-    ColumnRef,
     Func,
     InArray,
     IsNull,
@@ -31,29 +31,36 @@ from linkgress.query.expressions import (
     Raw,
     UnaryOp,
 )
-from linkgress.query.materialize import (
-    Projection,
-    projection_columns,
-)
-from linkgress.query.navigation import (
+from linkgress.query.projection import Projection, projection_columns
+from linkgress.query.proxies import (
     CollectionAggregate,
     CollectionExists,
     CollectionList,
     CollectionQuery,
+    ColumnRef,
     Source,
 )
-from linkgress.query.shape import Compound, SelectQuery, shape_of
-from linkgress.query.shape import _Walk as _Walk  # re-exported: used by mutations
-from linkgress.query.shape import _walk_projection as _walk_projection  # (ditto)
+from linkgress.query.statements import (
+    Compound,
+    DeleteStatement,
+    InsertStatement,
+    OnConflict,
+    SelectQuery,
+    UpdateStatement,
+)
 from linkgress.schema.quoting import quote_ident, quote_qualified
 
+if TYPE_CHECKING:
+    from linkgress.model.meta import EntityMeta
+
 __all__ = [
+    "KINDS",
+    "RENDERERS",
     "ROOT_ALIAS",
-    "Compound",
-    "SelectQuery",
+    "compile_insert",
     "compile_predicate",
     "compile_statement",
-    "shape_of",
+    "compile_write",
 ]
 
 #: The alias of a statement's root table (``UPDATE``/``DELETE`` use it too).
@@ -115,7 +122,7 @@ class _Compiler:
     # -- expressions --
 
     def expr(self, node: Any) -> str:
-        return _RENDERERS[type(node)](self, node)
+        return RENDERERS[type(node)](self, node)
 
     def param(self, node: Param) -> str:
         text = f"${self.numbers[id(node)]}"
@@ -238,7 +245,8 @@ def _row(c: _Compiler, projection: Projection, query: CollectionQuery) -> str:
     return f"ROW({c.columns(projection, query.source)})"
 
 
-_RENDERERS: dict[type, Callable[[_Compiler, Any], str]] = {
+#: The renderer of each node type (see :data:`linkgress.query.expressions.NODE_TYPES`).
+RENDERERS: dict[type, Callable[[_Compiler, Any], str]] = {
     ColumnRef: lambda c, n: f"{c.alias(n.source)}.{quote_ident(n.meta.name)}",
     Param: _Compiler.param, BinaryOp: _render_binary, UnaryOp: _render_unary,
     IsNull: _render_is_null, InArray: _render_in, Between: _render_between,
@@ -318,3 +326,86 @@ def compile_predicate(query: SelectQuery, numbers: dict[int, int]) -> str:
         f"{inner.aliases[id(source)]}.{k}" for k in keys))
     outer = ", ".join(f"{ROOT_ALIAS}.{k}" for k in keys)
     return f"({outer}) IN ({sub})"
+
+
+# --- UPDATE / DELETE ------------------------------------------------------------------------------
+
+
+def compile_write(statement: UpdateStatement | DeleteStatement, numbers: dict[int, int]) -> str:
+    """The SQL of an ``UPDATE`` / ``DELETE`` (``numbers`` from
+    :func:`~linkgress.query.shape.shape_of_write`). Raises
+    :class:`~linkgress.errors.QueryBuildError` when SET values or ``returning()`` follow a
+    reference navigation (they cannot join)."""
+    c = _Compiler(numbers)
+    root = statement.filter.source
+    scope, alias = c.push(root)
+    assert alias == ROOT_ALIAS
+    table = _table(root)
+    if isinstance(statement, UpdateStatement):
+        sets = ", ".join(f"{quote_ident(ref.meta.name)} = {c.expr(expr)}"
+                         for ref, expr in statement.sets)
+        text = f"UPDATE {table} AS {ROOT_ALIAS} SET {sets}"
+        verb = "update"
+    else:
+        text = f"DELETE FROM {table} AS {ROOT_ALIAS}"
+        verb = "delete"
+    predicate = compile_predicate(statement.filter, numbers)
+    conditions = [predicate] if predicate else []
+    if statement.key is not None:
+        conditions.append(c.expr(statement.key))
+    if conditions:
+        text += " WHERE " + " AND ".join(conditions)
+    if statement.returning is not None:
+        text += " RETURNING " + ", ".join(
+            c.expr(item) for item in projection_columns(statement.returning))
+    if scope.joins:
+        raise QueryBuildError(
+            f"{verb}() values and returning() cannot follow a reference navigation "
+            "(u.user.name): filter through one with where(...) instead")
+    return text
+
+
+# --- INSERT -------------------------------------------------------------------------------------
+
+
+def compile_insert(statement: InsertStatement) -> str:
+    """``INSERT INTO ... VALUES ($1, ...), ...`` for ``statement.rows`` rows (``DEFAULT
+    VALUES`` / one ``DEFAULT`` per row when no column is given), with its ``ON CONFLICT``
+    clause and ``RETURNING`` every column when asked."""
+    meta = statement.table
+    attrs = statement.attrs
+    table = quote_qualified(meta.schema, meta.table)
+    if not attrs and statement.rows == 1 and statement.conflict is None:
+        body = "DEFAULT VALUES"
+    elif attrs:
+        width = len(attrs)
+        tuples = ", ".join(
+            "(" + ", ".join(f"${r * width + i}" for i in range(1, width + 1)) + ")"
+            for r in range(statement.rows))
+        body = f"({_columns(meta, attrs)}) VALUES {tuples}"
+    else:  # every column generated: one DEFAULT per row
+        first = quote_ident(meta.columns[0].name)
+        body = f"({first}) VALUES " + ", ".join("(DEFAULT)" for _ in range(statement.rows))
+    text = f"INSERT INTO {table} {body}"
+    if statement.conflict is not None:
+        text += " " + _on_conflict(meta, statement.conflict, statement.rows * len(attrs))
+    if statement.returning:
+        text += " RETURNING " + ", ".join(quote_ident(c.name) for c in meta.columns)
+    return text
+
+
+def _columns(meta: EntityMeta, attrs: tuple[str, ...]) -> str:
+    return ", ".join(quote_ident(meta.column(a).name) for a in attrs)
+
+
+def _on_conflict(meta: EntityMeta, conflict: OnConflict, offset: int) -> str:
+    """``ON CONFLICT (target) DO ...``; bound values are numbered after ``offset``."""
+    head = f"ON CONFLICT ({_columns(meta, conflict.target)}) "
+    if conflict.action == "nothing" or not conflict.attrs:
+        return head + "DO NOTHING"
+    names = [quote_ident(meta.column(a).name) for a in conflict.attrs]
+    if conflict.action == "excluded":
+        sets = ", ".join(f"{n} = EXCLUDED.{n}" for n in names)
+    else:
+        sets = ", ".join(f"{n} = ${offset + i}" for i, n in enumerate(names, 1))
+    return head + "DO UPDATE SET " + sets

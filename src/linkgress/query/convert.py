@@ -10,9 +10,9 @@ inspecting values' types):
   (a dict, list, str, number, bool) and ``json.loads`` what comes back, so a column round-trips
   any JSON-serialisable Python value. Python ``None`` is SQL NULL, not JSON ``null``.
 
-This module is the writing side (:func:`encode`, :func:`column_encoders`; entries are None where
-no conversion is needed, so a hot loop can skip those columns); the reading side is
-:func:`linkgress.query.materialize.converter_for`, used by every row reader.
+Both directions live here: the writing side (:func:`encoder_for`, :func:`column_encoders`,
+:func:`encode`; None where no conversion is needed, so a hot loop can skip those columns) and
+the reading side (:func:`decoder_for`, :class:`EnumLookup`), used by every row reader.
 """
 
 from __future__ import annotations
@@ -27,7 +27,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Converter",
+    "EnumLookup",
     "column_encoders",
+    "decoder_for",
     "encode",
     "encoder_for",
 ]
@@ -84,3 +86,45 @@ def encode(column: ColumnMeta, value: Any) -> Any:
     """``value`` as a bind parameter for ``column`` (enum member -> label, JSON -> text)."""
     encoder = encoder_for(column)
     return value if encoder is None else encoder(value)
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def _json_value(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _enum_decoder(enum_class: type[enum.Enum], dims: int) -> Callable[[Any], Any]:
+    def member(value: Any) -> Any:
+        return None if value is None else enum_class(value)
+
+    def members(value: Any) -> Any:
+        if isinstance(value, list):
+            return [members(item) for item in value]
+        return member(value)
+
+    return members if dims else member
+
+
+def decoder_for(meta: ColumnMeta) -> Callable[[Any], Any] | None:
+    """A function turning a fetched value into the attribute's Python value, or None when the
+    value is already right (most types: asyncpg decodes them natively)."""
+    if meta.enum_class is not None:
+        return _enum_decoder(meta.enum_class, meta.type.dims)
+    if meta.type.name in ("json", "jsonb") and not meta.type.dims:
+        return _json_value
+    return None
+
+
+class EnumLookup(dict[Any, Any]):
+    """Label -> member (and None -> None): decoding an enum column is one dict lookup in the
+    generated reader; an unknown label falls back to the enum class (which raises)."""
+
+    def __init__(self, enum_class: type[enum.Enum]) -> None:
+        super().__init__({m.value: m for m in enum_class})
+        self[None] = None
+        self.enum_class = enum_class
+
+    def __missing__(self, value: Any) -> Any:
+        return self.enum_class(value)

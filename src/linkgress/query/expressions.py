@@ -6,32 +6,46 @@ return new nodes; Python values met along the way become :class:`Param` nodes (b
 parameters), never SQL text. Type errors (an integer column compared with a string) raise
 :class:`~linkgress.errors.QueryBuildError` right away, naming the attribute.
 
+This is the ground floor of the query layer: it imports nothing above it. Each node class is
+registered with :func:`node` (see :data:`NODE_TYPES`); the shape walker
+(:mod:`linkgress.query.shape`) and the compiler (:mod:`linkgress.query.compiler`) each keep a
+table by node type, and a unit test checks that every registered type has an entry in both —
+a new node (a JSON extraction, a window function) is added here, registered, and then given
+its walker and renderer.
+
 ``func`` and ``sql`` (SQL functions and raw fragments) live in
-:mod:`linkgress.query.functions`.
+:mod:`linkgress.query.functions`; the comparison categories in :mod:`linkgress.query.categories`.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
-import decimal
 import enum
 import json
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from linkgress.errors import QueryBuildError
 from linkgress.model.entity import ColumnInfo
+from linkgress.query.categories import (
+    ACCEPTS,
+    FRACTIONAL,
+    INTEGER_TYPES,
+    PYTHON_CATEGORY,
+    check_nulls,
+    compatible,
+    enum_label,
+    escape_like,
+    foreign_column_error,
+    python_cast,
+)
 
 if TYPE_CHECKING:
     from linkgress.model.meta import ColumnMeta
-    from linkgress.query.navigation import Source
 
 __all__ = [
     "Between",
     "BinaryOp",
-    "ColumnRef",
     "Expr",
     "Func",
     "InArray",
@@ -42,67 +56,24 @@ __all__ = [
     "Raw",
     "UnaryOp",
     "as_expr",
+    "checked_value",
+    "coerce_operand",
+    "node",
+    "orderings",
+    "page_param",
 ]
 
-# --- type categories: what may be compared with what ----------------------------------------
+N = TypeVar("N", bound=type)
 
-_CATEGORY_BY_TYPE = {
-    "smallint": "num", "integer": "num", "bigint": "num", "numeric": "num", "real": "num",
-    "double precision": "num", "text": "text", "character varying": "text",
-    "character": "text", "boolean": "bool", "timestamp with time zone": "time",
-    "timestamp without time zone": "time", "date": "time", "time without time zone": "clock",
-    "time with time zone": "clock", "uuid": "uuid", "json": "json", "jsonb": "json",
-    "bytea": "bytes", "interval": "interval",
-}
-
-_ACCEPTS: dict[str, tuple[type, ...]] = {
-    "num": (int, float, decimal.Decimal),
-    "text": (str,),
-    "bool": (bool,),
-    "time": (_dt.date,),
-    "clock": (_dt.time,),
-    "uuid": (uuid.UUID, str),
-    "bytes": (bytes, bytearray, memoryview),
-    "interval": (_dt.timedelta,),
-    "array": (list, tuple),
-}
-
-_PYTHON_CATEGORY: dict[type, str] = {
-    bool: "bool", int: "num", float: "num", decimal.Decimal: "num", str: "text",
-    _dt.datetime: "time", _dt.date: "time", _dt.time: "clock", uuid.UUID: "uuid",
-    bytes: "bytes", _dt.timedelta: "interval", list: "array", tuple: "array",
-}
-
-# SQL casts for values that appear where PostgreSQL cannot infer their type (projections).
-_PYTHON_CAST: dict[type, str] = {
-    bool: "boolean", int: "bigint", float: "double precision", decimal.Decimal: "numeric",
-    str: "text", _dt.datetime: "timestamptz", _dt.date: "date", _dt.time: "time",
-    uuid.UUID: "uuid", bytes: "bytea", _dt.timedelta: "interval",
-}
+#: Every node type the walker and the compiler must handle (filled by :func:`node`).
+NODE_TYPES: list[type] = []
 
 
-def column_category(meta: ColumnMeta) -> str:
-    """The comparison category of a column (``num``, ``text``, ``enum``, ``any``, ...)."""
-    if meta.type.dims:
-        return "array"
-    if meta.enum_class is not None or meta.type.is_enum:
-        return "enum"
-    return _CATEGORY_BY_TYPE.get(meta.type.name, "any")
-
-
-_FRACTIONAL = (float, decimal.Decimal)
-_INTEGER_TYPES = frozenset({"smallint", "integer", "bigint"})
-
-
-def python_cast(value: Any) -> str | None:
-    """The SQL type to cast a bound Python value to when nothing else gives its type."""
-    if isinstance(value, enum.Enum):
-        value = value.value
-    return _PYTHON_CAST.get(type(value))
-
-
-def _compatible(a: str, b: str) -> bool:
-    return a == b or "any" in (a, b) or "json" in (a, b) or {a, b} == {"enum", "text"}
+def node(cls: N) -> N:
+    """Register node class ``cls`` (put it above ``@dataclass`` so the final class is the one
+    registered)."""
+    NODE_TYPES.append(cls)
+    return cls
 
 
 class Expr:
@@ -110,8 +81,11 @@ class Expr:
 
     __slots__ = ()
 
-    #: Comparison category (see :func:`column_category`).
+    #: Comparison category (see :func:`~linkgress.query.categories.column_category`).
     category: str = "any"
+    #: The column behind this expression: only a column reference
+    #: (:class:`~linkgress.query.proxies.ColumnRef`) has one.
+    meta: ColumnMeta | None = None
 
     def describe(self) -> str:
         """How messages name this expression."""
@@ -260,15 +234,15 @@ class Expr:
 
     def startswith(self, prefix: str) -> Expr:
         """Starts with ``prefix`` (``%`` and ``_`` in it match literally)."""
-        return self.like(_escape_like(self._text_value(prefix, "startswith")) + "%")
+        return self.like(escape_like(self._text_value(prefix, "startswith")) + "%")
 
     def endswith(self, suffix: str) -> Expr:
         """Ends with ``suffix`` (``%`` and ``_`` in it match literally)."""
-        return self.like("%" + _escape_like(self._text_value(suffix, "endswith")))
+        return self.like("%" + escape_like(self._text_value(suffix, "endswith")))
 
     def contains(self, part: str) -> Expr:
         """Contains ``part`` (``%`` and ``_`` in it match literally)."""
-        return self.like("%" + _escape_like(self._text_value(part, "contains")) + "%")
+        return self.like("%" + escape_like(self._text_value(part, "contains")) + "%")
 
     def coalesce(self, *fallbacks: Any) -> Expr:
         """``COALESCE(self, fallback, ...)``: the first non-NULL value."""
@@ -279,26 +253,27 @@ class Expr:
 
     def asc(self, nulls: str | None = None) -> Ordering:
         """Ascending sort key (``nulls``: ``"first"`` / ``"last"``)."""
-        return Ordering(self, False, _check_nulls(nulls))
+        return Ordering(self, False, check_nulls(nulls))
 
     def desc(self, nulls: str | None = None) -> Ordering:
         """Descending sort key (``nulls``: ``"first"`` / ``"last"``)."""
-        return Ordering(self, True, _check_nulls(nulls))
+        return Ordering(self, True, check_nulls(nulls))
 
     # -- operands -------------------------------------------------------------------------------
 
     def _operand(self, other: Any, op: str) -> Expr:
         if isinstance(other, Expr):
-            if not _compatible(self.category, other.category):
+            if not compatible(self.category, other.category):
                 raise QueryBuildError(f"cannot use {op!r} between {self.describe()} "
                                       f"({self.category}) and {other.describe()} "
                                       f"({other.category})")
             return other
         value = self._value(other, op)
-        if self.category == "json" and isinstance(self, ColumnRef) and not self.meta.type.dims:
+        meta = self.meta
+        if self.category == "json" and meta is not None and not meta.type.dims:
             value = json.dumps(value)  # asyncpg sends json/jsonb parameters as text
-        elif type(value) in _FRACTIONAL and not (
-                isinstance(self, ColumnRef) and self.meta.type.name not in _INTEGER_TYPES):
+        elif type(value) in FRACTIONAL and not (
+                meta is not None and meta.type.name not in INTEGER_TYPES):
             # PostgreSQL would type the parameter after the other side (``integer``) and
             # asyncpg would refuse 1.5: say what it is.
             return Param(value, python_cast(value), "num")
@@ -308,13 +283,15 @@ class Expr:
         """Check a Python value against this expression's category; return it normalised
         (an enum member becomes its label). Mutations call this too, then encode per column."""
         if isinstance(value, ColumnInfo):
-            raise _foreign_column(value)
+            raise foreign_column_error(value)
         category = self.category
         if category in ("any", "json"):
             return value.value if isinstance(value, enum.Enum) else value
         if category == "enum":
-            return _enum_value(self, value, op)
-        accepts = _ACCEPTS.get(category)
+            meta = self.meta
+            return enum_label(None if meta is None else meta.enum_class, self.describe(), value,
+                              op)
+        accepts = ACCEPTS.get(category)
         if accepts is not None and (not isinstance(value, accepts) or (
                 isinstance(value, bool) and category == "num")):
             raise QueryBuildError(f"cannot use {op!r} between {self.describe()} ({category}) "
@@ -336,45 +313,16 @@ class Expr:
         return None
 
 
-def _enum_value(expr: Expr, value: Any, op: str) -> Any:
-    enum_class = expr.enum_class if isinstance(expr, ColumnRef) else None
-    if isinstance(value, enum.Enum):
-        if enum_class is not None and not isinstance(value, enum_class):
-            raise QueryBuildError(f"cannot use {op!r} between {expr.describe()} "
-                                  f"({enum_class.__name__}) and {value!r}")
-        return value.value
-    if isinstance(value, str) and (
-            enum_class is None or value in {m.value for m in enum_class}):
-        return value
-    raise QueryBuildError(f"cannot use {op!r} between {expr.describe()} (enum) and {value!r}")
-
-
-def _foreign_column(info: ColumnInfo) -> QueryBuildError:
-    return QueryBuildError(
-        f"{info.attr!r} is a column of another entity (a class attribute, not a query proxy); "
-        "reach other entities through a navigation (has_one / has_many)")
-
-
-def _escape_like(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _check_nulls(nulls: str | None) -> str | None:
-    if nulls not in (None, "first", "last"):
-        raise QueryBuildError(f"nulls must be 'first', 'last' or None, got {nulls!r}")
-    return nulls
-
-
 def as_expr(value: Any) -> Expr:
     """``value`` as an expression: nodes stay, Python values become bind parameters."""
     if isinstance(value, Expr):
         return value
     if isinstance(value, ColumnInfo):
-        raise _foreign_column(value)
+        raise foreign_column_error(value)
     misuse = getattr(type(value), "_linkgress_misuse", None)
     if misuse is not None:
         raise QueryBuildError(misuse)
-    category = "any" if value is None else _PYTHON_CATEGORY.get(type(value), "any")
+    category = "any" if value is None else PYTHON_CATEGORY.get(type(value), "any")
     if isinstance(value, enum.Enum):
         value = value.value
     return Param(value, python_cast(value), category)
@@ -383,26 +331,7 @@ def as_expr(value: Any) -> Expr:
 # --- nodes ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, eq=False)
-class ColumnRef(Expr):
-    """A column of a table source (a root table, a joined reference or a subquery's table)."""
-
-    source: Source
-    meta: ColumnMeta
-    category: str
-
-    @property
-    def enum_class(self) -> type[enum.Enum] | None:
-        """The Python enum the column maps to, if any."""
-        return self.meta.enum_class
-
-    def describe(self) -> str:
-        return f"{self.source.meta.name}.{self.meta.attr}"
-
-    def _array_cast(self) -> str | None:
-        return self.meta.type.base_sql + "[]"
-
-
+@node
 @dataclass(frozen=True, slots=True, eq=False)
 class Param(Expr):
     """A bound value: rendered as ``$n`` (with ``::cast`` when set), never as text."""
@@ -415,6 +344,7 @@ class Param(Expr):
         return repr(self.value)
 
 
+@node
 @dataclass(frozen=True, slots=True, eq=False)
 class BinaryOp(Expr):
     """``left op right`` for comparisons, AND/OR and arithmetic."""
@@ -428,6 +358,7 @@ class BinaryOp(Expr):
         return f"({self.left.describe()} {self.op} {self.right.describe()})"
 
 
+@node
 @dataclass(frozen=True, slots=True, eq=False)
 class UnaryOp(Expr):
     """``NOT operand`` or ``-operand``."""
@@ -437,6 +368,7 @@ class UnaryOp(Expr):
     category: str
 
 
+@node
 @dataclass(frozen=True, slots=True, eq=False)
 class IsNull(Expr):
     """``operand IS [NOT] NULL``."""
@@ -446,6 +378,7 @@ class IsNull(Expr):
     category = "bool"
 
 
+@node
 @dataclass(frozen=True, slots=True, eq=False)
 class InArray(Expr):
     """``operand = ANY($n)`` (or ``<> ALL`` when negated) with one array parameter."""
@@ -456,6 +389,7 @@ class InArray(Expr):
     category = "bool"
 
 
+@node
 @dataclass(frozen=True, slots=True, eq=False)
 class Between(Expr):
     """``operand BETWEEN low AND high``."""
@@ -466,6 +400,7 @@ class Between(Expr):
     category = "bool"
 
 
+@node
 @dataclass(frozen=True, slots=True, eq=False)
 class Like(Expr):
     """``operand LIKE|ILIKE pattern`` (backslash escapes, PostgreSQL's default)."""
@@ -476,6 +411,7 @@ class Like(Expr):
     category = "bool"
 
 
+@node
 @dataclass(frozen=True, slots=True, eq=False)
 class Func(Expr):
     """A SQL function call; ``args == ()`` with ``star`` renders ``count(*)``."""
@@ -490,6 +426,7 @@ class Func(Expr):
         return f"{self.name}(...)"
 
 
+@node
 @dataclass(frozen=True, slots=True, eq=False)
 class Raw(Expr):
     """A raw SQL fragment; its ``$1..$n`` refer to ``args`` (inlined nodes or bound values)."""
@@ -509,3 +446,36 @@ class Ordering:
     expr: Expr
     descending: bool = False
     nulls: str | None = None
+
+
+def orderings(value: Any, descending: bool, nulls: str | None) -> tuple[Ordering, ...]:
+    """Sort keys from what an ``order_by`` lambda returned: an expression, an ``Ordering``
+    (``u.name.desc()``), or a tuple of them."""
+    items = value if isinstance(value, tuple) else (value,)
+    check_nulls(nulls)
+    out = []
+    for item in items:
+        if isinstance(item, Ordering):
+            out.append(item)
+        elif isinstance(item, Expr):
+            out.append(Ordering(item, descending, nulls))
+        else:
+            raise QueryBuildError(f"a sort key must be a column or an expression, got {item!r}")
+    return tuple(out)
+
+
+def page_param(value: int, what: str) -> Param:
+    """``value`` as the bound parameter of a ``LIMIT`` / ``OFFSET`` (``what``)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise QueryBuildError(f"{what} must be a non-negative integer, got {value!r}")
+    return Param(value, None)
+
+
+def coerce_operand(expr: Expr, other: Any, op: str) -> Expr:
+    """``other`` as an operand of ``expr`` under ``op`` (checked against its category)."""
+    return expr._operand(other, op)
+
+
+def checked_value(expr: Expr, value: Any, op: str) -> Any:
+    """A Python ``value`` checked against ``expr``'s category (enum members become labels)."""
+    return expr._value(value, op)

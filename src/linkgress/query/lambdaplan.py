@@ -36,15 +36,15 @@ from typing import Any
 from linkgress.query.expressions import (
     Between,
     BinaryOp,
-    ColumnRef,
     Func,
     IsNull,
     Like,
     Param,
     UnaryOp,
 )
+from linkgress.query.proxies import ColumnRef
 
-__all__ = ["LambdaPlan", "closure_values", "make_plan", "plan_key"]
+__all__ = ["LambdaPlan", "closure_values", "constant_lambda", "make_plan", "plan_key"]
 
 _SCALARS = frozenset({int, str, float, bool, decimal.Decimal, uuid.UUID, _dt.datetime,
                       _dt.date, _dt.time, _dt.timedelta, bytes, type(None)})
@@ -67,41 +67,44 @@ def _straight_line(code: types.CodeType) -> bool:
     try:
         for ins in dis.get_instructions(code):
             name = ins.opname
-            if name in _NEUTRAL:
-                continue
-            if name == "LOAD_FAST" and ins.arg == 0:
-                stack.append(True)
-            elif name in ("LOAD_DEREF", "LOAD_CONST"):
-                stack.append(False)
-            elif name in ("LOAD_ATTR", "LOAD_METHOD"):
-                if not stack.pop():
-                    return False
-                stack.append(True)
-                if name == "LOAD_METHOD" or (_METHOD_FLAG and (ins.arg or 0) & 1):
-                    stack.append(True)
-            elif name in _PROXY_OPS:
-                right, left = stack.pop(), stack.pop()
-                if not (left or right):
-                    return False
-                stack.append(True)
-            elif name in _UNARY:
-                if not stack[-1]:
-                    return False
-            elif name == "CALL":
-                count = ins.arg or 0
-                del stack[len(stack) - count:]
-                callee = stack.pop()
-                self_or_null = stack.pop()
-                if not (callee and self_or_null):
-                    return False
-                stack.append(True)
-            elif name == "RETURN_VALUE":
+            if name == "RETURN_VALUE":
                 return bool(stack.pop()) and not stack
-            else:
+            if name not in _NEUTRAL and not _step(stack, name, ins.arg or 0):
                 return False
     except IndexError:
         return False
     return False
+
+
+def _step(stack: list[bool], name: str, arg: int) -> bool:
+    """Apply one instruction to ``stack``; False when it disqualifies the lambda."""
+    if name == "LOAD_FAST" and arg == 0:
+        stack.append(True)
+    elif name in ("LOAD_DEREF", "LOAD_CONST"):
+        stack.append(False)
+    elif name in ("LOAD_ATTR", "LOAD_METHOD"):
+        if not stack.pop():
+            return False
+        stack.append(True)
+        if name == "LOAD_METHOD" or (_METHOD_FLAG and arg & 1):
+            stack.append(True)
+    elif name in _PROXY_OPS:
+        right, left = stack.pop(), stack.pop()
+        if not (left or right):
+            return False
+        stack.append(True)
+    elif name in _UNARY:
+        return stack[-1]
+    elif name == "CALL":
+        del stack[len(stack) - arg:]
+        callee = stack.pop()
+        self_or_null = stack.pop()
+        if not (callee and self_or_null):
+            return False
+        stack.append(True)
+    else:
+        return False
+    return True
 
 
 def _code_ok(code: types.CodeType) -> bool:
@@ -111,6 +114,14 @@ def _code_ok(code: types.CodeType) -> bool:
             _CODE_OK.clear()
         ok = _CODE_OK[code] = _straight_line(code)
     return ok
+
+
+def constant_lambda(fn: Any) -> bool:
+    """True when ``fn`` (a sort key lambda) builds the same tree on every call: a plain
+    function of one argument without closure or defaults whose bytecode only reads the proxy
+    (``lambda p: p.views``, ``lambda p: p.name.desc()``)."""
+    return (type(fn) is types.FunctionType and fn.__closure__ is None
+            and fn.__defaults__ is None and fn.__kwdefaults__ is None and _code_ok(fn.__code__))
 
 
 def closure_values(predicate: Any) -> tuple[Any, ...] | None:

@@ -1,6 +1,6 @@
 """Writing rows: ``insert``, ``insert_many`` (COPY or multi-row INSERT) and ``upsert`` of a
-table (:class:`TableMutations`), and the ``update`` / ``delete`` statements a query returns
-(:class:`UpdateQuery`, :class:`DeleteQuery`).
+table (:class:`TableMutations`). The ``update`` / ``delete`` statements a query returns live in
+:mod:`linkgress.query.updates`.
 
 :class:`TableMutations` is mixed into :class:`~linkgress.query.table.DbTable`, which provides
 ``context`` and ``meta``. Statements are built once per shape and cached; values are always
@@ -14,20 +14,12 @@ fails with :class:`~linkgress.errors.NotNullViolation`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from linkgress.errors import DatabaseError, QueryBuildError
 from linkgress.query import session
-from linkgress.query.compiler import ROOT_ALIAS, _Compiler, _Walk, _walk_projection
-from linkgress.query.expressions import ColumnRef, Expr, Param
-from linkgress.query.materialize import (
-    PEntity,
-    Projection,
-    build_projection,
-    build_row_reader,
-    projection_columns,
-)
+from linkgress.query.statements import OnConflict
 from linkgress.query.writeerrors import (
     COPY_ENCODING_ERRORS,
     BadValue,
@@ -44,14 +36,11 @@ from linkgress.schema.quoting import quote_ident
 
 if TYPE_CHECKING:
     from linkgress.model.meta import EntityMeta
-    from linkgress.query.navigation import Source
-    from linkgress.query.queryable import Queryable
     from linkgress.scope import QueryContext
 
-__all__ = ["COPY_THRESHOLD", "MAX_PARAMS", "DeleteQuery", "TableMutations", "UpdateQuery"]
+__all__ = ["COPY_THRESHOLD", "MAX_PARAMS", "TableMutations"]
 
 E = TypeVar("E")
-T = TypeVar("T")
 
 #: ``insert_many`` uses COPY from this many rows on (below it, one multi-row INSERT is faster:
 #: COPY needs an extra round trip to learn the column types).
@@ -59,8 +48,8 @@ COPY_THRESHOLD = 100
 #: PostgreSQL's limit of bind parameters in one statement.
 MAX_PARAMS = 32767
 
-# offset -> (ON CONFLICT clause, its parameters, the attribute each parameter sets)
-_Action = Callable[[int], tuple[str, list[Any], tuple[str, ...]]]
+# An upsert's conflict clause, and the values its DO UPDATE SET binds (after the rows').
+_Action = tuple[OnConflict, list[Any]]
 _Groups = list[tuple[tuple[str, ...], list[tuple[Any, ...]]]]
 QUERY_CANCELED = "57014"  # the SQLSTATE of a COPY the client aborted (CopyFail)
 
@@ -160,17 +149,14 @@ class TableMutations(Generic[E]):
         action: _Action | None = None,
     ) -> int:
         total = 0
-        extra = action(0)[1] if action is not None else []
+        conflict, extra = action if action is not None else (None, [])
+        extra_attrs = conflict.attrs if conflict is not None and extra else ()
         step = _rows_per_statement(len(attrs) or 1, len(extra))
         for start in range(0, len(rows), step):
             chunk = rows[start:start + step]
-            sql = plan.values_sql(attrs, len(chunk))
+            sql = plan.values_sql(attrs, len(chunk), conflict)
             params = [value for row in chunk for value in row]
-            extra_attrs: tuple[str, ...] = ()
-            if action is not None:
-                suffix, extra, extra_attrs = action(len(params))
-                sql = f"{sql} {suffix}"
-                params.extend(extra)
+            params.extend(extra)
             try:
                 status = await session.execute(self.context.query_scope, sql, params)
             except DatabaseError as exc:
@@ -207,8 +193,7 @@ class TableMutations(Generic[E]):
         batch: Iterable[Any] = (
             [rows] if isinstance(rows, plan.entity | Mapping) else cast("Iterable[Any]", rows))
         groups = group_rows(plan, batch, "upsert()")
-        target_sql = ", ".join(plan.quoted[a] for a in targets)
-        actions = [_conflict_action(plan, target_sql, attrs, update) for attrs, _ in groups]
+        actions = [_conflict_action(plan, tuple(targets), attrs, update) for attrs, _ in groups]
         statements = sum(_statement_count(plan, a, len(r), upsert=True) for a, r in groups)
         try:
             if statements > 1:
@@ -228,31 +213,19 @@ class TableMutations(Generic[E]):
 
 
 def _conflict_action(
-    plan: TablePlan, target_sql: str, attrs: tuple[str, ...],
+    plan: TablePlan, target: tuple[str, ...], attrs: tuple[str, ...],
     update: Sequence[Member] | Mapping[str, Any] | None,
 ) -> _Action:
-    """For a group giving ``attrs``: ``offset -> (ON CONFLICT ... clause, its params)``, the
-    clause's placeholders numbered after ``offset`` VALUES parameters."""
-    head = f"ON CONFLICT ({target_sql}) "
+    """For a group giving ``attrs``: its ``ON CONFLICT`` clause and the values it binds."""
     if update is None or not update:
-        return lambda offset: (head + "DO NOTHING", [], ())
+        return OnConflict(target), []
     if isinstance(update, Mapping):
         chosen = [(plan.member(m, "upsert(update=...)"), v) for m, v in update.items()]
         extra = [v if a not in plan.encoders else plan.encoders[a](v) for a, v in chosen]
-        extra_attrs = tuple(a for a, _ in chosen)
-
-        def bound(offset: int) -> tuple[str, list[Any], tuple[str, ...]]:
-            sets = ", ".join(
-                f"{plan.quoted[a]} = ${offset + i}" for i, (a, _) in enumerate(chosen, 1))
-            return head + "DO UPDATE SET " + sets, extra, extra_attrs
-
-        return bound
+        return OnConflict(target, "bound", tuple(a for a, _ in chosen)), extra
     names = [plan.member(m, "upsert(update=...)") for m in update]
-    present = [a for a in names if a in attrs]
-    clause = head + ("DO UPDATE SET " + ", ".join(
-        f"{plan.quoted[a]} = EXCLUDED.{plan.quoted[a]}" for a in present)
-        if present else "DO NOTHING")
-    return lambda offset: (clause, [], ())
+    present = tuple(a for a in names if a in attrs)
+    return OnConflict(target, "excluded", present), []
 
 
 def _rows_per_statement(width: int, extra: int) -> int:
@@ -266,229 +239,3 @@ def _statement_count(
         return 1
     step = _rows_per_statement(len(attrs) or 1, 0)
     return -(-rows // step)
-
-
-# --- UPDATE / DELETE ------------------------------------------------------------------------------
-
-
-class _Statement(Generic[T]):
-    """What ``UPDATE`` and ``DELETE`` share: the filter of the query they came from (plus the
-    primary key of an entity, for ``update(entity)`` / ``delete(entity)``), awaiting for the
-    affected row count, and ``returning()``."""
-
-    _verb = ""
-
-    def __init__(self, query: Queryable[Any], entity: Any = None) -> None:
-        self._query = query
-        self._root: Source = query._source
-        self._plan = table_plan(self._root.meta)
-        self._key: Expr | None = None
-        if entity is not None:
-            self._key = self._key_filter(entity)
-
-    def _key_filter(self, entity: Any) -> Expr:
-        plan = self._plan
-        what = f"{self._verb.lower()}(entity)"
-        keys = plan.require_key(what)
-        if not isinstance(entity, plan.entity):
-            raise QueryBuildError(f"{what} expects a {plan.entity.__name__}, got {entity!r}")
-        values = entity.__dict__
-        condition: Expr | None = None
-        for attr in keys:
-            if values.get(attr) is None:
-                raise QueryBuildError(f"{what}: {plan.entity.__name__}.{attr} (primary key) is "
-                                      "not set; insert the entity first")
-            part = self._root.columns[attr] == values[attr]
-            condition = part if condition is None else condition & part
-        assert condition is not None
-        return condition
-
-    def _walk_own(self, w: _Walk) -> None:
-        """Walk this statement's own expressions (before the query's filter)."""
-        w.opt(self._key)
-
-    def _own_shape(self) -> tuple[Any, list[Any]]:
-        """Shape key and parameters of this statement's own expressions. Subclasses with a
-        cheaper way to know them (plain values) override this."""
-        own = _Walk()
-        self._walk_own(own)
-        return tuple(own.key), own.params
-
-    def _render_own(self, c: _Compiler) -> str:
-        """The statement up to (excluding) the query's filter."""
-        raise NotImplementedError
-
-    def _prepare(self, projection: Projection | None
-                 ) -> tuple[str, list[Any], Callable[[Sequence[Any]], Any] | None]:
-        own_key, own_params = self._own_shape()
-        where_sql, where_params = self._query._where_sql(len(own_params))
-        offset = len(own_params) + len(where_params)
-        tail: _Walk | None = None
-        if projection is not None:
-            tail = _Walk()
-            _walk_projection(tail, projection)
-        cache = self._query._cache
-        key = ("mutation", self._verb, own_key, where_sql,
-               None if tail is None else tuple(tail.key), offset)
-        entry = cache.get(key)
-        if entry is None:
-            entry = cache[key] = self._compile(where_sql, tail, offset, projection)
-        head, returning, reader = entry
-        if tail is None:
-            own_params.extend(where_params)
-            return head, own_params, reader
-        return head + returning, [*own_params, *where_params, *tail.params], reader
-
-    def _compile(self, where_sql: str, tail: _Walk | None, offset: int,
-                 projection: Projection | None) -> tuple[str, str, Any]:
-        own = _Walk()  # again, for the parameter numbers (only when the cache misses)
-        self._walk_own(own)
-        numbers = dict(own.numbers)
-        if tail is not None:
-            numbers.update((k, v + offset) for k, v in tail.numbers.items())
-        c = _Compiler(numbers)
-        scope, alias = c.push(self._root)
-        assert alias == ROOT_ALIAS
-        head = self._render_own(c)
-        conditions = [where_sql] if where_sql else []
-        if self._key is not None:
-            conditions.append(c.expr(self._key))
-        if conditions:
-            head += " WHERE " + " AND ".join(conditions)
-        returning = reader = None
-        if projection is not None:
-            returning = " RETURNING " + ", ".join(
-                c.expr(item) for item in projection_columns(projection))
-            reader = build_row_reader(projection)
-        if scope.joins:
-            raise QueryBuildError(
-                f"{self._verb.lower()}() values and returning() cannot follow a reference "
-                "navigation (u.user.name): filter through one with where(...) instead")
-        return head, returning or "", reader
-
-    def __await__(self) -> Generator[Any, None, int]:
-        return self._count().__await__()
-
-    async def _count(self) -> int:
-        sql, params, _ = self._prepare(None)
-        try:
-            status = await session.execute(self._query._context.query_scope, sql, params)
-        except DatabaseError as exc:
-            self._raise_named(exc)
-            raise
-        return session.affected_rows(status)
-
-    def _raise_named(self, exc: DatabaseError) -> None:
-        """Raise ``exc`` restated naming the column, when a value did not fit its column."""
-        named = named_argument_error(exc, self._plan, f"{self._verb.lower()}()",
-                                     self._argument_attr)
-        if named is not None:
-            raise named from exc.__cause__
-
-    def _argument_attr(self, number: int) -> str | None:
-        """The attribute whose new value is bound as ``$number`` (None: a filter's value)."""
-        return None
-
-    async def returning(self, projection: Callable[[Any], Any] | None = None) -> list[Any]:
-        """Run the statement and return the affected rows: entities (as stored after the
-        statement) without an argument, else what ``projection`` (a lambda like a
-        ``select``'s: ``lambda u: {"id": u.id, "email": u.email}``) makes of each row."""
-        if projection is None:
-            shape: Projection = PEntity(self._root)
-        else:
-            shape = build_projection(projection(self._root.proxy()))
-        sql, params, reader = self._prepare(shape)
-        assert reader is not None
-        try:
-            rows: Sequence[Any] = await session.fetch(self._query._context.query_scope, sql, params)
-        except DatabaseError as exc:
-            self._raise_named(exc)
-            raise
-        return [reader(row) for row in rows]
-
-
-class UpdateQuery(_Statement[T]):
-    """``query.update(values)``: an ``UPDATE`` of the query's rows.
-
-    ``values`` is a dict of attribute -> new value (bound as a parameter; enum members and JSON
-    values converted per column), or a lambda receiving the row's column proxies and returning
-    such a dict whose values may be expressions (``lambda u: {"score": u.score + 1}``) — or an
-    entity, to write its set fields to its row by primary key (``db.users.update(user)``).
-    Await it for the number of rows updated, or call :meth:`returning`. An unknown attribute
-    or a value of the wrong type raises :class:`~linkgress.errors.QueryBuildError` here, when
-    the statement is built.
-    """
-
-    _verb = "UPDATE"
-
-    def __init__(self, query: Queryable[Any], values: Any) -> None:
-        super().__init__(query)
-        if isinstance(values, self._plan.entity):
-            self._key = self._key_filter(values)
-            keys = self._plan.pk_attrs
-            given = {a: v for a, v in values.__dict__.items()
-                     if a in self._plan.attr_set and a not in keys}
-            if not given:
-                raise QueryBuildError(f"update(entity): {self._plan.entity.__name__} has no "
-                                      "field set besides its primary key")
-            values = given
-        elif callable(values):
-            values = values(self._root.proxy())
-        if not isinstance(values, Mapping):
-            raise QueryBuildError(
-                f"update() expects a dict of new values (or a lambda returning one), got "
-                f"{values!r}")
-        if not values:
-            raise QueryBuildError("update() needs at least one column to set")
-        self._sets = tuple(self._set_item(attr, value) for attr, value in values.items())
-        # Plain values (no expressions, no entity key): the shape is just the column list.
-        self._plain = self._key is None and all(
-            type(expr) is Param and expr.cast is None for _, expr in self._sets)
-
-    def _set_item(self, attr: Any, value: Any) -> tuple[ColumnRef, Expr]:
-        ref = self._root.columns.get(attr) if isinstance(attr, str) else None
-        if ref is None:
-            raise self._plan.unknown(attr)
-        if isinstance(value, Expr):
-            return ref, ref._operand(value, "update()")
-        if value is None:
-            return ref, Param(None, None)
-        checked = ref._value(value, "update()")
-        encoder = self._plan.encoders.get(attr)
-        return ref, Param(checked if encoder is None else encoder(checked), None)
-
-    def _walk_own(self, w: _Walk) -> None:
-        for ref, expr in self._sets:
-            w.key.append(ref.meta.attr)
-            w.expr(expr)
-        w.opt(self._key)
-
-    def _argument_attr(self, number: int) -> str | None:
-        w = _Walk()  # numbered as _walk_own numbers them: the SET values come first
-        for ref, expr in self._sets:
-            w.expr(expr)
-            if number <= len(w.params):
-                return ref.meta.attr
-        return None
-
-    def _own_shape(self) -> tuple[Any, list[Any]]:
-        if self._plain:
-            sets = self._sets
-            return (("plain", *(ref.meta.attr for ref, _ in sets)),
-                    [expr.value for _, expr in sets])  # type: ignore[attr-defined]
-        return super()._own_shape()
-
-    def _render_own(self, c: _Compiler) -> str:
-        sets = ", ".join(f"{quote_ident(ref.meta.name)} = {c.expr(expr)}"
-                         for ref, expr in self._sets)
-        return f"UPDATE {self._plan.table_sql} AS {ROOT_ALIAS} SET {sets}"
-
-
-class DeleteQuery(_Statement[T]):
-    """``query.delete()``: a ``DELETE`` of the query's rows (or, given an entity, of its row
-    by primary key). Await it for the number of rows deleted, or call :meth:`returning`."""
-
-    _verb = "DELETE"
-
-    def _render_own(self, c: _Compiler) -> str:
-        return f"DELETE FROM {self._plan.table_sql} AS {ROOT_ALIAS}"

@@ -1,4 +1,4 @@
-"""Query descriptions and their *shape key* — pass 1 of the compiler.
+"""The *shape key* of a statement — pass 1 of the compiler.
 
 :func:`shape_of` walks a query's frozen tree and returns its shape key (everything that
 determines the SQL: node kinds, operators, columns, the graph of sources; never a bound value)
@@ -11,14 +11,11 @@ text can be cached by key.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 from linkgress.query.expressions import (
     Between,
     BinaryOp,
-    ColumnRef,
-    Expr,
     Func,
     InArray,
     IsNull,
@@ -28,46 +25,23 @@ from linkgress.query.expressions import (
     Raw,
     UnaryOp,
 )
-from linkgress.query.materialize import PDict, PEntity, PList, PObject, Projection, PValue
-from linkgress.query.navigation import (
+from linkgress.query.projection import PDict, PEntity, PList, PObject, Projection, PValue
+from linkgress.query.proxies import (
     CollectionAggregate,
     CollectionExists,
     CollectionList,
     CollectionQuery,
+    ColumnRef,
     Source,
 )
+from linkgress.query.statements import Compound, DeleteStatement, SelectQuery, UpdateStatement
 
-__all__ = ["Compound", "SelectQuery", "shape_of"]
-
-
-class SelectQuery(NamedTuple):
-    """Everything a SELECT needs. ``projection`` None means the root entity.
-
-    A NamedTuple: immutable, and ``_replace`` is several times faster than
-    ``dataclasses.replace`` — it runs on every builder call.
-    """
-
-    source: Source
-    where: Expr | None = None
-    projection: Projection | None = None
-    ordering: tuple[Ordering, ...] = ()
-    limit: Param | None = None
-    offset: Param | None = None
-    distinct: bool = False
-    group_by: tuple[Expr, ...] = ()
-    having: Expr | None = None
-    aggregate: Expr | None = None  # the argument of sum/min/max/avg statements
+__all__ = ["WALKERS", "ShapeWalk", "shape_of", "shape_of_write", "walk_projection"]
 
 
-@dataclass(frozen=True, slots=True, eq=False)
-class Compound:
-    """``first UNION [ALL] second ...``; rows come out in the first part's projection."""
+class ShapeWalk:
+    """One walk over a statement: its key tokens, parameter values and numbers so far."""
 
-    parts: tuple[SelectQuery, ...]
-    operators: tuple[str, ...]  # "UNION" | "UNION ALL", one per part after the first
-
-
-class _Walk:
     __slots__ = ("key", "numbers", "params", "sources")
 
     def __init__(self) -> None:
@@ -96,7 +70,7 @@ class _Walk:
         self.key.append(("P", number, param.cast))
 
     def expr(self, node: Any) -> None:
-        _WALKERS[type(node)](self, node)
+        WALKERS[type(node)](self, node)
 
     def opt(self, node: Any) -> None:
         if node is None:
@@ -105,7 +79,7 @@ class _Walk:
             self.expr(node)
 
 
-def _walk_column(w: _Walk, node: ColumnRef) -> None:
+def _walk_column(w: ShapeWalk, node: ColumnRef) -> None:
     # The hottest walker: one dict lookup and one token when the source is already known.
     number = w.sources.get(id(node.source))
     if number is None:
@@ -115,59 +89,59 @@ def _walk_column(w: _Walk, node: ColumnRef) -> None:
         w.key.append(("c", number, node.meta.attr))
 
 
-def _walk_binary(w: _Walk, node: BinaryOp) -> None:
+def _walk_binary(w: ShapeWalk, node: BinaryOp) -> None:
     w.key.append(_BINARY_TOKENS.get(node.op) or ("B", node.op))
     left, right = node.left, node.right
-    _WALKERS[type(left)](w, left)
-    _WALKERS[type(right)](w, right)
+    WALKERS[type(left)](w, left)
+    WALKERS[type(right)](w, right)
 
 
 _BINARY_TOKENS = {op: ("B", op) for op in (
     "=", "<>", "<", "<=", ">", ">=", "AND", "OR", "+", "-", "*", "/", "%")}
 
 
-def _walk_unary(w: _Walk, node: UnaryOp) -> None:
+def _walk_unary(w: ShapeWalk, node: UnaryOp) -> None:
     w.key += ("U", node.op)
     w.expr(node.operand)
 
 
-def _walk_is_null(w: _Walk, node: IsNull) -> None:
+def _walk_is_null(w: ShapeWalk, node: IsNull) -> None:
     w.key += ("N", node.negated)
     w.expr(node.operand)
 
 
-def _walk_in(w: _Walk, node: InArray) -> None:
+def _walk_in(w: ShapeWalk, node: InArray) -> None:
     w.key += ("I", node.negated)
     w.expr(node.operand)
     w.param(node.values)
 
 
-def _walk_between(w: _Walk, node: Between) -> None:
+def _walk_between(w: ShapeWalk, node: Between) -> None:
     w.key.append("W")
     w.expr(node.operand)
     w.expr(node.low)
     w.expr(node.high)
 
 
-def _walk_like(w: _Walk, node: Like) -> None:
+def _walk_like(w: ShapeWalk, node: Like) -> None:
     w.key += ("L", node.op)
     w.expr(node.operand)
     w.expr(node.pattern)
 
 
-def _walk_func(w: _Walk, node: Func) -> None:
+def _walk_func(w: ShapeWalk, node: Func) -> None:
     w.key += ("F", node.name, node.star, node.distinct, len(node.args))
     for arg in node.args:
         w.expr(arg)
 
 
-def _walk_raw(w: _Walk, node: Raw) -> None:
+def _walk_raw(w: ShapeWalk, node: Raw) -> None:
     w.key += ("R", node.text, len(node.args))
     for arg in node.args:
         w.expr(arg)
 
 
-def _walk_collection(w: _Walk, query: CollectionQuery) -> None:
+def _walk_collection(w: ShapeWalk, query: CollectionQuery) -> None:
     w.key += ("C", query.nav.name, len(query.ordering))
     w.source(query.parent)
     w.source(query.source)
@@ -178,29 +152,30 @@ def _walk_collection(w: _Walk, query: CollectionQuery) -> None:
     w.opt(query.offset_)
 
 
-def _walk_aggregate(w: _Walk, node: CollectionAggregate) -> None:
+def _walk_aggregate(w: ShapeWalk, node: CollectionAggregate) -> None:
     w.key.append("A")
     _walk_collection(w, node.query)
     w.expr(node.aggregate)
 
 
-def _walk_exists(w: _Walk, node: CollectionExists) -> None:
+def _walk_exists(w: ShapeWalk, node: CollectionExists) -> None:
     w.key.append("E")
     _walk_collection(w, node.query)
 
 
-def _walk_list(w: _Walk, node: CollectionList) -> None:
+def _walk_list(w: ShapeWalk, node: CollectionList) -> None:
     w.key.append("T")
     _walk_collection(w, node.query)
-    _walk_projection(w, node.projection)
+    walk_projection(w, node.projection)
 
 
-def _walk_ordering(w: _Walk, node: Ordering) -> None:
+def _walk_ordering(w: ShapeWalk, node: Ordering) -> None:
     w.key += ("O", node.descending, node.nulls)
     w.expr(node.expr)
 
 
-_WALKERS: dict[type, Callable[[_Walk, Any], None]] = {
+#: The walker of each node type (see :data:`linkgress.query.expressions.NODE_TYPES`).
+WALKERS: dict[type, Callable[[ShapeWalk, Any], None]] = {
     ColumnRef: _walk_column, Param: lambda w, n: w.param(n), BinaryOp: _walk_binary,
     UnaryOp: _walk_unary, IsNull: _walk_is_null, InArray: _walk_in, Between: _walk_between,
     Like: _walk_like, Func: _walk_func, Raw: _walk_raw, CollectionAggregate: _walk_aggregate,
@@ -208,7 +183,8 @@ _WALKERS: dict[type, Callable[[_Walk, Any], None]] = {
 }
 
 
-def _walk_projection(w: _Walk, projection: Projection | None) -> None:
+def walk_projection(w: ShapeWalk, projection: Projection | None) -> None:
+    """Walk a projection (None: the root entity)."""
     if projection is None:
         w.key.append(None)
     elif isinstance(projection, PValue):
@@ -226,10 +202,10 @@ def _walk_projection(w: _Walk, projection: Projection | None) -> None:
                else ("pt", len(projection.items)))
         w.key += tag
         for item in projection.items:
-            _walk_projection(w, item)
+            walk_projection(w, item)
 
 
-def _walk_select(w: _Walk, query: SelectQuery) -> None:
+def _walk_select(w: ShapeWalk, query: SelectQuery) -> None:
     where, projection, limit, offset = query.where, query.projection, query.limit, query.offset
     having, aggregate = query.having, query.aggregate
     # One token says which optional parts exist; then only the parts that do are walked.
@@ -240,7 +216,7 @@ def _walk_select(w: _Walk, query: SelectQuery) -> None:
     if where is not None:
         w.expr(where)
     if projection is not None:
-        _walk_projection(w, projection)
+        walk_projection(w, projection)
     for ordering in query.ordering:
         _walk_ordering(w, ordering)
     if limit is not None:
@@ -258,7 +234,7 @@ def _walk_select(w: _Walk, query: SelectQuery) -> None:
 def shape_of(query: SelectQuery | Compound, kind: str = "rows"
              ) -> tuple[tuple[Any, ...], list[Any], dict[int, int]]:
     """``(shape key, parameter values, parameter numbers by id(Param))`` of ``query``."""
-    w = _Walk()
+    w = ShapeWalk()
     w.key.append(kind)
     if isinstance(query, Compound):
         w.key += ("U", query.operators)
@@ -266,4 +242,22 @@ def shape_of(query: SelectQuery | Compound, kind: str = "rows"
             _walk_select(w, part)
     else:
         _walk_select(w, query)
+    return tuple(w.key), w.params, w.numbers
+
+
+def shape_of_write(statement: UpdateStatement | DeleteStatement
+                   ) -> tuple[tuple[Any, ...], list[Any], dict[int, int]]:
+    """:func:`shape_of` for an ``UPDATE`` / ``DELETE``: the SET values are numbered first,
+    then the entity key, the filter and the ``RETURNING`` projection."""
+    w = ShapeWalk()
+    if isinstance(statement, UpdateStatement):
+        w.key.append("update")
+        for ref, expr in statement.sets:
+            w.key.append(ref.meta.attr)
+            w.expr(expr)
+    else:
+        w.key.append("delete")
+    w.opt(statement.key)
+    _walk_select(w, statement.filter)
+    walk_projection(w, statement.returning)
     return tuple(w.key), w.params, w.numbers

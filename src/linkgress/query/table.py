@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, TypeVar
 
-from linkgress.query.compiler import SelectQuery
 from linkgress.query.mutations import TableMutations
-from linkgress.query.navigation import Source
+from linkgress.query.proxies import Source
 from linkgress.query.queryable import Queryable
+from linkgress.query.statements import SelectQuery
 
 if TYPE_CHECKING:
     from linkgress.model.meta import EntityMeta
@@ -25,7 +25,7 @@ class DbTable(Queryable[E], TableMutations[E]):
 
     Created once per context instance and table by ``DbContext``. ``update(entity)`` /
     ``delete(entity)`` work by primary key; ``update({...})`` / ``delete()`` on the table
-    affect every row (see :class:`~linkgress.query.mutations.UpdateQuery`).
+    affect every row (see :class:`~linkgress.query.updates.UpdateQuery`).
     """
 
     def __init__(self, context: QueryContext, meta: EntityMeta) -> None:

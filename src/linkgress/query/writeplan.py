@@ -1,8 +1,9 @@
-"""Per-table write plans: cached statement text and value extraction for mutations.
+"""Per-table write plans: value extraction for mutations, and their cached INSERT text.
 
 A :class:`TablePlan` is computed once per ``EntityMeta``: quoted names, per-column encoders
-(:mod:`linkgress.query.convert`), decoders for ``RETURNING`` rows, and a cache of statement
-text by shape (which columns a statement sets, how many rows it carries).
+(:mod:`linkgress.query.convert`), decoders for ``RETURNING`` rows, and a cache of the statement
+text :mod:`linkgress.query.compiler` renders, by shape (which columns a statement sets, how many
+rows it carries, its conflict clause).
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from linkgress.errors import ModelError, QueryBuildError
 from linkgress.model.fluent import member_name
-from linkgress.query.convert import Converter, encoder_for
-from linkgress.query.materialize import converter_for
+from linkgress.query.categories import column_category
+from linkgress.query.compiler import compile_insert
+from linkgress.query.convert import Converter, decoder_for, encoder_for
+from linkgress.query.statements import InsertStatement, OnConflict
 from linkgress.schema.quoting import quote_ident
 
 if TYPE_CHECKING:
@@ -39,8 +42,10 @@ class TablePlan:
         self.encoders: dict[str, Converter] = {
             c.attr: enc for c in meta.columns if (enc := encoder_for(c)) is not None}
         self.pk_attrs = meta.primary_key_attrs
-        self.returning = ", ".join(self.quoted[a] for a in self.attrs)
-        self.decoders = tuple((c.attr, converter_for(c)) for c in meta.columns)
+        #: True when every primary-key column compares a value as given (not enum or JSON).
+        self.plain_key = all(column_category(meta.column(a)) not in ("enum", "json")
+                             for a in self.pk_attrs)
+        self.decoders = tuple((c.attr, decoder_for(c)) for c in meta.columns)
         self.plain_read = all(conv is None for _, conv in self.decoders)
         self.sql_cache: dict[tuple[Any, ...], str] = {}
         self._given: dict[tuple[str, ...], tuple[str, ...]] = {}
@@ -111,34 +116,17 @@ class TablePlan:
     # --- statements ---
 
     def insert_sql(self, attrs: tuple[str, ...]) -> str:
-        key = ("insert", attrs)
-        sql = self.sql_cache.get(key)
-        if sql is None:
-            if attrs:
-                columns = ", ".join(self.quoted[a] for a in attrs)
-                marks = ", ".join(f"${i}" for i in range(1, len(attrs) + 1))
-                body = f"({columns}) VALUES ({marks})"
-            else:
-                body = "DEFAULT VALUES"
-            sql = f"INSERT INTO {self.table_sql} {body} RETURNING {self.returning}"
-            self.sql_cache[key] = sql
-        return sql
+        """``INSERT ... RETURNING`` every column, for one row giving ``attrs``."""
+        return self.values_sql(attrs, 1, returning=True)
 
-    def values_sql(self, attrs: tuple[str, ...], rows: int) -> str:
-        """``INSERT INTO t (cols) VALUES ($1, $2), ($3, $4), ...`` for ``rows`` rows."""
-        key = ("values", attrs, rows)
+    def values_sql(self, attrs: tuple[str, ...], rows: int, conflict: OnConflict | None = None,
+                   *, returning: bool = False) -> str:
+        """``INSERT INTO t (cols) VALUES ($1, $2), ($3, $4), ...`` for ``rows`` rows (text
+        from :func:`~linkgress.query.compiler.compile_insert`, cached here)."""
+        key = (attrs, rows, conflict, returning)
         sql = self.sql_cache.get(key)
         if sql is None:
-            if attrs:
-                width = len(attrs)
-                columns = ", ".join(self.quoted[a] for a in attrs)
-                tuples = ", ".join(
-                    "(" + ", ".join(f"${r * width + i}" for i in range(1, width + 1)) + ")"
-                    for r in range(rows))
-            else:  # every column generated: one DEFAULT per row
-                columns = self.quoted[self.attrs[0]]
-                tuples = ", ".join("(DEFAULT)" for _ in range(rows))
-            sql = f"INSERT INTO {self.table_sql} ({columns}) VALUES {tuples}"
+            sql = compile_insert(InsertStatement(self.meta, attrs, rows, returning, conflict))
             if len(self.sql_cache) < 1000:  # bounded: one entry per (columns, row count)
                 self.sql_cache[key] = sql
         return sql

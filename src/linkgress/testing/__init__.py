@@ -171,8 +171,9 @@ def _embedded_server() -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def _provide_server() -> Iterator[tuple[str, str]]:
-    """Yield (admin DSN, where it came from)."""
+def provide_server() -> Iterator[tuple[str, str]]:
+    """Yield (admin DSN, where it came from): :func:`postgres_server` and the pytest plugin's
+    ``linkgress_server_dsn`` fixture (which reports the source) are built on it."""
     from linkgress.client import mask_dsn
 
     for variable in ("LINKGRESS_TEST_DSN", "DATABASE_URL"):
@@ -203,6 +204,6 @@ def postgres_server() -> Iterator[str]:
     Docker daemon answers; else an embedded PostgreSQL in a temporary directory (deleted on
     exit). The DSN must allow ``CREATE DATABASE``.
     """
-    with _provide_server() as (dsn, source):
+    with provide_server() as (dsn, source):
         logger.info("PostgreSQL for tests: %s", source)
         yield dsn

@@ -1,5 +1,7 @@
 """Sources and proxies: what query lambdas receive, and how navigations become SQL sources.
 
+The floor above the expression and projection nodes.
+
 A :class:`Source` is one table in a statement: the query's root table, a reference navigation
 (``p.user``, joined to its parent) or a collection navigation's table (``u.posts``, compiled as a
 correlated subquery). Lambdas receive an :class:`EntityProxy` over a source: its attributes are
@@ -9,35 +11,73 @@ joined sources, and its collection navigations are :class:`CollectionQuery` buil
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from linkgress.errors import QueryBuildError
 from linkgress.model.meta import EntityMeta, NavigationMeta
+from linkgress.query.categories import column_category
 from linkgress.query.expressions import (
-    ColumnRef,
     Expr,
     Func,
     Ordering,
     Param,
     as_expr,
-    column_category,
+    node,
+    orderings,
+    page_param,
+)
+from linkgress.query.projection import (
+    PDict,
+    PEntity,
+    PList,
+    PObject,
+    Projection,
+    PTuple,
+    PValue,
 )
 
 if TYPE_CHECKING:
-    from linkgress.model.meta import ModelMeta
-    from linkgress.query.materialize import Projection
+    import enum
+
+    from linkgress.model.meta import ColumnMeta, ModelMeta
 
 __all__ = [
     "CollectionAggregate",
     "CollectionExists",
     "CollectionList",
     "CollectionQuery",
+    "ColumnRef",
     "EntityProxy",
     "GroupProxy",
     "Source",
+    "build_projection",
+    "source_of",
 ]
+
+
+@node
+@dataclass(frozen=True, slots=True, eq=False)
+class ColumnRef(Expr):
+    """A column of a table source (a root table, a joined reference or a subquery's table)."""
+
+    source: Source
+    meta: ColumnMeta
+    category: str
+
+    @property
+    def enum_class(self) -> type[enum.Enum] | None:
+        """The Python enum the column maps to, if any."""
+        return self.meta.enum_class
+
+    def describe(self) -> str:
+        return f"{self.source.meta.name}.{self.meta.attr}"
+
+    def _array_cast(self) -> str | None:
+        return self.meta.type.base_sql + "[]"
+
 
 
 class Source:
@@ -183,8 +223,6 @@ class CollectionQuery:
     def order_by(self, key: Callable[[Any], Any], *, descending: bool = False,
                  nulls: str | None = None) -> CollectionQuery:
         """Sort the elements (replaces earlier ordering); see ``Queryable.order_by``."""
-        from linkgress.query.queryable import orderings
-
         return replace(self, ordering=orderings(self._eval(key), descending, nulls))
 
     def order_by_descending(self, key: Callable[[Any], Any], *,
@@ -195,29 +233,23 @@ class CollectionQuery:
     def then_by(self, key: Callable[[Any], Any], *, descending: bool = False,
                 nulls: str | None = None) -> CollectionQuery:
         """Add a secondary sort key."""
-        from linkgress.query.queryable import orderings
-
         return replace(self, ordering=self.ordering + orderings(self._eval(key), descending,
                                                                 nulls))
 
     def limit(self, count: int) -> CollectionQuery:
         """At most ``count`` elements."""
-        return replace(self, limit_=_non_negative(count, "limit"))
+        return replace(self, limit_=page_param(count, "limit"))
 
     def offset(self, count: int) -> CollectionQuery:
         """Skip the first ``count`` elements."""
-        return replace(self, offset_=_non_negative(count, "offset"))
+        return replace(self, offset_=page_param(count, "offset"))
 
     def select(self, projection: Callable[[Any], Any]) -> CollectionQuery:
         """Project each element (a dict, tuple, dataclass, column or entity)."""
-        from linkgress.query.materialize import build_projection
-
         return replace(self, projection=build_projection(self._eval(projection)))
 
     def to_list(self) -> CollectionList:
         """The elements as a nested list of the outer row (one query, no N+1)."""
-        from linkgress.query.materialize import PEntity
-
         projection = self.projection if self.projection is not None else PEntity(self.source)
         return CollectionList(self, projection)
 
@@ -259,12 +291,7 @@ class CollectionQuery:
         raise QueryBuildError(f"{self.nav.name} is a collection: use .any(), .count() ...")
 
 
-def _non_negative(value: int, what: str) -> Param:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise QueryBuildError(f"{what} must be a non-negative integer, got {value!r}")
-    return Param(value, None)
-
-
+@node
 @dataclass(frozen=True, slots=True, eq=False)
 class CollectionAggregate(Expr):
     """``(SELECT agg FROM target WHERE correlation AND filters)`` — a scalar expression."""
@@ -280,6 +307,7 @@ class CollectionAggregate(Expr):
         return f"{self.query.nav.name}.{self.aggregate.name}()"
 
 
+@node
 @dataclass(frozen=True, slots=True, eq=False)
 class CollectionExists(Expr):
     """``EXISTS (SELECT 1 FROM target WHERE correlation AND filters)``."""
@@ -291,6 +319,7 @@ class CollectionExists(Expr):
         return f"{self.query.nav.name}.any()"
 
 
+@node
 @dataclass(frozen=True, slots=True, eq=False)
 class CollectionList:
     """A collection projected as a nested list: ``array(SELECT ROW(...) ...)``."""
@@ -344,3 +373,43 @@ class GroupProxy:
         """``max(selector)`` over the group."""
         value = self._value(selector)
         return Func("max", (value,), value.category)
+
+
+# --- projections ------------------------------------------------------------------------------
+
+
+def build_projection(value: Any) -> Projection:
+    """The projection for what a ``select`` lambda returned.
+
+    Raises :class:`~linkgress.errors.QueryBuildError` for values that cannot be projected.
+    """
+    if isinstance(value, Expr):
+        return PValue(value)
+    if isinstance(value, EntityProxy):
+        return PEntity(source_of(value))
+    if isinstance(value, dict):
+        for key in value:
+            if not isinstance(key, str):
+                raise QueryBuildError(f"projection dict keys must be strings, got {key!r}")
+        return PDict(tuple(value), tuple(build_projection(v) for v in value.values()))
+    if isinstance(value, CollectionList):
+        return PList(value)
+    if isinstance(value, CollectionQuery):
+        return PList(value.to_list())
+    if isinstance(value, tuple) and hasattr(type(value), "_fields"):
+        names = tuple(getattr(type(value), "_fields"))  # noqa: B009
+        return PObject(type(value), names, tuple(build_projection(v) for v in value))
+    if isinstance(value, tuple):
+        return PTuple(tuple(build_projection(v) for v in value))
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        names = tuple(f.name for f in dataclasses.fields(value) if f.init)
+        return PObject(type(value), names,
+                       tuple(build_projection(getattr(value, n)) for n in names))
+    if isinstance(value, GroupProxy):
+        raise QueryBuildError("project the group's key and aggregates (g.key, g.count()), "
+                              "not the group itself")
+    if isinstance(value, list):
+        raise QueryBuildError("a projection cannot be a list; use a tuple or a dict")
+    if value is None:  # a bare untyped parameter would not prepare; NULL reads as text
+        return PValue(Param(None, "text"))
+    return PValue(as_expr(value))

@@ -1,0 +1,234 @@
+"""The ``update`` / ``delete`` statements a query returns (:class:`UpdateQuery`,
+:class:`DeleteQuery`).
+
+They take a small filter value — the :class:`~linkgress.query.statements.SelectQuery` of the
+query they came from — not the queryable itself, build an
+:class:`~linkgress.query.statements.UpdateStatement` / ``DeleteStatement`` and run it: walked
+for its shape key and parameters (:func:`~linkgress.query.shape.shape_of_write`), compiled once
+per shape (:func:`~linkgress.query.compiler.compile_write`), values always bound.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Generator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from linkgress.errors import DatabaseError, QueryBuildError
+from linkgress.query import session
+from linkgress.query.compiler import compile_write
+from linkgress.query.expressions import Expr, Param, checked_value, coerce_operand
+from linkgress.query.projection import PEntity, Projection
+from linkgress.query.proxies import ColumnRef, build_projection
+from linkgress.query.readers import build_row_reader
+from linkgress.query.shape import ShapeWalk, shape_of_write
+from linkgress.query.statements import DeleteStatement, SelectQuery, UpdateStatement
+from linkgress.query.writeerrors import named_argument_error
+from linkgress.query.writeplan import table_plan
+
+if TYPE_CHECKING:
+    from linkgress.scope import QueryContext
+
+__all__ = ["DeleteQuery", "UpdateQuery"]
+
+T = TypeVar("T")
+_Reader = Callable[[Sequence[Any]], Any]
+# Primary-key values an UPDATE binds exactly as given (no cast, no conversion).
+_KEY_TYPES = frozenset({int, str, uuid.UUID})
+
+
+class _WriteQuery(Generic[T]):
+    """What ``UPDATE`` and ``DELETE`` share: the filter of the query they came from (plus the
+    primary key of an entity, for ``update(entity)`` / ``delete(entity)``), awaiting for the
+    affected row count, and ``returning()``."""
+
+    _verb = ""
+
+    def __init__(self, context: QueryContext, cache: dict[Any, Any], filter: SelectQuery,
+                 entity: Any = None) -> None:
+        self._context = context
+        self._cache = cache
+        self._filter = filter
+        self._root = filter.source
+        self._plan = table_plan(self._root.meta)
+        self._key: Expr | None = None
+        if entity is not None:
+            self._key = self._key_filter(entity)
+
+    def _key_filter(self, entity: Any) -> Expr:
+        plan = self._plan
+        what = f"{self._verb.lower()}(entity)"
+        keys = plan.require_key(what)
+        if not isinstance(entity, plan.entity):
+            raise QueryBuildError(f"{what} expects a {plan.entity.__name__}, got {entity!r}")
+        values = self._given_key = entity.__dict__
+        condition: Expr | None = None
+        for attr in keys:
+            if values.get(attr) is None:
+                raise QueryBuildError(f"{what}: {plan.entity.__name__}.{attr} (primary key) is "
+                                      "not set; insert the entity first")
+            part = self._root.columns[attr] == values[attr]
+            condition = part if condition is None else condition & part
+        assert condition is not None
+        return condition
+
+    def _statement(self, returning: Projection | None) -> UpdateStatement | DeleteStatement:
+        raise NotImplementedError
+
+    def _prepare(self, returning: Projection | None) -> tuple[str, list[Any], _Reader | None]:
+        fast = self._fast_key() if returning is None else None
+        if fast is not None:
+            sql: str | None = self._cache.get(fast)
+            if sql is not None:
+                return sql, self._fast_params(), None
+        statement = self._statement(returning)
+        key, params, numbers = shape_of_write(statement)
+        entry: tuple[str, _Reader | None] | None = self._cache.get(key)
+        if entry is None:
+            reader = None if returning is None else build_row_reader(returning)
+            entry = self._cache[key] = (compile_write(statement, numbers), reader)
+        if fast is not None:
+            self._cache[fast] = entry[0]
+        return entry[0], params, entry[1]
+
+    def _fast_key(self) -> tuple[Any, ...] | None:
+        """A cache key that skips the walk (a statement whose parameters are known without
+        it), or None."""
+        return None
+
+    def _fast_params(self) -> list[Any]:
+        raise NotImplementedError
+
+    def __await__(self) -> Generator[Any, None, int]:
+        return self._count().__await__()
+
+    async def _count(self) -> int:
+        sql, params, _ = self._prepare(None)
+        try:
+            status = await session.execute(self._context.query_scope, sql, params)
+        except DatabaseError as exc:
+            self._raise_named(exc)
+            raise
+        return session.affected_rows(status)
+
+    def _raise_named(self, exc: DatabaseError) -> None:
+        """Raise ``exc`` restated naming the column, when a value did not fit its column."""
+        named = named_argument_error(exc, self._plan, f"{self._verb.lower()}()",
+                                     self._argument_attr)
+        if named is not None:
+            raise named from exc.__cause__
+
+    def _argument_attr(self, number: int) -> str | None:
+        """The attribute whose new value is bound as ``$number`` (None: a filter's value)."""
+        return None
+
+    async def returning(self, projection: Callable[[Any], Any] | None = None) -> list[Any]:
+        """Run the statement and return the affected rows: entities (as stored after the
+        statement) without an argument, else what ``projection`` (a lambda like a
+        ``select``'s: ``lambda u: {"id": u.id, "email": u.email}``) makes of each row."""
+        if projection is None:
+            shape: Projection = PEntity(self._root)
+        else:
+            shape = build_projection(projection(self._root.proxy()))
+        sql, params, reader = self._prepare(shape)
+        assert reader is not None
+        try:
+            rows: Sequence[Any] = await session.fetch(self._context.query_scope, sql, params)
+        except DatabaseError as exc:
+            self._raise_named(exc)
+            raise
+        return [reader(row) for row in rows]
+
+
+class UpdateQuery(_WriteQuery[T]):
+    """``query.update(values)``: an ``UPDATE`` of the query's rows.
+
+    ``values`` is a dict of attribute -> new value (bound as a parameter; enum members and JSON
+    values converted per column), or a lambda receiving the row's column proxies and returning
+    such a dict whose values may be expressions (``lambda u: {"score": u.score + 1}``) — or an
+    entity, to write its set fields to its row by primary key (``db.users.update(user)``).
+    Await it for the number of rows updated, or call :meth:`returning`. An unknown attribute
+    or a value of the wrong type raises :class:`~linkgress.errors.QueryBuildError` here, when
+    the statement is built.
+    """
+
+    _verb = "UPDATE"
+
+    def __init__(self, context: QueryContext, cache: dict[Any, Any], filter: SelectQuery,
+                 values: Any, *, table: bool = False) -> None:
+        super().__init__(context, cache, filter)
+        self._by_key: tuple[Any, ...] | None = None
+        self._expressions = False  # set by _set_item when a new value is an expression
+        entity = isinstance(values, self._plan.entity)
+        if entity:
+            self._key = self._key_filter(values)
+            values = self._entity_values(values)
+        elif callable(values):
+            values = values(self._root.proxy())
+        if not isinstance(values, Mapping):
+            raise QueryBuildError(
+                f"update() expects a dict of new values (or a lambda returning one), got "
+                f"{values!r}")
+        if not values:
+            raise QueryBuildError("update() needs at least one column to set")
+        self._sets = tuple([self._set_item(attr, value) for attr, value in values.items()])
+        if entity and table and not self._expressions:
+            # ``update(entity)`` on the table: the SET values, then the key, bound as given.
+            by_key = tuple([self._given_key[a] for a in self._plan.pk_attrs])
+            if all(type(v) in _KEY_TYPES for v in by_key) and self._plan.plain_key:
+                self._by_key = by_key
+
+    def _entity_values(self, entity: Any) -> dict[str, Any]:
+        keys = self._plan.pk_attrs
+        attrs = self._plan.attr_set
+        given = {a: v for a, v in entity.__dict__.items() if a in attrs and a not in keys}
+        if not given:
+            raise QueryBuildError(f"update(entity): {self._plan.entity.__name__} has no "
+                                  "field set besides its primary key")
+        return given
+
+    def _set_item(self, attr: Any, value: Any) -> tuple[ColumnRef, Expr]:
+        ref = self._root.columns.get(attr) if isinstance(attr, str) else None
+        if ref is None:
+            raise self._plan.unknown(attr)
+        if isinstance(value, Expr):
+            self._expressions = True
+            return ref, coerce_operand(ref, value, "update()")
+        if value is None:
+            return ref, Param(None, None)
+        checked = checked_value(ref, value, "update()")
+        encoder = self._plan.encoders.get(attr)
+        return ref, Param(checked if encoder is None else encoder(checked), None)
+
+    def _statement(self, returning: Projection | None) -> UpdateStatement:
+        return UpdateStatement(self._filter, self._sets, self._key, returning)
+
+    def _fast_key(self) -> tuple[Any, ...] | None:
+        by_key = self._by_key
+        if by_key is None:
+            return None
+        return ("update by key", self._plan.entity, *(ref.meta.attr for ref, _ in self._sets),
+                *map(type, by_key))
+
+    def _fast_params(self) -> list[Any]:
+        params = [expr.value for _, expr in self._sets]  # type: ignore[attr-defined]
+        params.extend(self._by_key or ())
+        return params
+
+    def _argument_attr(self, number: int) -> str | None:
+        w = ShapeWalk()  # numbered as shape_of_write numbers them: the SET values come first
+        for ref, expr in self._sets:
+            w.expr(expr)
+            if number <= len(w.params):
+                return ref.meta.attr
+        return None
+
+
+class DeleteQuery(_WriteQuery[T]):
+    """``query.delete()``: a ``DELETE`` of the query's rows (or, given an entity, of its row
+    by primary key). Await it for the number of rows deleted, or call :meth:`returning`."""
+
+    _verb = "DELETE"
+
+    def _statement(self, returning: Projection | None) -> DeleteStatement:
+        return DeleteStatement(self._filter, self._key, returning)
