@@ -29,6 +29,7 @@ __all__ = [
     "compatible",
     "enum_label",
     "escape_like",
+    "exact_decimal",
     "foreign_column_error",
     "python_cast",
 ]
@@ -79,6 +80,14 @@ def column_category(meta: ColumnMeta) -> str:
 
 FRACTIONAL = (float, decimal.Decimal)
 INTEGER_TYPES = frozenset({"smallint", "integer", "bigint"})
+
+
+def exact_decimal(value: Any) -> Any:
+    """A ``float`` meant for a ``numeric`` column, as the decimal it prints as
+    (``0.99`` -> ``Decimal("0.99")``); anything else unchanged. asyncpg would send the float's
+    exact binary value (0.98999999999999999111...), so ``price > 0.99`` would match a price of
+    0.99 and an unconstrained ``numeric`` would store 52 digits."""
+    return decimal.Decimal(repr(value)) if type(value) is float else value
 
 
 def python_cast(value: Any) -> str | None:

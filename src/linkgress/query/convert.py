@@ -6,6 +6,8 @@ inspecting values' types):
 
 - a Python ``enum.Enum`` column: asyncpg sends and returns PostgreSQL enum values as their
   labels (``str``); we send ``member.value`` and turn labels back into members;
+- ``numeric`` columns: a ``float`` is sent as the decimal it prints as (``0.99``, not the
+  binary value asyncpg would send, 0.98999999999999999111...);
 - ``json`` / ``jsonb`` columns: asyncpg sends and returns JSON text; we ``json.dumps`` the value
   (a dict, list, str, number, bool) and ``json.loads`` what comes back, so a column round-trips
   any JSON-serialisable Python value. Python ``None`` is SQL NULL, not JSON ``null``.
@@ -21,6 +23,8 @@ import enum
 import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+from linkgress.query.categories import exact_decimal
 
 if TYPE_CHECKING:
     from linkgress.model.meta import ColumnMeta, EntityMeta
@@ -61,12 +65,20 @@ def _enum_encoder(enum_class: type[enum.Enum], dims: int) -> Converter:
     return labels
 
 
+def _numbers(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return [_numbers(item) for item in value]
+    return exact_decimal(value)
+
+
 def encoder_for(column: ColumnMeta) -> Converter | None:
     """How to turn a Python value into a bind parameter for ``column`` (None: as it is)."""
     if column.enum_class is not None:
         return _enum_encoder(column.enum_class, column.type.dims)
     if column.type.name in _JSON_TYPES and column.type.dims == 0:
         return _json_dumps
+    if column.type.name == "numeric":
+        return _numbers if column.type.dims else exact_decimal
     return None
 
 

@@ -36,6 +36,7 @@ from linkgress.query.categories import (
     compatible,
     enum_label,
     escape_like,
+    exact_decimal,
     foreign_column_error,
     python_cast,
 )
@@ -296,6 +297,9 @@ class Expr:
                 isinstance(value, bool) and category == "num")):
             raise QueryBuildError(f"cannot use {op!r} between {self.describe()} ({category}) "
                                   f"and {value!r} ({type(value).__name__})")
+        meta = self.meta
+        if meta is not None and meta.type.name == "numeric":
+            return exact_decimal(value)
         return value
 
     def _text_value(self, value: Any, op: str) -> str:
