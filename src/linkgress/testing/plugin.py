@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from linkgress.testing import _provide_server, logger, temporary_database
+from linkgress.testing import logger, provide_server, temporary_database
 
 if TYPE_CHECKING:
     from linkgress.client import PgClient
@@ -31,7 +31,7 @@ _SERVER_SOURCE = pytest.StashKey[str]()
 @pytest.fixture(scope="session")
 def linkgress_server_dsn(pytestconfig: pytest.Config) -> Iterator[str]:
     """Admin DSN (may ``CREATE DATABASE``) of the PostgreSQL server tests run against."""
-    with _provide_server() as (dsn, source):
+    with provide_server() as (dsn, source):
         logger.info("PostgreSQL for tests: %s", source)
         pytestconfig.stash[_SERVER_SOURCE] = source
         yield dsn
