@@ -4,9 +4,10 @@ probe pays), and how much of it is Python starting and importing linkgress.
 Bytecode is cached (``PYTHONPYCACHEPREFIX`` in the temporary directory), as for an installed
 package, even when ``PYTHONDONTWRITEBYTECODE`` is set. The script writes a 50-table model (a
 varchar, a text and an indexed integer column each) to a temporary directory, migrates a fresh
-database to it, then runs ``python -m linkgress db check`` ``--repeats`` times as a subprocess, interleaved with two references: ``python -c pass``
-(interpreter start) and ``python -c "import linkgress.cli.app, linkgress.schema.manager"``
-(interpreter start + the imports ``db check`` needs). Reports medians as Markdown::
+database to it, then runs ``python -m linkgress db check`` ``--repeats`` times as a
+subprocess, interleaved with two references: ``python -c pass`` (interpreter start) and
+``python -c "import linkgress.cli.app, linkgress.schema.manager"`` (interpreter start + the
+imports ``db check`` needs). Reports medians as Markdown::
 
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres python benchmarks/bench_cli_check.py
 """
