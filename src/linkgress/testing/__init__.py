@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from linkgress.testing.migrations import (
         MigrationCheckFailed,
         MigrationSteps,
+        MigrationStepsFactory,
         check_migrations,
     )
 
@@ -39,6 +40,7 @@ __all__ = [
     "DATABASE_PREFIX",
     "MigrationCheckFailed",
     "MigrationSteps",
+    "MigrationStepsFactory",
     "check_migrations",
     "docker_available",
     "new_database_name",
@@ -56,7 +58,8 @@ CONTAINER_IMAGE = "postgres:18-alpine"
 
 logger = logging.getLogger("linkgress.testing")
 
-_MIGRATION_HELPERS = ("MigrationCheckFailed", "MigrationSteps", "check_migrations")
+_MIGRATION_HELPERS = ("MigrationCheckFailed", "MigrationSteps", "MigrationStepsFactory",
+                      "check_migrations")
 
 
 def __getattr__(name: str) -> Any:
