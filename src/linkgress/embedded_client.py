@@ -13,6 +13,7 @@ import asyncio
 import importlib.util
 import logging
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +67,9 @@ class EmbeddedPgClient(PgClient):
             logger.warning("no database configured (DATABASE_URL or DB_HOST...): using the "
                            "embedded PostgreSQL in %s", self._data_dir)
             dsn = start_embedded_server(self._data_dir, keep=True)
-            self._target = parse_dsn(dsn).with_defaults()
+            # The server's socket, port and user; a database passed to from_env() stays.
+            self._target = replace(parse_dsn(dsn), database=self._target.database
+                                   ).with_defaults()
             self._started = True
 
     @property

@@ -31,6 +31,7 @@ pytestmark = pytest.mark.skipif(
 APP_SCRIPT = """
 import asyncio
 from linkgress import PgClient
+from linkgress.embedded import cluster_root
 
 async def main() -> None:
     client = PgClient.from_env()
@@ -38,6 +39,8 @@ async def main() -> None:
     async with client:
         print(await client.fetchval("SELECT to_regclass('users') IS NOT NULL"))
         print(await client.fetchval("SELECT current_setting('server_version_num')::int"))
+    # close() released the server: the last user, so it stopped before this process exits
+    print((cluster_root(client.data_dir) / "pgdata" / "postmaster.pid").exists())
 
 asyncio.run(main())
 """
@@ -71,8 +74,9 @@ def test_cli_and_from_env_share_the_embedded_server(cli: Cli, embedded: Path) ->
     app = subprocess.run([sys.executable, "-c", APP_SCRIPT], cwd=cli.cwd, env=cli.env,
                          capture_output=True, text=True, timeout=120, check=False)
     assert app.returncode == 0, app.stderr
-    name, has_users, version = app.stdout.split()
+    name, has_users, version, running_after_close = app.stdout.split()
     assert (name, has_users) == ("EmbeddedPgClient", "True")  # the CLI's database
+    assert running_after_close == "False"
     assert int(version) >= 180000
     assert f"using the embedded PostgreSQL in {cli.cwd / '.linkgress'}" in app.stderr
     assert len(app.stderr.splitlines()) == 1
