@@ -88,27 +88,28 @@ def _db_commands(group: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
                       help="the async seeding function (default: [tool.linkgress] seed)")
     for leaf in (migrate, create, seed):
         _create_database_option(leaf)
-    _drop_commands(group)
-
-
-def _drop_commands(group: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     for name, command, text in (
             ("drop", drop.db_drop, "drop what linkgress manages, and the migration journal"),
             ("reset", drop.db_reset, "drop, then replay the migration files (or, without "
                                      "any, create the schema from the model)")):
         leaf = _leaf(group, name, command, text + "; asks first (refused when "
                      "LINKGRESS_ENV/APP_ENV is production)")
-        leaf.add_argument("--yes", "-y", action="store_true",
-                          help="do not ask (required when stdin is not a terminal)")
-        leaf.add_argument("--cascade", action="store_true",
-                          help="also drop objects linkgress does not manage that depend on "
-                               "its tables (views, foreign keys)")
-        leaf.add_argument("--force", action="store_true", help="run even in production")
-        if name == "reset":
-            _create_database_option(leaf)
-            leaf.add_argument("--from-model", action="store_true",
-                              help="journaled project: create the schema from the model and "
-                                   "record the files as applied instead of running them")
+        _drop_options(leaf, reset=name == "reset")
+
+
+def _drop_options(leaf: argparse.ArgumentParser, *, reset: bool) -> None:
+    """``db drop`` / ``db reset``: consent, cascade, the production override."""
+    leaf.add_argument("--yes", "-y", action="store_true",
+                      help="do not ask (required when stdin is not a terminal)")
+    leaf.add_argument("--cascade", action="store_true",
+                      help="also drop objects linkgress does not manage that depend on "
+                           "its tables (views, foreign keys)")
+    leaf.add_argument("--force", action="store_true", help="run even in production")
+    if reset:
+        _create_database_option(leaf)
+        leaf.add_argument("--from-model", action="store_true",
+                          help="journaled project: create the schema from the model and "
+                               "record the files as applied instead of running them")
 
 
 def _migration_commands(group: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
