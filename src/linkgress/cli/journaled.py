@@ -53,16 +53,14 @@ async def migration_create(env: Env) -> int:
 def summary_lines(operations: Sequence[Operation]) -> list[tuple[str, str | None]]:
     """``makemigrations``-style lines: ``+`` creates, ``-`` drops (destructive ones marked),
     ``~`` changes; an operation without a reverse is flagged (its ``down()`` raises)."""
-    from linkgress.errors import IrreversibleOperation
+    from .report import irreversible
 
     lines: list[tuple[str, str | None]] = []
     for op in operations:
         mark = "+" if op.type.startswith(("create", "add")) else \
             "-" if op.type.startswith("drop") else "~"
         flags = ["destructive: data is lost"] if op.is_destructive else []
-        try:
-            op.reverse()
-        except IrreversibleOperation:
+        if irreversible(op):
             flags.append("irreversible: down() raises IrreversibleMigration until you edit it")
         colour = "red" if op.is_destructive else "yellow" if flags else None
         lines.append((f"  {mark} {op.describe()}" + "".join(f"  [{f}]" for f in flags), colour))
