@@ -153,11 +153,12 @@ def start_embedded_server(data_dir: str | Path, *, keep: bool = True) -> str:
     (as root: in :func:`cluster_root`, see the module docstring).
 
     Returns an admin DSN: user ``postgres`` (trust authentication), database ``postgres``,
-    over a Unix socket. ``data_dir`` is created if missing. The server is stopped when the last
-    process using it exits; with ``keep=True`` (the default) the data is kept for the next run,
-    with ``keep=False`` the cluster directory is deleted then. A server already running on the
-    same cluster (started by another process) is reused. Within one process the first call's
-    ``keep`` applies.
+    over a Unix socket. ``data_dir`` (as root: the cluster's directory) is created if missing.
+    The server is stopped when the last process using it exits (or calls
+    :func:`stop_embedded_server`); with ``keep=True`` (the default) the data is kept for the
+    next run, with ``keep=False`` the cluster directory is deleted then. A server already
+    running on the same cluster (started by another process) is reused. Within one process
+    the first call's ``keep`` applies.
 
     Raises :class:`~linkgress.errors.LinkgressError` when the wheel is not installed, when the
     cluster was made by another PostgreSQL major version, when (as root) its server user
