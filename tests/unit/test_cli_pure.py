@@ -10,7 +10,7 @@ import pytest
 
 from linkgress.cli.config import UsageError, configured_database, resolve_dsn
 from linkgress.cli.journaled import summary_lines
-from linkgress.cli.report import hazards_json, out_of_order
+from linkgress.cli.report import out_of_order
 from linkgress.dsn import embedded_refusal
 from linkgress.migrations.runner import MigrationStatus
 from linkgress.schema import operations as ops
@@ -26,15 +26,6 @@ def test_summary_marks_creates_drops_and_irreversible_steps() -> None:
         "IrreversibleMigration until you edit it]",
         "  - Drop schema 'old'  [destructive: data is lost]"]
     assert [colour for _, colour in lines] == [None, "yellow", "red"]
-
-
-def test_hazards_name_destructive_and_irreversible_operations_by_index() -> None:
-    assert hazards_json([ops.CreateSchema(schema_name="shop"),
-                         ops.AddEnumValue(enum_name="status", value="late"),
-                         ops.DropSchema(schema_name="old")]) == [
-        {"operation": 1, "kind": "irreversible",
-         "description": "Add value 'late' to enum 'status'"},
-        {"operation": 2, "kind": "destructive", "description": "Drop schema 'old'"}]
 
 
 def entry(name: str, applied: bool) -> MigrationStatus:

@@ -154,10 +154,9 @@ async def db_analyze(env: Env) -> int:
     async with env.open() as db:
         result = await env.manager(db).analyze_full()
     if env.args.format == "json":
-        from .report import dumps, hazards_json, operation_json
+        from .report import dumps, operation_json
 
         env.out.line(dumps({"operations": [operation_json(op) for op in result.operations],
-                            "hazards": hazards_json(result.operations),
                             "notes": result.notes}))
         return 0
     if result.operations:
@@ -183,11 +182,10 @@ async def db_check(env: Env) -> int:
         journal = await _journal_json(env, db) if env.args.format == "json" else None
     operations = result.operations
     if env.args.format == "json":
-        from .report import dumps, hazards_json, operation_json
+        from .report import dumps, operation_json
 
         env.out.line(dumps({"in_sync": not operations,
                             "operations": [operation_json(op) for op in operations],
-                            "hazards": hazards_json(operations),
                             "notes": result.notes, "migrations": journal}))
         return 1 if operations else 0
     if not operations:

@@ -53,14 +53,16 @@ async def migration_create(env: Env) -> int:
 def summary_lines(operations: Sequence[Operation]) -> list[tuple[str, str | None]]:
     """``makemigrations``-style lines: ``+`` creates, ``-`` drops (destructive ones marked),
     ``~`` changes; an operation without a reverse is flagged (its ``down()`` raises)."""
-    from .report import irreversible
+    from linkgress.errors import IrreversibleOperation
 
     lines: list[tuple[str, str | None]] = []
     for op in operations:
         mark = "+" if op.type.startswith(("create", "add")) else \
             "-" if op.type.startswith("drop") else "~"
         flags = ["destructive: data is lost"] if op.is_destructive else []
-        if irreversible(op):
+        try:
+            op.reverse()
+        except IrreversibleOperation:
             flags.append("irreversible: down() raises IrreversibleMigration until you edit it")
         colour = "red" if op.is_destructive else "yellow" if flags else None
         lines.append((f"  {mark} {op.describe()}" + "".join(f"  [{f}]" for f in flags), colour))

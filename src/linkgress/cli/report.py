@@ -1,13 +1,11 @@
 """Machine-readable output (``--format json``): one JSON document on stdout, stable keys.
 
-- ``db analyze``: ``{"operations": [...], "hazards": [...], "notes": [...]}``
+- ``db analyze``: ``{"operations": [...], "notes": [...]}``
 - ``db check``: the same plus ``"in_sync"`` and ``"migrations"`` (the journal's view of the
   files; ``null`` when the project has no migration files and the database no journal)
 - ``migration status``: ``{"migrations": [...], "problems": [...]}``
 
-An operation is ``{"type", "description", "destructive", "sql"}``; a hazard is
-``{"operation" (its index in "operations"), "kind" ("destructive": data is lost, or
-"irreversible": a migration file's ``down()`` cannot undo it), "description"}``; a migration is
+An operation is ``{"type", "description", "destructive", "sql"}``; a migration is
 ``{"name", "applied", "batch", "applied_at" (ISO 8601), "edited", "file_missing",
 "out_of_order"}``.
 """
@@ -29,28 +27,6 @@ def operation_json(op: Operation) -> dict[str, Any]:
 
     return {"type": op.type, "description": op.describe(), "destructive": op.is_destructive,
             "sql": [f"{sql};" for sql in render(op)]}
-
-
-def irreversible(op: Operation) -> bool:
-    """True when ``op`` has no reverse (a scaffolded ``down()`` raises for it)."""
-    from linkgress.errors import IrreversibleOperation
-
-    try:
-        op.reverse()
-    except IrreversibleOperation:
-        return True
-    return False
-
-
-def hazards_json(operations: Sequence[Operation]) -> list[dict[str, Any]]:
-    """The destructive and irreversible operations, by index, as JSON-ready data."""
-    hazards: list[dict[str, Any]] = []
-    for i, op in enumerate(operations):
-        for kind, present in (("destructive", op.is_destructive),
-                              ("irreversible", irreversible(op))):
-            if present:
-                hazards.append({"operation": i, "kind": kind, "description": op.describe()})
-    return hazards
 
 
 def migrations_json(entries: Sequence[MigrationStatus],
