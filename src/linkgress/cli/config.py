@@ -6,12 +6,14 @@
   migrations_directory`` (relative to that ``pyproject.toml``), else ``migrations``.
 - Lock timeouts: ``--lock-timeout`` / ``--lock-wait-timeout``, else the same keys of
   ``[tool.linkgress]``, else ``migrate()``'s defaults. Any other key there is an error.
-- Database: ``--dsn``, else the rule ``PgClient.from_env()`` follows too
-  (:func:`linkgress.dsn.database_from_env`): ``DATABASE_URL``, else ``DB_HOST``/``DB_PORT``/
-  ``DB_NAME``/``DB_USER``/``DB_PASSWORD``, else an embedded PostgreSQL kept under
-  ``.linkgress/`` in the working directory (announced on stderr). A present but empty or
-  malformed variable is a usage error naming it; the embedded fallback happens only when
-  nothing is set, and never with ``LINKGRESS_ENV``/``APP_ENV=production`` or ``CI`` set.
+- Database: ``--dsn``, else ``DATABASE_URL``, else ``DB_HOST``/``DB_PORT``/``DB_NAME``/
+  ``DB_USER``/``DB_PASSWORD``, else an embedded PostgreSQL kept under ``.linkgress/`` in the
+  working directory (announced on stderr). A present but empty or malformed variable is a
+  usage error naming it; the embedded fallback happens only when nothing is set, and never
+  with ``LINKGRESS_ENV``/``APP_ENV=production`` or ``CI`` set.
+
+After ``--dsn``, the database rule is :func:`linkgress.dsn.database_from_env`, the one
+``PgClient.from_env()`` follows too.
 """
 
 from __future__ import annotations

@@ -176,8 +176,8 @@ def _embedded_server() -> Iterator[str]:
 
 @contextlib.contextmanager
 def provide_server() -> Iterator[tuple[str, str]]:
-    """Like :func:`postgres_server`, but yield ``(admin DSN, where it came from)``: the
-    description the pytest plugin prints in its summary."""
+    """Yield (admin DSN, where it came from): :func:`postgres_server` and the pytest plugin's
+    ``linkgress_server_dsn`` fixture (which reports the source) are built on it."""
     from linkgress.client import mask_dsn
 
     for variable in ("LINKGRESS_TEST_DSN", "DATABASE_URL"):
