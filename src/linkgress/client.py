@@ -28,11 +28,10 @@ from linkgress.connection import (
 )
 from linkgress.databases import create_database, drop_database
 from linkgress.dsn import (
-    DEFAULT_DATABASE,
     DEFAULT_HOST,
     DEFAULT_PORT,
-    DEFAULT_USER,
     build_dsn,
+    database_from_env,
     dsn_with_database,
     mask_dsn,
     parse_flag,
@@ -40,7 +39,6 @@ from linkgress.dsn import (
 )
 from linkgress.dsn import DsnTarget as _Target
 from linkgress.dsn import parse_dsn as _parse_dsn
-from linkgress.dsn import parse_port as _parse_port
 from linkgress.errors import ClientClosedError, LinkgressError, mapped_errors
 from linkgress.park import ConnectionPark
 from linkgress.pgbouncer import ENV_VARIABLE as _PGBOUNCER_ENV
@@ -183,34 +181,36 @@ class PgClient(DatabaseClient):
 
     @classmethod
     def from_env(cls, *, environ: Mapping[str, str] | None = None, **options: Any) -> PgClient:
-        """Build a client from ``DATABASE_URL``, else ``DB_HOST``/``DB_PORT``/``DB_NAME``/
-        ``DB_USER``/``DB_PASSWORD`` (defaults: localhost, 5432, postgres, postgres, none).
+        """Build a client from the environment, by the rule the ``linkgress`` command follows
+        (:func:`linkgress.dsn.database_from_env`):
 
-        ``LINKGRESS_PGBOUNCER=1`` sets ``pgbouncer=True`` (unless ``pgbouncer=`` is passed).
-        ``options`` are passed on (``max_size=``, ``log_queries=``, ...). Raises
-        :class:`~linkgress.errors.LinkgressError` when ``DATABASE_URL`` is set but empty,
-        ``DB_PORT`` is not an integer port or ``LINKGRESS_PGBOUNCER`` is not a boolean.
+        - ``DATABASE_URL`` set: that URL;
+        - else ``DB_HOST``/``DB_PORT``/``DB_NAME``/``DB_USER``/``DB_PASSWORD`` (any of them set;
+          defaults: localhost, 5432, postgres, postgres, none);
+        - else nothing set: with ``LINKGRESS_ENV``/``APP_ENV=production`` or ``CI`` set, an
+          error; otherwise the embedded PostgreSQL in ``./.linkgress`` (the ``embedded``
+          extra), started on the client's first connection and released by :meth:`close`,
+          with one warning on the ``linkgress.embedded`` logger saying so.
+
+        Never does I/O itself. ``LINKGRESS_PGBOUNCER=1`` sets ``pgbouncer=True`` (unless
+        ``pgbouncer=`` is passed). ``options`` are passed on (``max_size=``,
+        ``log_queries=``, ...). Raises :class:`~linkgress.errors.LinkgressError` naming the
+        variable when one is empty or malformed (``DATABASE_URL=""``, ``DB_PORT=abc``), when
+        nothing is set in production or CI, or when the embedded extra is missing.
         """
         env = os.environ if environ is None else environ
         flag = env.get(_PGBOUNCER_ENV, "")
         if "pgbouncer" not in options and parse_flag(flag, _PGBOUNCER_ENV):
             options["pgbouncer"] = True
-        url = env.get("DATABASE_URL", "").strip()
-        if url:
-            return cls(dsn=url, **options)
-        if "DATABASE_URL" in env:  # an empty CI secret must not mean "localhost"
-            raise LinkgressError(
-                "DATABASE_URL is set but empty: set it to a postgresql:// URL, or unset it to "
-                "use DB_HOST/DB_PORT/DB_NAME/DB_USER/DB_PASSWORD")
-        raw_port = env.get("DB_PORT", "").strip()
-        return cls(
-            host=env.get("DB_HOST") or DEFAULT_HOST,
-            port=_parse_port(raw_port, "DB_PORT") if raw_port else DEFAULT_PORT,
-            database=env.get("DB_NAME") or DEFAULT_DATABASE,
-            user=env.get("DB_USER") or DEFAULT_USER,
-            password=env.get("DB_PASSWORD") or None,
-            **options,
-        )
+        dsn = database_from_env(env)
+        if dsn is not None:
+            return cls(dsn=dsn, **options)
+        from pathlib import Path
+
+        from linkgress.embedded import DATA_DIRNAME
+        from linkgress.embedded_client import EmbeddedPgClient
+
+        return EmbeddedPgClient(Path.cwd() / DATA_DIRNAME, **options)
 
     @property
     def dsn(self) -> str:

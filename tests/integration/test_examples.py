@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from linkgress import PgClient
+from linkgress.testing import MigrationStepsFactory
 from tests.integration.migrate_support import rows
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -70,3 +71,18 @@ async def test_example_migrations_pass_check_migrations(linkgress_database: str)
     context = _load("fastapi_app").TodoDatabase
     applied = await check_migrations(context, EXAMPLES / "migrations", linkgress_database)
     assert applied == [p.stem for p in sorted((EXAMPLES / "migrations").glob("*.py"))]
+
+
+async def test_example_data_migration_step_by_step(
+        linkgress_migration_steps: MigrationStepsFactory) -> None:
+    pytest.importorskip("fastapi")
+    context = _load("fastapi_app").TodoDatabase
+    async with linkgress_migration_steps(context, EXAMPLES / "migrations") as steps:
+        assert await steps.migrate_to("20261207_230616_create_todos") == [
+            "20261207_230616_create_todos"]
+        await steps.db.client.executemany("INSERT INTO todos (title) VALUES ($1)",
+                                          [("  ship it ",), ("done",)])
+        assert await steps.migrate_to("20261208_090000_trim_todo_titles") == [
+            "20261208_090000_trim_todo_titles"]
+        titles = await steps.db.client.fetch("SELECT title FROM todos ORDER BY id")
+        assert [row["title"] for row in titles] == ["ship it", "done"]

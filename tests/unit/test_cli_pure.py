@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from linkgress.cli.config import UsageError, configured_database, embedded_refusal, resolve_dsn
+from linkgress.cli.config import UsageError, configured_database, resolve_dsn
 from linkgress.cli.journaled import summary_lines
 from linkgress.cli.report import out_of_order
+from linkgress.dsn import embedded_refusal
 from linkgress.migrations.runner import MigrationStatus
 from linkgress.schema import operations as ops
 

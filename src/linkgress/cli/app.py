@@ -96,17 +96,22 @@ def _db_commands(group: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
                                      "any, create the schema from the model)")):
         leaf = _leaf(group, name, command, text + "; asks first (refused when "
                      "LINKGRESS_ENV/APP_ENV is production)")
-        leaf.add_argument("--yes", "-y", action="store_true",
-                          help="do not ask (required when stdin is not a terminal)")
-        leaf.add_argument("--cascade", action="store_true",
-                          help="also drop objects linkgress does not manage that depend on "
-                               "its tables (views, foreign keys)")
-        leaf.add_argument("--force", action="store_true", help="run even in production")
-        if name == "reset":
-            _create_database_option(leaf)
-            leaf.add_argument("--from-model", action="store_true",
-                              help="journaled project: create the schema from the model and "
-                                   "record the files as applied instead of running them")
+        _drop_options(leaf, reset=name == "reset")
+
+
+def _drop_options(leaf: argparse.ArgumentParser, *, reset: bool) -> None:
+    """``db drop`` / ``db reset``: consent, cascade, the production override."""
+    leaf.add_argument("--yes", "-y", action="store_true",
+                      help="do not ask (required when stdin is not a terminal)")
+    leaf.add_argument("--cascade", action="store_true",
+                      help="also drop objects linkgress does not manage that depend on "
+                           "its tables (views, foreign keys)")
+    leaf.add_argument("--force", action="store_true", help="run even in production")
+    if reset:
+        _create_database_option(leaf)
+        leaf.add_argument("--from-model", action="store_true",
+                          help="journaled project: create the schema from the model and "
+                               "record the files as applied instead of running them")
 
 
 def _pull_command(group: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -131,22 +136,7 @@ def _migration_commands(group: argparse._SubParsersAction[argparse.ArgumentParse
     create.add_argument("--no-format", action="store_true",
                         help="do not run ruff format on the new file (it runs when ruff is "
                              "installed)")
-    up = _leaf(group, "up", journaled.migration_up, "apply the pending migrations")
-    mode = up.add_mutually_exclusive_group()
-    mode.add_argument("--dry-run", action="store_true", help="show the SQL; change nothing")
-    mode.add_argument("--sql", action="store_true", help="print the SQL only; change nothing")
-    mode.add_argument("--baseline", action="store_true",
-                      help="on a fresh database: create the schema from the model and record "
-                           "every file as applied without running it")
-    _create_database_option(up)
-    up.add_argument("--to", metavar="NAME", help="stop after migration NAME")
-    up.add_argument("--offline", action="store_true",
-                    help="with --sql: render the files' SQL and journal rows without a "
-                         "database, for a DBA to run")
-    up.add_argument("--from", dest="from_", metavar="NAME",
-                    help="with --offline: the last migration already applied")
-    up.add_argument("--out-of-order", action="store_true",
-                    help="apply pending files that sort before applied ones")
+    _up_command(group)
     down = _leaf(group, "down", journaled.migration_down, "revert applied migrations")
     down.add_argument("n", nargs="?", type=int, help="how many (default 1)")
     down.add_argument("--batch", action="store_true", help="revert the whole last batch")
@@ -166,6 +156,25 @@ def _migration_commands(group: argparse._SubParsersAction[argparse.ArgumentParse
     status.add_argument("--check", action="store_true",
                         help="exit 1 when a migration is pending, edited after it was "
                              "applied, or missing its file")
+
+
+def _up_command(group: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    up = _leaf(group, "up", journaled.migration_up, "apply the pending migrations")
+    mode = up.add_mutually_exclusive_group()
+    mode.add_argument("--dry-run", action="store_true", help="show the SQL; change nothing")
+    mode.add_argument("--sql", action="store_true", help="print the SQL only; change nothing")
+    mode.add_argument("--baseline", action="store_true",
+                      help="on a fresh database: create the schema from the model and record "
+                           "every file as applied without running it")
+    _create_database_option(up)
+    up.add_argument("--to", metavar="NAME", help="stop after migration NAME")
+    up.add_argument("--offline", action="store_true",
+                    help="with --sql: render the files' SQL and journal rows without a "
+                         "database, for a DBA to run")
+    up.add_argument("--from", dest="from_", metavar="NAME",
+                    help="with --offline: the last migration already applied")
+    up.add_argument("--out-of-order", action="store_true",
+                    help="apply pending files that sort before applied ones")
 
 
 def build_parser() -> argparse.ArgumentParser:

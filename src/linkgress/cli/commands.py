@@ -55,14 +55,15 @@ class Env:
         return migrations_directory(self.args.migrations_directory, self.project)
 
     @asynccontextmanager
-    async def open(self) -> AsyncIterator[DbContext]:
-        """An instance of the configured context on the database; disposed afterwards."""
+    async def open(self, *, connections: int = 4) -> AsyncIterator[DbContext]:
+        """An instance of the configured context on the database (a pool of up to
+        ``connections``); disposed afterwards."""
         from linkgress.client import PgClient
 
         context_class = load_context_class(self.args.context, self.project)
         if getattr(self.args, "create_database", False):
             await self._create_database_if_missing()
-        db = context_class(PgClient(dsn=self.dsn(), min_size=0, max_size=4))
+        db = context_class(PgClient(dsn=self.dsn(), min_size=0, max_size=connections))
         try:
             yield db
         finally:
@@ -177,7 +178,10 @@ def _notes(out: Output, notes: list[str]) -> None:
 
 async def db_check(env: Env) -> int:
     """Exit 1 when the database differs from the model (CI drift check), 0 when in sync."""
-    async with env.open() as db:
+    # One connection: a short-lived process pays each connection's start-up (a server
+    # backend, TLS negotiation) in full, and on a local server reading the catalogs over
+    # several connections cost more than it saved (0.29 s -> 0.23 s for 50 tables).
+    async with env.open(connections=1) as db:
         result = await env.manager(db).analyze_full()
         journal = await _journal_json(env, db) if env.args.format == "json" else None
     operations = result.operations

@@ -13,6 +13,9 @@
   working directory (announced on stderr). A present but empty or malformed variable is a
   usage error naming it; the embedded fallback happens only when nothing is set, and never
   with ``LINKGRESS_ENV``/``APP_ENV=production`` or ``CI`` set.
+
+After ``--dsn``, the database rule is :func:`linkgress.dsn.database_from_env`, the one
+``PgClient.from_env()`` follows too.
 """
 
 from __future__ import annotations
@@ -21,17 +24,16 @@ import importlib
 import os
 import sys
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 if TYPE_CHECKING:
     from linkgress.context import DbContext
 
-DB_ENV_VARS = ("DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASSWORD")
 PRODUCTION_ENV_VARS = ("LINKGRESS_ENV", "APP_ENV")
-EMBEDDED_DIRNAME = ".linkgress"
+_T = TypeVar("_T")
 
 
 class UsageError(Exception):
@@ -194,80 +196,44 @@ def _context_names(module: Any) -> list[str]:
                   and value is not DbContext)
 
 
-def _checked_url(value: str, source: str) -> str:
-    """``value`` when it is a usable ``postgresql://`` URL; :class:`UsageError` naming
-    ``source`` otherwise (an empty CI secret must never fall back to another database)."""
-    from linkgress.dsn import mask_dsn, parse_dsn
+def _usage(function: Callable[..., _T], *args: Any) -> _T:
+    """``function(*args)``, its :class:`~linkgress.errors.LinkgressError` as a
+    :class:`UsageError` (exit 2)."""
     from linkgress.errors import LinkgressError
 
-    if not value.strip():
-        raise UsageError(f"{source} is set but empty; set it to a postgresql:// URL "
-                         "(or unset it)")
     try:
-        parse_dsn(value.strip())
-    except LinkgressError as exc:
-        raise UsageError(f"{source} is malformed: {exc}") from None
-    except ValueError as exc:  # urlsplit: e.g. an invalid IPv6 address
-        raise UsageError(f"{source} is malformed ({exc}): {mask_dsn(value)!r}") from None
-    return value.strip()
-
-
-def configured_database(environ: Mapping[str, str]) -> str | None:
-    """The DSN the environment configures, or None when nothing is set.
-
-    ``DATABASE_URL`` wins when present; else any of ``DB_HOST``/``DB_PORT``/``DB_NAME``/
-    ``DB_USER``/``DB_PASSWORD`` (missing ones default as in ``PgClient.from_env()``).
-    A variable that is present but empty (``DB_PASSWORD`` excepted) or malformed is a
-    :class:`UsageError` naming it.
-    """
-    from linkgress.client import PgClient
-    from linkgress.errors import LinkgressError
-
-    if "DATABASE_URL" in environ:
-        return _checked_url(environ["DATABASE_URL"], "DATABASE_URL")
-    present = [v for v in DB_ENV_VARS if v in environ]
-    if not present:
-        return None
-    for var in present:
-        if var != "DB_PASSWORD" and not environ[var].strip():
-            raise UsageError(f"{var} is set but empty; give it a value (or unset it)")
-    try:
-        return PgClient.from_env(environ=environ).dsn
+        return function(*args)
     except LinkgressError as exc:
         raise UsageError(str(exc)) from None
 
 
-def embedded_refusal(environ: Mapping[str, str]) -> str | None:
-    """Why the embedded fallback may not be used here (production or CI), or None."""
-    for var in PRODUCTION_ENV_VARS:
-        if environ.get(var, "").strip().lower() == "production":
-            return f"{var}=production"
-    ci = environ.get("CI", "").strip().lower()
-    if ci and ci not in ("0", "false", "no"):
-        return f"CI={environ['CI']}"
-    return None
+def configured_database(environ: Mapping[str, str]) -> str | None:
+    """The DSN the environment configures, or None for the embedded server: the rule of
+    :func:`linkgress.dsn.database_from_env` (shared with ``PgClient.from_env()``), its errors
+    as :class:`UsageError`."""
+    from linkgress.dsn import database_from_env
+
+    return _usage(database_from_env, environ)
 
 
 def resolve_dsn(option: str | None, environ: Mapping[str, str], stderr: TextIO) -> str:
     """The DSN to use: ``--dsn``, else the environment, else (only when nothing is set, and
     never in production or CI) the embedded server, announced on ``stderr``."""
+    from linkgress.dsn import checked_url
+
     if option is not None:
-        return _checked_url(option, "--dsn")
+        return _usage(checked_url, option, "--dsn")
     configured = configured_database(environ)
     if configured is not None:
         return configured
-    refusal = embedded_refusal(environ)
-    if refusal is not None:
-        raise UsageError(f"no database configured: set DATABASE_URL (or DB_HOST, DB_PORT, "
-                         f"DB_NAME, DB_USER, DB_PASSWORD) or pass --dsn; the embedded "
-                         f"PostgreSQL is not used when {refusal}")
-    from linkgress.embedded import start_embedded_server
+    from linkgress.embedded import DATA_DIRNAME, cluster_root, start_embedded_server
 
-    data_dir = Path.cwd() / EMBEDDED_DIRNAME
+    data_dir = Path.cwd() / DATA_DIRNAME
+    where = cluster_root(data_dir)
     stderr.write(f"linkgress: no database configured (--dsn, DATABASE_URL or DB_HOST...); "
-                 f"using the embedded PostgreSQL in {data_dir}\n")
+                 f"using the embedded PostgreSQL in {where}\n")
     stderr.flush()
-    return start_embedded_server(data_dir, keep=True)
+    return _usage(start_embedded_server, data_dir)
 
 
 def production_guard(action: str, force: bool, environ: Mapping[str, str] = os.environ) -> None:

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from linkgress.testing.migrations import (
         MigrationCheckFailed,
         MigrationSteps,
+        MigrationStepsFactory,
         check_migrations,
     )
 
@@ -39,10 +40,12 @@ __all__ = [
     "DATABASE_PREFIX",
     "MigrationCheckFailed",
     "MigrationSteps",
+    "MigrationStepsFactory",
     "check_migrations",
     "docker_available",
     "new_database_name",
     "postgres_server",
+    "provide_server",
     "run_async",
     "temporary_database",
 ]
@@ -55,7 +58,8 @@ CONTAINER_IMAGE = "postgres:18-alpine"
 
 logger = logging.getLogger("linkgress.testing")
 
-_MIGRATION_HELPERS = ("MigrationCheckFailed", "MigrationSteps", "check_migrations")
+_MIGRATION_HELPERS = ("MigrationCheckFailed", "MigrationSteps", "MigrationStepsFactory",
+                      "check_migrations")
 
 
 def __getattr__(name: str) -> Any:

@@ -12,7 +12,8 @@ reviewer would want of a migration history:
   leaves none of the model's tables behind.
 
 :class:`MigrationSteps` tests a data migration step by step: apply up to a migration, insert
-rows, apply the next, assert on the data.
+rows, apply the next, assert on the data. The pytest plugin's ``linkgress_migration_steps``
+fixture makes one on a fresh database per test (a :class:`MigrationStepsFactory`).
 """
 
 from __future__ import annotations
@@ -20,14 +21,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from linkgress.context import DbContext
     from linkgress.migrations import MigrationRunner
     from linkgress.schema.snapshot import Schema
 
-__all__ = ["MigrationCheckFailed", "MigrationSteps", "check_migrations"]
+__all__ = ["MigrationCheckFailed", "MigrationSteps", "MigrationStepsFactory", "check_migrations"]
 
 _PLACE = re.compile(r"\d+(?:_\d+)*")
 
@@ -165,3 +166,11 @@ class MigrationSteps:
     async def __aexit__(self, exc_type: type[BaseException] | None,
                         exc: BaseException | None, tb: TracebackType | None) -> None:
         await self.db.dispose()
+
+
+class MigrationStepsFactory(Protocol):
+    """The ``linkgress_migration_steps`` fixture: ``linkgress_migration_steps(AppDatabase,
+    "migrations")`` is a :class:`MigrationSteps` on the test's fresh database."""
+
+    def __call__(self, context_class: type[DbContext], directory: str | Path
+                 ) -> MigrationSteps: ...

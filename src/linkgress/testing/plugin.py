@@ -8,6 +8,10 @@ Registered as the ``pytest11`` entry point ``linkgress``, so installing linkgres
   (session / module / function): DSN of a fresh ``lg_test_<hex>`` database, dropped afterwards.
 - ``linkgress_client`` (function, needs pytest-asyncio): a :class:`~linkgress.PgClient` on
   ``linkgress_database``, closed afterwards.
+- ``linkgress_migration_steps`` (function): ``linkgress_migration_steps(AppDatabase,
+  "migrations")`` is a :class:`~linkgress.testing.MigrationSteps` on ``linkgress_database``,
+  to test a data migration step by step (``async with ... as steps: await
+  steps.migrate_to(name)``).
 
 The DSN fixtures are synchronous and run their database work on a private loop in a helper
 thread, so they serve sync tests, pytest-asyncio tests (any loop scope) and anyio tests alike.
@@ -23,7 +27,11 @@ import pytest
 from linkgress.testing import logger, provide_server, temporary_database
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from linkgress.client import PgClient
+    from linkgress.context import DbContext
+    from linkgress.testing.migrations import MigrationSteps, MigrationStepsFactory
 
 _SERVER_SOURCE = pytest.StashKey[str]()
 
@@ -56,6 +64,17 @@ def linkgress_database(linkgress_server_dsn: str) -> Iterator[str]:
     """DSN of a fresh database for one test, dropped after it."""
     with temporary_database(linkgress_server_dsn) as dsn:
         yield dsn
+
+
+@pytest.fixture
+def linkgress_migration_steps(linkgress_database: str) -> MigrationStepsFactory:
+    """Make a :class:`~linkgress.testing.MigrationSteps` on this test's fresh database."""
+    from linkgress.testing.migrations import MigrationSteps
+
+    def steps(context_class: type[DbContext], directory: str | Path) -> MigrationSteps:
+        return MigrationSteps(context_class, directory, linkgress_database)
+
+    return steps
 
 
 try:
