@@ -28,6 +28,7 @@ from linkgress.model.naming import (
 )
 from linkgress.model.relations import foreign_keys, navigations
 from linkgress.model.types import INTEGER_TYPES, ColumnType
+from linkgress.model.views import build_views
 from linkgress.schema.snapshot import (
     CheckConstraint,
     Index,
@@ -367,6 +368,10 @@ def build_model(tables: Mapping[str, type[Any]], config: DbModelConfig) -> Model
         schema = check_identifier(seq.schema or config.default_schema, what="sequence schema",
                                   entity=f"sequence {seq.name}")
         sequences.append(replace(seq, schema=schema))
+    relations = [(m.schema, name) for m in final
+                 for name in (m.table, *(i.name for i in m.indexes))]
+    relations += [s.key for s in sequences]
     return ModelMeta(entities=tuple(final), enums=tuple(b.enums.values()),
                      sequences=tuple(sequences),
+                     views=build_views(config.views, config.default_schema, relations),
                      by_entity=MappingProxyType({m.entity: m for m in final}))

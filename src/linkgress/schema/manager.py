@@ -124,6 +124,14 @@ class _Reconsent(Exception):
     """Under the lock, the plan held destructive operations that were not consented to."""
 
 
+def refuse_blocked(result: DiffResult) -> None:
+    """Raise :class:`MigrationError` (before any DDL) when PostgreSQL would refuse the plan
+    as it stands (``DiffResult.blocked``: e.g. an unmanaged view over a retyped column)."""
+    if result.blocked:
+        raise MigrationError("migration refused before any change: "
+                             + "; ".join(result.blocked) + "; nothing was changed")
+
+
 def _superseded_text(planned: Planned, missing: list[str]) -> str:
     newest = planned.history[-1].get("applied_at") if planned.history else None
     head = ("this model was applied before and has since been superseded by a newer one"
@@ -270,6 +278,7 @@ class DbSchemaManager:
                 planned = await self._plan(manage_all=run.manage_all)
                 if planned.status == "superseded":
                     return self._superseded(planned)
+                refuse_blocked(planned.result)
                 if asked == CONSENT_ROUNDS:
                     break
                 await self._ask(planned, run)
@@ -324,6 +333,7 @@ class DbSchemaManager:
                                        known=run.normalized)
             if planned.status == "superseded":
                 return _Pass(superseded=planned)
+            refuse_blocked(planned.result)
             operations, kept = run.shape(planned.result.operations)
             if run.needs_consent(operations):
                 raise _Reconsent  # rolls back and releases the lock: ask, then come back
@@ -447,7 +457,8 @@ class DbSchemaManager:
             owned = merge_schemas(self.target_schema(), recorded or Schema())
             existing = await read_existing(conn, list(owned.schemas))
             victims = await cascade_victims(
-                conn, [t for t in owned.tables if t.key in existing.tables])
+                conn, [*(t for t in owned.tables if t.key in existing.tables),
+                       *(v for v in owned.views if v.key in existing.views)])
             if victims and not cascade:
                 raise MigrationError(
                     "ensure_deleted(cascade=False) refused: dropping the tables would also "

@@ -20,9 +20,11 @@ from linkgress.schema.from_model import schema_from_model
 from linkgress.schema.history import ModelIdentity, Status, model_status, read_history
 from linkgress.schema.introspect import introspect, normalize_target
 from linkgress.schema.introspect.constants import candidates, equal_constant_defaults
+from linkgress.schema.introspect.views import print_views, to_print
 from linkgress.schema.operations import DropIndex
 from linkgress.schema.partitions import keep_foreign_indexes
 from linkgress.schema.snapshot import Schema
+from linkgress.schema.view_dependents import triggers, with_dependent_views
 
 if TYPE_CHECKING:
     from linkgress.client import PgClient, RawConnection
@@ -117,7 +119,7 @@ async def _keep_foreign_indexes(conn: RawConnection, result: DiffResult) -> Diff
     kept, notes = await keep_foreign_indexes(conn, result.operations)
     if not notes:
         return result
-    return DiffResult(operations=kept, notes=[*result.notes, *notes])
+    return DiffResult(operations=kept, notes=[*result.notes, *notes], blocked=result.blocked)
 
 
 def legacy_fingerprints(recorded: Schema | None) -> tuple[str, ...]:
@@ -138,6 +140,33 @@ async def _with_equal_defaults(client: PgClient, conn: RawConnection | None, cur
         return await equal_constant_defaults(conn, current, target)
     async with client.acquire() as own:
         return await equal_constant_defaults(own, current, target)
+
+
+async def _with_printed_views(client: PgClient, conn: RawConnection | None, current: Schema,
+                              target: Schema) -> Schema:
+    """``target`` with the queries of its existing views printed by PostgreSQL (see
+    :mod:`linkgress.schema.introspect.views`); no round trip when every one matches."""
+    if not to_print(current, target):
+        return target
+    if conn is not None:
+        return await print_views(conn, current, target)
+    async with client.acquire() as own:
+        return await print_views(own, current, target)
+
+
+async def _after_diff(client: PgClient, conn: RawConnection | None, result: DiffResult,
+                      target: Schema) -> DiffResult:
+    """The diff completed with what only the database knows: index drops that would take an
+    index linkgress did not make, views that read what the plan changes."""
+    if not (triggers(result.operations) or any(type(op) is DropIndex
+                                               for op in result.operations)):
+        return result
+    if conn is None:
+        async with client.acquire() as own:
+            return await _after_diff(client, own, result, target)
+    if any(type(op) is DropIndex for op in result.operations):
+        result = await _keep_foreign_indexes(conn, result)
+    return await with_dependent_views(conn, result, target)
 
 
 @dataclass
@@ -197,13 +226,9 @@ async def plan_migration(client: PgClient, executor: MigrationExecutor, target: 
         current = await introspect(client, schemas_in_scope(target, read.recorded),
                                    exclude=exclude, connection=conn)
         compared = await _with_equal_defaults(client, conn, current, read.normalized)
+        compared = await _with_printed_views(client, conn, current, compared)
+        result = await _after_diff(client, conn, diff(current, compared, managed=read.recorded,
+                                                      manage_all=manage_all), compared)
     except asyncpg.PostgresError as exc:
         raise _reading_failed(exc) from exc
-    result = diff(current, compared, managed=read.recorded, manage_all=manage_all)
-    if any(type(op) is DropIndex for op in result.operations):
-        if conn is None:
-            async with client.acquire() as own:
-                result = await _keep_foreign_indexes(own, result)
-        else:
-            result = await _keep_foreign_indexes(conn, result)
     return Planned(result, read.normalized, read.recorded, current, read.identity, read.history)

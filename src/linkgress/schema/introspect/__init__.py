@@ -17,6 +17,7 @@ it in a rolled-back savepoint).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from linkgress.schema.introspect.normalize import normalize
@@ -27,6 +28,7 @@ from linkgress.schema.introspect.reader import (
     read_on,
     read_sequential,
 )
+from linkgress.schema.introspect.views import parse_views
 from linkgress.schema.snapshot import Schema
 
 if TYPE_CHECKING:
@@ -61,7 +63,8 @@ async def introspect(client: PgClient, schemas: Sequence[str], *, exclude: Seque
         rows = await read_concurrently(client, names, min(DEFAULT_WORKERS, client.max_size))
     else:
         rows = await read_sequential(client, names)
-    return build_schema(rows, exclude=exclude)
+    schema = build_schema(rows, exclude=exclude)
+    return replace(schema, views=parse_views(rows.views, exclude)) if rows.views else schema
 
 
 async def normalize_target(conn: RawConnection, target: Schema) -> Schema:

@@ -69,6 +69,7 @@ class CatalogRows:
     columns: Sequence[Row] = ()
     constraints: Sequence[Row] = ()
     indexes: Sequence[Row] = ()
+    views: Sequence[Row] = ()
 
 
 def parse_type_text(text: str) -> ColumnType:

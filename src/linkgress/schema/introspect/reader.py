@@ -11,6 +11,7 @@ import anyio
 
 from linkgress.schema.introspect import catalog
 from linkgress.schema.introspect.parse import CatalogRows
+from linkgress.schema.introspect.views import VIEWS
 from linkgress.schema.quoting import quote_literal
 
 if TYPE_CHECKING:
@@ -40,6 +41,7 @@ def catalog_queries(server_major: int, column_shards: int = 1) -> dict[str, str]
         "sequences": catalog.SEQUENCES,
         "enums": catalog.ENUMS,
         "schemas": catalog.SCHEMAS,
+        "views": VIEWS,
     }
 
 
