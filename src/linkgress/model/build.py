@@ -374,4 +374,5 @@ def build_model(tables: Mapping[str, type[Any]], config: DbModelConfig) -> Model
     return ModelMeta(entities=tuple(final), enums=tuple(b.enums.values()),
                      sequences=tuple(sequences),
                      views=build_views(config.views, config.default_schema, relations),
+                     default_schema=config.default_schema,
                      by_entity=MappingProxyType({m.entity: m for m in final}))

@@ -125,6 +125,9 @@ class ModelMeta:
     sequences: tuple[Sequence, ...] = ()
     views: tuple[View, ...] = ()
     extra_schemas: tuple[str, ...] = ()
+    # ``has_default_schema`` (``public`` unless set): always in the context's scope, so its
+    # unmanaged objects are notes even when the model declares nothing there.
+    default_schema: str = "public"
     by_entity: Mapping[type[Any], EntityMeta] = field(
         default_factory=dict, compare=False, repr=False)
 

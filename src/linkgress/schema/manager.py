@@ -191,7 +191,7 @@ class DbSchemaManager:
                     known: Schema | None = None) -> Planned:
         return await plan_migration(self.client, self.executor, self.target_schema(),
                                     exclude=self.exclude, manage_all=manage_all, conn=conn,
-                                    known=known)
+                                    known=known, scope=(self.context.model.default_schema,))
 
     # -- analyze ----------------------------------------------------------------------------
 

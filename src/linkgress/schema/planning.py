@@ -40,7 +40,7 @@ def schemas_in_scope(*snapshots: Schema | None) -> list[str]:
             continue
         names.update(dict.fromkeys(snap.schemas))
         for key in (*(t.key for t in snap.tables), *(e.key for e in snap.enums),
-                    *(s.key for s in snap.sequences)):
+                    *(s.key for s in snap.sequences), *(v.key for v in snap.views)):
             names.setdefault(key[0])
     return list(names)
 
@@ -208,10 +208,12 @@ async def _read(conn: RawConnection, executor: MigrationExecutor, target: Schema
 async def plan_migration(client: PgClient, executor: MigrationExecutor, target: Schema, *,
                          exclude: tuple[str, ...], manage_all: bool,
                          conn: RawConnection | None = None,
-                         known: Schema | None = None) -> Planned:
+                         known: Schema | None = None, scope: tuple[str, ...] = ()) -> Planned:
     """Plan on ``conn`` (the migration connection, under the lock) or, without it, in a
     transaction that is rolled back, then with the pool's concurrent introspection.
-    ``known`` is an earlier normalisation of the model, reused when still valid."""
+    ``known`` is an earlier normalisation of the model, reused when still valid. ``scope``
+    adds schemas to read (the context's default schema) besides those the model and the
+    recorded state use: their unmanaged objects become notes."""
     try:
         if conn is None:
             async with client.acquire() as own:
@@ -223,7 +225,8 @@ async def plan_migration(client: PgClient, executor: MigrationExecutor, target: 
                     await tr.rollback()
         else:
             read = await _read(conn, executor, target, known)
-        current = await introspect(client, schemas_in_scope(target, read.recorded),
+        in_scope = list(dict.fromkeys([*schemas_in_scope(target, read.recorded), *scope]))
+        current = await introspect(client, in_scope,
                                    exclude=exclude, connection=conn)
         compared = await _with_equal_defaults(client, conn, current, read.normalized)
         compared = await _with_printed_views(client, conn, current, compared)

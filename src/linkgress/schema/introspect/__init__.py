@@ -21,6 +21,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from linkgress.schema.introspect.normalize import normalize
+from linkgress.schema.introspect.others import other_notes
 from linkgress.schema.introspect.parse import build_schema
 from linkgress.schema.introspect.reader import (
     DEFAULT_WORKERS,
@@ -53,8 +54,9 @@ async def introspect(client: PgClient, schemas: Sequence[str], *, exclude: Seque
 
     The result is in canonical order (everything sorted by name; columns in table order), as
     :func:`normalize_target` returns it. ``Schema.notes`` mentions what the snapshot cannot
-    represent (invalid indexes, generated columns). Tables' ``exclude`` patterns also apply to
-    enums and sequences.
+    represent (invalid indexes, generated columns) and the objects linkgress does not manage
+    at all (functions, triggers, rules, policies, composite types, foreign tables: see
+    :mod:`.others`). Tables' ``exclude`` patterns also apply to enums, sequences and views.
     """
     names = list(dict.fromkeys(schemas))
     if connection is not None:
@@ -64,7 +66,10 @@ async def introspect(client: PgClient, schemas: Sequence[str], *, exclude: Seque
     else:
         rows = await read_sequential(client, names)
     schema = build_schema(rows, exclude=exclude)
-    return replace(schema, views=parse_views(rows.views, exclude)) if rows.views else schema
+    if not (rows.views or rows.others):
+        return schema
+    return replace(schema, views=parse_views(rows.views, exclude),
+                   notes=(*schema.notes, *other_notes(rows.others, exclude)))
 
 
 async def normalize_target(conn: RawConnection, target: Schema) -> Schema:

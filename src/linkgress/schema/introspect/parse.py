@@ -70,6 +70,7 @@ class CatalogRows:
     constraints: Sequence[Row] = ()
     indexes: Sequence[Row] = ()
     views: Sequence[Row] = ()
+    others: Sequence[Row] = ()
 
 
 def parse_type_text(text: str) -> ColumnType:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from linkgress.schema.introspect import catalog
+from linkgress.schema.introspect.others import others_sql
 from linkgress.schema.introspect.parse import CatalogRows
 from linkgress.schema.introspect.views import VIEWS
 from linkgress.schema.quoting import quote_literal
@@ -42,6 +43,7 @@ def catalog_queries(server_major: int, column_shards: int = 1) -> dict[str, str]
         "enums": catalog.ENUMS,
         "schemas": catalog.SCHEMAS,
         "views": VIEWS,
+        "others": others_sql(server_major),
     }
 
 
