@@ -112,7 +112,12 @@ def test_otherwise_it_is_dropped_and_created(new: View) -> None:
 
 def test_materialized_views_are_never_replaced_in_place() -> None:
     old = replace(TOTALS, columns=COLS)
-    assert not replaceable(old, replace(old, definition="SELECT 3"))
+    new = replace(old, definition="SELECT 3")
+    assert not replaceable(old, new)
+    assert ops_of(views(old), views(new)) == [ops.DropView(view=old), ops.CreateView(view=new)]
+    assert notes_of(views(old), views(new)) == [
+        "materialized view 'public.totals' is dropped and created again: its rows are "
+        "computed anew by the migration (as REFRESH MATERIALIZED VIEW would)"]
 
 
 def test_removed_view_is_dropped_only_when_managed() -> None:

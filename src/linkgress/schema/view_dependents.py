@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from linkgress.schema import operations as ops
 from linkgress.schema.diff import DiffResult, order_operations
-from linkgress.schema.diff.views import kind, order_views
+from linkgress.schema.diff.views import kind, order_views, refill_note
 from linkgress.schema.introspect.views import VIEW_COLUMNS, parse_view
 from linkgress.schema.quoting import quote_qualified
 from linkgress.schema.snapshot import Schema, View
@@ -137,6 +137,8 @@ def views_around(result: DiffResult, dependents: list[tuple[View, tuple[str, ...
                       if not (isinstance(op, ops.CreateView) and op.view.key == view.key)]
         operations += [ops.DropView(view=view), ops.CreateView(view=declared)]
         dropped.add(view.key)
+        if view.materialized:
+            notes.append(refill_note(view))
     if len(operations) == len(result.operations) and len(notes) == len(result.notes):
         return result
     return DiffResult(operations=order_views(order_operations(operations), target),

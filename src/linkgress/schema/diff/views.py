@@ -36,6 +36,12 @@ def replaceable(old: View, new: View) -> bool:
     return new.columns[:len(old.columns)] == old.columns
 
 
+def refill_note(view: View) -> str:
+    """The note for a materialized view dropped and created again."""
+    return (f"materialized view '{view.qualified_name}' is dropped and created again: its "
+            "rows are computed anew by the migration (as REFRESH MATERIALIZED VIEW would)")
+
+
 def change_view(old: View, new: View) -> list[ops.Operation]:
     """Replace ``old`` by ``new`` in place when PostgreSQL allows it, else drop and create."""
     if replaceable(old, new):
@@ -53,6 +59,8 @@ def diff_views(ctx: DiffContext, current: Schema, target: Schema) -> list[ops.Op
             out.append(ops.CreateView(view=view))
         elif old != view:
             out += change_view(old, view)
+            if old.materialized:
+                ctx.notes.append(refill_note(old))
     declared = {v.key for v in target.views}
     for old in current.views:
         if old.key in declared:
