@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 
 from linkgress import DbContext, DbModelConfig, Entity, MigrationError, column, integer, numeric
 from linkgress import text as text_type
-from tests.integration.migrate_support import execute, opened, rows
+from tests.integration.migrate_support import execute, opened, rows, state_rows
 
 CHEAP = "SELECT id, name FROM item WHERE price < 10"
 CHEAP_AGAIN = "select id, name from item where price < 10;"  # the same view, written otherwise
@@ -64,6 +65,12 @@ async def test_migrate_creates_views_and_then_nothing(linkgress_database: str) -
         sm = db.get_schema_manager()
         assert [op.describe() for op in await sm.migrate()][-1] == "Create view 'cheap'"
         assert await sm.analyze() == []
+    # The state records the view as PostgreSQL prints it, so that the next migrate() of the
+    # same model (in a new process too) compares without printing anything.
+    ((printed,),) = await rows(linkgress_database, "SELECT pg_get_viewdef('cheap')")
+    ((_, snapshot),) = await state_rows(linkgress_database)
+    view = next(v for v in json.loads(snapshot)["views"] if v["name"] == "cheap")
+    assert view["definition"] == printed.strip().rstrip(";")
 
 
 async def test_changed_query_replaces_and_removed_view_is_dropped(

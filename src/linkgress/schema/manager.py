@@ -53,6 +53,7 @@ from linkgress.schema.history import (
     read_history,
     write_history,
 )
+from linkgress.schema.introspect.views import as_printed, read_views
 from linkgress.schema.operations import CreateIndex, Operation
 from linkgress.schema.partitions import expand_for_partitions
 from linkgress.schema.plan import merge_schemas, plan_create, plan_drop
@@ -361,8 +362,12 @@ class DbSchemaManager:
         deferred), and this model in the history."""
         recorded = planned.recorded
         snapshot = keep_deferred(planned.normalized, deferred)
+        if snapshot.views:  # recorded as printed: see introspect.views.as_printed
+            printed = (await read_views(conn, [v.schema for v in snapshot.views]) if changed
+                       else planned.current.views)
+            snapshot = as_printed(snapshot, printed)
         if (changed or recorded is None or recorded.notes != snapshot.notes
-                or (deferred and recorded != snapshot)):
+                or recorded.views != snapshot.views or (deferred and recorded != snapshot)):
             await self.executor.write_state(conn, snapshot)
         if planned.status != "current" or not planned.history:
             await self._record_history(conn, planned.identity, planned.history,

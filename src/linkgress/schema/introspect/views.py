@@ -7,6 +7,11 @@ that is always rolled back, over the tables as they are now: when that works, th
 view carries PostgreSQL's printing (and its columns) and compares equal to an unchanged view.
 When it cannot be created yet (it reads a table or column this migration adds), the model's
 text stays as written, and the view is replaced.
+
+All the views to print are created in one savepoint and read back with one query (one by one
+only when one of them fails), and a printing equal to the database's is remembered for the
+process, keyed by the model's view and the database's printing: a no-op ``migrate()`` at every
+service start prints each view once, later ones not at all.
 """
 
 from __future__ import annotations
@@ -56,11 +61,11 @@ SELECT n.nspname AS schema, c.relname AS name, c.relkind = 'm' AS materialized,{
  ORDER BY n.nspname, c.relname
 """
 
-# The printing of one temporary view (``$1``: its name), as VIEWS reads it.
-TEMP_VIEW = f"""
+# The printing of the temporary views named by ``$1``, as VIEWS reads them.
+TEMP_VIEWS = f"""
 SELECT c.relname AS name, c.relkind = 'm' AS materialized,{VIEW_COLUMNS}
   FROM pg_catalog.pg_class c
- WHERE c.relnamespace = pg_catalog.pg_my_temp_schema() AND c.relname = $1
+ WHERE c.relnamespace = pg_catalog.pg_my_temp_schema() AND c.relname = ANY($1::text[])
 """
 
 PROBE = "__linkgress_view_probe"
@@ -91,21 +96,46 @@ def to_print(current: Schema, target: Schema) -> list[View]:
     return out
 
 
-async def _printed(conn: RawConnection, view: View) -> View | None:
-    """``view`` with PostgreSQL's printing of its query and its columns, or None when
-    PostgreSQL cannot create it now (it is rolled back either way)."""
+# Printings already obtained in this process: (model view, database view) -> the model's view
+# as printed. Only kept when both printed the same, so a hit means "unchanged"; a database
+# view that prints differently now (changed by hand, or another search_path) misses.
+_PRINTED: dict[tuple[View, str, tuple[tuple[str, str], ...]], View] = {}
+_PRINTED_MAX = 4096
+
+
+def _cache_key(view: View, existing: View) -> tuple[View, str, tuple[tuple[str, str], ...]]:
+    return (view, existing.definition, existing.columns)
+
+
+async def _create_probes(conn: RawConnection, views: list[View]) -> dict[str, View]:
+    """Create every view as a temporary one (``PROBE_n``) and read their printing back."""
+    names = {f"{PROBE}_{n}": view for n, view in enumerate(views)}
+    for name, view in names.items():
+        await execute_one(conn, f"CREATE TEMPORARY VIEW {quote_ident(name)} "
+                                f"AS {view.definition}")
+    out = {}
+    for row in await conn.fetch(TEMP_VIEWS, list(names)):
+        view = names[row["name"]]
+        printed = parse_view(row, schema=view.schema)
+        out[row["name"]] = replace(view, definition=printed.definition, columns=printed.columns)
+    return out
+
+
+async def _probe(conn: RawConnection, views: list[View]) -> dict[tuple[str, str], View]:
+    """The printing of each of ``views`` PostgreSQL can create now, in a rolled-back
+    savepoint: all at once, or (when one fails) one by one."""
     await conn.execute(f"SAVEPOINT {PROBE}")
     try:
-        await execute_one(conn, f"CREATE TEMPORARY VIEW {quote_ident(PROBE)} "
-                                f"AS {view.definition}")
-        row = await conn.fetchrow(TEMP_VIEW, PROBE)
+        return {v.key: v for v in (await _create_probes(conn, views)).values()}
     except asyncpg.PostgresError:
-        return None
+        if len(views) == 1:
+            return {}
     finally:
         await conn.execute(f"ROLLBACK TO SAVEPOINT {PROBE}; RELEASE SAVEPOINT {PROBE}")
-    assert row is not None
-    printed = parse_view(row, schema=view.schema)
-    return replace(view, definition=printed.definition, columns=printed.columns)
+    out: dict[tuple[str, str], View] = {}
+    for view in views:
+        out.update(await _probe(conn, [view]))
+    return out
 
 
 async def print_views(conn: RawConnection, current: Schema, target: Schema) -> Schema:
@@ -114,14 +144,47 @@ async def print_views(conn: RawConnection, current: Schema, target: Schema) -> S
     pending = to_print(current, target)
     if not pending:
         return target
-    printed: dict[tuple[str, str], View] = {}
-    transaction = conn.transaction()
-    await transaction.start()
-    try:
-        for view in pending:
-            got = await _printed(conn, view)
-            if got is not None:
-                printed[view.key] = got
-    finally:
-        await transaction.rollback()
+    existing = {v.key: v for v in current.views}
+    printed = {v.key: _PRINTED[k] for v in pending
+               if (k := _cache_key(v, existing[v.key])) in _PRINTED}
+    probe = [v for v in pending if v.key not in printed]
+    if probe:
+        transaction = conn.transaction()
+        await transaction.start()
+        try:
+            printed.update(await _probe(conn, probe))
+        finally:
+            await transaction.rollback()
+        _remember(probe, existing, printed)
     return replace(target, views=tuple(printed.get(v.key, v) for v in target.views))
+
+
+def _remember(probed: list[View], existing: dict[tuple[str, str], View],
+              printed: dict[tuple[str, str], View]) -> None:
+    if len(_PRINTED) > _PRINTED_MAX:
+        _PRINTED.clear()
+    for view in probed:
+        got = printed.get(view.key)
+        if got is not None and got.definition == existing[view.key].definition:
+            _PRINTED[_cache_key(view, existing[view.key])] = got
+
+
+async def read_views(conn: RawConnection, schemas: Sequence[str]) -> tuple[View, ...]:
+    """The views of ``schemas`` as the database prints them (one catalog query)."""
+    return parse_views(await conn.fetch(VIEWS, list(dict.fromkeys(schemas))))
+
+
+def as_printed(snapshot: Schema, printed: Sequence[View]) -> Schema:
+    """``snapshot`` with each view's query and columns as in ``printed`` (the database's views
+    right after a successful migration, which are exactly the model's): recorded so, the
+    state lets the next ``migrate()`` of the same model compare without printing anything."""
+    if not snapshot.views:
+        return snapshot
+    by_key = {v.key: v for v in printed}
+    views = []
+    for view in snapshot.views:
+        got = by_key.get(view.key)
+        if got is not None and got.materialized == view.materialized:
+            view = replace(view, definition=got.definition, columns=got.columns)
+        views.append(view)
+    return replace(snapshot, views=tuple(views))
