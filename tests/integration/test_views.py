@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import enum
 import json
 from decimal import Decimal
 from typing import Any
@@ -200,3 +201,41 @@ async def test_a_view_query_holding_a_second_statement_is_refused(
         with pytest.raises(MigrationError, match="query of view 'cheap'"):
             await db.get_schema_manager().ensure_created()
     assert await rows(linkgress_database, "SELECT to_regclass('item') IS NULL") == [(True,)]
+
+
+class Mood3(enum.Enum):
+    GOOD = "good"
+    BAD = "bad"
+    MEH = "meh"
+
+
+class Mood2(enum.Enum):
+    GOOD = "good"
+    BAD = "bad"
+
+
+def moods(mood: type[enum.Enum]) -> type[DbContext]:
+    entity = type("Feeling", (Entity,), {
+        "__annotations__": {"id": int, "mood": mood}, "__module__": __name__,
+        "id": column(integer(), primary_key=True)})
+
+    def setup_model(self: DbContext, model: DbModelConfig) -> None:
+        model.has_enum(mood, name="mood")
+        model.entity(entity).to_table("feeling")
+        model.has_view("good_ones", "SELECT id FROM feeling WHERE mood = 'good'")
+
+    return type("Moods", (DbContext,), {"feelings": DbContext.table(entity),
+                                        "setup_model": setup_model})
+
+
+async def test_recreated_enum_under_a_managed_view(linkgress_database: str) -> None:
+    async with opened(moods(Mood3), linkgress_database) as db:
+        await db.get_schema_manager().ensure_created()
+    await execute(linkgress_database, "INSERT INTO feeling VALUES (1, 'good'), (2, 'bad')")
+    async with opened(moods(Mood2), linkgress_database) as db:
+        sm = db.get_schema_manager()
+        assert [op.type for op in await sm.analyze()] == [
+            "drop_view", "recreate_enum", "create_view"]
+        await sm.migrate(allow_destructive=True)
+        assert await sm.analyze() == []
+    assert await rows(linkgress_database, "SELECT id FROM good_ones") == [(1,)]

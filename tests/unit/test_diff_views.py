@@ -14,7 +14,8 @@ from linkgress.schema import operations as ops
 from linkgress.schema.diff import DiffResult
 from linkgress.schema.diff.views import drop_order, replaceable
 from linkgress.schema.existing import ExistingObjects
-from linkgress.schema.introspect.views import parse_view
+from linkgress.schema.introspect.others import other_notes
+from linkgress.schema.introspect.views import as_printed, parse_view
 from linkgress.schema.plan import plan_create, plan_drop
 from linkgress.schema.snapshot import Column, Schema, View, from_json, to_json
 from linkgress.schema.view_dependents import triggers, views_around
@@ -177,10 +178,14 @@ def test_triggers_are_retyped_and_dropped_columns_and_dropped_relations() -> Non
         ops.DropTable(table=ITEM),
         ops.DropView(view=CHEAP),
         ops.CreateView(view=TOTALS),
+        ops.RecreateEnum(enum_name="mood", old_values=("a", "b"), values=("a",), columns=(
+            ops.EnumColumnUse(schema="public", table_name="item", column_name="m"),)),
     ])
     assert [(t.relation, t.column) for t in found] == [
         ('"public"."item"', "price"), ('"s"."t"', "price"), ('"public"."item"', None),
-        ('"public"."cheap"', None)]
+        ('"public"."cheap"', None), ('"public"."item"', "m")]
+    assert found[-1].reason == ("the type of column 'public.item.m' (enum 'mood' is "
+                                "recreated)")
     assert found[0].reason == "the type of column 'public.item.price', which changes"
 
 
@@ -218,6 +223,25 @@ def test_a_view_the_plan_drops_anyway_needs_nothing_more() -> None:
 
 
 # -- catalog rows and the recorded state --------------------------------------------------------
+
+
+def test_as_printed_records_the_databases_printing() -> None:
+    printed = replace(CHEAP, definition="SELECT 1 AS one", columns=(("one", "integer"),))
+    recorded = as_printed(views(CHEAP, TOTALS), [printed, replace(TOTALS, materialized=False)])
+    assert recorded.views[0].definition == "SELECT 1 AS one"
+    assert recorded.views[0].columns == (("one", "integer"),)
+    assert recorded.views[1] == TOTALS  # another kind in the database: kept as declared
+
+
+def test_other_objects_become_notes() -> None:
+    got = other_notes([
+        {"kind": "function", "schema": "public", "name": "f(integer)", "parent": None},
+        {"kind": "trigger", "schema": "app", "name": "audit", "parent": "orders"},
+        {"kind": "trigger", "schema": "app", "name": "hidden", "parent": "legacy_x"},
+        {"kind": "rule", "schema": "public", "name": "r", "parent": "__linkgress_migrations"},
+    ], exclude=["legacy_*"])
+    assert got == ["unmanaged function 'public.f(integer)' left alone",
+                   "unmanaged trigger 'audit' on table 'app.orders' left alone"]
 
 
 def test_parse_view_reads_a_catalog_row() -> None:

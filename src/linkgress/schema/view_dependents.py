@@ -46,6 +46,12 @@ def _label(schema: str, *names: str) -> str:
     return ".".join((schema, *names))
 
 
+def _enum_trigger(op: ops.RecreateEnum, use: ops.EnumColumnUse) -> Trigger:
+    column = _label(use.schema, use.table_name, use.column_name)
+    return Trigger(quote_qualified(use.schema, use.table_name), use.column_name,
+                   f"the type of column '{column}' (enum '{op.enum_name}' is recreated)")
+
+
 def triggers(operations: list[ops.Operation]) -> list[Trigger]:
     """What in ``operations`` a view may stand in the way of."""
     out = []
@@ -58,6 +64,8 @@ def triggers(operations: list[ops.Operation]) -> list[Trigger]:
             column = _label(op.schema, op.table_name, op.column.name)
             out.append(Trigger(quote_qualified(op.schema, op.table_name), op.column.name,
                                f"column '{column}', which is dropped"))
+        elif isinstance(op, ops.RecreateEnum):
+            out += [_enum_trigger(op, use) for use in op.columns]
         elif isinstance(op, ops.DropTable):
             out.append(Trigger(quote_qualified(*op.table.key), None,
                                f"table '{_label(*op.table.key)}', which is dropped"))
