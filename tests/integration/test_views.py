@@ -239,3 +239,17 @@ async def test_recreated_enum_under_a_managed_view(linkgress_database: str) -> N
         await sm.migrate(allow_destructive=True)
         assert await sm.analyze() == []
     assert await rows(linkgress_database, "SELECT id FROM good_ones") == [(1,)]
+
+
+async def test_contract_takes_the_views_around_a_deferred_narrowing(
+        linkgress_database: str) -> None:
+    async with opened(shop(("cheap", CHEAP, {}), wide=True), linkgress_database) as db:
+        await db.get_schema_manager().ensure_created()
+    await execute(linkgress_database, "INSERT INTO item VALUES (1, 'pen', 2.5)")
+    async with opened(shop(("cheap", CHEAP, {})), linkgress_database) as db:
+        sm = db.get_schema_manager()
+        await sm.migrate(defer_destructive=True)  # the narrowing waits for contract()
+        contracted = await sm.contract(allow_destructive=True)
+        assert [op.type for op in contracted] == ["drop_view", "alter_column", "create_view"]
+        assert await sm.analyze() == []
+    assert await rows(linkgress_database, "SELECT id, name FROM cheap") == [(1, "pen")]

@@ -12,7 +12,7 @@ from linkgress.model.types import numeric
 from linkgress.model.views import build_views
 from linkgress.schema import operations as ops
 from linkgress.schema.diff import DiffResult
-from linkgress.schema.diff.views import drop_order, replaceable
+from linkgress.schema.diff.views import drop_order, is_rebuild, replaceable
 from linkgress.schema.existing import ExistingObjects
 from linkgress.schema.introspect.others import other_notes
 from linkgress.schema.introspect.views import as_printed, parse_view
@@ -215,6 +215,12 @@ def test_an_unmanaged_dependent_blocks_with_a_note() -> None:
     assert result.blocked[0].startswith(
         "unmanaged view 'rep.report' reads the type of column 'public.item.price', which "
         "changes: PostgreSQL refuses the change while it exists")
+
+
+def test_a_rebuilt_view_is_one_dropped_and_created_by_the_plan() -> None:
+    plan: list[ops.Operation] = [ops.DropView(view=CHEAP), RETYPE, ops.CreateView(view=CHEAP),
+                                 ops.CreateView(view=TOTALS)]
+    assert [is_rebuild(op, plan) for op in plan] == [True, False, True, False]
 
 
 def test_a_view_the_plan_drops_anyway_needs_nothing_more() -> None:

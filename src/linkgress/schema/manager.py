@@ -43,6 +43,7 @@ from linkgress.schema.deferred import (
     split_concurrent,
 )
 from linkgress.schema.diff import DiffResult
+from linkgress.schema.diff.views import is_rebuild
 from linkgress.schema.executor import MigrationExecutor, MigrationSettings
 from linkgress.schema.existing import read_existing
 from linkgress.schema.history import (
@@ -107,7 +108,8 @@ class _Run:
         if self.mode == "expand":
             return split_destructive(plan)
         if self.mode == "contract":
-            pending = [op for op in plan if not op.is_destructive]
+            pending = [op for op in plan
+                       if not op.is_destructive and not is_rebuild(op, list(plan))]
             if pending:
                 raise MigrationError(
                     f"contract() applies only deferred destructive operations, and "

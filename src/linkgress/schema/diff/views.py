@@ -72,6 +72,16 @@ def diff_views(ctx: DiffContext, current: Schema, target: Schema) -> list[ops.Op
     return out
 
 
+def is_rebuild(op: ops.Operation, plan: list[ops.Operation]) -> bool:
+    """True when ``op`` drops or creates a view that ``plan`` both drops and creates (a view
+    rebuilt around another change: it goes with that change, e.g. in ``contract()``)."""
+    if not isinstance(op, ops.DropView | ops.CreateView):
+        return False
+    dropped = any(isinstance(o, ops.DropView) and o.view.key == op.view.key for o in plan)
+    return dropped and any(isinstance(o, ops.CreateView) and o.view.key == op.view.key
+                           for o in plan)
+
+
 def drop_order(views: Iterable[View]) -> list[View]:
     """``views`` ordered so that each comes before every view of the set it reads
     (``depends_on``): the order to drop them in. Stable otherwise."""
