@@ -40,7 +40,7 @@ from linkgress import (
 from linkgress.schema import executor, manager
 from linkgress.schema.diff import diff
 from linkgress.schema.introspect import introspect, normalize_target
-from linkgress.schema.manager import schemas_in_scope
+from linkgress.schema.planning import schemas_in_scope
 from linkgress.testing import postgres_server, temporary_database
 
 

@@ -1,7 +1,8 @@
 """Property: for a random table — random column names (quotes, spaces, capitals), types,
 nullability and Python defaults (any text, any number, dates, JSON, arrays, an enum with random
-labels), a check and a partial expression index — ``ensure_created()`` then
-``normalize_target(model) == introspect()``.
+labels), a check, a partial expression index and a view (plain or materialized) over some of
+the columns — ``ensure_created()`` then ``normalize_target(model) == introspect()``, and
+``analyze()`` finds nothing to do.
 
 200 examples when ``CI`` is set, 30 locally; each in its own schema of one module database.
 """
@@ -106,7 +107,8 @@ def columns(draw: st.DrawFn) -> list[tuple[str, Any, Any]]:
 _schemas = itertools.count()
 
 
-async def _check(dsn: str, cols: list[tuple[str, Any, Any]], with_index: bool) -> None:
+async def _check(dsn: str, cols: list[tuple[str, Any, Any]], with_index: bool,
+                 view: tuple[int, bool] | None = None) -> None:
     schema = f"prop {next(_schemas)}"
     first = quote_ident(cols[0][0])
     entity_class = entity("Random", {"id": int,
@@ -118,6 +120,13 @@ async def _check(dsn: str, cols: list[tuple[str, Any, Any]], with_index: bool) -
         if with_index:
             builder.has_index("ix", f"(({first} IS NULL))", "id",
                               where=f"{first} IS DISTINCT FROM NULL")
+        if view is not None:
+            count, materialized = view
+            # (the enum column is named after its attribute)
+            read = ", ".join(["id", *(quote_ident(f"f{i}" if n == "mood" else n)
+                                      for i, (n, _, _) in enumerate(cols[:count]))])
+            model.has_view("v", f"SELECT {read} FROM {quote_ident(schema)}.random "
+                                f"WHERE {first} IS NOT NULL", materialized=materialized)
 
     db = context({"random": entity_class}, setup)(PgClient(dsn=dsn))
     try:
@@ -131,14 +140,18 @@ async def _check(dsn: str, cols: list[tuple[str, Any, Any]], with_index: bool) -
         for got_column, want_column in zip(got.columns, want.columns, strict=True):
             assert got_column == want_column
         assert got == want
+        assert [(v.name, v.materialized) for v in current.views] == [
+            (v.name, v.materialized) for v in target.views]
+        assert await db.get_schema_manager(quiet=True).analyze() == []
     finally:
         await db.dispose()
 
 
 @settings(max_examples=EXAMPLES, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(cols=columns(), with_index=st.booleans())
+@given(cols=columns(), with_index=st.booleans(),
+       view=st.none() | st.tuples(st.integers(0, 6), st.booleans()))
 def test_any_created_table_introspects_as_its_normalised_model(
         linkgress_module_database: str, cols: list[tuple[str, Any, Any]],
-        with_index: bool) -> None:
-    run_async(_check, linkgress_module_database, cols, with_index)
+        with_index: bool, view: tuple[int, bool] | None) -> None:
+    run_async(_check, linkgress_module_database, cols, with_index, view)

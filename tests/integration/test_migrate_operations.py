@@ -56,6 +56,12 @@ def comment_items(m: DbModelConfig, t: dict[str, Any]) -> None:
     m.entity(t["items"]).has_comment("things we sell")
 
 
+def view_on_items(sql: str) -> Setup:
+    def setup(m: DbModelConfig, t: dict[str, Any]) -> None:
+        m.has_view("item_names", sql)
+    return setup
+
+
 def children_in_extra(m: DbModelConfig, t: dict[str, Any]) -> None:
     m.entity(t["children"]).in_schema("extra")
 
@@ -161,6 +167,16 @@ CASES = [
          lambda: ctx(items()), ("drop_table", "drop_schema")),
     Case("set_table_comment", lambda: ctx(items()),
          lambda: ctx(items(), comment_items), ("set_table_comment",)),
+    Case("create_view", lambda: ctx(items()),
+         lambda: ctx(items(), view_on_items("SELECT name FROM items")), ("create_view",)),
+    Case("drop_view", lambda: ctx(items(), view_on_items("SELECT name FROM items")),
+         lambda: ctx(items()), ("drop_view",)),
+    Case("view_under_a_type_change",
+         lambda: ctx(items(), view_on_items("SELECT name FROM items")),
+         lambda: ctx(items(name_type=varchar(80)), view_on_items("SELECT name FROM items")),
+         ("drop_view", "alter_column", "create_view"),
+         check="SELECT 1, name FROM item_names WHERE name = 'one' UNION ALL "
+               "SELECT 2, name FROM items WHERE id = 2"),
 ]
 
 

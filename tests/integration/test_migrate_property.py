@@ -1,6 +1,8 @@
 """Property: for random models A and B over the same table names, ``ensure_created(A)``, rows
 inserted, ``migrate(B, allow_destructive=True)`` leaves a database that ``analyze(B)`` finds up
-to date, and the data of every column kept with its type is intact.
+to date, and the data of every column kept with its type is intact. Each model may hold a view
+(plain or materialized) over some columns of each table, so columns retyped or dropped under
+a view, views replaced and views dropped are part of the property.
 
 200 examples when ``CI`` is set, 30 locally. One database per test function, reset between
 examples by dropping and recreating the schemas the examples use.
@@ -86,6 +88,19 @@ class ColumnSpec:
 @dataclass(frozen=True)
 class Model:
     tables: dict[str, dict[str, ColumnSpec]] = field(default_factory=dict)
+    # table -> (the columns its view "v_<table>" reads, materialized)
+    views: dict[str, tuple[tuple[str, ...], bool]] = field(default_factory=dict)
+
+
+@st.composite
+def view_specs(draw: st.DrawFn, tables: dict[str, dict[str, ColumnSpec]]
+               ) -> dict[str, tuple[tuple[str, ...], bool]]:
+    views = {}
+    for table, columns in tables.items():
+        if draw(st.booleans()):
+            names = draw(st.lists(st.sampled_from(sorted(columns)), unique=True)) if columns else []
+            views[table] = (tuple(names), draw(st.booleans()))
+    return views
 
 
 @st.composite
@@ -107,7 +122,7 @@ def model_pairs(draw: st.DrawFn) -> tuple[Model, Model]:
         for t in draw(st.lists(st.sampled_from(TABLE_NAMES), min_size=1, unique=True)):
             names = draw(st.lists(st.sampled_from(COLUMN_NAMES), unique=True, max_size=4))
             tables[t] = {c: draw(column_specs(families[c])) for c in sorted(names)}
-        models.append(Model(tables))
+        models.append(Model(tables, draw(view_specs(tables))))
     return models[0], _addable(models[0], models[1])
 
 
@@ -122,7 +137,7 @@ def _addable(a: Model, b: Model) -> Model:
             c: spec if old is None or c in old else replace(
                 spec, unique=False, nullable=spec.nullable or spec.default is None)
             for c, spec in columns.items()}
-    return Model(tables)
+    return Model(tables, b.views)
 
 
 def build_context(model: Model, *, later: bool) -> type[Any]:
@@ -134,6 +149,9 @@ def build_context(model: Model, *, later: bool) -> type[Any]:
 
     def setup(m: DbModelConfig) -> None:
         m.has_enum(Color4 if later else Color3, name="color")
+        for table, (names, materialized) in model.views.items():
+            m.has_view(f"v_{table}", f"SELECT {', '.join(['id', *names])} FROM {table} "
+                                     "WHERE id > 0", materialized=materialized)
 
     return context(entities, setup)
 

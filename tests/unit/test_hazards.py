@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from linkgress.model.types import bigint, integer, numeric, serial, text, varchar
@@ -25,6 +27,7 @@ from linkgress.schema.snapshot import (
     Sequence,
     Table,
     UniqueConstraint,
+    View,
 )
 
 PHONE = Column(name="phone", type=varchar(20))
@@ -38,6 +41,7 @@ FK = ForeignKey(name="orders_user_fk", columns=("user_id",), ref_schema="public"
 CHECK = CheckConstraint(name="name_check", expression="length(name) > 0")
 UNIQUE = UniqueConstraint(name="users_name_key", columns=("name",))
 IX = Index(name="ix_users_name", columns=("name",))
+VIEW = View(schema="public", name="active_users", definition="SELECT id FROM users")
 PK = PrimaryKey(name="users_pkey", columns=("id",))
 
 
@@ -83,6 +87,10 @@ EXAMPLES: list[tuple[ops.Operation, tuple[str, ...]]] = [
     (ops.CreateForeignKey(table_name="orders", foreign_key=FK),
      ("scans_table", "blocks_writes", "data_dependent")),
     (ops.DropForeignKey(table_name="orders", foreign_key=FK), ("blocks_writes",)),
+    (ops.CreateView(view=VIEW), ()),
+    (ops.CreateView(view=VIEW, replace=True), RB),
+    (ops.CreateView(view=replace(VIEW, materialized=True)), ("scans_table",)),
+    (ops.DropView(view=VIEW), RB),
 ]
 
 

@@ -42,6 +42,7 @@ from linkgress.schema.snapshot import (
     Sequence,
     Table,
     UniqueConstraint,
+    View,
 )
 
 USERS = Table(
@@ -97,6 +98,7 @@ REVERSIBLE: list[ops.Operation] = [
     ops.CreateCheckConstraint(table_name="t", check=CheckConstraint(name="t_a_check",
                                                                     expression="a > 0")),
     ops.SetTableComment(table_name="t", comment="new", old_comment=None),
+    ops.CreateView(view=View(schema="public", name="cheap", definition="SELECT 1 AS one")),
     ops.RecreateEnum(schema="shop", enum_name="order_status", old_values=("pending", "it's"),
                      values=("pending",)),
     ops.DropTable(table=Table(schema="public", name="old", columns=(

@@ -86,7 +86,8 @@ async def read_preview(env: Env, db: DbContext) -> DropPreview:
         owned = merge_schemas(manager.target_schema(), recorded or Schema())
         existing = await read_existing(conn, list(owned.schemas))
         tables = [t for t in owned.tables if t.key in existing.tables]
-        preview = DropPreview(cascaded=await cascade_victims(conn, tables))
+        views = [v for v in owned.views if v.key in existing.views]
+        preview = DropPreview(cascaded=await cascade_victims(conn, [*tables, *views]))
         preview.operations = plan_drop(owned, existing, cascade=bool(preview.cascaded))
         for table in tables:
             row = await conn.fetchrow(TABLE_SIZES, quote_qualified(table.schema, table.name))

@@ -58,6 +58,7 @@ def existing_part(target: Schema, existing: ExistingObjects,
         sequences=tuple(q for q in target.sequences if q.key in existing.sequences),
         tables=tuple(_existing_table(t, existing, columns) for t in target.tables
                      if t.key in existing.tables),
+        views=tuple(v for v in target.views if v.key in existing.views),
     )
 
 

@@ -28,9 +28,11 @@ from linkgress.model.naming import (
 )
 from linkgress.model.relations import foreign_keys, navigations
 from linkgress.model.types import INTEGER_TYPES, ColumnType
+from linkgress.model.views import build_views
 from linkgress.schema.snapshot import (
     CheckConstraint,
     Index,
+    Sequence,
     UniqueConstraint,
 )
 
@@ -376,12 +378,23 @@ def build_model(tables: Mapping[str, type[Any]], config: DbModelConfig) -> Model
             meta, foreign_keys=tuple(fks[cls].values()), navigations=tuple(navs[cls]),
             navigation_by_name=MappingProxyType({n.name: n for n in navs[cls]})))
     _check_relation_names(final)
+    sequences = _sequences(config)
+    relations = [(m.schema, name) for m in final
+                 for name in (m.table, *(i.name for i in m.indexes))]
+    relations += [s.key for s in sequences]
+    return ModelMeta(entities=tuple(final), enums=tuple(b.enums.values()),
+                     sequences=sequences,
+                     views=build_views(config.views, config.default_schema, relations),
+                     default_schema=config.default_schema,
+                     by_entity=MappingProxyType({m.entity: m for m in final}))
+
+
+def _sequences(config: DbModelConfig) -> tuple[Sequence, ...]:
+    """The model's standalone sequences, checked and placed in their schema."""
     sequences = []
     for seq in config.sequences:
         check_identifier(seq.name, what="sequence", entity=f"sequence {seq.name}")
         schema = check_identifier(seq.schema or config.default_schema, what="sequence schema",
                                   entity=f"sequence {seq.name}")
         sequences.append(replace(seq, schema=schema))
-    return ModelMeta(entities=tuple(final), enums=tuple(b.enums.values()),
-                     sequences=tuple(sequences),
-                     by_entity=MappingProxyType({m.entity: m for m in final}))
+    return tuple(sequences)

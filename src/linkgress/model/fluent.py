@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
+from collections.abc import Sequence as Sequence_
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from linkgress.errors import ModelError
 from linkgress.model.entity import MISSING
 from linkgress.model.types import ColumnType
-from linkgress.schema.snapshot import Sequence
+from linkgress.schema.snapshot import Sequence, View
 
 E = TypeVar("E")
 Member = str | Callable[[Any], Any]
@@ -302,6 +303,7 @@ class DbModelConfig:
         self.entities: dict[type[Any], EntitySettings] = {}
         self.enums: dict[type[enum.Enum], EnumSettings] = {}
         self.sequences: list[Sequence] = []
+        self.views: list[View] = []
         self.default_schema: str = "public"
 
     def entity(self, entity: type[E]) -> EntityBuilder[E]:
@@ -331,4 +333,16 @@ class DbModelConfig:
             schema=schema or "", name=name, data_type=data_type, start=start,
             increment=increment, min_value=min_value, max_value=max_value, cache=cache,
             cycle=cycle))
+        return self
+
+    def has_view(self, name: str, sql: str, *, materialized: bool = False,
+                 schema: str | None = None, depends_on: Sequence_[str] = ()) -> DbModelConfig:
+        """A view (``materialized=True``: a materialized view) defined by the query ``sql``.
+
+        Views are created after the tables, in declaration order; ``depends_on`` names other
+        views of the model (``"name"`` or ``"schema.name"``) to create first. Compared through
+        PostgreSQL's printing of the query, replaced when it changes, dropped when removed.
+        """
+        self.views.append(View(schema=schema or "", name=name, definition=sql,
+                               materialized=materialized, depends_on=tuple(depends_on)))
         return self

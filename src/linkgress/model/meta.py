@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from linkgress.model.types import ColumnType
-from linkgress.schema.snapshot import CheckConstraint, ForeignKey, Index, Sequence, UniqueConstraint
+from linkgress.schema.snapshot import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Sequence,
+    UniqueConstraint,
+    View,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -128,7 +135,11 @@ class ModelMeta:
     entities: tuple[EntityMeta, ...]
     enums: tuple[EnumMeta, ...] = ()
     sequences: tuple[Sequence, ...] = ()
+    views: tuple[View, ...] = ()
     extra_schemas: tuple[str, ...] = ()
+    # ``has_default_schema`` (``public`` unless set): always in the context's scope, so its
+    # unmanaged objects are notes even when the model declares nothing there.
+    default_schema: str = "public"
     by_entity: Mapping[type[Any], EntityMeta] = field(
         default_factory=dict, compare=False, repr=False)
 
@@ -141,6 +152,7 @@ class ModelMeta:
         """Every schema the model uses, in first-use order."""
         seen: dict[str, None] = {}
         for name in (*(e.schema for e in self.entities), *(e.schema for e in self.enums),
-                     *(s.schema for s in self.sequences), *self.extra_schemas):
+                     *(s.schema for s in self.sequences), *(v.schema for v in self.views),
+                     *self.extra_schemas):
             seen.setdefault(name)
         return tuple(seen)

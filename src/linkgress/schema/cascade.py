@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from linkgress.schema.operations import Operation
 from linkgress.schema.quoting import quote_qualified
-from linkgress.schema.snapshot import Table
+from linkgress.schema.snapshot import Table, View
 
 if TYPE_CHECKING:
     from linkgress.connection import RawConnection
@@ -72,9 +72,10 @@ class DeletedObjects(list[Operation]):
         self.cascaded: list[str] = list(cascaded)
 
 
-async def cascade_victims(conn: RawConnection, tables: Iterable[Table]) -> list[str]:
-    """The objects (as PostgreSQL describes them) that dropping ``tables`` with CASCADE would
-    also drop, and that are not part of those tables; [] when a plain DROP suffices."""
+async def cascade_victims(conn: RawConnection, tables: Iterable[Table | View]) -> list[str]:
+    """The objects (as PostgreSQL describes them) that dropping ``tables`` (and the managed
+    views given with them) with CASCADE would also drop, and that are not part of those;
+    [] when a plain DROP suffices."""
     names = [quote_qualified(t.schema, t.name) for t in tables]
     if not names:
         return []

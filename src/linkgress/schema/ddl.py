@@ -19,6 +19,7 @@ from linkgress.schema.snapshot import (
     Sequence,
     Table,
     UniqueConstraint,
+    View,
 )
 
 
@@ -370,3 +371,23 @@ def _(op: ops.DropIndex) -> list[str]:
 def render_all(operations: list[ops.Operation]) -> list[str]:
     """All statements for ``operations``, in order."""
     return [sql for op in operations for sql in render(op)]
+
+
+def create_view_sql(view: View, *, replace: bool = False) -> str:
+    """``CREATE [OR REPLACE] [MATERIALIZED] VIEW schema.name AS query`` (the query is the
+    model's raw SQL, sent as one statement: a second one is refused)."""
+    kind = "MATERIALIZED VIEW" if view.materialized else "VIEW"
+    verb = "CREATE OR REPLACE" if replace and not view.materialized else "CREATE"
+    return f"{verb} {kind} {quote_qualified(view.schema, view.name)} AS {view.definition}"
+
+
+@render.register
+def _(op: ops.CreateView) -> list[str]:
+    return [create_view_sql(op.view, replace=op.replace)]
+
+
+@render.register
+def _(op: ops.DropView) -> list[str]:
+    kind = "MATERIALIZED VIEW" if op.view.materialized else "VIEW"
+    cascade = " CASCADE" if op.cascade else ""
+    return [f"DROP {kind} {quote_qualified(op.view.schema, op.view.name)}{cascade}"]

@@ -15,10 +15,10 @@ SELECT 'enum', n.nspname, t.typname, NULL
  WHERE t.typtype = 'e' AND n.nspname = ANY($1::text[])
 UNION ALL
 SELECT CASE c.relkind WHEN 'S' THEN 'sequence' WHEN 'i' THEN 'index' WHEN 'I' THEN 'index'
-                      ELSE 'table' END,
+                      WHEN 'v' THEN 'view' WHEN 'm' THEN 'view' ELSE 'table' END,
        n.nspname, c.relname, NULL
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE c.relkind IN ('r', 'p', 'S', 'i', 'I') AND n.nspname = ANY($1::text[])
+ WHERE c.relkind IN ('r', 'p', 'S', 'i', 'I', 'v', 'm') AND n.nspname = ANY($1::text[])
 UNION ALL
 SELECT 'constraint', n.nspname, con.conname, rel.relname
   FROM pg_constraint con
@@ -41,12 +41,14 @@ class ExistingObjects:
     tables: frozenset[tuple[str, str]]
     indexes: frozenset[tuple[str, str]]
     constraints: frozenset[tuple[str, str, str]]  # (schema, table, name)
+    views: frozenset[tuple[str, str]] = frozenset()  # views and materialized views
 
 
 async def read_existing(conn: RawConnection, schemas: list[str]) -> ExistingObjects:
-    """Read the names of schemas, enums, sequences, tables, indexes and constraints."""
+    """Read the names of schemas, enums, sequences, tables, indexes, constraints and views."""
     found: dict[str, set[tuple[str, ...]]] = {
-        k: set() for k in ("schema", "enum", "sequence", "table", "index", "constraint")}
+        k: set() for k in ("schema", "enum", "sequence", "table", "index", "constraint",
+                           "view")}
     for row in await conn.fetch(EXISTING_OBJECTS, schemas):
         if row["kind"] == "constraint":
             found["constraint"].add((row["schema"], row["parent"], row["name"]))
@@ -59,4 +61,5 @@ async def read_existing(conn: RawConnection, schemas: list[str]) -> ExistingObje
         tables=frozenset((s, n) for s, n in found["table"]),
         indexes=frozenset((s, n) for s, n in found["index"]),
         constraints=frozenset((s, t, n) for s, t, n in found["constraint"]),
+        views=frozenset((s, n) for s, n in found["view"]),
     )

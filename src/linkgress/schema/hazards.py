@@ -186,6 +186,19 @@ def _create_foreign_key(op: ops.CreateForeignKey, ctx: HazardContext) -> tuple[s
     return (SCANS, BLOCKS_WRITES, DATA)
 
 
+def _create_view(op: ops.CreateView, ctx: HazardContext) -> tuple[str, ...]:
+    # A new view locks nothing others use; OR REPLACE takes ACCESS EXCLUSIVE on the view; a
+    # materialized view runs its query over the tables it reads.
+    if op.view.materialized:
+        return (SCANS,)
+    return _EXCLUSIVE if op.replace else ()
+
+
+def _drop_view(op: ops.DropView, ctx: HazardContext) -> tuple[str, ...]:
+    # ACCESS EXCLUSIVE on the view only; a view holds no rows of its own.
+    return _EXCLUSIVE
+
+
 #: The rules, by ``Operation.type``.
 RULES: dict[str, Rule] = {
     "create_schema": _none,
@@ -215,6 +228,8 @@ RULES: dict[str, Rule] = {
     "drop_index": _exclusive,
     "create_foreign_key": _create_foreign_key,
     "drop_foreign_key": _drop_foreign_key,
+    "create_view": _create_view,
+    "drop_view": _drop_view,
 }
 
 

@@ -44,6 +44,7 @@ from linkgress.schema.deferred import (
     split_concurrent,
 )
 from linkgress.schema.diff import DiffResult
+from linkgress.schema.diff.views import is_rebuild
 from linkgress.schema.executor import MigrationExecutor, MigrationSettings
 from linkgress.schema.existing import read_existing
 from linkgress.schema.history import (
@@ -54,6 +55,7 @@ from linkgress.schema.history import (
     read_history,
     write_history,
 )
+from linkgress.schema.introspect.views import as_printed, read_views
 from linkgress.schema.operations import CreateIndex, Operation
 from linkgress.schema.partitions import expand_for_partitions
 from linkgress.schema.plan import merge_schemas, plan_create, plan_drop
@@ -108,7 +110,8 @@ class _Run:
         if self.mode == "expand":
             return split_destructive(plan)
         if self.mode == "contract":
-            pending = [op for op in plan if not op.is_destructive]
+            pending = [op for op in plan
+                       if not op.is_destructive and not is_rebuild(op, list(plan))]
             if pending:
                 raise MigrationError(
                     f"contract() applies only deferred destructive operations, and "
@@ -124,6 +127,14 @@ class _Run:
 
 class _Reconsent(Exception):
     """Under the lock, the plan held destructive operations that were not consented to."""
+
+
+def refuse_blocked(result: DiffResult) -> None:
+    """Raise :class:`MigrationError` (before any DDL) when PostgreSQL would refuse the plan
+    as it stands (``DiffResult.blocked``: e.g. an unmanaged view over a retyped column)."""
+    if result.blocked:
+        raise MigrationError("migration refused before any change: "
+                             + "; ".join(result.blocked) + "; nothing was changed")
 
 
 def _superseded_text(planned: Planned, missing: list[str]) -> str:
@@ -185,7 +196,7 @@ class DbSchemaManager:
                     known: Schema | None = None) -> Planned:
         return await plan_migration(self.client, self.executor, self.target_schema(),
                                     exclude=self.exclude, manage_all=manage_all, conn=conn,
-                                    known=known)
+                                    known=known, scope=(self.context.model.default_schema,))
 
     # -- analyze ----------------------------------------------------------------------------
 
@@ -272,6 +283,7 @@ class DbSchemaManager:
                 planned = await self._plan(manage_all=run.manage_all)
                 if planned.status == "superseded":
                     return self._superseded(planned)
+                refuse_blocked(planned.result)
                 if asked == CONSENT_ROUNDS:
                     break
                 await self._ask(planned, run)
@@ -326,6 +338,7 @@ class DbSchemaManager:
                                        known=run.normalized)
             if planned.status == "superseded":
                 return _Pass(superseded=planned)
+            refuse_blocked(planned.result)
             operations, kept = run.shape(planned.result.operations)
             if run.needs_consent(operations):
                 raise _Reconsent  # rolls back and releases the lock: ask, then come back
@@ -354,8 +367,12 @@ class DbSchemaManager:
         deferred), and this model in the history."""
         recorded = planned.recorded
         snapshot = keep_deferred(planned.normalized, deferred)
+        if snapshot.views:  # recorded as printed: see introspect.views.as_printed
+            printed = (await read_views(conn, [v.schema for v in snapshot.views]) if changed
+                       else planned.current.views)
+            snapshot = as_printed(snapshot, printed)
         if (changed or recorded is None or recorded.notes != snapshot.notes
-                or (deferred and recorded != snapshot)):
+                or recorded.views != snapshot.views or (deferred and recorded != snapshot)):
             await self.executor.write_state(conn, snapshot)
         if planned.status != "current" or not planned.history:
             await self._record_history(conn, planned.identity, planned.history,
@@ -450,7 +467,8 @@ class DbSchemaManager:
             owned = merge_schemas(self.target_schema(), recorded or Schema())
             existing = await read_existing(conn, list(owned.schemas))
             victims = await cascade_victims(
-                conn, [t for t in owned.tables if t.key in existing.tables])
+                conn, [*(t for t in owned.tables if t.key in existing.tables),
+                       *(v for v in owned.views if v.key in existing.views)])
             if victims and not cascade:
                 raise MigrationError(
                     "ensure_deleted(cascade=False) refused: dropping the tables would also "

@@ -1,8 +1,8 @@
 """Create-all and drop-all plans (pure): what ``ensure_created`` / ``ensure_deleted`` run.
 
 Creation follows the seed's order: schemas, enums, sequences, tables (with columns, primary
-keys, unique and check constraints), then foreign keys — so reference cycles work — then indexes.
-Deletion is the reverse.
+keys, unique and check constraints), then foreign keys — so reference cycles work — then indexes,
+then the model's views in their creation order. Deletion is the reverse.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ def plan_create(target: Schema, existing: ExistingObjects | None = None) -> list
     for t in target.tables:
         out += [ops.CreateIndex(schema=t.schema, table_name=t.name, index=ix) for ix in t.indexes
                 if have is None or (t.schema, ix.name) not in have.indexes]
+    out += [ops.CreateView(view=v) for v in target.views if have is None or v.key not in have.views]
     return out
 
 
@@ -53,7 +54,8 @@ def plan_drop(owned: Schema, existing: ExistingObjects, *,
     Schemas are not included: the caller drops a schema only when nothing else lives in it.
     ``cascade`` drops the tables with CASCADE (their dependent views and foreign keys go too).
     """
-    out: list[ops.Operation] = []
+    out: list[ops.Operation] = [ops.DropView(view=v, cascade=cascade)
+                                for v in reversed(owned.views) if v.key in existing.views]
     tables = [t for t in owned.tables if t.key in existing.tables]
     for t in tables:
         out += [ops.DropForeignKey(schema=t.schema, table_name=t.name, foreign_key=fk)
@@ -78,4 +80,5 @@ def merge_schemas(first: Schema, second: Schema) -> Schema:
         enums=merged(first.enums, second.enums),
         sequences=merged(first.sequences, second.sequences),
         tables=merged(first.tables, second.tables),
+        views=merged(first.views, second.views),
     )

@@ -21,9 +21,11 @@ from linkgress.schema.hazards import in_context
 from linkgress.schema.history import ModelIdentity, Status, model_status, read_history
 from linkgress.schema.introspect import introspect, normalize_target
 from linkgress.schema.introspect.constants import candidates, equal_constant_defaults
+from linkgress.schema.introspect.views import print_views, to_print
 from linkgress.schema.operations import DropIndex
 from linkgress.schema.partitions import keep_foreign_indexes
 from linkgress.schema.snapshot import Schema
+from linkgress.schema.view_dependents import triggers, with_dependent_views
 
 if TYPE_CHECKING:
     from linkgress.client import PgClient, RawConnection
@@ -39,7 +41,7 @@ def schemas_in_scope(*snapshots: Schema | None) -> list[str]:
             continue
         names.update(dict.fromkeys(snap.schemas))
         for key in (*(t.key for t in snap.tables), *(e.key for e in snap.enums),
-                    *(s.key for s in snap.sequences)):
+                    *(s.key for s in snap.sequences), *(v.key for v in snap.views)):
             names.setdefault(key[0])
     return list(names)
 
@@ -118,7 +120,7 @@ async def _keep_foreign_indexes(conn: RawConnection, result: DiffResult) -> Diff
     kept, notes = await keep_foreign_indexes(conn, result.operations)
     if not notes:
         return result
-    return DiffResult(operations=kept, notes=[*result.notes, *notes])
+    return DiffResult(operations=kept, notes=[*result.notes, *notes], blocked=result.blocked)
 
 
 def legacy_fingerprints(recorded: Schema | None) -> tuple[str, ...]:
@@ -139,6 +141,33 @@ async def _with_equal_defaults(client: PgClient, conn: RawConnection | None, cur
         return await equal_constant_defaults(conn, current, target)
     async with client.acquire() as own:
         return await equal_constant_defaults(own, current, target)
+
+
+async def _with_printed_views(client: PgClient, conn: RawConnection | None, current: Schema,
+                              target: Schema) -> Schema:
+    """``target`` with the queries of its existing views printed by PostgreSQL (see
+    :mod:`linkgress.schema.introspect.views`); no round trip when every one matches."""
+    if not to_print(current, target):
+        return target
+    if conn is not None:
+        return await print_views(conn, current, target)
+    async with client.acquire() as own:
+        return await print_views(own, current, target)
+
+
+async def _after_diff(client: PgClient, conn: RawConnection | None, result: DiffResult,
+                      target: Schema) -> DiffResult:
+    """The diff completed with what only the database knows: index drops that would take an
+    index linkgress did not make, views that read what the plan changes."""
+    if not (triggers(result.operations) or any(type(op) is DropIndex
+                                               for op in result.operations)):
+        return result
+    if conn is None:
+        async with client.acquire() as own:
+            return await _after_diff(client, own, result, target)
+    if any(type(op) is DropIndex for op in result.operations):
+        result = await _keep_foreign_indexes(conn, result)
+    return await with_dependent_views(conn, result, target)
 
 
 @dataclass
@@ -182,10 +211,12 @@ async def _read(conn: RawConnection, executor: MigrationExecutor, target: Schema
 async def plan_migration(client: PgClient, executor: MigrationExecutor, target: Schema, *,
                          exclude: tuple[str, ...], manage_all: bool,
                          conn: RawConnection | None = None,
-                         known: Schema | None = None) -> Planned:
+                         known: Schema | None = None, scope: tuple[str, ...] = ()) -> Planned:
     """Plan on ``conn`` (the migration connection, under the lock) or, without it, in a
     transaction that is rolled back, then with the pool's concurrent introspection.
-    ``known`` is an earlier normalisation of the model, reused when still valid."""
+    ``known`` is an earlier normalisation of the model, reused when still valid. ``scope``
+    adds schemas to read (the context's default schema) besides those the model and the
+    recorded state use: their unmanaged objects become notes."""
     try:
         if conn is None:
             async with client.acquire() as own:
@@ -197,18 +228,15 @@ async def plan_migration(client: PgClient, executor: MigrationExecutor, target: 
                     await tr.rollback()
         else:
             read = await _read(conn, executor, target, known)
-        current = await introspect(client, schemas_in_scope(target, read.recorded),
+        in_scope = list(dict.fromkeys([*schemas_in_scope(target, read.recorded), *scope]))
+        current = await introspect(client, in_scope,
                                    exclude=exclude, connection=conn)
         compared = await _with_equal_defaults(client, conn, current, read.normalized)
+        compared = await _with_printed_views(client, conn, current, compared)
+        result = await _after_diff(client, conn, diff(current, compared, managed=read.recorded,
+                                                      manage_all=manage_all), compared)
     except asyncpg.PostgresError as exc:
         raise _reading_failed(exc) from exc
-    result = diff(current, compared, managed=read.recorded, manage_all=manage_all)
-    if any(type(op) is DropIndex for op in result.operations):
-        if conn is None:
-            async with client.acquire() as own:
-                result = await _keep_foreign_indexes(own, result)
-        else:
-            result = await _keep_foreign_indexes(conn, result)
-    result = DiffResult(in_context(result.operations, read.server_version), result.notes)
+    result = replace(result, operations=in_context(result.operations, read.server_version))
     return Planned(result, read.normalized, read.recorded, current, read.identity, read.history,
                    read.server_version)

@@ -100,6 +100,11 @@ def _(op: ops.RecreateEnum) -> list[tuple[str, str]]:
             if u.default is not None]
 
 
+@raw_options.register
+def _(op: ops.CreateView) -> list[tuple[str, str]]:
+    return [(f"query of view '{op.view.name}'", op.view.definition)]
+
+
 def failure_reason(op: ops.Operation, exc: BaseException) -> str:
     """PostgreSQL's message; for a refused second statement, with the raw option at fault."""
     if is_stacked(exc):
@@ -113,8 +118,8 @@ def stacked_statement_hint(options: list[tuple[str, str]]) -> str:
     Only an option containing ``;`` can: identifiers and literals are always quoted. (A ``;``
     inside a string literal of the option makes it a suspect too, so all suspects are named.)
     """
-    rule = ("default_sql=, check=, has_check, index expressions and where= are raw SQL and "
-            "take exactly one expression, never a second statement")
+    rule = ("default_sql=, check=, has_check, index expressions, where= and view queries are "
+            "raw SQL and take exactly one expression (or query), never a second statement")
     suspects = [f"{what} {text!r}" for what, text in options if ";" in text]
     if not suspects:
         return f"the statement holds more than one SQL command; {rule}"

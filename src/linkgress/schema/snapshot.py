@@ -157,6 +157,35 @@ class Sequence:
 
 
 @dataclass(frozen=True, kw_only=True)
+class View:
+    """A view (or, ``materialized``, a materialized view) and its query.
+
+    ``definition`` is the query as PostgreSQL prints it (``pg_get_viewdef``) on the database
+    side, and the model's SQL — re-printed by PostgreSQL when it can be — on the model side.
+    ``depends_on`` names (``schema.name``) the model's views this one must be created after;
+    ``columns`` are its output columns as ``(name, type)`` when known. Neither takes part in
+    comparisons: two views are equal when their kind and printed query are.
+    """
+
+    schema: str
+    name: str
+    definition: str
+    materialized: bool = False
+    depends_on: tuple[str, ...] = field(default=(), compare=False)
+    columns: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """``(schema, name)``."""
+        return (self.schema, self.name)
+
+    @property
+    def qualified_name(self) -> str:
+        """``schema.name`` (for messages and ``depends_on``)."""
+        return f"{self.schema}.{self.name}"
+
+
+@dataclass(frozen=True, kw_only=True)
 class Schema:
     """A whole database schema as linkgress sees it."""
 
@@ -164,6 +193,7 @@ class Schema:
     enums: tuple[EnumType, ...] = ()
     sequences: tuple[Sequence, ...] = ()
     tables: tuple[Table, ...] = ()
+    views: tuple[View, ...] = ()
     notes: tuple[str, ...] = field(default=(), compare=False)
 
     def table(self, schema: str, name: str) -> Table | None:
@@ -174,9 +204,13 @@ class Schema:
         """The enum ``schema.name``, or None."""
         return next((e for e in self.enums if e.schema == schema and e.name == name), None)
 
+    def view(self, schema: str, name: str) -> View | None:
+        """The view ``schema.name``, or None."""
+        return next((v for v in self.views if v.schema == schema and v.name == name), None)
+
     def is_empty(self) -> bool:
         """True when the schema holds no objects at all."""
-        return not (self.schemas or self.enums or self.sequences or self.tables)
+        return not (self.schemas or self.enums or self.sequences or self.tables or self.views)
 
 
 # Leaves of the JSON form, returned as they are.
@@ -222,7 +256,7 @@ def from_json(data: Any) -> Any:
     """Rebuild snapshot values written by :func:`to_json`."""
     if not _KINDS:
         for cls in (Column, PrimaryKey, UniqueConstraint, CheckConstraint, Index, ForeignKey,
-                    Table, EnumType, Sequence, Schema, ColumnType):
+                    Table, EnumType, Sequence, View, Schema, ColumnType):
             _KINDS[cls.__name__] = cls
     if isinstance(data, list):
         return tuple(v if type(v) in _SCALARS else from_json(v) for v in data)

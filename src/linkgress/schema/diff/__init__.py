@@ -29,10 +29,14 @@ __all__ = ["DiffResult", "diff", "order_operations"]
 @dataclass(frozen=True)
 class DiffResult:
     """What :func:`diff` found: ``operations`` in executable order, and human ``notes``
-    (unmanaged objects left alone, likely renames, changes that may fail on existing rows)."""
+    (unmanaged objects left alone, likely renames, changes that may fail on existing rows).
+    ``blocked`` lists the notes that make the plan impossible as it stands."""
 
     operations: list[Operation] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # What makes PostgreSQL refuse the plan (e.g. an unmanaged view over a column whose type
+    # changes), also among the notes: migrate() raises MigrationError before any DDL.
+    blocked: list[str] = field(default_factory=list)
 
 
 def diff(current: Schema, target: Schema, *, managed: Schema | None = None,
@@ -47,9 +51,10 @@ def diff(current: Schema, target: Schema, *, managed: Schema | None = None,
     :func:`order_operations`, and notes. Never raises for a valid pair of snapshots.
     """
     from linkgress.schema.diff.engine import run_diff
+    from linkgress.schema.diff.views import order_views
 
     operations, notes = run_diff(current, target, managed=managed, manage_all=manage_all)
-    return DiffResult(operations=order_operations(operations),
+    return DiffResult(operations=order_views(order_operations(operations), target),
                       notes=[*introspection_notes(current), *notes])
 
 

@@ -11,6 +11,7 @@ from linkgress.schema.diff.renames import apply_rename_hints
 from linkgress.schema.diff.schemas import create_schemas, drop_schemas
 from linkgress.schema.diff.sequences import diff_sequences
 from linkgress.schema.diff.tables import diff_tables
+from linkgress.schema.diff.views import diff_views
 from linkgress.schema.operations import Operation
 from linkgress.schema.snapshot import Schema
 
@@ -27,6 +28,7 @@ def run_diff(current: Schema, target: Schema, *, managed: Schema | None,
     operations += table_ops
     operations += rebuild_enum_dependents(ctx, current, target, operations)
     operations += rebuild_dependent_fks(ctx, current, target, operations)
+    operations += diff_views(ctx, current, target)
     note_blocking_references(ctx, current, operations)
     operations += drop_schemas(ctx, current, target, operations)
     return operations, ctx.notes

@@ -4,7 +4,9 @@ Each operation kind belongs to a phase; phases run in this order and operations 
 relative order inside a phase (a stable sort), so the differ's order within a kind — labels
 added in sequence, tables in model order — survives.
 
-1. Drop foreign keys first: before the tables, columns and keys they involve go or change.
+0. Drop views first (dependents before what they read): before the tables and columns they
+   read go or change type.
+1. Drop foreign keys: before the tables, columns and keys they involve go or change.
 2. Drop indexes, then unique/check/primary-key constraints (before their columns go, which
    would take them along and make the explicit drop fail).
 3. Drop tables, then columns.
@@ -13,7 +15,7 @@ added in sequence, tables in model order — survives.
 5. Create tables, rename columns (before adds, which may reuse an old name), add columns,
    alter columns and comments.
 6. Add primary keys, unique and check constraints, then foreign keys (their referenced keys
-   exist by now), then indexes last.
+   exist by now), then indexes, then views (in dependency order), over the finished tables.
 7. Drop sequences, enums and schemas only after every table and column that used them changed.
 """
 
@@ -22,6 +24,7 @@ from __future__ import annotations
 from linkgress.schema import operations as ops
 
 PHASES: tuple[tuple[type[ops.Operation], ...], ...] = (
+    (ops.DropView,),
     (ops.DropForeignKey,),
     (ops.DropIndex,),
     (ops.DropUniqueConstraint, ops.DropCheckConstraint, ops.DropPrimaryKey),
@@ -37,6 +40,7 @@ PHASES: tuple[tuple[type[ops.Operation], ...], ...] = (
     (ops.AddPrimaryKey, ops.CreateUniqueConstraint, ops.CreateCheckConstraint),
     (ops.CreateForeignKey,),
     (ops.CreateIndex,),
+    (ops.CreateView,),
     (ops.DropSequence,),
     (ops.DropEnum,),
     (ops.DropSchema,),

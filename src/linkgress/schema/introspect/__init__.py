@@ -17,9 +17,11 @@ it in a rolled-back savepoint).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from linkgress.schema.introspect.normalize import normalize
+from linkgress.schema.introspect.others import other_notes
 from linkgress.schema.introspect.parse import build_schema
 from linkgress.schema.introspect.reader import (
     DEFAULT_WORKERS,
@@ -27,6 +29,7 @@ from linkgress.schema.introspect.reader import (
     read_on,
     read_sequential,
 )
+from linkgress.schema.introspect.views import parse_views
 from linkgress.schema.snapshot import Schema
 
 if TYPE_CHECKING:
@@ -51,8 +54,9 @@ async def introspect(client: PgClient, schemas: Sequence[str], *, exclude: Seque
 
     The result is in canonical order (everything sorted by name; columns in table order), as
     :func:`normalize_target` returns it. ``Schema.notes`` mentions what the snapshot cannot
-    represent (invalid indexes, generated columns). Tables' ``exclude`` patterns also apply to
-    enums and sequences.
+    represent (invalid indexes, generated columns) and the objects linkgress does not manage
+    at all (functions, triggers, rules, policies, composite types, foreign tables: see
+    :mod:`.others`). Tables' ``exclude`` patterns also apply to enums, sequences and views.
     """
     names = list(dict.fromkeys(schemas))
     if connection is not None:
@@ -61,7 +65,11 @@ async def introspect(client: PgClient, schemas: Sequence[str], *, exclude: Seque
         rows = await read_concurrently(client, names, min(DEFAULT_WORKERS, client.max_size))
     else:
         rows = await read_sequential(client, names)
-    return build_schema(rows, exclude=exclude)
+    schema = build_schema(rows, exclude=exclude)
+    if not (rows.views or rows.others):
+        return schema
+    return replace(schema, views=parse_views(rows.views, exclude),
+                   notes=(*schema.notes, *other_notes(rows.others, exclude)))
 
 
 async def normalize_target(conn: RawConnection, target: Schema) -> Schema:

@@ -69,6 +69,8 @@ class CatalogRows:
     columns: Sequence[Row] = ()
     constraints: Sequence[Row] = ()
     indexes: Sequence[Row] = ()
+    views: Sequence[Row] = ()
+    others: Sequence[Row] = ()
 
 
 def parse_type_text(text: str) -> ColumnType:

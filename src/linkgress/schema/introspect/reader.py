@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from linkgress.schema.introspect import catalog
+from linkgress.schema.introspect.others import others_sql
 from linkgress.schema.introspect.parse import CatalogRows
+from linkgress.schema.introspect.views import VIEWS
 from linkgress.schema.quoting import quote_literal
 
 if TYPE_CHECKING:
@@ -40,6 +42,8 @@ def catalog_queries(server_major: int, column_shards: int = 1) -> dict[str, str]
         "sequences": catalog.SEQUENCES,
         "enums": catalog.ENUMS,
         "schemas": catalog.SCHEMAS,
+        "views": VIEWS,
+        "others": others_sql(server_major),
     }
 
 

@@ -6,8 +6,8 @@ it, ``reverse()``, and ``hazards`` (what applying it does to live traffic and to
 (``DropColumn`` holds the whole prior column), so reversing needs no database.
 
 The classes live in ``base`` (:class:`Operation`), ``types`` (schemas, enums, sequences),
-``tables`` (tables, columns) and ``constraints`` (keys, constraints, indexes, foreign keys);
-import them from here.
+``tables`` (tables, columns), ``constraints`` (keys, constraints, indexes, foreign keys) and
+``views``; import them from here.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ from linkgress.schema.operations.types import (
     EnumColumnUse,
     RecreateEnum,
 )
+from linkgress.schema.operations.views import CreateView, DropView
 from linkgress.schema.snapshot import (
     CheckConstraint,
     Column,
@@ -58,6 +59,7 @@ from linkgress.schema.snapshot import (
     Sequence,
     Table,
     UniqueConstraint,
+    View,
 )
 
 # The snapshot values and IrreversibleOperation are re-exported for the imports written when
@@ -79,6 +81,7 @@ __all__ = [
     "CreateSequence",
     "CreateTable",
     "CreateUniqueConstraint",
+    "CreateView",
     "DropCheckConstraint",
     "DropColumn",
     "DropEnum",
@@ -89,6 +92,7 @@ __all__ = [
     "DropSequence",
     "DropTable",
     "DropUniqueConstraint",
+    "DropView",
     "EnumColumnUse",
     "EnumType",
     "ForeignKey",
@@ -103,6 +107,7 @@ __all__ = [
     "SetTableComment",
     "Table",
     "UniqueConstraint",
+    "View",
     "table_label",
 ]
 
@@ -111,5 +116,5 @@ ALL_OPERATIONS: tuple[type[Operation], ...] = (
     AlterSequence, CreateTable, DropTable, RenameTable, SetTableComment, AddColumn, DropColumn,
     AlterColumn, RenameColumn, AddPrimaryKey, DropPrimaryKey, CreateUniqueConstraint,
     DropUniqueConstraint, CreateCheckConstraint, DropCheckConstraint, CreateIndex, DropIndex,
-    CreateForeignKey, DropForeignKey, RecreateEnum,
+    CreateForeignKey, DropForeignKey, RecreateEnum, CreateView, DropView,
 )
