@@ -18,9 +18,10 @@ no conversion is needed, so a hot loop can skip those columns); the reading side
 from __future__ import annotations
 
 import enum
-import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+from linkgress.model.typetable import spec_for
 
 if TYPE_CHECKING:
     from linkgress.model.meta import ColumnMeta, EntityMeta
@@ -33,14 +34,6 @@ __all__ = [
 ]
 
 Converter = Callable[[Any], Any]
-
-_JSON_TYPES = frozenset({"json", "jsonb"})
-_COMPACT = (",", ":")
-
-
-def _json_dumps(value: Any) -> Any:
-    return None if value is None else json.dumps(value, separators=_COMPACT)
-
 
 def _enum_encoder(enum_class: type[enum.Enum], dims: int) -> Converter:
     def label(value: Any) -> Any:
@@ -63,9 +56,8 @@ def encoder_for(column: ColumnMeta) -> Converter | None:
     """How to turn a Python value into a bind parameter for ``column`` (None: as it is)."""
     if column.enum_class is not None:
         return _enum_encoder(column.enum_class, column.type.dims)
-    if column.type.name in _JSON_TYPES and column.type.dims == 0:
-        return _json_dumps
-    return None
+    spec = spec_for(column.type)
+    return spec.encode if spec is not None and column.type.dims == 0 else None
 
 
 _ENCODERS: dict[int, tuple[EntityMeta, tuple[Converter | None, ...]]] = {}

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from linkgress.errors import QueryBuildError
+from linkgress.model.typetable import spec_for
 from linkgress.query.expressions import ColumnRef, Expr, Param, as_expr
 from linkgress.query.navigation import (
     CollectionList,
@@ -169,10 +170,6 @@ def _collect(projection: Projection, out: list[Any]) -> None:
 # --- code generation ----------------------------------------------------------------------------
 
 
-def _json_value(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str) else value
-
-
 def _enum_decoder(enum_class: type[enum.Enum], dims: int) -> Callable[[Any], Any]:
     def member(value: Any) -> Any:
         return None if value is None else enum_class(value)
@@ -190,9 +187,8 @@ def converter_for(meta: ColumnMeta) -> Callable[[Any], Any] | None:
     value is already right (most types: asyncpg decodes them natively)."""
     if meta.enum_class is not None:
         return _enum_decoder(meta.enum_class, meta.type.dims)
-    if meta.type.name in ("json", "jsonb") and not meta.type.dims:
-        return _json_value
-    return None
+    spec = spec_for(meta.type)
+    return spec.decode if spec is not None and not meta.type.dims else None
 
 
 class _EnumLookup(dict[Any, Any]):

@@ -16,7 +16,7 @@ from fnmatch import fnmatchcase
 from functools import lru_cache
 from typing import Any, Protocol
 
-from linkgress.model.types import ColumnType
+from linkgress.model.types import ColumnType, split_modifier
 from linkgress.schema.snapshot import (
     CheckConstraint,
     Column,
@@ -49,6 +49,7 @@ SEQUENCE_RANGES = {
 
 # format_type() output: a head, optional modifiers, an optional tail ("timestamp(3) with time
 # zone"), array brackets stripped beforehand.
+_MODIFIER = re.compile(r"\(([^()]*)\)$")
 _TYPE_TEXT = re.compile(r"^(?P<head>[^(]*?)\s*\((?P<params>[0-9, ]+)\)(?P<tail>.*)$")
 
 
@@ -103,7 +104,11 @@ def _column_type(text: str, dims: int, type_schema: str, type_name: str,
                  type_kind: str) -> ColumnType:
     # Cached: a large schema repeats a few dozen types thousands of times (ColumnType is frozen).
     if type_schema != "pg_catalog":
-        return ColumnType(type_name, dims=dims, schema=type_schema, is_enum=type_kind == "e")
+        # Extension types and domains keep their printed modifier: geometry(Point,4326).
+        match = _MODIFIER.search(text.removesuffix("[]"))
+        params, modifier = split_modifier(match[1]) if match else ((), None)
+        return ColumnType(type_name, params, dims, type_schema, type_kind == "e",
+                          modifier=modifier)
     base = parse_type_text(text)
     return ColumnType(base.name, base.params, dims)
 
