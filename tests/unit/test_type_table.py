@@ -18,8 +18,8 @@ from linkgress.migrations.table_builder import TableBuilder
 from linkgress.model import types as t
 from linkgress.model.inference import infer_type
 from linkgress.model.literals import sql_literal
-from linkgress.model.typetable import BY_PYTHON, TYPES, TypeSpec, spec_for
 from linkgress.model.types import ColumnType, pg_type
+from linkgress.model.typetable import BY_PYTHON, TYPES, TypeSpec, spec_for
 from linkgress.query.convert import encoder_for
 from linkgress.query.materialize import converter_for
 

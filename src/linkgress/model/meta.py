@@ -22,7 +22,8 @@ class ColumnMeta:
 
     ``attr`` is the Python attribute, ``name`` the column. ``default`` is the SQL default
     expression (rendered from ``python_default`` or given as ``default_sql``); ``generated`` is
-    true when the database fills the value (identity or any default) so inserts may omit it.
+    true when the database fills the value (identity or any default) so inserts may omit it;
+    ``generated_as`` is the expression of a generated column (never written by the ORM).
     """
 
     attr: str
@@ -38,11 +39,16 @@ class ColumnMeta:
     comment: str | None = None
     renamed_from: str | None = None
     enum_class: builtins.type[enum.Enum] | None = None
+    generated_as: str | None = None
+    using: str | None = None
+    identity_start: int | None = None
+    identity_increment: int | None = None
 
     @property
     def generated(self) -> bool:
         """True when the database can supply the value on insert."""
-        return self.identity is not None or self.default is not None or self.type.serial
+        return (self.identity is not None or self.default is not None or self.type.serial
+                or self.generated_as is not None)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -9,6 +9,12 @@ from __future__ import annotations
 from functools import singledispatch
 
 from linkgress.schema import operations as ops
+from linkgress.schema.column_ddl import (
+    drop_expression,
+    identity_changes,
+    identity_options,
+    regenerates,
+)
 from linkgress.schema.quoting import quote_ident, quote_literal, quote_qualified
 from linkgress.schema.snapshot import (
     CheckConstraint,
@@ -30,8 +36,11 @@ def column_definition(column: Column) -> str:
     """``"name" type [GENERATED ... AS IDENTITY] [DEFAULT ...] [NOT NULL]`` (a serial column's
     type is spelled ``serial``: PostgreSQL makes its owned sequence and default)."""
     parts = [quote_ident(column.name), column.type.ddl_sql]
-    if column.identity is not None:
-        parts.append(f"GENERATED {column.identity.upper()} AS IDENTITY")
+    if column.generated is not None:
+        parts.append(f"GENERATED ALWAYS AS ({column.generated}) STORED")
+    elif column.identity is not None:
+        parts.append(f"GENERATED {column.identity.upper()} AS IDENTITY"
+                     + identity_options(column))
     elif column.default is not None:
         parts.append(f"DEFAULT {column.default}")
     if not column.nullable:
@@ -266,7 +275,8 @@ def _alter_column_clauses(op: ops.AlterColumn) -> list[str]:
     if old.default != new.default and old.default is not None:
         clauses.append(f"ALTER COLUMN {col} DROP DEFAULT")
     if old.type != new.type:
-        using = op.using if op.using is not None else f"{col}::{new.type.sql}"
+        using = (f"({new.using})" if new.using is not None
+                 else op.using if op.using is not None else f"{col}::{new.type.sql}")
         clauses.append(f"ALTER COLUMN {col} TYPE {new.type.sql} USING {using}")
     if old.default != new.default and new.default is not None:
         clauses.append(f"ALTER COLUMN {col} SET DEFAULT {new.default}")
@@ -275,7 +285,10 @@ def _alter_column_clauses(op: ops.AlterColumn) -> list[str]:
     if switch:
         clauses.append(f"ALTER COLUMN {col} SET GENERATED {str(new.identity).upper()}")
     elif old.identity != new.identity and new.identity is not None:
-        clauses.append(f"ALTER COLUMN {col} ADD GENERATED {new.identity.upper()} AS IDENTITY")
+        clauses.append(f"ALTER COLUMN {col} ADD GENERATED {new.identity.upper()} AS IDENTITY"
+                       + identity_options(new))
+    if old.identity is not None and new.identity is not None:
+        clauses += identity_changes(col, old, new)
     return clauses
 
 
@@ -291,7 +304,11 @@ def _identity_catch_up(op: ops.AlterColumn) -> list[str]:
 
 @render.register
 def _(op: ops.AlterColumn) -> list[str]:
-    clauses = _alter_column_clauses(op)
+    if regenerates(op.old, op.new):  # see column_ddl.regenerates
+        return [f"ALTER TABLE {quote_qualified(op.schema, op.table_name)} DROP COLUMN "
+                f"{quote_ident(op.new.name)}, ADD COLUMN {column_definition(op.new)}",
+                *([_column_comment(op.schema, op.table_name, op.new)] if op.new.comment else [])]
+    clauses = drop_expression(op.old, op.new) + _alter_column_clauses(op)
     statements = []
     if clauses:
         statements.append(f"ALTER TABLE {quote_qualified(op.schema, op.table_name)} "

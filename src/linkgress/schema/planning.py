@@ -19,6 +19,7 @@ from linkgress.schema.diff import DiffResult, diff
 from linkgress.schema.from_model import schema_from_model
 from linkgress.schema.history import ModelIdentity, Status, model_status, read_history
 from linkgress.schema.introspect import introspect, normalize_target
+from linkgress.schema.introspect.casts import check_type_changes, type_changes
 from linkgress.schema.introspect.constants import candidates, equal_constant_defaults
 from linkgress.schema.operations import DropIndex
 from linkgress.schema.partitions import keep_foreign_indexes
@@ -206,4 +207,16 @@ async def plan_migration(client: PgClient, executor: MigrationExecutor, target: 
                 result = await _keep_foreign_indexes(own, result)
         else:
             result = await _keep_foreign_indexes(conn, result)
+    if type_changes(result.operations):
+        await _check_casts(client, conn, result)
     return Planned(result, read.normalized, read.recorded, current, read.identity, read.history)
+
+
+async def _check_casts(client: PgClient, conn: RawConnection | None, result: DiffResult) -> None:
+    """Refuse, before anything runs, a type change PostgreSQL cannot carry out (see
+    :mod:`linkgress.schema.introspect.casts`)."""
+    if conn is not None:
+        await check_type_changes(conn, result.operations)
+        return
+    async with client.acquire() as own:
+        await check_type_changes(own, result.operations)

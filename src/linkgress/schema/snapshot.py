@@ -22,7 +22,9 @@ FK_MATCHES = ("SIMPLE", "FULL")
 @dataclass(frozen=True, kw_only=True)
 class Column:
     """A table column. ``default`` is a SQL expression; ``identity`` is ``"always"``,
-    ``"by default"`` or None."""
+    ``"by default"`` or None, with its sequence's ``identity_start`` / ``identity_increment``
+    (None: PostgreSQL's default, 1); ``generated`` is the expression of a ``GENERATED ALWAYS AS
+    (...) STORED`` column."""
 
     name: str
     type: ColumnType
@@ -30,6 +32,12 @@ class Column:
     default: str | None = None
     identity: str | None = None
     comment: str | None = None
+    generated: str | None = None
+    identity_start: int | None = None
+    identity_increment: int | None = None
+    # The model's conversion for a type change (``column(using=...)``): an expression over the
+    # old column. Not part of equality: it says how to get there, not what is there.
+    using: str | None = field(default=None, compare=False)
     # The model's rename hint (``column(renamed_from=...)``): the differ renames a column of
     # that name instead of dropping it. Not part of equality: it describes history, not shape.
     renamed_from: str | None = field(default=None, compare=False)

@@ -83,6 +83,12 @@ SELECT a.attrelid AS table_oid, a.attnum AS position, a.attname AS name,
        en.nspname AS type_schema, et.typname AS type_name, et.typtype::text AS type_kind,
        NOT a.attnotnull AS nullable, pg_catalog.pg_get_expr(d.adbin, d.adrelid) AS "default",
        a.attidentity::text AS identity, a.attgenerated::text AS generated,
+       CASE WHEN a.attidentity <> '' THEN
+         (SELECT ARRAY[s.seqstart, s.seqincrement] FROM pg_catalog.pg_depend idd
+            JOIN pg_catalog.pg_sequence s ON s.seqrelid = idd.objid
+           WHERE idd.refobjid = a.attrelid AND idd.refobjsubid = a.attnum
+             AND idd.classid = 'pg_catalog.pg_class'::regclass AND idd.deptype = 'i')
+       END AS identity_options,
        dsc.description AS comment,
        (a.attidentity = '' AND pg_catalog.pg_get_expr(d.adbin, d.adrelid) = ANY(own.nextvals))
          IS TRUE AS serial

@@ -115,15 +115,33 @@ def _column_type(text: str, dims: int, type_schema: str, type_name: str,
 
 def parse_column(row: Row) -> Column:
     """A :class:`Column` from a ``COLUMNS`` row. Identity, serial and generated columns have
-    no default (the model side agrees: an identity column's ``default`` is None, and a serial
-    column's ``nextval`` default is part of its type)."""
+    no default (the model side agrees: an identity column's ``default`` is None, a serial
+    column's ``nextval`` default is part of its type, and a generated column's expression is
+    its ``generated``)."""
     identity = IDENTITY_CODES.get(row["identity"] or "")
-    default = None if identity is not None or row["generated"] else row["default"]
+    generated = row["default"] if row["generated"] else None
+    default = None if identity is not None or generated is not None else row["default"]
     ctype = parse_column_type(row)
     if _is_serial(row, ctype):
         ctype, default = replace(ctype, serial=True), None
+    start, increment = identity_options(row) if identity is not None else (None, None)
     return Column(name=row["name"], type=ctype, nullable=bool(row["nullable"]),
-                  default=default, identity=identity, comment=row["comment"])
+                  default=default, identity=identity, comment=row["comment"],
+                  generated=generated, identity_start=start, identity_increment=increment)
+
+
+def identity_options(row: Row) -> tuple[int | None, int | None]:
+    """An identity's ``(start, increment)``, None where PostgreSQL's default (1, and a start
+    of 1 going up or -1 going down), as the model states them."""
+    try:
+        options = row["identity_options"]
+    except KeyError:  # rows recorded before this column existed
+        return None, None
+    if not options:
+        return None, None
+    start, increment = int(options[0]), int(options[1])
+    return (None if start == (1 if increment > 0 else -1) else start,
+            None if increment == 1 else increment)
 
 
 def _is_serial(row: Row, ctype: ColumnType) -> bool:
@@ -273,10 +291,6 @@ def collect_table_parts(rows: CatalogRows, keep: dict[Any, str]
     for row in rows.columns:
         if row["table_oid"] in keep:
             parts[row["table_oid"]].columns.append(parse_column(row))
-            if row["generated"]:
-                notes.append(f"column {keep[row['table_oid']]}.{row['name']} is a generated "
-                             "column; linkgress "
-                             "does not manage its expression")
     for row in rows.constraints:
         if row["table_oid"] in keep:
             _add_constraint(parts[row["table_oid"]], parse_constraint(row))
