@@ -30,6 +30,7 @@ from linkgress.model.relations import foreign_keys, navigations
 from linkgress.model.types import INTEGER_TYPES, ColumnType
 from linkgress.schema.snapshot import (
     CheckConstraint,
+    Domain,
     Index,
     UniqueConstraint,
 )
@@ -368,6 +369,24 @@ def _check_relation_names(metas: list[EntityMeta]) -> None:
             seen[key] = f"{what} of {meta.name}"
 
 
+def _domains(config: DbModelConfig) -> tuple[Domain, ...]:
+    out: dict[tuple[str, str], Domain] = {}
+    for domain in config.domains:
+        where = f"domain {domain.name}"
+        check_identifier(domain.name, what="domain", entity=where)
+        schema = check_identifier(domain.schema or config.default_schema, what="domain schema",
+                                  entity=where)
+        check_text(domain.default, what="domain default_sql", entity=where)
+        check_text(domain.check, what="domain check", entity=where)
+        check_text(domain.base_type.name, what="domain base type", entity=where)
+        if domain.base_type.serial:
+            raise ModelError("a domain cannot be over a serial type", entity=where)
+        if (schema, domain.name) in out:
+            raise ModelError("declared twice with model.has_domain(...)", entity=where)
+        out[(schema, domain.name)] = replace(domain, schema=schema)
+    return tuple(out.values())
+
+
 def build_model(tables: Mapping[str, type[Any]], config: DbModelConfig) -> ModelMeta:
     """Build and validate the model of a context whose attributes ``tables`` map to entities.
 
@@ -405,5 +424,5 @@ def build_model(tables: Mapping[str, type[Any]], config: DbModelConfig) -> Model
                                   entity=f"sequence {seq.name}")
         sequences.append(replace(seq, schema=schema))
     return ModelMeta(entities=tuple(final), enums=tuple(b.enums.values()),
-                     sequences=tuple(sequences),
+                     sequences=tuple(sequences), domains=_domains(config),
                      by_entity=MappingProxyType({m.entity: m for m in final}))

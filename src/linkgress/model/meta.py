@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from linkgress.model.types import ColumnType
-from linkgress.schema.snapshot import CheckConstraint, ForeignKey, Index, Sequence, UniqueConstraint
+from linkgress.schema.snapshot import (
+    CheckConstraint,
+    Domain,
+    ForeignKey,
+    Index,
+    Sequence,
+    UniqueConstraint,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -123,6 +130,7 @@ class ModelMeta:
     enums: tuple[EnumMeta, ...] = ()
     sequences: tuple[Sequence, ...] = ()
     extra_schemas: tuple[str, ...] = ()
+    domains: tuple[Domain, ...] = ()
     by_entity: Mapping[type[Any], EntityMeta] = field(
         default_factory=dict, compare=False, repr=False)
 
@@ -135,6 +143,7 @@ class ModelMeta:
         """Every schema the model uses, in first-use order."""
         seen: dict[str, None] = {}
         for name in (*(e.schema for e in self.entities), *(e.schema for e in self.enums),
-                     *(s.schema for s in self.sequences), *self.extra_schemas):
+                     *(s.schema for s in self.sequences), *(d.schema for d in self.domains),
+                     *self.extra_schemas):
             seen.setdefault(name)
         return tuple(seen)

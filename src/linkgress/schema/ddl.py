@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import singledispatch
 
+from linkgress.schema import domain_ops
 from linkgress.schema import operations as ops
 from linkgress.schema.column_ddl import (
     drop_expression,
@@ -382,6 +383,21 @@ def _(op: ops.CreateIndex) -> list[str]:
 def _(op: ops.DropIndex) -> list[str]:
     concurrently = "CONCURRENTLY " if op.index.concurrently else ""
     return [f"DROP INDEX {concurrently}{quote_qualified(op.schema, op.index.name)}"]
+
+
+@render.register
+def _(op: domain_ops.CreateDomain) -> list[str]:
+    return [domain_ops.create_domain_sql(op.domain)]
+
+
+@render.register
+def _(op: domain_ops.AlterDomain) -> list[str]:
+    return domain_ops.alter_domain_sql(op.old, op.new)
+
+
+@render.register
+def _(op: domain_ops.DropDomain) -> list[str]:
+    return [domain_ops.drop_domain_sql(op.domain)]
 
 
 def render_all(operations: list[ops.Operation]) -> list[str]:

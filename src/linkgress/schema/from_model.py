@@ -30,4 +30,5 @@ def schema_from_model(model: ModelMeta) -> Schema:
                     for e in model.enums),
         sequences=model.sequences,
         tables=tuple(table_from_entity(m) for m in model.entities),
+        domains=model.domains,
     )

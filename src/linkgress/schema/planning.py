@@ -39,7 +39,7 @@ def schemas_in_scope(*snapshots: Schema | None) -> list[str]:
             continue
         names.update(dict.fromkeys(snap.schemas))
         for key in (*(t.key for t in snap.tables), *(e.key for e in snap.enums),
-                    *(s.key for s in snap.sequences)):
+                    *(s.key for s in snap.sequences), *(d.key for d in snap.domains)):
             names.setdefault(key[0])
     return list(names)
 

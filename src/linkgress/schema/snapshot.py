@@ -145,6 +145,26 @@ class EnumType:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Domain:
+    """A ``CREATE DOMAIN``: a base type with an optional default, NOT NULL and CHECK (an
+    expression over ``VALUE``). ``check_names`` are the database's names of its check
+    constraints (to drop them on a change); they take no part in comparisons."""
+
+    schema: str
+    name: str
+    base_type: ColumnType
+    not_null: bool = False
+    default: str | None = None
+    check: str | None = None
+    check_names: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """``(schema, name)``."""
+        return (self.schema, self.name)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Sequence:
     """A standalone sequence (identity columns' sequences are part of their column)."""
 
@@ -173,6 +193,7 @@ class Schema:
     sequences: tuple[Sequence, ...] = ()
     tables: tuple[Table, ...] = ()
     notes: tuple[str, ...] = field(default=(), compare=False)
+    domains: tuple[Domain, ...] = ()
 
     def table(self, schema: str, name: str) -> Table | None:
         """The table ``schema.name``, or None."""
@@ -184,7 +205,8 @@ class Schema:
 
     def is_empty(self) -> bool:
         """True when the schema holds no objects at all."""
-        return not (self.schemas or self.enums or self.sequences or self.tables)
+        return not (self.schemas or self.enums or self.sequences or self.tables
+                    or self.domains)
 
 
 # Leaves of the JSON form, returned as they are.
@@ -230,7 +252,7 @@ def from_json(data: Any) -> Any:
     """Rebuild snapshot values written by :func:`to_json`."""
     if not _KINDS:
         for cls in (Column, PrimaryKey, UniqueConstraint, CheckConstraint, Index, ForeignKey,
-                    Table, EnumType, Sequence, Schema, ColumnType):
+                    Table, EnumType, Sequence, Schema, ColumnType, Domain):
             _KINDS[cls.__name__] = cls
     if isinstance(data, list):
         return tuple(v if type(v) in _SCALARS else from_json(v) for v in data)

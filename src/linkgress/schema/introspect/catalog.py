@@ -218,6 +218,10 @@ SELECT 'enum', n.nspname, t.typname,
   FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
  WHERE t.typtype = 'e' AND n.nspname = ANY($1::text[])
 UNION ALL
+SELECT 'domain', n.nspname, t.typname, NULL
+  FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+ WHERE t.typtype = 'd' AND n.nspname = ANY($1::text[])
+UNION ALL
 SELECT 'relation', n.nspname, c.relname, NULL
   FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
  WHERE c.relkind = 'S' AND n.nspname = ANY($1::text[])

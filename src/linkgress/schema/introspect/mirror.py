@@ -26,6 +26,7 @@ from functools import lru_cache
 
 from linkgress.model.types import ColumnType
 from linkgress.schema.ddl import check_clause, create_index_sql
+from linkgress.schema.introspect.domains import mirror_statements, temp_name
 from linkgress.schema.introspect.parse import Row, canonical_schema
 from linkgress.schema.quoting import quote_ident, quote_literal, quote_qualified
 from linkgress.schema.rawsql import check_options, column_options, index_options
@@ -57,6 +58,7 @@ class Existing:
     schemas: frozenset[str] = frozenset()
     enums: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
     relations: frozenset[tuple[str, str]] = frozenset()
+    domains: frozenset[tuple[str, str]] = frozenset()
 
     @classmethod
     def from_rows(cls, rows: Sequence[Row]) -> Existing:
@@ -66,7 +68,8 @@ class Existing:
             enums={(r["schema"], r["name"]): tuple(r["labels"])
                    for r in rows if r["kind"] == "enum"},
             relations=frozenset((r["schema"], r["name"]) for r in rows
-                                if r["kind"] == "relation"))
+                                if r["kind"] == "relation"),
+            domains=frozenset((r["schema"], r["name"]) for r in rows if r["kind"] == "domain"))
 
 
 @dataclass
@@ -89,6 +92,7 @@ class MirrorPlan:
 
     statements: list[Statement] = field(default_factory=list)
     temp_tables: list[str] = field(default_factory=list)
+    temp_domains: list[str] = field(default_factory=list)
     columns: dict[tuple[str, str | None], tuple[str, str]] = field(default_factory=dict)
     checks: dict[tuple[int, str], tuple[str, str]] = field(default_factory=dict)
     indexes: dict[tuple[int, int], tuple[str, str]] = field(default_factory=dict)
@@ -103,7 +107,8 @@ def type_statements(target: Schema, existing: Existing) -> list[Statement]:
     """Schemas, enums and sequences the mirror's types and defaults need but the database
     lacks; an enum lacking one of the target's labels is set aside (renamed) and recreated."""
     out: list[Statement] = []
-    needed = [e.schema for e in target.enums] + [s.schema for s in target.sequences]
+    needed = [e.schema for e in target.enums] + [s.schema for s in target.sequences] \
+        + [d.schema for d in target.domains]
     for name in dict.fromkeys(needed):
         if name not in existing.schemas:
             out.append(Statement(f"CREATE SCHEMA {quote_ident(name)}", f"schema {name!r}"))
@@ -119,6 +124,7 @@ def type_statements(target: Schema, existing: Existing) -> list[Statement]:
         values = ", ".join(quote_literal(v) for v in enum.values)
         out.append(Statement(f"CREATE TYPE {quote_qualified(enum.schema, enum.name)} "
                              f"AS ENUM ({values})", what))
+    out += [Statement(sql, "domains") for sql in mirror_statements(target, existing.domains)]
     for seq in target.sequences:
         if seq.key not in existing.relations:
             out.append(Statement(f"CREATE SEQUENCE {quote_qualified(seq.schema, seq.name)}",
@@ -227,7 +233,8 @@ def _add_shape_tables(target: Schema, plan: MirrorPlan) -> None:
 
 def mirror_plan(target: Schema, existing: Existing) -> MirrorPlan:
     """Everything normalisation creates in its savepoint, in order, and the lookups."""
-    plan = MirrorPlan(statements=type_statements(target, existing))
+    plan = MirrorPlan(statements=type_statements(target, existing),
+                      temp_domains=[temp_name(i) for i in range(len(target.domains))])
     _add_defaults_tables(target, plan)
     _add_shape_tables(target, plan)
     return plan

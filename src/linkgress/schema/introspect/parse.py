@@ -20,6 +20,7 @@ from linkgress.model.types import ColumnType, split_modifier
 from linkgress.schema.snapshot import (
     CheckConstraint,
     Column,
+    Domain,
     EnumType,
     ForeignKey,
     Index,
@@ -70,6 +71,7 @@ class CatalogRows:
     columns: Sequence[Row] = ()
     constraints: Sequence[Row] = ()
     indexes: Sequence[Row] = ()
+    domains: Sequence[Row] = ()
 
 
 def parse_type_text(text: str) -> ColumnType:
@@ -151,6 +153,16 @@ def _is_serial(row: Row, ctype: ColumnType) -> bool:
     except KeyError:
         return False
     return owned and ctype.name in SERIAL_TYPES and not ctype.dims and ctype.schema is None
+
+
+def parse_domain(row: Row) -> Domain:
+    """A :class:`Domain` from a :data:`DOMAINS` row. Several checks compare as one ``AND``."""
+    checks = list(row["checks"] or ())
+    check = checks[0] if len(checks) == 1 else (
+        " AND ".join(f"({c})" for c in checks) if checks else None)
+    return Domain(schema=row["schema"], name=row["name"], base_type=parse_column_type(row),
+                  not_null=bool(row["not_null"]), default=row["default"], check=check,
+                  check_names=tuple(row["check_names"] or ()))
 
 
 def parse_enum(row: Row) -> EnumType:
@@ -257,7 +269,8 @@ def canonical_schema(schema: Schema) -> Schema:
         enums=tuple(sorted(schema.enums, key=lambda e: e.key)),
         sequences=tuple(sorted((normalize_sequence(s) for s in schema.sequences),
                                key=lambda s: s.key)),
-        tables=tuple(sorted((canonical_table(t) for t in schema.tables), key=lambda t: t.key)))
+        tables=tuple(sorted((canonical_table(t) for t in schema.tables), key=lambda t: t.key)),
+        domains=tuple(sorted(schema.domains, key=lambda d: d.key)))
 
 
 @dataclass
@@ -332,9 +345,12 @@ def build_schema(rows: CatalogRows, *, exclude: Sequence[str] = ()) -> Schema:
              if not is_excluded(r["schema"], r["name"], patterns)]
     sequences = [parse_sequence(r) for r in rows.sequences
                  if not is_excluded(r["schema"], r["name"], patterns)]
+    domains = [parse_domain(r) for r in rows.domains
+               if not is_excluded(r["schema"], r["name"], patterns)]
     # Built in canonical order (see canonical_schema) directly: this runs on every migrate().
     return Schema(
         schemas=tuple(sorted(r["name"] for r in rows.schemas)),
         enums=tuple(sorted(enums, key=lambda e: e.key)),
         sequences=tuple(sorted(sequences, key=lambda s: s.key)),
-        tables=tuple(built), notes=tuple(notes))
+        tables=tuple(built), notes=tuple(notes),
+        domains=tuple(sorted(domains, key=lambda d: d.key)))
