@@ -157,6 +157,9 @@ def test_generated_expression_changes() -> None:
     assert _alter(plain, made)[0].endswith('ADD COLUMN "g" integer GENERATED ALWAYS AS (a + 1) '
                                            'STORED')
     assert _alter(made, plain) == ['ALTER TABLE "public"."t" ALTER COLUMN "g" DROP EXPRESSION']
+    # a generated column's type changes without USING (PostgreSQL computes it again)
+    assert _alter(made, replace(made, type=pg_type("bigint"))) == [
+        'ALTER TABLE "public"."t" ALTER COLUMN "g" TYPE bigint']
 
 
 def test_a_model_using_expression_drives_the_type_change_and_its_probe() -> None:

@@ -275,7 +275,10 @@ def _alter_column_clauses(op: ops.AlterColumn) -> list[str]:
         clauses.append(f"ALTER COLUMN {col} DROP IDENTITY IF EXISTS")
     if old.default != new.default and old.default is not None:
         clauses.append(f"ALTER COLUMN {col} DROP DEFAULT")
-    if old.type != new.type:
+    if old.type != new.type and new.generated is not None:
+        # PostgreSQL computes a generated column's values again and refuses a USING.
+        clauses.append(f"ALTER COLUMN {col} TYPE {new.type.sql}")
+    elif old.type != new.type:
         using = (f"({new.using})" if new.using is not None
                  else op.using if op.using is not None else f"{col}::{new.type.sql}")
         clauses.append(f"ALTER COLUMN {col} TYPE {new.type.sql} USING {using}")
