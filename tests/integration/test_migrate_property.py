@@ -68,7 +68,7 @@ FAMILIES = (
     Family("color", Color3, (None,), (None, Color3.RED), distinct_values=False),
     Family("arr", list[int], (array(integer()), array(bigint())), (None, [], [1, 2]),
            "cardinality({c}) >= 0"),
-    Family("dom", int, (pg_type("posint"),), (None, "5"), "{c} < 1000"),
+    Family("dom", int, (pg_type("posint"),), (None, 5), "{c} < 1000"),
     Family("gen", int, (integer(), bigint()), (None,), "{c} > 0", generated="id * 2"),
 )
 COLUMN_NAMES = ("c0", "c1", "c2", "c3", "c4")

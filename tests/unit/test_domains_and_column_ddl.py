@@ -115,6 +115,18 @@ def test_has_domain_builds_into_the_schema() -> None:
                                      check="VALUE > 0"),)
 
 
+def test_a_python_default_on_a_domain_column_fits_the_domain_base_type() -> None:
+    class Priced(Entity):
+        id: int
+        qty: int = column(pg_type("positive_int"), default=5)
+        code: str = column(pg_type("code", schema="app"), default="x")
+
+    config = DbModelConfig()
+    config.has_domain("positive_int", integer()).has_domain("code", "text", schema="app")
+    columns = build_model({"priced": Priced}, config).entities[0].columns
+    assert [c.default for c in columns[1:]] == ["5", "'x'"]
+
+
 @pytest.mark.parametrize(("setup", "message"), [
     (lambda m: m.has_domain("d", "not a type!"), "pg_type"),
     (lambda m: m.has_domain("d", integer()).has_domain("d", integer()), "declared twice"),

@@ -140,6 +140,18 @@ def _column_default(ctype: ColumnType, info: ColumnInfo, prop: PropertySettings,
                          entity=entity, field=field) from None
 
 
+def _literal_type(config: DbModelConfig, ctype: ColumnType) -> ColumnType:
+    """The type a Python default is written for: a model domain's base type for a column typed
+    by that domain (``5`` fits ``positive_int`` over ``integer``), else the column's type."""
+    if ctype.dims or ctype.is_enum or ctype.modifier is not None or ctype.params:
+        return ctype
+    schema = ctype.schema or config.default_schema
+    for domain in config.domains:
+        if (domain.name, domain.schema or config.default_schema) == (ctype.name, schema):
+            return domain.base_type
+    return ctype
+
+
 def _column_identity(ctype: ColumnType, info: ColumnInfo, prop: PropertySettings, *,
                      entity: str, field: str) -> tuple[str | None, int | None, int | None]:
     """The identity kind and its sequence's start and increment (None where the default)."""
@@ -188,7 +200,8 @@ def _build_column(b: _Builder, cls: type, attr: str, hint: Any,
     nullable = next(n for n in (prop.nullable, info.nullable, nullable) if n is not None)
     name = check_identifier(prop.column_name or info.name or attr, what="column",
                             entity=entity, field=attr)
-    py_default, default = _column_default(ctype, info, prop, entity=entity, field=attr)
+    py_default, default = _column_default(_literal_type(b.config, ctype), info, prop,
+                                          entity=entity, field=attr)
     identity, start, increment = _column_identity(ctype, info, prop, entity=entity, field=attr)
     generated = _column_generated(info, default, identity, entity=entity, field=attr)
     comment = prop.comment if prop.comment is not None else info.comment
