@@ -86,7 +86,8 @@ SELECT a.attrelid AS table_oid, a.attnum AS position, a.attname AS name,
        CASE WHEN a.attidentity <> '' THEN
          (SELECT ARRAY[s.seqstart, s.seqincrement] FROM pg_catalog.pg_depend idd
             JOIN pg_catalog.pg_sequence s ON s.seqrelid = idd.objid
-           WHERE idd.refobjid = a.attrelid AND idd.refobjsubid = a.attnum
+           WHERE idd.refclassid = 'pg_catalog.pg_class'::regclass
+             AND idd.refobjid = a.attrelid AND idd.refobjsubid = a.attnum
              AND idd.classid = 'pg_catalog.pg_class'::regclass AND idd.deptype = 'i')
        END AS identity_options,
        dsc.description AS comment,
