@@ -199,3 +199,12 @@ def test_generated_and_identity_catalog_rows() -> None:
                                          identity_start=100)
     assert parse_column({**ident, "identity_options": [-1, -1]}).identity_increment == -1
     assert parse_column({**ident, "identity_options": [-1, -1]}).identity_start is None
+
+
+def test_a_deferred_domain_drop_stays_managed_until_contract() -> None:
+    from linkgress.schema.contract import keep_deferred, split_destructive
+
+    drop = DropDomain(domain=CODE)
+    now, deferred = split_destructive([CreateDomain(domain=POSITIVE), drop])
+    assert (now, deferred) == ([CreateDomain(domain=POSITIVE)], [drop])
+    assert keep_deferred(Schema(domains=(POSITIVE,)), deferred).domains == (POSITIVE, CODE)
