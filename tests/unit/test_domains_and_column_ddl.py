@@ -208,3 +208,17 @@ def test_a_deferred_domain_drop_stays_managed_until_contract() -> None:
     now, deferred = split_destructive([CreateDomain(domain=POSITIVE), drop])
     assert (now, deferred) == ([CreateDomain(domain=POSITIVE)], [drop])
     assert keep_deferred(Schema(domains=(POSITIVE,)), deferred).domains == (POSITIVE, CODE)
+
+
+def test_scaffolded_migrations_write_generated_and_identity_options_as_sql() -> None:
+    from linkgress.schema.operations import AddColumn
+
+    gen = Column(name="g", type=integer(), generated="a + 1")
+    assert op_calls(AddColumn(table_name="t", column=gen), Code()) == [
+        "await schema.execute(\n            'ALTER TABLE \"public\".\"t\" ADD COLUMN \"g\" "
+        "integer GENERATED ALWAYS AS (a + 1) STORED')"]
+    old = Column(name="x", type=pg_type("numeric(10,5)"))
+    new = Column(name="x", type=pg_type("timestamp"), using="to_timestamp(x)")
+    assert op_calls(AlterColumn(table_name="t", old=old, new=new), Code()) == [
+        'await schema.alter_column("t", "x", type=pg_type("timestamp"), '
+        'using="(to_timestamp(x))")']

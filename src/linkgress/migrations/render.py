@@ -224,8 +224,17 @@ def _(op: ops.DropSequence, code: Code) -> list[str]:
     return [call("drop_sequence", q(op.sequence.name), schema=_schema_kw(op.sequence.schema))]
 
 
+def _builder_columns(*columns: Column) -> bool:
+    """True when the builder calls can state the columns: generated columns and identity
+    options are written as ``schema.execute(...)`` of their SQL instead."""
+    return all(c.generated is None and c.identity_start is None and c.identity_increment is None
+               for c in columns)
+
+
 @_register(ops.CreateTable)
 def _(op: ops.CreateTable, code: Code) -> list[str]:
+    if not _builder_columns(*op.table.columns):
+        return execute_calls(op)
     return [create_table_call(op.table, code)]
 
 
@@ -243,6 +252,8 @@ def _(op: ops.RenameTable, code: Code) -> list[str]:
 @_register(ops.AddColumn)
 def _(op: ops.AddColumn, code: Code) -> list[str]:
     c = op.column
+    if not _builder_columns(c):
+        return execute_calls(op)
     return [call("add_column", q(op.table_name), q(c.name), type_expr(c.type, code),
                  nullable=None if c.nullable else "False",
                  default_sql=None if c.default is None or c.identity else q(c.default),
@@ -265,10 +276,13 @@ def _(op: ops.RenameColumn, code: Code) -> list[str]:
 @_register(ops.AlterColumn)
 def _(op: ops.AlterColumn, code: Code) -> list[str]:
     old, new = op.old, op.new
+    if not _builder_columns(old, new):
+        return execute_calls(op)
     kwargs: dict[str, str | None] = {}
     if old.type != new.type:
         kwargs["type"] = type_expr(new.type, code)
-        kwargs["using"] = op.using and q(op.using)
+        using = f"({new.using})" if new.using is not None else op.using
+        kwargs["using"] = using and q(using)
     if old.nullable != new.nullable:
         kwargs["nullable"] = str(new.nullable)
     if old.default != new.default:
