@@ -1,8 +1,9 @@
 """Property: for random models A and B over the same table names, ``ensure_created(A)``, rows
 inserted, ``migrate(B, allow_destructive=True)`` leaves a database that ``analyze(B)`` finds up
-to date, and the data of every column kept with its type is intact. Each model may hold a view
-(plain or materialized) over some columns of each table, so columns retyped or dropped under
-a view, views replaced and views dropped are part of the property.
+to date, and the data of every column kept with its type is intact. Columns include arrays,
+a domain (whose check B changes) and generated columns (computed, never inserted). Each model
+may hold a view (plain or materialized) over some columns of each table, so columns retyped or
+dropped under a view, views replaced and views dropped are part of the property.
 
 200 examples when ``CI`` is set, 30 locally. One database per test function, reset between
 examples by dropping and recreating the schemas the examples use.
@@ -19,7 +20,18 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from linkgress import ColumnType, DbModelConfig, bigint, column, integer, numeric, text, varchar
+from linkgress import (
+    ColumnType,
+    DbModelConfig,
+    array,
+    bigint,
+    column,
+    integer,
+    numeric,
+    pg_type,
+    text,
+    varchar,
+)
 from linkgress.client import PgClient
 from linkgress.testing import run_async
 from tests.integration.migrate_support import context, entity, opened
@@ -41,10 +53,12 @@ class Family:
     defaults: tuple[Any, ...]
     check: str | None = None
     distinct_values: bool = True  # row values differ, so a UNIQUE constraint holds
+    generated: str | None = None  # the expression of a generated column (never inserted)
 
     def value(self, row: int) -> Any:
         return {"int": row * 10, "text": f"v{row}", "num": decimal.Decimal(f"{row}.25"),
-                "bool": row % 2 == 0, "color": "green" if row % 2 else "red"}[self.name]
+                "bool": row % 2 == 0, "color": "green" if row % 2 else "red",
+                "arr": [row, row + 1], "dom": row * 10}[self.name]
 
 
 FAMILIES = (
@@ -54,6 +68,10 @@ FAMILIES = (
            (None, decimal.Decimal("0"), decimal.Decimal("1.50"))),
     Family("bool", bool, (None,), (None, True, False), distinct_values=False),
     Family("color", Color3, (None,), (None, Color3.RED), distinct_values=False),
+    Family("arr", list[int], (array(integer()), array(bigint())), (None, [], [1, 2]),
+           "cardinality({c}) >= 0"),
+    Family("dom", int, (pg_type("posint"),), (None, 5), "{c} < 1000"),
+    Family("gen", int, (integer(), bigint()), (None,), "{c} > 0", generated="id * 2"),
 )
 COLUMN_NAMES = ("c0", "c1", "c2", "c3", "c4")
 TABLE_NAMES = ("t0", "t1", "t2")
@@ -77,7 +95,8 @@ class ColumnSpec:
         default = self.default
         if isinstance(default, enum.Enum):
             default = python[default.name]
-        options: dict[str, Any] = {"unique": self.unique, "index": self.indexed}
+        options: dict[str, Any] = {"unique": self.unique, "index": self.indexed,
+                                   "generated": self.family.generated}
         if default is not None:
             options["default"] = default
         if self.checked and self.family.check:
@@ -152,6 +171,7 @@ def build_context(model: Model, *, later: bool) -> type[Any]:
         for table, (names, materialized) in model.views.items():
             m.has_view(f"v_{table}", f"SELECT {', '.join(['id', *names])} FROM {table} "
                                      "WHERE id > 0", materialized=materialized)
+        m.has_domain("posint", integer(), check="VALUE >= 0" if later else "VALUE > -1")
 
     return context(entities, setup)
 
@@ -169,16 +189,19 @@ async def _insert_rows(dsn: str, model: Model) -> dict[str, list[tuple[Any, ...]
     inserted = {}
     try:
         for table, columns in model.tables.items():
-            names = list(columns)
+            names = [c for c, spec in columns.items() if spec.family.generated is None]
             data = [tuple(columns[c].family.value(row) for c in names) for row in (1, 2, 3)]
             if names:
                 marks = ", ".join(f"${i}" for i in range(1, len(names) + 1))
                 await client.executemany(
                     f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks})", data)
             else:
-                for _ in data:
+                for _ in data:  # (only generated columns, or none)
                     await client.execute(f"INSERT INTO {table} DEFAULT VALUES")
-            inserted[table] = [(i, *row) for i, row in enumerate(data, start=1)]
+            # A generated column holds its expression's value: id * 2.
+            inserted[table] = [
+                (i, *(row[names.index(c)] if c in names else i * 2 for c in columns))
+                for i, row in enumerate(data, start=1)]
     finally:
         await client.close()
     return inserted

@@ -65,6 +65,7 @@ EXPORTED = [
     "json",
     "jsonb",
     "numeric",
+    "pg_type",
     "real",
     "serial",
     "smallint",

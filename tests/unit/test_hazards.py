@@ -7,6 +7,7 @@ from dataclasses import replace
 import pytest
 
 from linkgress.model.types import bigint, integer, numeric, serial, text, varchar
+from linkgress.schema import domain_ops
 from linkgress.schema import operations as ops
 from linkgress.schema.hazards import (
     HAZARDS,
@@ -21,6 +22,7 @@ from linkgress.schema.hazards import (
 from linkgress.schema.snapshot import (
     CheckConstraint,
     Column,
+    Domain,
     ForeignKey,
     Index,
     PrimaryKey,
@@ -41,6 +43,7 @@ FK = ForeignKey(name="orders_user_fk", columns=("user_id",), ref_schema="public"
 CHECK = CheckConstraint(name="name_check", expression="length(name) > 0")
 UNIQUE = UniqueConstraint(name="users_name_key", columns=("name",))
 IX = Index(name="ix_users_name", columns=("name",))
+DOMAIN = Domain(schema="public", name="posint", base_type=integer())
 VIEW = View(schema="public", name="active_users", definition="SELECT id FROM users")
 PK = PrimaryKey(name="users_pkey", columns=("id",))
 
@@ -91,6 +94,11 @@ EXAMPLES: list[tuple[ops.Operation, tuple[str, ...]]] = [
     (ops.CreateView(view=VIEW, replace=True), RB),
     (ops.CreateView(view=replace(VIEW, materialized=True)), ("scans_table",)),
     (ops.DropView(view=VIEW), RB),
+    (domain_ops.CreateDomain(domain=DOMAIN), ()),
+    (domain_ops.AlterDomain(old=DOMAIN, new=replace(DOMAIN, check="VALUE > 0")),
+     ("scans_table", "blocks_writes", "data_dependent")),
+    (domain_ops.AlterDomain(old=replace(DOMAIN, check="VALUE > 0"), new=DOMAIN), ()),
+    (domain_ops.DropDomain(domain=DOMAIN), ("destructive",)),
 ]
 
 

@@ -144,7 +144,7 @@ def test_output_is_readable_builder_calls(tmp_path: Path) -> None:
     assert "t.varchar(\"username\", 100).not_null()," in source
     assert "t.integer(\"id\").identity()," in source
     assert "t.enum(\"status\", \"order_status\", schema=\"shop\")," in source
-    assert "t.column(\"odd\", ColumnType(\"time with time zone\"))," in source
+    assert "t.column(\"odd\", pg_type(\"time with time zone\"))," in source
     assert "# Add column 'users.phone_number' (VARCHAR(20))" in source
     assert "# DESTRUCTIVE" in source  # above the drop column / drop table
     assert "CREATE TABLE" not in source  # builder calls, not a SQL blob

@@ -70,5 +70,5 @@ def test_the_encoding_names_each_kind() -> None:
     assert data["__kind__"] == "Schema"
     assert data["tables"][0]["columns"][0]["type"] == {
         "name": "bigint", "params": [], "dims": 0, "schema": None, "is_enum": False,
-        "serial": False, "__kind__": "ColumnType"}
+        "serial": False, "modifier": None, "__kind__": "ColumnType"}
     assert from_json_text(json.dumps([to_json(SCHEMA.enums[0])])) == SCHEMA.enums

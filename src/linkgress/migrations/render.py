@@ -17,22 +17,13 @@ from typing import TypeVar
 
 from linkgress.errors import IrreversibleOperation
 from linkgress.model.types import ColumnType
+from linkgress.model.typetable import spec_for
 from linkgress.schema import operations as ops
 from linkgress.schema.ddl import render
 from linkgress.schema.snapshot import Column, Table
 
 INDENT = " " * 8
 MAX_LINE = 100
-
-# format_type() name -> TableBuilder method / type builder without parameters.
-_SIMPLE = {
-    "integer": "integer", "bigint": "bigint", "smallint": "smallint", "real": "real",
-    "double precision": "double_precision", "text": "text", "boolean": "boolean",
-    "date": "date", "time without time zone": "time",
-    "timestamp without time zone": "timestamp", "timestamp with time zone": "timestamptz",
-    "interval": "interval", "uuid": "uuid", "json": "json", "jsonb": "jsonb",
-    "bytea": "bytea", "inet": "inet",
-}
 
 _SERIAL_BUILDERS = {"integer": "serial", "bigint": "bigserial", "smallint": "smallserial"}
 
@@ -78,21 +69,21 @@ def type_expr(ct: ColumnType, code: Code) -> str:
     if ct.is_enum and ct.schema is not None:
         schema = "" if ct.schema == "public" else f", {q(ct.schema)}"
         return f"{code.use('enum_type')}({q(ct.name)}{schema})"
-    if ct.schema is None and ct.name in _SIMPLE and not ct.params:
-        return f"{code.use(_SIMPLE[ct.name])}()"
-    params = ", ".join(map(str, ct.params))
-    if ct.schema is None and (
-            (ct.name == "character varying" and len(ct.params) <= 1)
-            or (ct.name == "character" and len(ct.params) == 1)
-            or (ct.name == "numeric" and len(ct.params) in (0, 2))):
-        builder = {"character varying": "varchar", "character": "char"}.get(ct.name, ct.name)
-        return f"{code.use(builder)}({params})"
-    args = [q(ct.name)]
-    if ct.params:
-        args.append(f"({params},)" if len(ct.params) == 1 else f"({params})")
-    if ct.dims or ct.schema is not None or ct.is_enum:
-        args += [f"dims={ct.dims}", f"schema={ct.schema!r}", f"is_enum={ct.is_enum}"]
-    return f"{code.use('ColumnType')}({', '.join(args)})"
+    builder = _builder(ct)
+    if builder is not None:
+        return f"{code.use(builder)}({', '.join(map(str, ct.params))})"
+    schema = "" if ct.schema is None else f", schema={q(ct.schema)}"
+    return f"{code.use('pg_type')}({q(ct.base_sql if ct.schema is None else ct.name + ct.mods)}"\
+        f"{schema})"
+
+
+def _builder(ct: ColumnType) -> str | None:
+    """The type table's builder for a scalar ``ct`` whose parameters it takes, else None."""
+    spec = spec_for(ct)
+    if ct.dims or ct.serial or spec is None or len(ct.params) not in spec.arity \
+            or ct.modifier is not None:
+        return None
+    return spec.builder
 
 
 def call(method: str, /, *args: str, **kwargs: str | None) -> str:
@@ -123,16 +114,9 @@ def _action(action: str) -> str | None:
 
 def _column_head(column: Column, code: Code) -> str:
     ct, name = column.type, q(column.name)
-    if not ct.dims and ct.schema is None and not ct.serial:
-        if ct.name in _SIMPLE and not ct.params:
-            return f"t.{_SIMPLE[ct.name]}({name})"
-        params = "".join(f", {p}" for p in ct.params)
-        if ct.name == "character varying" and len(ct.params) <= 1:
-            return f"t.varchar({name}{params})"
-        if ct.name == "character" and len(ct.params) == 1:
-            return f"t.char({name}{params})"
-        if ct.name == "numeric" and len(ct.params) in (0, 2):
-            return f"t.numeric({name}{params})"
+    builder = _builder(ct)
+    if builder is not None:
+        return f"t.{builder}({name}{''.join(f', {p}' for p in ct.params)})"
     if not ct.dims and ct.is_enum and ct.schema is not None:
         schema = "" if ct.schema == "public" else f", schema={q(ct.schema)}"
         return f"t.enum({name}, {q(ct.name)}{schema})"
@@ -240,8 +224,17 @@ def _(op: ops.DropSequence, code: Code) -> list[str]:
     return [call("drop_sequence", q(op.sequence.name), schema=_schema_kw(op.sequence.schema))]
 
 
+def _builder_columns(*columns: Column) -> bool:
+    """True when the builder calls can state the columns: generated columns and identity
+    options are written as ``schema.execute(...)`` of their SQL instead."""
+    return all(c.generated is None and c.identity_start is None and c.identity_increment is None
+               for c in columns)
+
+
 @_register(ops.CreateTable)
 def _(op: ops.CreateTable, code: Code) -> list[str]:
+    if not _builder_columns(*op.table.columns):
+        return execute_calls(op)
     return [create_table_call(op.table, code)]
 
 
@@ -259,6 +252,8 @@ def _(op: ops.RenameTable, code: Code) -> list[str]:
 @_register(ops.AddColumn)
 def _(op: ops.AddColumn, code: Code) -> list[str]:
     c = op.column
+    if not _builder_columns(c):
+        return execute_calls(op)
     return [call("add_column", q(op.table_name), q(c.name), type_expr(c.type, code),
                  nullable=None if c.nullable else "False",
                  default_sql=None if c.default is None or c.identity else q(c.default),
@@ -281,10 +276,13 @@ def _(op: ops.RenameColumn, code: Code) -> list[str]:
 @_register(ops.AlterColumn)
 def _(op: ops.AlterColumn, code: Code) -> list[str]:
     old, new = op.old, op.new
+    if not _builder_columns(old, new):
+        return execute_calls(op)
     kwargs: dict[str, str | None] = {}
     if old.type != new.type:
         kwargs["type"] = type_expr(new.type, code)
-        kwargs["using"] = op.using and q(op.using)
+        using = f"({new.using})" if new.using is not None else op.using
+        kwargs["using"] = using and q(using)
     if old.nullable != new.nullable:
         kwargs["nullable"] = str(new.nullable)
     if old.default != new.default:

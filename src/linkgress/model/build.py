@@ -31,6 +31,7 @@ from linkgress.model.types import INTEGER_TYPES, ColumnType
 from linkgress.model.views import build_views
 from linkgress.schema.snapshot import (
     CheckConstraint,
+    Domain,
     Index,
     Sequence,
     UniqueConstraint,
@@ -121,41 +122,90 @@ def _column_type(b: _Builder, cls: type, attr: str, hint: Any, info: ColumnInfo,
     return ctype, nullable, enum_class, inner
 
 
-def _build_column(b: _Builder, cls: type, attr: str, hint: Any,
-                  settings: EntitySettings) -> ColumnMeta:
-    entity = cls.__name__
-    info = find_column_info(cls, attr)
-    prop = settings.properties.get(attr, PropertySettings())
-    ctype, nullable, enum_class, inner = _column_type(b, cls, attr, hint, info, prop)
-    if info.nullable is not None:
-        nullable = info.nullable
-    if prop.nullable is not None:
-        nullable = prop.nullable
-    name = check_identifier(prop.column_name or info.name or attr, what="column",
-                            entity=entity, field=attr)
+def _column_default(ctype: ColumnType, info: ColumnInfo, prop: PropertySettings, *,
+                    entity: str, field: str) -> tuple[Any, str | None]:
+    """The Python default (or MISSING) and the SQL default; the fluent API wins."""
     py_default = prop.default if prop.default is not MISSING else (
         MISSING if prop.default_sql is not None else info.default)
     default_sql = prop.default_sql if prop.default_sql is not None else (
         None if prop.default is not MISSING else info.default_sql)
     if py_default is not MISSING and default_sql is not None:
         raise ModelError("give either default= or default_sql=, not both", entity=entity,
-                         field=attr)
-    check_text(default_sql, what="default_sql", entity=entity, field=attr)
-    default = default_sql
-    if py_default is not MISSING:
-        try:
-            default = sql_literal(py_default, ctype)
-        except (TypeError, ValueError) as exc:
-            raise ModelError(f"default {py_default!r} does not fit the column: {exc}",
-                             entity=entity, field=attr) from None
+                         field=field)
+    check_text(default_sql, what="default_sql", entity=entity, field=field)
+    if py_default is MISSING:
+        return py_default, default_sql
+    try:
+        return py_default, sql_literal(py_default, ctype)
+    except (TypeError, ValueError) as exc:
+        raise ModelError(f"default {py_default!r} does not fit the column: {exc}",
+                         entity=entity, field=field) from None
+
+
+def _literal_type(config: DbModelConfig, ctype: ColumnType) -> ColumnType:
+    """The type a Python default is written for: a model domain's base type for a column typed
+    by that domain (``5`` fits ``positive_int`` over ``integer``), else the column's type."""
+    if ctype.dims or ctype.is_enum or ctype.modifier is not None or ctype.params:
+        return ctype
+    schema = ctype.schema or config.default_schema
+    for domain in config.domains:
+        if (domain.name, domain.schema or config.default_schema) == (ctype.name, schema):
+            return domain.base_type
+    return ctype
+
+
+def _column_identity(ctype: ColumnType, info: ColumnInfo, prop: PropertySettings, *,
+                     entity: str, field: str) -> tuple[str | None, int | None, int | None]:
+    """The identity kind and its sequence's start and increment (None where the default)."""
     identity: str | None = prop.identity or (
         "by default" if info.identity is True else (info.identity or None))
     if identity is not None and identity not in ("by default", "always"):
         raise ModelError(f"identity must be 'by default' or 'always', got {identity!r}",
-                         entity=entity, field=attr)
+                         entity=entity, field=field)
     if identity is not None and ctype.name not in INTEGER_TYPES:
         raise ModelError(f"an identity column must be an integer type, not {ctype.display}",
-                         entity=entity, field=attr)
+                         entity=entity, field=field)
+    start, increment = info.identity_start, info.identity_increment
+    for what, value in (("identity_start", start), ("identity_increment", increment)):
+        if value is None:
+            continue
+        if identity is None:
+            raise ModelError(f"{what} needs identity=", entity=entity, field=field)
+        if isinstance(value, bool) or not isinstance(value, int) or value == 0:
+            raise ModelError(f"{what} must be a non-zero integer, got {value!r}",
+                             entity=entity, field=field)
+    # PostgreSQL's defaults compare equal to "not given": increment 1, start 1 (or -1 going
+    # down).
+    increment = None if increment == 1 else increment
+    start = None if start == (1 if (increment or 1) > 0 else -1) else start
+    return identity, start, increment
+
+
+def _column_generated(info: ColumnInfo, default: str | None, identity: str | None, *,
+                      entity: str, field: str) -> str | None:
+    for what, text in (("generated", info.generated), ("using", info.using)):
+        check_text(text, what=what, entity=entity, field=field)
+        if text is not None and not text.strip():
+            raise ModelError(f"{what}= is empty", entity=entity, field=field)
+    if info.generated is not None and (default is not None or identity is not None):
+        raise ModelError("a generated column takes no default or identity", entity=entity,
+                         field=field)
+    return info.generated
+
+
+def _build_column(b: _Builder, cls: type, attr: str, hint: Any,
+                  settings: EntitySettings) -> ColumnMeta:
+    entity = cls.__name__
+    info = find_column_info(cls, attr)
+    prop = settings.properties.get(attr, PropertySettings())
+    ctype, nullable, enum_class, inner = _column_type(b, cls, attr, hint, info, prop)
+    nullable = next(n for n in (prop.nullable, info.nullable, nullable) if n is not None)
+    name = check_identifier(prop.column_name or info.name or attr, what="column",
+                            entity=entity, field=attr)
+    py_default, default = _column_default(_literal_type(b.config, ctype), info, prop,
+                                          entity=entity, field=attr)
+    identity, start, increment = _column_identity(ctype, info, prop, entity=entity, field=attr)
+    generated = _column_generated(info, default, identity, entity=entity, field=attr)
     comment = prop.comment if prop.comment is not None else info.comment
     check_text(comment, what="column comment", entity=entity, field=attr)
     renamed_from = prop.renamed_from or info.renamed_from
@@ -167,7 +217,9 @@ def _build_column(b: _Builder, cls: type, attr: str, hint: Any,
         primary_key=info.primary_key, identity=identity, default=default,
         python_default=None if py_default is MISSING else py_default,
         has_python_default=py_default is not MISSING, comment=comment,
-        renamed_from=renamed_from, enum_class=enum_class, deprecated=info.deprecated)
+        renamed_from=renamed_from, enum_class=enum_class, deprecated=info.deprecated,
+        generated_as=generated, using=info.using, identity_start=start,
+        identity_increment=increment)
 
 
 def _check_serial(ctype: ColumnType, identity: str | None, default: str | None, *,
@@ -348,6 +400,24 @@ def _check_relation_names(metas: list[EntityMeta]) -> None:
             seen[key] = f"{what} of {meta.name}"
 
 
+def _domains(config: DbModelConfig) -> tuple[Domain, ...]:
+    out: dict[tuple[str, str], Domain] = {}
+    for domain in config.domains:
+        where = f"domain {domain.name}"
+        check_identifier(domain.name, what="domain", entity=where)
+        schema = check_identifier(domain.schema or config.default_schema, what="domain schema",
+                                  entity=where)
+        check_text(domain.default, what="domain default_sql", entity=where)
+        check_text(domain.check, what="domain check", entity=where)
+        check_text(domain.base_type.name, what="domain base type", entity=where)
+        if domain.base_type.serial:
+            raise ModelError("a domain cannot be over a serial type", entity=where)
+        if (schema, domain.name) in out:
+            raise ModelError("declared twice with model.has_domain(...)", entity=where)
+        out[(schema, domain.name)] = replace(domain, schema=schema)
+    return tuple(out.values())
+
+
 def build_model(tables: Mapping[str, type[Any]], config: DbModelConfig) -> ModelMeta:
     """Build and validate the model of a context whose attributes ``tables`` map to entities.
 
@@ -383,7 +453,7 @@ def build_model(tables: Mapping[str, type[Any]], config: DbModelConfig) -> Model
                  for name in (m.table, *(i.name for i in m.indexes))]
     relations += [s.key for s in sequences]
     return ModelMeta(entities=tuple(final), enums=tuple(b.enums.values()),
-                     sequences=sequences,
+                     sequences=sequences, domains=_domains(config),
                      views=build_views(config.views, config.default_schema, relations),
                      default_schema=config.default_schema,
                      by_entity=MappingProxyType({m.entity: m for m in final}))

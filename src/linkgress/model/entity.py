@@ -29,9 +29,10 @@ class ColumnInfo:
     """
 
     __slots__ = ("attr", "check", "comment", "constraint_name", "default", "default_sql",
-                 "deferrable", "deprecated", "identity", "index", "initially_deferred", "match",
-                 "name", "nullable", "on_delete", "on_update", "primary_key", "references",
-                 "renamed_from", "type", "unique")
+                 "deferrable", "deprecated", "generated", "identity", "identity_increment",
+                 "identity_start", "index", "initially_deferred", "match", "name",
+                 "nullable", "on_delete", "on_update", "primary_key", "references",
+                 "renamed_from", "type", "unique", "using")
 
     def __init__(self, type: ColumnType | None = None, *, primary_key: bool = False,
                  unique: bool = False, index: bool = False, default: Any = MISSING,
@@ -42,9 +43,15 @@ class ColumnInfo:
                  renamed_from: str | None = None, check: str | None = None,
                  deferrable: bool = False, initially_deferred: bool = False,
                  match: str | None = None, constraint_name: str | None = None,
-                 deprecated: bool = False) -> None:
+                 generated: str | None = None, using: str | None = None,
+                 identity_start: int | None = None,
+                 identity_increment: int | None = None, deprecated: bool = False) -> None:
         self.type = type
         self.deprecated = deprecated
+        self.generated = generated
+        self.using = using
+        self.identity_start = identity_start
+        self.identity_increment = identity_increment
         self.deferrable = deferrable
         self.initially_deferred = initially_deferred
         self.match = match
@@ -84,7 +91,9 @@ def column(type: ColumnType | None = None, *, primary_key: bool = False, unique:
            nullable: bool | None = None, identity: str | bool | None = None,
            renamed_from: str | None = None, check: str | None = None,
            deferrable: bool = False, initially_deferred: bool = False, match: str | None = None,
-           constraint_name: str | None = None, deprecated: bool = False) -> Any:
+           constraint_name: str | None = None, generated: str | None = None,
+           using: str | None = None, identity_start: int | None = None,
+           identity_increment: int | None = None, deprecated: bool = False) -> Any:
     """Declare a column's details. Every argument is optional.
 
     - ``type``: a type builder's result (``varchar(100)``); inferred from the annotation if None.
@@ -97,7 +106,14 @@ def column(type: ColumnType | None = None, *, primary_key: bool = False, unique:
       (``"simple"``, the default, or ``"full"``) and ``constraint_name`` (default
       ``<table>_<column>_fkey``).
     - ``nullable``: overrides what ``X | None`` says.
-    - ``identity``: ``True``/``"by default"`` or ``"always"`` for an identity column.
+    - ``identity``: ``True``/``"by default"`` or ``"always"`` for an identity column, with
+      ``identity_start`` / ``identity_increment`` for its sequence (default 1 and 1).
+    - ``generated``: an SQL expression over the row's other columns: the column is
+      ``GENERATED ALWAYS AS (expression) STORED``, computed by PostgreSQL and never written by
+      the ORM (it is read back after an insert).
+    - ``using``: how a type change converts the existing values, an expression over the old
+      column (``ALTER COLUMN ... TYPE ... USING (expression)``), for changes PostgreSQL has no
+      cast for (``"to_timestamp(amount)"``).
     - ``renamed_from``: the column's previous name, so a migration renames instead of dropping.
     - ``check``: a CHECK expression for this column.
     - ``comment``: a column comment.
@@ -107,12 +123,8 @@ def column(type: ColumnType | None = None, *, primary_key: bool = False, unique:
 
     Returns ``Any`` so that ``email: str = column(...)`` type-checks.
     """
-    return ColumnInfo(type, primary_key=primary_key, unique=unique, index=index, default=default,
-                      default_sql=default_sql, name=name, references=references,
-                      on_delete=on_delete, on_update=on_update, comment=comment,
-                      nullable=nullable, identity=identity, renamed_from=renamed_from,
-                      check=check, deferrable=deferrable, initially_deferred=initially_deferred,
-                      match=match, constraint_name=constraint_name, deprecated=deprecated)
+    # Every parameter is a ColumnInfo option of the same name (so adding one is one line).
+    return ColumnInfo(**locals())
 
 
 def _is_classvar(annotation: Any) -> bool:

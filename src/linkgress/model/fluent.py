@@ -14,8 +14,8 @@ from typing import Any, Generic, TypeVar
 
 from linkgress.errors import ModelError
 from linkgress.model.entity import MISSING
-from linkgress.model.types import ColumnType
-from linkgress.schema.snapshot import Sequence, View
+from linkgress.model.types import ColumnType, pg_type
+from linkgress.schema.snapshot import Domain, Sequence, View
 
 E = TypeVar("E")
 Member = str | Callable[[Any], Any]
@@ -304,6 +304,7 @@ class DbModelConfig:
         self.enums: dict[type[enum.Enum], EnumSettings] = {}
         self.sequences: list[Sequence] = []
         self.views: list[View] = []
+        self.domains: list[Domain] = []
         self.default_schema: str = "public"
 
     def entity(self, entity: type[E]) -> EntityBuilder[E]:
@@ -319,6 +320,23 @@ class DbModelConfig:
                  schema: str | None = None) -> DbModelConfig:
         """Name (or place) the PostgreSQL ENUM that ``enum_class`` maps to."""
         self.enums[enum_class] = EnumSettings(name, schema)
+        return self
+
+    def has_domain(self, name: str, base_type: ColumnType | str, *, not_null: bool = False,
+                   default_sql: str | None = None, check: str | None = None,
+                   schema: str | None = None) -> DbModelConfig:
+        """A domain: ``CREATE DOMAIN name AS base_type [DEFAULT default_sql] [NOT NULL]
+        [CHECK (check)]``, ``check`` an expression over ``VALUE`` (``"VALUE > 0"``).
+        ``base_type`` is a type builder's result or a type name (``"varchar(10)"``). Columns
+        use it with ``column(pg_type(name))`` (``schema=`` when not in the default schema).
+        Managed like the model's other objects: created, altered (default, NOT NULL, check),
+        dropped when removed if linkgress created it."""
+        try:
+            base = base_type if isinstance(base_type, ColumnType) else pg_type(base_type)
+        except ValueError as exc:
+            raise ModelError(str(exc), entity=f"domain {name}") from None
+        self.domains.append(Domain(schema=schema or "", name=name, base_type=base,
+                                   not_null=not_null, default=default_sql, check=check))
         return self
 
     def has_sequence(self, name: str, *, schema: str | None = None, data_type: str = "bigint",

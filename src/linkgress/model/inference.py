@@ -2,36 +2,18 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import decimal
 import enum
-import ipaddress
 import re
 import types
 import typing
-import uuid
 from typing import Any
 
 from linkgress.model import types as t
 from linkgress.model.types import ColumnType
+from linkgress.model.typetable import BY_PYTHON
 
-_SCALARS: dict[Any, ColumnType] = {
-    bool: t.boolean(),
-    int: t.integer(),
-    str: t.text(),
-    float: t.double_precision(),
-    decimal.Decimal: t.numeric(),
-    dt.datetime: t.timestamptz(),
-    dt.date: t.date(),
-    dt.time: t.time(),
-    dt.timedelta: t.interval(),
-    uuid.UUID: t.uuid(),
-    bytes: t.bytea(),
-    ipaddress.IPv4Address: t.inet(),
-    ipaddress.IPv6Address: t.inet(),
-    ipaddress.IPv4Interface: t.inet(),
-    ipaddress.IPv6Interface: t.inet(),
-}
+# Each annotation of the type table (typetable.BY_PYTHON) maps to its row's type.
+_SCALARS: dict[Any, ColumnType] = {py: ColumnType(spec.sql) for py, spec in BY_PYTHON.items()}
 
 _JSON_ROOTS = (dict, list, typing.Any)
 

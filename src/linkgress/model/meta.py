@@ -15,6 +15,7 @@ from typing import Any
 from linkgress.model.types import ColumnType
 from linkgress.schema.snapshot import (
     CheckConstraint,
+    Domain,
     ForeignKey,
     Index,
     Sequence,
@@ -29,7 +30,8 @@ class ColumnMeta:
 
     ``attr`` is the Python attribute, ``name`` the column. ``default`` is the SQL default
     expression (rendered from ``python_default`` or given as ``default_sql``); ``generated`` is
-    true when the database fills the value (identity or any default) so inserts may omit it.
+    true when the database fills the value (identity or any default) so inserts may omit it;
+    ``generated_as`` is the expression of a generated column (never written by the ORM).
     ``deprecated``: ``column(deprecated=True)`` (see :attr:`EntityMeta.deprecated_columns`).
     """
 
@@ -47,11 +49,16 @@ class ColumnMeta:
     renamed_from: str | None = None
     enum_class: builtins.type[enum.Enum] | None = None
     deprecated: bool = False
+    generated_as: str | None = None
+    using: str | None = None
+    identity_start: int | None = None
+    identity_increment: int | None = None
 
     @property
     def generated(self) -> bool:
         """True when the database can supply the value on insert."""
-        return self.identity is not None or self.default is not None or self.type.serial
+        return (self.identity is not None or self.default is not None or self.type.serial
+                or self.generated_as is not None)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -140,6 +147,7 @@ class ModelMeta:
     # ``has_default_schema`` (``public`` unless set): always in the context's scope, so its
     # unmanaged objects are notes even when the model declares nothing there.
     default_schema: str = "public"
+    domains: tuple[Domain, ...] = ()
     by_entity: Mapping[type[Any], EntityMeta] = field(
         default_factory=dict, compare=False, repr=False)
 
@@ -153,6 +161,7 @@ class ModelMeta:
         seen: dict[str, None] = {}
         for name in (*(e.schema for e in self.entities), *(e.schema for e in self.enums),
                      *(s.schema for s in self.sequences), *(v.schema for v in self.views),
+                     *(d.schema for d in self.domains),
                      *self.extra_schemas):
             seen.setdefault(name)
         return tuple(seen)

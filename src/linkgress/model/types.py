@@ -7,28 +7,17 @@ of a comparison meet in one vocabulary without any alias table in the differ.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
+from linkgress.model.typetable import BY_SQL
+from linkgress.model.typetable import INTEGER_TYPES as INTEGER_TYPES
+from linkgress.model.typetable import NUMERIC_TYPES as NUMERIC_TYPES
+from linkgress.model.typetable import TEXT_TYPES as TEXT_TYPES
 from linkgress.schema.quoting import quote_ident
-
-# format_type() name -> the short form the seed shows in describe() lines.
-_DISPLAY = {
-    "character varying": "VARCHAR",
-    "character": "CHAR",
-    "timestamp with time zone": "TIMESTAMPTZ",
-    "timestamp without time zone": "TIMESTAMP",
-    "time without time zone": "TIME",
-    "time with time zone": "TIMETZ",
-    "double precision": "DOUBLE PRECISION",
-}
 
 # Integer type -> the pseudo-type that makes it a serial column.
 _SERIALS = {"integer": "serial", "bigint": "bigserial", "smallint": "smallserial"}
-
-# Categories used to check that a Python default fits its column.
-NUMERIC_TYPES = frozenset({"smallint", "integer", "bigint", "numeric", "real", "double precision"})
-INTEGER_TYPES = frozenset({"smallint", "integer", "bigint"})
-TEXT_TYPES = frozenset({"text", "character varying", "character"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,13 +37,24 @@ class ColumnType:
     schema: str | None = None
     is_enum: bool = False
     serial: bool = False
+    modifier: str | None = None
+
+    @property
+    def mods(self) -> str:
+        """The type modifier as SQL: ``(10,2)``, ``(Point,4326)`` or ``""``."""
+        if self.modifier is not None:
+            return f"({self.modifier})"
+        return f"({','.join(map(str, self.params))})" if self.params else ""
 
     @property
     def base_sql(self) -> str:
         """The element type as SQL, without array brackets."""
         if self.schema is not None:
-            return f"{quote_ident(self.schema)}.{quote_ident(self.name)}"
-        return self.name + (f"({','.join(map(str, self.params))})" if self.params else "")
+            return f"{quote_ident(self.schema)}.{quote_ident(self.name)}{self.mods}"
+        if self.params and " with" in self.name:  # timestamp(3) with time zone
+            head, tail = self.name.split(" with", 1)
+            return f"{head}{self.mods} with{tail}"
+        return self.name + self.mods
 
     @property
     def sql(self) -> str:
@@ -74,17 +74,16 @@ class ColumnType:
     def canonical(self) -> str:
         """A comparison key: identical for equal types from the model and the catalog."""
         base = f"{self.schema}.{self.name}" if self.schema is not None else self.name
-        mods = f"({','.join(map(str, self.params))})" if self.params else ""
-        return base + mods + "[]" * self.dims
+        return base + self.mods + "[]" * self.dims
 
     @property
     def display(self) -> str:
         """The seed's short upper-case form, e.g. ``VARCHAR(20)`` or ``INTEGER[]``."""
         if self.serial:
             return _SERIALS[self.name].upper()
-        head = self.name if self.is_enum else _DISPLAY.get(self.name, self.name.upper())
-        mods = f"({','.join(map(str, self.params))})" if self.params else ""
-        return head + mods + "[]" * self.dims
+        spec = BY_SQL.get(self.name) if self.schema is None else None
+        head = self.name if self.is_enum else spec.short if spec else self.name.upper()
+        return head + self.mods + "[]" * self.dims
 
     def array(self, dims: int = 1) -> ColumnType:
         """Return the array type with ``dims`` more dimensions."""
@@ -232,3 +231,41 @@ def array(element: ColumnType, dims: int = 1) -> ColumnType:
 def enum_type(name: str, schema: str = "public") -> ColumnType:
     """A reference to a PostgreSQL enum type (normally derived from a Python ``enum.Enum``)."""
     return ColumnType(name, schema=schema, is_enum=True)
+
+
+# A type named by text: [schema.]name[(modifier)][ tail][[]...], e.g. "geometry(Point,4326)",
+# "timestamp(3) with time zone", "public.citext", "varchar(20)[]".
+_NAMED = re.compile(r"^(?:(?P<schema>[A-Za-z_][\w$]*)\.)?(?P<head>[A-Za-z_][\w$ ]*?)\s*"
+                    r"(?:\((?P<mods>[\w ,]+)\))?(?P<tail>(?: [A-Za-z ]+?)?)\s*"
+                    r"(?P<dims>(?:\[\])*)$")
+
+
+def split_modifier(mods: str) -> tuple[tuple[int, ...], str | None]:
+    """``"10,2"`` -> ``((10, 2), None)``; ``"Point,4326"`` -> ``((), "Point,4326")``."""
+    items = [m.strip() for m in mods.split(",")]
+    if all(m.isdigit() for m in items):
+        return tuple(int(m) for m in items), None
+    return (), ",".join(items)
+
+
+def pg_type(name: str, *, schema: str | None = None) -> ColumnType:
+    """Any PostgreSQL type by name, as you would write it in SQL: ``pg_type("tsvector")``,
+    ``pg_type("citext")``, ``pg_type("geometry(Point,4326)")``, ``pg_type("ltree[]")``,
+    ``pg_type("us_postal_code", schema="app")`` (a domain or any type of that schema).
+
+    The model spells the type its way; before comparing, linkgress asks the server to print it
+    (``format_type``), so ``pg_type("int4")`` equals an ``integer`` column and ``varchar(20)``
+    equals ``character varying(20)``. A ``default=`` for a type outside the built-in table must
+    be a ``str`` in PostgreSQL's input syntax (it is cast to the type). Raises ``ValueError``
+    when ``name`` is not a type name.
+    """
+    match = _NAMED.match(name.strip()) if isinstance(name, str) else None
+    if match is None or (schema is not None and match["schema"] is not None):
+        raise ValueError(f"pg_type() expects a type name such as 'inet', 'varchar(20)' or "
+                         f"'geometry(Point,4326)', got {name!r}")
+    params, modifier = split_modifier(match["mods"]) if match["mods"] else ((), None)
+    base = " ".join(f"{match['head']} {match['tail']}".split()).lower()
+    owner = schema if schema is not None else match["schema"]
+    return ColumnType(base, params, len(match["dims"]) // 2,
+                      owner.lower() if owner is not None and schema is None else owner,
+                      modifier=modifier)

@@ -14,6 +14,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from linkgress.errors import QueryBuildError
+from linkgress.model.typetable import exact_decimal
 
 if TYPE_CHECKING:
     from linkgress.model.entity import ColumnInfo
@@ -80,14 +81,6 @@ def column_category(meta: ColumnMeta) -> str:
 
 FRACTIONAL = (float, decimal.Decimal)
 INTEGER_TYPES = frozenset({"smallint", "integer", "bigint"})
-
-
-def exact_decimal(value: Any) -> Any:
-    """A ``float`` meant for a ``numeric`` column, as the decimal it prints as
-    (``0.99`` -> ``Decimal("0.99")``); anything else unchanged. asyncpg would send the float's
-    exact binary value (0.98999999999999999111...), so ``price > 0.99`` would match a price of
-    0.99 and an unconstrained ``numeric`` would store 52 digits."""
-    return decimal.Decimal(repr(value)) if type(value) is float else value
 
 
 def python_cast(value: Any) -> str | None:

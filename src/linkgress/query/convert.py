@@ -20,10 +20,10 @@ the reading side (:func:`decoder_for`, :class:`EnumLookup`), used by every row r
 from __future__ import annotations
 
 import enum
-import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from linkgress.model.typetable import spec_for
 from linkgress.query.categories import exact_decimal
 
 if TYPE_CHECKING:
@@ -39,14 +39,6 @@ __all__ = [
 ]
 
 Converter = Callable[[Any], Any]
-
-_JSON_TYPES = frozenset({"json", "jsonb"})
-_COMPACT = (",", ":")
-
-
-def _json_dumps(value: Any) -> Any:
-    return None if value is None else json.dumps(value, separators=_COMPACT)
-
 
 def _enum_encoder(enum_class: type[enum.Enum], dims: int) -> Converter:
     def label(value: Any) -> Any:
@@ -75,11 +67,10 @@ def encoder_for(column: ColumnMeta) -> Converter | None:
     """How to turn a Python value into a bind parameter for ``column`` (None: as it is)."""
     if column.enum_class is not None:
         return _enum_encoder(column.enum_class, column.type.dims)
-    if column.type.name in _JSON_TYPES and column.type.dims == 0:
-        return _json_dumps
-    if column.type.name == "numeric":
-        return _numbers if column.type.dims else exact_decimal
-    return None
+    if column.type.name == "numeric" and column.type.dims:
+        return _numbers
+    spec = spec_for(column.type)
+    return spec.encode if spec is not None and column.type.dims == 0 else None
 
 
 _ENCODERS: dict[int, tuple[EntityMeta, tuple[Converter | None, ...]]] = {}
@@ -103,10 +94,6 @@ def encode(column: ColumnMeta, value: Any) -> Any:
 # --- reading ---------------------------------------------------------------------------------
 
 
-def _json_value(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str) else value
-
-
 def _enum_decoder(enum_class: type[enum.Enum], dims: int) -> Callable[[Any], Any]:
     def member(value: Any) -> Any:
         return None if value is None else enum_class(value)
@@ -124,9 +111,8 @@ def decoder_for(meta: ColumnMeta) -> Callable[[Any], Any] | None:
     value is already right (most types: asyncpg decodes them natively)."""
     if meta.enum_class is not None:
         return _enum_decoder(meta.enum_class, meta.type.dims)
-    if meta.type.name in ("json", "jsonb") and not meta.type.dims:
-        return _json_value
-    return None
+    spec = spec_for(meta.type)
+    return spec.decode if spec is not None and not meta.type.dims else None
 
 
 class EnumLookup(dict[Any, Any]):

@@ -37,6 +37,8 @@ class TablePlan:
         self.table_sql = f"{quote_ident(meta.schema)}.{quote_ident(meta.table)}"
         self.attrs = tuple(c.attr for c in meta.columns)
         self.attr_set = frozenset(self.attrs)
+        # Generated columns are computed by PostgreSQL: never written, read back after writes.
+        self.write_attrs = tuple(c.attr for c in meta.columns if c.generated_as is None)
         self.quoted = {c.attr: quote_ident(c.name) for c in meta.columns}
         self.names = {c.attr: c.name for c in meta.columns}
         self.encoders: dict[str, Converter] = {
@@ -75,7 +77,7 @@ class TablePlan:
         keys = tuple(values)
         attrs = self._given.get(keys)
         if attrs is None:
-            attrs = tuple(a for a in self.attrs if a in values)
+            attrs = tuple(a for a in self.write_attrs if a in values)
             if len(self._given) < 256:
                 self._given[keys] = attrs
         return attrs

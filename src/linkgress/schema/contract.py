@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from linkgress.schema import operations as ops
+from linkgress.schema.domain_ops import DropDomain
 from linkgress.schema.snapshot import EnumType, Schema, Table
 
 
@@ -60,6 +61,8 @@ def keep_deferred(normalized: Schema, deferred: Sequence[ops.Operation]) -> Sche
         normalized, tables=tables, enums=enums, notes=(),
         sequences=normalized.sequences + tuple(
             op.sequence for op in deferred if isinstance(op, ops.DropSequence)),
+        domains=normalized.domains + tuple(
+            op.domain for op in deferred if isinstance(op, DropDomain)),
         schemas=normalized.schemas + tuple(
             op.schema_name for op in deferred if isinstance(op, ops.DropSchema)))
 

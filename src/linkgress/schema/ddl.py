@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from functools import singledispatch
 
+from linkgress.schema import domain_ops
 from linkgress.schema import operations as ops
+from linkgress.schema.column_ddl import (
+    drop_expression,
+    identity_changes,
+    identity_options,
+    regenerates,
+)
 from linkgress.schema.quoting import quote_ident, quote_literal, quote_qualified
 from linkgress.schema.snapshot import (
     CheckConstraint,
@@ -31,8 +38,11 @@ def column_definition(column: Column) -> str:
     """``"name" type [GENERATED ... AS IDENTITY] [DEFAULT ...] [NOT NULL]`` (a serial column's
     type is spelled ``serial``: PostgreSQL makes its owned sequence and default)."""
     parts = [quote_ident(column.name), column.type.ddl_sql]
-    if column.identity is not None:
-        parts.append(f"GENERATED {column.identity.upper()} AS IDENTITY")
+    if column.generated is not None:
+        parts.append(f"GENERATED ALWAYS AS ({column.generated}) STORED")
+    elif column.identity is not None:
+        parts.append(f"GENERATED {column.identity.upper()} AS IDENTITY"
+                     + identity_options(column))
     elif column.default is not None:
         parts.append(f"DEFAULT {column.default}")
     if not column.nullable:
@@ -266,8 +276,12 @@ def _alter_column_clauses(op: ops.AlterColumn) -> list[str]:
         clauses.append(f"ALTER COLUMN {col} DROP IDENTITY IF EXISTS")
     if old.default != new.default and old.default is not None:
         clauses.append(f"ALTER COLUMN {col} DROP DEFAULT")
-    if old.type != new.type:
-        using = op.using if op.using is not None else f"{col}::{new.type.sql}"
+    if old.type != new.type and new.generated is not None:
+        # PostgreSQL computes a generated column's values again and refuses a USING.
+        clauses.append(f"ALTER COLUMN {col} TYPE {new.type.sql}")
+    elif old.type != new.type:
+        using = (f"({new.using})" if new.using is not None
+                 else op.using if op.using is not None else f"{col}::{new.type.sql}")
         clauses.append(f"ALTER COLUMN {col} TYPE {new.type.sql} USING {using}")
     if old.default != new.default and new.default is not None:
         clauses.append(f"ALTER COLUMN {col} SET DEFAULT {new.default}")
@@ -276,7 +290,10 @@ def _alter_column_clauses(op: ops.AlterColumn) -> list[str]:
     if switch:
         clauses.append(f"ALTER COLUMN {col} SET GENERATED {str(new.identity).upper()}")
     elif old.identity != new.identity and new.identity is not None:
-        clauses.append(f"ALTER COLUMN {col} ADD GENERATED {new.identity.upper()} AS IDENTITY")
+        clauses.append(f"ALTER COLUMN {col} ADD GENERATED {new.identity.upper()} AS IDENTITY"
+                       + identity_options(new))
+    if old.identity is not None and new.identity is not None:
+        clauses += identity_changes(col, old, new)
     return clauses
 
 
@@ -292,7 +309,11 @@ def _identity_catch_up(op: ops.AlterColumn) -> list[str]:
 
 @render.register
 def _(op: ops.AlterColumn) -> list[str]:
-    clauses = _alter_column_clauses(op)
+    if regenerates(op.old, op.new):  # see column_ddl.regenerates
+        return [f"ALTER TABLE {quote_qualified(op.schema, op.table_name)} DROP COLUMN "
+                f"{quote_ident(op.new.name)}, ADD COLUMN {column_definition(op.new)}",
+                *([_column_comment(op.schema, op.table_name, op.new)] if op.new.comment else [])]
+    clauses = drop_expression(op.old, op.new) + _alter_column_clauses(op)
     statements = []
     if clauses:
         statements.append(f"ALTER TABLE {quote_qualified(op.schema, op.table_name)} "
@@ -366,6 +387,21 @@ def _(op: ops.CreateIndex) -> list[str]:
 def _(op: ops.DropIndex) -> list[str]:
     concurrently = "CONCURRENTLY " if op.index.concurrently else ""
     return [f"DROP INDEX {concurrently}{quote_qualified(op.schema, op.index.name)}"]
+
+
+@render.register
+def _(op: domain_ops.CreateDomain) -> list[str]:
+    return [domain_ops.create_domain_sql(op.domain)]
+
+
+@render.register
+def _(op: domain_ops.AlterDomain) -> list[str]:
+    return domain_ops.alter_domain_sql(op.old, op.new)
+
+
+@render.register
+def _(op: domain_ops.DropDomain) -> list[str]:
+    return [domain_ops.drop_domain_sql(op.domain)]
 
 
 def render_all(operations: list[ops.Operation]) -> list[str]:

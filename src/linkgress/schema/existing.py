@@ -10,9 +10,9 @@ EXISTING_OBJECTS = """
 SELECT 'schema' AS kind, n.nspname AS schema, n.nspname AS name, NULL::text AS parent
   FROM pg_namespace n WHERE n.nspname = ANY($1::text[])
 UNION ALL
-SELECT 'enum', n.nspname, t.typname, NULL
+SELECT CASE t.typtype WHEN 'e' THEN 'enum' ELSE 'domain' END, n.nspname, t.typname, NULL
   FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
- WHERE t.typtype = 'e' AND n.nspname = ANY($1::text[])
+ WHERE t.typtype IN ('e', 'd') AND n.nspname = ANY($1::text[])
 UNION ALL
 SELECT CASE c.relkind WHEN 'S' THEN 'sequence' WHEN 'i' THEN 'index' WHEN 'I' THEN 'index'
                       WHEN 'v' THEN 'view' WHEN 'm' THEN 'view' ELSE 'table' END,
@@ -42,13 +42,14 @@ class ExistingObjects:
     indexes: frozenset[tuple[str, str]]
     constraints: frozenset[tuple[str, str, str]]  # (schema, table, name)
     views: frozenset[tuple[str, str]] = frozenset()  # views and materialized views
+    domains: frozenset[tuple[str, str]] = frozenset()
 
 
 async def read_existing(conn: RawConnection, schemas: list[str]) -> ExistingObjects:
     """Read the names of schemas, enums, sequences, tables, indexes, constraints and views."""
     found: dict[str, set[tuple[str, ...]]] = {
         k: set() for k in ("schema", "enum", "sequence", "table", "index", "constraint",
-                           "view")}
+                           "view", "domain")}
     for row in await conn.fetch(EXISTING_OBJECTS, schemas):
         if row["kind"] == "constraint":
             found["constraint"].add((row["schema"], row["parent"], row["name"]))
@@ -62,4 +63,5 @@ async def read_existing(conn: RawConnection, schemas: list[str]) -> ExistingObje
         indexes=frozenset((s, n) for s, n in found["index"]),
         constraints=frozenset((s, t, n) for s, t, n in found["constraint"]),
         views=frozenset((s, n) for s, n in found["view"]),
+        domains=frozenset((s, n) for s, n in found["domain"]),
     )

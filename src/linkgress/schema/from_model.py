@@ -11,7 +11,9 @@ def table_from_entity(meta: EntityMeta) -> Table:
     columns = tuple(
         Column(name=c.name, type=c.type, nullable=c.nullable,
                default=None if c.identity else c.default, identity=c.identity,
-               comment=c.comment, renamed_from=c.renamed_from)
+               comment=c.comment, renamed_from=c.renamed_from, generated=c.generated_as,
+               identity_start=c.identity_start, identity_increment=c.identity_increment,
+               using=c.using)
         for c in meta.table_columns)
     pk = (PrimaryKey(name=meta.primary_key_name, columns=meta.primary_key)
           if meta.primary_key and meta.primary_key_name else None)
@@ -29,4 +31,5 @@ def schema_from_model(model: ModelMeta) -> Schema:
         sequences=model.sequences,
         tables=tuple(table_from_entity(m) for m in model.entities),
         views=model.views,
+        domains=model.domains,
     )

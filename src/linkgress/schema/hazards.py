@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from linkgress.model.types import ColumnType
+    from linkgress.schema import domain_ops
     from linkgress.schema import operations as ops
 
 REWRITES = "rewrites_table"
@@ -186,6 +187,14 @@ def _create_foreign_key(op: ops.CreateForeignKey, ctx: HazardContext) -> tuple[s
     return (SCANS, BLOCKS_WRITES, DATA)
 
 
+def _alter_domain(op: domain_ops.AlterDomain, ctx: HazardContext) -> tuple[str, ...]:
+    # A new NOT NULL or check is validated against every column that uses the domain.
+    old, new = op.old, op.new
+    if (new.not_null and not old.not_null) or (new.check is not None and new.check != old.check):
+        return (SCANS, BLOCKS_WRITES, DATA)
+    return ()
+
+
 def _create_view(op: ops.CreateView, ctx: HazardContext) -> tuple[str, ...]:
     # A new view locks nothing others use; OR REPLACE takes ACCESS EXCLUSIVE on the view; a
     # materialized view runs its query over the tables it reads.
@@ -228,6 +237,9 @@ RULES: dict[str, Rule] = {
     "drop_index": _exclusive,
     "create_foreign_key": _create_foreign_key,
     "drop_foreign_key": _drop_foreign_key,
+    "create_domain": _none,
+    "alter_domain": _alter_domain,
+    "drop_domain": _dropped,
     "create_view": _create_view,
     "drop_view": _drop_view,
 }

@@ -1,8 +1,8 @@
 """Create-all and drop-all plans (pure): what ``ensure_created`` / ``ensure_deleted`` run.
 
-Creation follows the seed's order: schemas, enums, sequences, tables (with columns, primary
-keys, unique and check constraints), then foreign keys — so reference cycles work — then indexes,
-then the model's views in their creation order. Deletion is the reverse.
+Creation follows the seed's order: schemas, enums, domains, sequences, tables (with columns,
+primary keys, unique and check constraints), then foreign keys — so reference cycles work — then
+indexes, then the model's views in their creation order. Deletion is the reverse.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from linkgress.schema import operations as ops
+from linkgress.schema.domain_ops import CreateDomain, DropDomain
 from linkgress.schema.existing import ExistingObjects
 from linkgress.schema.snapshot import Schema
 
@@ -21,6 +22,8 @@ def plan_create(target: Schema, existing: ExistingObjects | None = None) -> list
     out += [ops.CreateSchema(schema_name=s) for s in target.schemas
             if s != "public" and (have is None or s not in have.schemas)]
     out += [ops.CreateEnum.of(e) for e in target.enums if have is None or e.key not in have.enums]
+    out += [CreateDomain(domain=d) for d in target.domains
+            if have is None or d.key not in have.domains]
     out += [ops.CreateSequence(sequence=s) for s in target.sequences
             if have is None or s.key not in have.sequences]
     new_tables = {t.key for t in target.tables if have is None or t.key not in have.tables}
@@ -64,6 +67,7 @@ def plan_drop(owned: Schema, existing: ExistingObjects, *,
     out += [ops.DropTable(table=t, cascade=cascade) for t in reversed(tables)]
     out += [ops.DropSequence(sequence=s) for s in reversed(owned.sequences)
             if s.key in existing.sequences]
+    out += [DropDomain(domain=d) for d in reversed(owned.domains) if d.key in existing.domains]
     out += [ops.DropEnum(schema=e.schema, enum_name=e.name, values=e.values)
             for e in reversed(owned.enums) if e.key in existing.enums]
     return out
@@ -81,4 +85,5 @@ def merge_schemas(first: Schema, second: Schema) -> Schema:
         sequences=merged(first.sequences, second.sequences),
         tables=merged(first.tables, second.tables),
         views=merged(first.views, second.views),
+        domains=merged(first.domains, second.domains),
     )

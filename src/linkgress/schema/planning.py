@@ -20,6 +20,7 @@ from linkgress.schema.from_model import schema_from_model
 from linkgress.schema.hazards import in_context
 from linkgress.schema.history import ModelIdentity, Status, model_status, read_history
 from linkgress.schema.introspect import introspect, normalize_target
+from linkgress.schema.introspect.casts import check_type_changes, type_changes
 from linkgress.schema.introspect.constants import candidates, equal_constant_defaults
 from linkgress.schema.introspect.views import print_views, to_print
 from linkgress.schema.operations import DropIndex
@@ -41,7 +42,8 @@ def schemas_in_scope(*snapshots: Schema | None) -> list[str]:
             continue
         names.update(dict.fromkeys(snap.schemas))
         for key in (*(t.key for t in snap.tables), *(e.key for e in snap.enums),
-                    *(s.key for s in snap.sequences), *(v.key for v in snap.views)):
+                    *(s.key for s in snap.sequences), *(v.key for v in snap.views),
+                    *(d.key for d in snap.domains)):
             names.setdefault(key[0])
     return list(names)
 
@@ -237,6 +239,18 @@ async def plan_migration(client: PgClient, executor: MigrationExecutor, target: 
                                                       manage_all=manage_all), compared)
     except asyncpg.PostgresError as exc:
         raise _reading_failed(exc) from exc
+    if type_changes(result.operations):
+        await _check_casts(client, conn, result)
     result = replace(result, operations=in_context(result.operations, read.server_version))
     return Planned(result, read.normalized, read.recorded, current, read.identity, read.history,
                    read.server_version)
+
+
+async def _check_casts(client: PgClient, conn: RawConnection | None, result: DiffResult) -> None:
+    """Refuse, before anything runs, a type change PostgreSQL cannot carry out (see
+    :mod:`linkgress.schema.introspect.casts`)."""
+    if conn is not None:
+        await check_type_changes(conn, result.operations)
+        return
+    async with client.acquire() as own:
+        await check_type_changes(own, result.operations)

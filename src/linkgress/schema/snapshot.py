@@ -22,7 +22,9 @@ FK_MATCHES = ("SIMPLE", "FULL")
 @dataclass(frozen=True, kw_only=True)
 class Column:
     """A table column. ``default`` is a SQL expression; ``identity`` is ``"always"``,
-    ``"by default"`` or None."""
+    ``"by default"`` or None, with its sequence's ``identity_start`` / ``identity_increment``
+    (None: PostgreSQL's default, 1); ``generated`` is the expression of a ``GENERATED ALWAYS AS
+    (...) STORED`` column."""
 
     name: str
     type: ColumnType
@@ -30,6 +32,12 @@ class Column:
     default: str | None = None
     identity: str | None = None
     comment: str | None = None
+    generated: str | None = None
+    identity_start: int | None = None
+    identity_increment: int | None = None
+    # The model's conversion for a type change (``column(using=...)``): an expression over the
+    # old column. Not part of equality: it says how to get there, not what is there.
+    using: str | None = field(default=None, compare=False)
     # The model's rename hint (``column(renamed_from=...)``): the differ renames a column of
     # that name instead of dropping it. Not part of equality: it describes history, not shape.
     renamed_from: str | None = field(default=None, compare=False)
@@ -137,6 +145,26 @@ class EnumType:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Domain:
+    """A ``CREATE DOMAIN``: a base type with an optional default, NOT NULL and CHECK (an
+    expression over ``VALUE``). ``check_names`` are the database's names of its check
+    constraints (to drop them on a change); they take no part in comparisons."""
+
+    schema: str
+    name: str
+    base_type: ColumnType
+    not_null: bool = False
+    default: str | None = None
+    check: str | None = None
+    check_names: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """``(schema, name)``."""
+        return (self.schema, self.name)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Sequence:
     """A standalone sequence (identity columns' sequences are part of their column)."""
 
@@ -195,6 +223,7 @@ class Schema:
     tables: tuple[Table, ...] = ()
     views: tuple[View, ...] = ()
     notes: tuple[str, ...] = field(default=(), compare=False)
+    domains: tuple[Domain, ...] = ()
 
     def table(self, schema: str, name: str) -> Table | None:
         """The table ``schema.name``, or None."""
@@ -210,7 +239,8 @@ class Schema:
 
     def is_empty(self) -> bool:
         """True when the schema holds no objects at all."""
-        return not (self.schemas or self.enums or self.sequences or self.tables or self.views)
+        return not (self.schemas or self.enums or self.sequences or self.tables or self.views
+                    or self.domains)
 
 
 # Leaves of the JSON form, returned as they are.
@@ -256,7 +286,7 @@ def from_json(data: Any) -> Any:
     """Rebuild snapshot values written by :func:`to_json`."""
     if not _KINDS:
         for cls in (Column, PrimaryKey, UniqueConstraint, CheckConstraint, Index, ForeignKey,
-                    Table, EnumType, Sequence, View, Schema, ColumnType):
+                    Table, EnumType, Sequence, View, Schema, ColumnType, Domain):
             _KINDS[cls.__name__] = cls
     if isinstance(data, list):
         return tuple(v if type(v) in _SCALARS else from_json(v) for v in data)

@@ -65,6 +65,10 @@ def alter_column(ctx: DiffContext, table: Table, old: Column, new: Column) -> li
     if old.nullable and not new.nullable:
         ctx.notes.append(f"column '{label(table.schema, table.name)}.{new.name}' becomes NOT "
                          "NULL: this fails if it holds NULLs")
+    if old.generated != new.generated and new.generated is not None:
+        ctx.notes.append(f"column '{label(table.schema, table.name)}.{new.name}' gets a new "
+                         "generation expression: it is dropped and added again, its values "
+                         "computed anew")
     lossy = is_lossy(old.type, new.type)
     using = using_expression(new.name, old.type, new.type) if old.type != new.type else None
     return [ops.AlterColumn(schema=table.schema, table_name=table.name, old=old, new=new,

@@ -66,7 +66,8 @@ class DiffContext:
         return any(item.name == name for item in getattr(recorded, part))
 
     def may_drop_type(self, kind: str, schema: str, name: str) -> bool:
-        """Whether an enum (``kind="enums"``) or sequence (``"sequences"``) may be dropped."""
+        """Whether an enum (``kind="enums"``), domain (``"domains"``) or sequence
+        (``"sequences"``) may be dropped."""
         if self.owns_schema(schema):
             return True
         if self.managed is None:

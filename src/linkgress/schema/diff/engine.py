@@ -4,6 +4,7 @@ enums, which must know which columns survive, schema drops last)."""
 from __future__ import annotations
 
 from linkgress.schema.diff.context import DiffContext
+from linkgress.schema.diff.domains import diff_domains
 from linkgress.schema.diff.enum_dependents import rebuild_enum_dependents
 from linkgress.schema.diff.enums import diff_enums
 from linkgress.schema.diff.foreign_keys import note_blocking_references, rebuild_dependent_fks
@@ -24,6 +25,7 @@ def run_diff(current: Schema, target: Schema, *, managed: Schema | None,
     operations += create_schemas(current, target)
     table_ops = diff_tables(ctx, current, target)
     operations += diff_enums(ctx, current, target, table_ops)
+    operations += diff_domains(ctx, current, target)
     operations += diff_sequences(ctx, current, target)
     operations += table_ops
     operations += rebuild_enum_dependents(ctx, current, target, operations)

@@ -10,17 +10,20 @@ added in sequence, tables in model order — survives.
 2. Drop indexes, then unique/check/primary-key constraints (before their columns go, which
    would take them along and make the explicit drop fail).
 3. Drop tables, then columns.
-4. Create schemas, then enums (create, add labels, recreate), then sequences — types and
-   sequences exist before any column uses them.
+4. Create schemas, then enums (create, add labels, recreate), then domains (create, alter;
+   a domain may be over an enum), then sequences — types and sequences exist before any column
+   uses them.
 5. Create tables, rename columns (before adds, which may reuse an old name), add columns,
    alter columns and comments.
 6. Add primary keys, unique and check constraints, then foreign keys (their referenced keys
    exist by now), then indexes, then views (in dependency order), over the finished tables.
-7. Drop sequences, enums and schemas only after every table and column that used them changed.
+7. Drop sequences, domains, enums and schemas only after every table and column that used
+   them changed.
 """
 
 from __future__ import annotations
 
+from linkgress.schema import domain_ops
 from linkgress.schema import operations as ops
 
 PHASES: tuple[tuple[type[ops.Operation], ...], ...] = (
@@ -32,6 +35,7 @@ PHASES: tuple[tuple[type[ops.Operation], ...], ...] = (
     (ops.DropColumn,),
     (ops.CreateSchema,),
     (ops.CreateEnum, ops.AddEnumValue, ops.RecreateEnum),
+    (domain_ops.CreateDomain, domain_ops.AlterDomain),
     (ops.CreateSequence, ops.AlterSequence),
     (ops.CreateTable, ops.RenameTable),
     (ops.RenameColumn,),
@@ -42,6 +46,7 @@ PHASES: tuple[tuple[type[ops.Operation], ...], ...] = (
     (ops.CreateIndex,),
     (ops.CreateView,),
     (ops.DropSequence,),
+    (domain_ops.DropDomain,),
     (ops.DropEnum,),
     (ops.DropSchema,),
 )

@@ -83,6 +83,13 @@ SELECT a.attrelid AS table_oid, a.attnum AS position, a.attname AS name,
        en.nspname AS type_schema, et.typname AS type_name, et.typtype::text AS type_kind,
        NOT a.attnotnull AS nullable, pg_catalog.pg_get_expr(d.adbin, d.adrelid) AS "default",
        a.attidentity::text AS identity, a.attgenerated::text AS generated,
+       CASE WHEN a.attidentity <> '' THEN
+         (SELECT ARRAY[s.seqstart, s.seqincrement] FROM pg_catalog.pg_depend idd
+            JOIN pg_catalog.pg_sequence s ON s.seqrelid = idd.objid
+           WHERE idd.refclassid = 'pg_catalog.pg_class'::regclass
+             AND idd.refobjid = a.attrelid AND idd.refobjsubid = a.attnum
+             AND idd.classid = 'pg_catalog.pg_class'::regclass AND idd.deptype = 'i')
+       END AS identity_options,
        dsc.description AS comment,
        (a.attidentity = '' AND pg_catalog.pg_get_expr(d.adbin, d.adrelid) = ANY(own.nextvals))
          IS TRUE AS serial
@@ -211,6 +218,10 @@ SELECT 'enum', n.nspname, t.typname,
               WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder)
   FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
  WHERE t.typtype = 'e' AND n.nspname = ANY($1::text[])
+UNION ALL
+SELECT 'domain', n.nspname, t.typname, NULL
+  FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+ WHERE t.typtype = 'd' AND n.nspname = ANY($1::text[])
 UNION ALL
 SELECT 'relation', n.nspname, c.relname, NULL
   FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace

@@ -26,6 +26,7 @@ from functools import lru_cache
 
 from linkgress.model.types import ColumnType
 from linkgress.schema.ddl import check_clause, create_index_sql
+from linkgress.schema.introspect.domains import mirror_statements, temp_name
 from linkgress.schema.introspect.parse import Row, canonical_schema
 from linkgress.schema.quoting import quote_ident, quote_literal, quote_qualified
 from linkgress.schema.rawsql import check_options, column_options, index_options
@@ -57,6 +58,7 @@ class Existing:
     schemas: frozenset[str] = frozenset()
     enums: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
     relations: frozenset[tuple[str, str]] = frozenset()
+    domains: frozenset[tuple[str, str]] = frozenset()
 
     @classmethod
     def from_rows(cls, rows: Sequence[Row]) -> Existing:
@@ -66,7 +68,8 @@ class Existing:
             enums={(r["schema"], r["name"]): tuple(r["labels"])
                    for r in rows if r["kind"] == "enum"},
             relations=frozenset((r["schema"], r["name"]) for r in rows
-                                if r["kind"] == "relation"))
+                                if r["kind"] == "relation"),
+            domains=frozenset((r["schema"], r["name"]) for r in rows if r["kind"] == "domain"))
 
 
 @dataclass
@@ -89,9 +92,11 @@ class MirrorPlan:
 
     statements: list[Statement] = field(default_factory=list)
     temp_tables: list[str] = field(default_factory=list)
+    temp_domains: list[str] = field(default_factory=list)
     columns: dict[tuple[str, str | None], tuple[str, str]] = field(default_factory=dict)
     checks: dict[tuple[int, str], tuple[str, str]] = field(default_factory=dict)
     indexes: dict[tuple[int, int], tuple[str, str]] = field(default_factory=dict)
+    generated: dict[tuple[int, str], tuple[str, str]] = field(default_factory=dict)
 
 
 def _label(schema: str, name: str) -> str:
@@ -102,7 +107,8 @@ def type_statements(target: Schema, existing: Existing) -> list[Statement]:
     """Schemas, enums and sequences the mirror's types and defaults need but the database
     lacks; an enum lacking one of the target's labels is set aside (renamed) and recreated."""
     out: list[Statement] = []
-    needed = [e.schema for e in target.enums] + [s.schema for s in target.sequences]
+    needed = [e.schema for e in target.enums] + [s.schema for s in target.sequences] \
+        + [d.schema for d in target.domains]
     for name in dict.fromkeys(needed):
         if name not in existing.schemas:
             out.append(Statement(f"CREATE SCHEMA {quote_ident(name)}", f"schema {name!r}"))
@@ -118,6 +124,7 @@ def type_statements(target: Schema, existing: Existing) -> list[Statement]:
         values = ", ".join(quote_literal(v) for v in enum.values)
         out.append(Statement(f"CREATE TYPE {quote_qualified(enum.schema, enum.name)} "
                              f"AS ENUM ({values})", what))
+    out += [Statement(sql, "domains") for sql in mirror_statements(target, existing.domains)]
     for seq in target.sequences:
         if seq.key not in existing.relations:
             out.append(Statement(f"CREATE SEQUENCE {quote_qualified(seq.schema, seq.name)}",
@@ -159,6 +166,8 @@ class _Shape:
     temp: str
     columns: dict[str, str] = field(default_factory=dict)
     checks: dict[str, str] = field(default_factory=dict)  # expression -> temp constraint
+    # (expression, type) of a generated column -> the temp column mirroring it
+    generated: dict[tuple[str, str], str] = field(default_factory=dict)
     indexes: dict[IndexKey, tuple[str, Index]] = field(default_factory=dict)
 
     def accepts(self, columns: dict[str, str]) -> bool:
@@ -187,9 +196,14 @@ def _group_by_shape(target: Schema, plan: MirrorPlan) -> list[_Shape]:
     shapes: list[_Shape] = []
     for i, table in enumerate(target.tables):
         printable = [(j, ix) for j, ix in enumerate(table.indexes) if needs_printing(ix)]
-        if not table.checks and not printable:
+        generated = [c for c in table.columns if c.generated is not None]
+        if not table.checks and not printable and not generated:
             continue
         shape = _shape_for(shapes, table)
+        for col in generated:
+            key = (str(col.generated), type_sql(col.type))
+            name = shape.generated.setdefault(key, f"{TEMP_PREFIX}g{len(shape.generated)}")
+            plan.generated[(i, col.name)] = (shape.temp, name)
         for check in table.checks:
             name = shape.checks.setdefault(check.expression, f"ck{len(shape.checks)}")
             plan.checks[(i, check.name)] = (shape.temp, name)
@@ -203,6 +217,8 @@ def _group_by_shape(target: Schema, plan: MirrorPlan) -> list[_Shape]:
 def _add_shape_tables(target: Schema, plan: MirrorPlan) -> None:
     for shape in _group_by_shape(target, plan):
         items = [f"{quote_ident(name)} {sql}" for name, sql in shape.columns.items()]
+        items.extend(f"{quote_ident(name)} {sql} GENERATED ALWAYS AS ({expression}) STORED"
+                     for (expression, sql), name in shape.generated.items())
         items.extend(f"CONSTRAINT {name} CHECK ({expression})"
                      for expression, name in shape.checks.items())
         plan.temp_tables.append(shape.temp)
@@ -217,7 +233,8 @@ def _add_shape_tables(target: Schema, plan: MirrorPlan) -> None:
 
 def mirror_plan(target: Schema, existing: Existing) -> MirrorPlan:
     """Everything normalisation creates in its savepoint, in order, and the lookups."""
-    plan = MirrorPlan(statements=type_statements(target, existing))
+    plan = MirrorPlan(statements=type_statements(target, existing),
+                      temp_domains=[temp_name(i) for i in range(len(target.domains))])
     _add_defaults_tables(target, plan)
     _add_shape_tables(target, plan)
     return plan
@@ -237,6 +254,7 @@ def _blame_table(temp: str, table: Table) -> list[Statement]:
     label = _label(table.schema, table.name)
     on = f"on table {label!r}"
     plain = [f"{quote_ident(c.name)} {type_sql(c.type)}" for c in table.columns]
+    generated = [c for c in table.columns if c.generated is not None]
     out = [Statement(f"CREATE TEMPORARY TABLE {quote_ident(temp)} ({', '.join(plain)})",
                      f"column types of table {label!r}")]
     alter = f"ALTER TABLE {quote_ident(temp)}"
@@ -244,6 +262,11 @@ def _blame_table(temp: str, table: Table) -> list[Statement]:
                          f"default of column {label + '.' + c.name!r}",
                          tuple(column_options((c,))))
                for c in table.columns if c.default is not None and c.identity is None)
+    out.extend(Statement(f"{alter} ADD COLUMN {quote_ident(TEMP_PREFIX + c.name)} "
+                         f"{type_sql(c.type)} GENERATED ALWAYS AS ({c.generated}) STORED",
+                         f"generated expression of column {label + '.' + c.name!r}",
+                         (("generated", str(c.generated)),))
+               for c in generated)
     out.extend(Statement(f"{alter} ADD {check_clause(c)}", f"check {c.name!r} {on}",
                          tuple(check_options((c,))))
                for c in table.checks)
@@ -265,7 +288,9 @@ def _column(column: Column, printed: tuple[ColumnType, str | None] | None) -> Co
         return column
     # Built directly: dataclasses.replace() is several times slower, and this runs per column.
     return Column(name=column.name, type=ctype, nullable=column.nullable, default=default,
-                  identity=column.identity, comment=comment, renamed_from=column.renamed_from)
+                  identity=column.identity, comment=comment, renamed_from=column.renamed_from,
+                  generated=column.generated, identity_start=column.identity_start,
+                  identity_increment=column.identity_increment, using=column.using)
 
 
 def _printed_columns(plan: MirrorPlan, printed: dict[str, Printed]
@@ -285,6 +310,13 @@ def _index(position: tuple[int, int], index: Index, plan: MirrorPlan,
     return index if got is None else replace(index, columns=got.columns, where=got.where)
 
 
+def _generated(position: int, column: Column, plan: MirrorPlan,
+               printed: dict[str, Printed]) -> Column:
+    slot = plan.generated.get((position, column.name))
+    got = printed.get(slot[0], Printed()).columns.get(slot[1]) if slot else None
+    return column if got is None else replace(column, generated=got.generated)
+
+
 def apply_printed(target: Schema, plan: MirrorPlan, printed: dict[str, Printed]) -> Schema:
     """``target`` with types, defaults, check expressions and index elements/predicates
     replaced by PostgreSQL's printing of their mirrors, in canonical order. An empty comment
@@ -299,7 +331,8 @@ def apply_printed(target: Schema, plan: MirrorPlan, printed: dict[str, Printed])
             checks.append(replace(check, expression=expression))
         tables.append(replace(
             table, comment=table.comment or None,
-            columns=tuple(_column(c, by_pair.get((type_sql(c.type), c.default)))
+            columns=tuple(_generated(i, _column(c, by_pair.get((type_sql(c.type), c.default))),
+                                     plan, printed)
                           for c in table.columns),
             checks=tuple(checks),
             indexes=tuple(_index((i, j), ix, plan, printed)

@@ -30,6 +30,7 @@ import asyncpg
 
 from linkgress.errors import MigrationError, ModelError
 from linkgress.schema.introspect import catalog
+from linkgress.schema.introspect.domains import TEMP_DOMAINS, apply_printed_domains
 from linkgress.schema.introspect.mirror import (
     Existing,
     MirrorPlan,
@@ -93,7 +94,8 @@ async def _in_rolled_back_savepoint(conn: RawConnection,
 SAVEPOINT = "__linkgress_normalize"
 
 
-async def _mirror_and_read(conn: RawConnection, plan: MirrorPlan) -> dict[str, Printed]:
+async def _mirror_and_read(conn: RawConnection, plan: MirrorPlan
+                           ) -> tuple[dict[str, Printed], Sequence[Row]]:
     if conn.is_in_transaction():
         begin = f"SAVEPOINT {SAVEPOINT}"
         end = f"ROLLBACK TO SAVEPOINT {SAVEPOINT}; RELEASE SAVEPOINT {SAVEPOINT}"
@@ -105,11 +107,13 @@ async def _mirror_and_read(conn: RawConnection, plan: MirrorPlan) -> dict[str, P
             await execute_one(conn, statement.sql)
         row = await conn.fetchrow(catalog.temp_readback_sql(conn.get_server_version().major),
                                   plan.temp_tables)
+        domains = await conn.fetch(TEMP_DOMAINS, plan.temp_domains) if plan.temp_domains else []
     finally:
         await conn.execute(end)
     assert row is not None
-    return collect_printed(*(json.loads(row[k])
-                             for k in ("oids", "columns", "constraints", "indexes")))
+    printed = collect_printed(*(json.loads(row[k])
+                                for k in ("oids", "columns", "constraints", "indexes")))
+    return printed, domains
 
 
 async def _find_rejected(conn: RawConnection, statements: list[Statement]
@@ -125,14 +129,14 @@ async def _find_rejected(conn: RawConnection, statements: list[Statement]
 
 async def normalize(conn: RawConnection, target: Schema) -> Schema:
     """See :func:`linkgress.schema.introspect.normalize_target`."""
-    if not target.tables:
+    if not target.tables and not target.domains:
         return canonical_schema(target)
     names = sorted({*target.schemas, *(e.schema for e in target.enums),
-                    *(s.schema for s in target.sequences)})
+                    *(s.schema for s in target.sequences), *(d.schema for d in target.domains)})
     existing = Existing.from_rows(await conn.fetch(catalog.EXISTING_ENUMS_AND_SEQUENCES, names))
     plan = mirror_plan(target, existing)
     try:
-        printed = await _mirror_and_read(conn, plan)
+        printed, domains = await _mirror_and_read(conn, plan)
     except asyncpg.PostgresError as exc:
         if exc.sqlstate == "25006" and await conn.fetchval(IN_RECOVERY):
             raise MigrationError(STANDBY) from exc
@@ -146,4 +150,5 @@ async def normalize(conn: RawConnection, target: Schema) -> Schema:
         first = "" if str(error) == str(exc) else f"\n  (the first failure was: {exc})"
         raise ModelError(f"PostgreSQL rejects the model's {statement.what}: {error}{hint}\n"
                          f"  SQL: {statement.sql}{first}") from error
-    return apply_printed(target, plan, printed)
+    # Domains first: their temporary names follow the model's order, which apply_printed sorts.
+    return apply_printed(apply_printed_domains(target, domains), plan, printed)

@@ -16,10 +16,11 @@ from fnmatch import fnmatchcase
 from functools import lru_cache
 from typing import Any, Protocol
 
-from linkgress.model.types import ColumnType
+from linkgress.model.types import ColumnType, split_modifier
 from linkgress.schema.snapshot import (
     CheckConstraint,
     Column,
+    Domain,
     EnumType,
     ForeignKey,
     Index,
@@ -49,6 +50,7 @@ SEQUENCE_RANGES = {
 
 # format_type() output: a head, optional modifiers, an optional tail ("timestamp(3) with time
 # zone"), array brackets stripped beforehand.
+_MODIFIER = re.compile(r"\(([^()]*)\)$")
 _TYPE_TEXT = re.compile(r"^(?P<head>[^(]*?)\s*\((?P<params>[0-9, ]+)\)(?P<tail>.*)$")
 
 
@@ -71,6 +73,7 @@ class CatalogRows:
     indexes: Sequence[Row] = ()
     views: Sequence[Row] = ()
     others: Sequence[Row] = ()
+    domains: Sequence[Row] = ()
 
 
 def parse_type_text(text: str) -> ColumnType:
@@ -105,22 +108,44 @@ def _column_type(text: str, dims: int, type_schema: str, type_name: str,
                  type_kind: str) -> ColumnType:
     # Cached: a large schema repeats a few dozen types thousands of times (ColumnType is frozen).
     if type_schema != "pg_catalog":
-        return ColumnType(type_name, dims=dims, schema=type_schema, is_enum=type_kind == "e")
+        # Extension types and domains keep their printed modifier: geometry(Point,4326).
+        match = _MODIFIER.search(text.removesuffix("[]"))
+        params, modifier = split_modifier(match[1]) if match else ((), None)
+        return ColumnType(type_name, params, dims, type_schema, type_kind == "e",
+                          modifier=modifier)
     base = parse_type_text(text)
     return ColumnType(base.name, base.params, dims)
 
 
 def parse_column(row: Row) -> Column:
     """A :class:`Column` from a ``COLUMNS`` row. Identity, serial and generated columns have
-    no default (the model side agrees: an identity column's ``default`` is None, and a serial
-    column's ``nextval`` default is part of its type)."""
+    no default (the model side agrees: an identity column's ``default`` is None, a serial
+    column's ``nextval`` default is part of its type, and a generated column's expression is
+    its ``generated``)."""
     identity = IDENTITY_CODES.get(row["identity"] or "")
-    default = None if identity is not None or row["generated"] else row["default"]
+    generated = row["default"] if row["generated"] else None
+    default = None if identity is not None or generated is not None else row["default"]
     ctype = parse_column_type(row)
     if _is_serial(row, ctype):
         ctype, default = replace(ctype, serial=True), None
+    start, increment = identity_options(row) if identity is not None else (None, None)
     return Column(name=row["name"], type=ctype, nullable=bool(row["nullable"]),
-                  default=default, identity=identity, comment=row["comment"])
+                  default=default, identity=identity, comment=row["comment"],
+                  generated=generated, identity_start=start, identity_increment=increment)
+
+
+def identity_options(row: Row) -> tuple[int | None, int | None]:
+    """An identity's ``(start, increment)``, None where PostgreSQL's default (1, and a start
+    of 1 going up or -1 going down), as the model states them."""
+    try:
+        options = row["identity_options"]
+    except KeyError:  # rows recorded before this column existed
+        return None, None
+    if not options:
+        return None, None
+    start, increment = int(options[0]), int(options[1])
+    return (None if start == (1 if increment > 0 else -1) else start,
+            None if increment == 1 else increment)
 
 
 def _is_serial(row: Row, ctype: ColumnType) -> bool:
@@ -130,6 +155,16 @@ def _is_serial(row: Row, ctype: ColumnType) -> bool:
     except KeyError:
         return False
     return owned and ctype.name in SERIAL_TYPES and not ctype.dims and ctype.schema is None
+
+
+def parse_domain(row: Row) -> Domain:
+    """A :class:`Domain` from a :data:`DOMAINS` row. Several checks compare as one ``AND``."""
+    checks = list(row["checks"] or ())
+    check = checks[0] if len(checks) == 1 else (
+        " AND ".join(f"({c})" for c in checks) if checks else None)
+    return Domain(schema=row["schema"], name=row["name"], base_type=parse_column_type(row),
+                  not_null=bool(row["not_null"]), default=row["default"], check=check,
+                  check_names=tuple(row["check_names"] or ()))
 
 
 def parse_enum(row: Row) -> EnumType:
@@ -236,7 +271,8 @@ def canonical_schema(schema: Schema) -> Schema:
         enums=tuple(sorted(schema.enums, key=lambda e: e.key)),
         sequences=tuple(sorted((normalize_sequence(s) for s in schema.sequences),
                                key=lambda s: s.key)),
-        tables=tuple(sorted((canonical_table(t) for t in schema.tables), key=lambda t: t.key)))
+        tables=tuple(sorted((canonical_table(t) for t in schema.tables), key=lambda t: t.key)),
+        domains=tuple(sorted(schema.domains, key=lambda d: d.key)))
 
 
 @dataclass
@@ -270,10 +306,6 @@ def collect_table_parts(rows: CatalogRows, keep: dict[Any, str]
     for row in rows.columns:
         if row["table_oid"] in keep:
             parts[row["table_oid"]].columns.append(parse_column(row))
-            if row["generated"]:
-                notes.append(f"column {keep[row['table_oid']]}.{row['name']} is a generated "
-                             "column; linkgress "
-                             "does not manage its expression")
     for row in rows.constraints:
         if row["table_oid"] in keep:
             _add_constraint(parts[row["table_oid"]], parse_constraint(row))
@@ -315,9 +347,12 @@ def build_schema(rows: CatalogRows, *, exclude: Sequence[str] = ()) -> Schema:
              if not is_excluded(r["schema"], r["name"], patterns)]
     sequences = [parse_sequence(r) for r in rows.sequences
                  if not is_excluded(r["schema"], r["name"], patterns)]
+    domains = [parse_domain(r) for r in rows.domains
+               if not is_excluded(r["schema"], r["name"], patterns)]
     # Built in canonical order (see canonical_schema) directly: this runs on every migrate().
     return Schema(
         schemas=tuple(sorted(r["name"] for r in rows.schemas)),
         enums=tuple(sorted(enums, key=lambda e: e.key)),
         sequences=tuple(sorted(sequences, key=lambda s: s.key)),
-        tables=tuple(built), notes=tuple(notes))
+        tables=tuple(built), notes=tuple(notes),
+        domains=tuple(sorted(domains, key=lambda d: d.key)))

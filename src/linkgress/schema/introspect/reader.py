@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from linkgress.schema.introspect import catalog
+from linkgress.schema.introspect.domains import DOMAINS
 from linkgress.schema.introspect.others import others_sql
 from linkgress.schema.introspect.parse import CatalogRows
 from linkgress.schema.introspect.views import VIEWS
@@ -41,6 +42,7 @@ def catalog_queries(server_major: int, column_shards: int = 1) -> dict[str, str]
         "tables": catalog.TABLES,
         "sequences": catalog.SEQUENCES,
         "enums": catalog.ENUMS,
+        "domains": DOMAINS,
         "schemas": catalog.SCHEMAS,
         "views": VIEWS,
         "others": others_sql(server_major),
