@@ -16,6 +16,7 @@ import asyncpg
 
 from linkgress.errors import MigrationError, ModelError
 from linkgress.schema.diff import DiffResult, diff
+from linkgress.schema.diff.adopt import adopt_existing_names
 from linkgress.schema.from_model import schema_from_model
 from linkgress.schema.history import ModelIdentity, Status, model_status, read_history
 from linkgress.schema.introspect import introspect, normalize_target
@@ -199,6 +200,9 @@ async def plan_migration(client: PgClient, executor: MigrationExecutor, target: 
         compared = await _with_equal_defaults(client, conn, current, read.normalized)
     except asyncpg.PostgresError as exc:
         raise _reading_failed(exc) from exc
+    # Recorded with the names it adopted, so that they are the ones linkgress manages.
+    compared = adopt_existing_names(current, compared)
+    normalized = adopt_existing_names(current, read.normalized)
     result = diff(current, compared, managed=read.recorded, manage_all=manage_all)
     if any(type(op) is DropIndex for op in result.operations):
         if conn is None:
@@ -206,4 +210,4 @@ async def plan_migration(client: PgClient, executor: MigrationExecutor, target: 
                 result = await _keep_foreign_indexes(own, result)
         else:
             result = await _keep_foreign_indexes(conn, result)
-    return Planned(result, read.normalized, read.recorded, current, read.identity, read.history)
+    return Planned(result, normalized, read.recorded, current, read.identity, read.history)

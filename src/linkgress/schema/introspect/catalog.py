@@ -153,10 +153,12 @@ SELECT con.conrelid AS table_oid, con.conname AS name, con.contype::text AS kind
 """
 
 # Indexes that back a constraint (primary key, unique, exclusion) are part of the constraint.
-# Both that test and the operator-class one are written as uncorrelated subqueries (a hashed
-# NOT IN, an array computed once): per-index lookups made this the slowest catalog query.
-# ``has_options``: INCLUDE columns, DESC / NULLS FIRST or a non-default operator class, which
-# the snapshot does not represent (reported as a note).
+# That test is written as an uncorrelated subquery (a hashed NOT IN): per-index lookups made
+# this the slowest catalog query.
+# Per key element: ``opclasses`` (NULL for the default one), ``collations`` (NULL when it is
+# the column's own; for an expression, when it is the database default or none) and
+# ``options`` (pg_index.indoption: bit 1 DESC, bit 2 NULLS FIRST). ``include``: the INCLUDE
+# columns.
 _INDEXES_TEMPLATE = """
 SELECT i.indrelid AS table_oid, ic.relname AS name, i.indisunique AS is_unique,
        am.amname AS method, i.indisvalid AS is_valid,
@@ -168,12 +170,25 @@ SELECT i.indrelid AS table_oid, ic.relname AS name, i.indisunique AS is_unique,
                          THEN pg_catalog.pg_get_indexdef(i.indexrelid, k.ord::int, false) END
                FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(num, ord)
               WHERE k.ord <= i.indnkeyatts ORDER BY k.ord) AS expressions,
+       ARRAY(SELECT a.attname FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(num, ord)
+               JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.num
+              WHERE k.ord > i.indnkeyatts ORDER BY k.ord) AS include,
+       ARRAY(SELECT CASE WHEN oc.opcdefault THEN NULL ELSE oc.opcname END
+               FROM unnest(i.indclass::oid[]) WITH ORDINALITY k(cls, ord)
+               JOIN pg_catalog.pg_opclass oc ON oc.oid = k.cls
+              WHERE k.ord <= i.indnkeyatts ORDER BY k.ord) AS opclasses,
+       ARRAY(SELECT CASE WHEN k.coll = 0 OR k.coll = COALESCE(a.attcollation, 100)
+                         THEN NULL ELSE co.collname END
+               FROM unnest(i.indcollation::oid[], i.indkey::int2[])
+                    WITH ORDINALITY k(coll, num, ord)
+               LEFT JOIN pg_catalog.pg_attribute a
+                 ON a.attrelid = i.indrelid AND a.attnum = k.num AND k.num > 0
+               LEFT JOIN pg_catalog.pg_collation co ON co.oid = k.coll
+              WHERE k.ord <= i.indnkeyatts ORDER BY k.ord) AS collations,
+       ARRAY(SELECT o.flags FROM unnest(i.indoption::int2[]) WITH ORDINALITY o(flags, ord)
+              WHERE o.ord <= i.indnkeyatts ORDER BY o.ord) AS options,
        pg_catalog.pg_get_expr(i.indpred, i.indrelid) AS "where",
-       {nulls_not_distinct} AS nulls_not_distinct,
-       (i.indnatts > i.indnkeyatts
-        OR EXISTS (SELECT 1 FROM unnest(i.indoption::int2[]) o(flags) WHERE o.flags <> 0)
-        OR NOT i.indclass::oid[] <@ ARRAY(SELECT oc.oid FROM pg_catalog.pg_opclass oc
-                                            WHERE oc.opcdefault)) AS has_options
+       {nulls_not_distinct} AS nulls_not_distinct
   FROM pg_catalog.pg_index i
   JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
   JOIN pg_catalog.pg_class c ON c.oid = i.indrelid

@@ -27,6 +27,7 @@ from linkgress.schema.snapshot import (
     Schema,
     Table,
     UniqueConstraint,
+    canonical_index,
 )
 from linkgress.schema.snapshot import Sequence as SequenceDef
 
@@ -165,12 +166,25 @@ def index_element(name: str | None, expression: str | None) -> str:
 
 
 def parse_index(row: Row) -> Index:
-    """An :class:`Index` from an ``INDEXES`` row (key columns only, no INCLUDE columns)."""
+    """An :class:`Index` from an ``INDEXES`` row, its options in canonical form."""
     elements = tuple(index_element(n, e) for n, e in zip(row["columns"], row["expressions"],
                                                            strict=True))
-    return Index(name=row["name"], columns=elements, unique=bool(row["is_unique"]),
-                 method=row["method"], where=row["where"],
-                 nulls_not_distinct=bool(row["nulls_not_distinct"]))
+    return canonical_index(Index(
+        name=row["name"], columns=elements, unique=bool(row["is_unique"]),
+        method=row["method"], where=row["where"],
+        nulls_not_distinct=bool(row["nulls_not_distinct"]), **_index_options(row)))
+
+
+def _index_options(row: Row) -> dict[str, Any]:
+    # Rows recorded before these columns existed read as the defaults.
+    try:
+        flags = [int(f) for f in row["options"]]
+        return {"include": tuple(row["include"]), "opclasses": tuple(row["opclasses"]),
+                "collations": tuple(row["collations"]),
+                "descending": tuple(bool(f & 1) for f in flags),
+                "nulls": tuple("first" if f & 2 else "last" for f in flags)}
+    except KeyError:
+        return {}
 
 
 Constraint = PrimaryKey | UniqueConstraint | CheckConstraint | ForeignKey
@@ -182,8 +196,11 @@ def parse_constraint(row: Row) -> Constraint:
     if kind == "p":
         return PrimaryKey(name=name, columns=columns)
     if kind == "u":
+        timing = _fk_timing(row)
         return UniqueConstraint(name=name, columns=columns,
-                                nulls_not_distinct=bool(row["nulls_not_distinct"]))
+                                nulls_not_distinct=bool(row["nulls_not_distinct"]),
+                                deferrable=timing.get("deferrable", False),
+                                initially_deferred=timing.get("initially_deferred", False))
     if kind == "c":
         return CheckConstraint(name=name, expression=row["expression"])
     if kind == "f":
@@ -278,10 +295,6 @@ def collect_table_parts(rows: CatalogRows, keep: dict[Any, str]
     for row in rows.indexes:
         if row["table_oid"] in keep:
             parts[row["table_oid"]].indexes.append(parse_index(row))
-            if row["has_options"]:
-                notes.append(f"index {row['name']!r} on {keep[row['table_oid']]} has INCLUDE "
-                             "columns, a sort order or an operator class that linkgress does "
-                             "not compare; only its columns, method and predicate are")
             if not row["is_valid"]:
                 notes.append(f"index {row['name']!r} on {keep[row['table_oid']]} is INVALID "
                              "(an interrupted CREATE INDEX "
