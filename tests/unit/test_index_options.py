@@ -151,3 +151,16 @@ def test_a_named_constraint_is_never_adopted_and_one_existing_serves_once() -> N
     assert [op.type for op in ops_of(current, db(table("users", col("email"),
                                                        uniques=twice)))] == [
         "create_unique_constraint"]
+
+
+def test_migration_files_keep_index_and_unique_options_as_sql() -> None:
+    from linkgress.migrations.render import render_migration
+
+    index = replace(IX, descending=(True,), include=("team",))
+    unique = UniqueConstraint(name="uq", columns=("email",), deferrable=True)
+    source = render_migration("M", [
+        ops.CreateIndex(schema="public", table_name="users", index=index),
+        ops.CreateUniqueConstraint(schema="public", table_name="users", unique=unique)],
+        docstring="options")
+    assert 'DESC) INCLUDE' in source
+    assert "DEFERRABLE" in source

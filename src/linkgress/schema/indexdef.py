@@ -8,6 +8,12 @@ from linkgress.schema.quoting import quote_ident
 from linkgress.schema.snapshot import Index
 
 
+def has_element_options(index: Index) -> bool:
+    """True when ``index`` has INCLUDE columns or a per-element option."""
+    return bool(index.include or index.opclasses or index.collations or index.descending
+                or index.nulls)
+
+
 def _element(element: str) -> str:
     # A column name is quoted; an element in parentheses is an expression, kept as written.
     if element.startswith("(") and element.endswith(")"):
