@@ -27,6 +27,7 @@ from linkgress.model.naming import (
     find_column_info,
     generated_name,
 )
+from linkgress.model.partitioning import build_partitioning
 from linkgress.model.relations import foreign_keys, navigations
 from linkgress.model.types import INTEGER_TYPES, ColumnType
 from linkgress.schema.snapshot import (
@@ -312,11 +313,14 @@ def _build_entity(b: _Builder, context_attr: str, cls: type) -> EntityMeta:
     columns, pk, pk_name = _apply_primary_key(cls, settings, columns, table)
     by_attr = {c.attr: c for c in columns}
     uniques, checks = _table_constraints(cls, settings, table, by_attr)
+    partition_by, partitions = build_partitioning(settings, by_attr, pk, uniques,
+                                                  entity=entity)
     return EntityMeta(
         entity=cls, context_attr=context_attr, schema=schema, table=table,
         columns=tuple(columns), primary_key=pk, primary_key_name=pk_name, uniques=uniques,
         checks=checks, indexes=_table_indexes(cls, settings, table, by_attr),
-        comment=settings.comment, by_attr=MappingProxyType(by_attr))
+        comment=settings.comment, partition_by=partition_by, partitions=partitions,
+        by_attr=MappingProxyType(by_attr))
 
 
 def _check_relation_names(metas: list[EntityMeta]) -> None:

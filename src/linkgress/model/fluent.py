@@ -105,6 +105,9 @@ class EntitySettings:
     uniques: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
     # has_unique's options by constraint name (only those given).
     unique_options: dict[str, dict[str, bool]] = field(default_factory=dict)
+    # partition_by(strategy, *members) and has_partition(name, for_values, default) calls.
+    partition_by: tuple[str, tuple[str, ...]] | None = None
+    partitions: list[tuple[str, str | None, bool]] = field(default_factory=list)
     navigations: list[NavigationSettings] = field(default_factory=list)
     ignored: set[str] = field(default_factory=set)
 
@@ -302,6 +305,23 @@ class EntityBuilder(Generic[E]):
         options = {"deferrable": deferrable, "initially_deferred": initially_deferred,
                    "nulls_not_distinct": nulls_not_distinct}
         self._s.unique_options[name] = {k: v for k, v in options.items() if v}
+        return self
+
+    def partition_by(self, strategy: str, *members: Member) -> EntityBuilder[E]:
+        """A partitioned table: ``strategy`` is ``"range"``, ``"list"`` or ``"hash"``; a
+        member is an attribute name, a lambda selecting one, or a SQL expression in
+        parentheses. Declare its partitions with :meth:`has_partition`."""
+        self._s.partition_by = (strategy, tuple(
+            m if isinstance(m, str) and m.startswith("(") else member_name(m, entity=self._name)
+            for m in members))
+        return self
+
+    def has_partition(self, name: str, for_values: str | None = None, *,
+                      default: bool = False) -> EntityBuilder[E]:
+        """A partition of this partitioned table, in its schema: ``for_values`` is the bound
+        after ``FOR VALUES`` (``"FROM ('2024-01-01') TO ('2025-01-01')"``, ``"IN ('eu')"``,
+        ``"WITH (MODULUS 4, REMAINDER 0)"``), or ``default=True`` for the default partition."""
+        self._s.partitions.append((name, for_values, default))
         return self
 
     def has_check(self, name: str, expression: str) -> EntityBuilder[E]:

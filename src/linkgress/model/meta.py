@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from linkgress.model.types import ColumnType
-from linkgress.schema.snapshot import CheckConstraint, ForeignKey, Index, Sequence, UniqueConstraint
+from linkgress.schema.snapshot import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Sequence,
+    TablePartition,
+    UniqueConstraint,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -79,6 +86,8 @@ class EntityMeta:
     foreign_keys: tuple[ForeignKey, ...] = ()
     navigations: tuple[NavigationMeta, ...] = ()
     comment: str | None = None
+    partition_by: str | None = None
+    partitions: tuple[TablePartition, ...] = ()
     by_attr: Mapping[str, ColumnMeta] = field(default_factory=dict, compare=False, repr=False)
     navigation_by_name: Mapping[str, NavigationMeta] = field(
         default_factory=dict, compare=False, repr=False)

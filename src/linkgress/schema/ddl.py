@@ -204,7 +204,9 @@ def create_table_sql(table: Table) -> list[str]:
     items.extend(unique_clause(u) for u in table.uniques)
     items.extend(check_clause(c) for c in table.checks)
     body = ",\n  ".join(items)
-    statements = [f"CREATE TABLE {quote_qualified(table.schema, table.name)} (\n  {body}\n)"]
+    partitioned = "" if table.partition_by is None else f" PARTITION BY {table.partition_by}"
+    statements = [f"CREATE TABLE {quote_qualified(table.schema, table.name)} "
+                  f"(\n  {body}\n){partitioned}"]
     if table.comment is not None:
         statements.append(f"COMMENT ON TABLE {quote_qualified(table.schema, table.name)} "
                           f"IS {quote_literal(table.comment)}")

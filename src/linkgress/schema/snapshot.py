@@ -132,6 +132,16 @@ class ForeignKey:
 
 
 @dataclass(frozen=True, kw_only=True)
+class TablePartition:
+    """A partition of a partitioned table, in the same schema. ``bound`` is the partition
+    bound as PostgreSQL prints it: ``FOR VALUES FROM (...) TO (...)``, ``FOR VALUES IN
+    (...)``, ``FOR VALUES WITH (modulus m, remainder r)`` or ``DEFAULT``."""
+
+    name: str
+    bound: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class Table:
     """A table with its columns and the constraints and indexes that belong to it."""
 
@@ -144,6 +154,10 @@ class Table:
     indexes: tuple[Index, ...] = ()
     foreign_keys: tuple[ForeignKey, ...] = ()
     comment: str | None = None
+    # A partitioned table: its key as pg_get_partkeydef prints it (``RANGE (paid_at)``), and
+    # its partitions sorted by name.
+    partition_by: str | None = None
+    partitions: tuple[TablePartition, ...] = ()
 
     @property
     def key(self) -> tuple[str, str]:
@@ -260,7 +274,7 @@ def from_json(data: Any) -> Any:
     """Rebuild snapshot values written by :func:`to_json`."""
     if not _KINDS:
         for cls in (Column, PrimaryKey, UniqueConstraint, CheckConstraint, Index, ForeignKey,
-                    Table, EnumType, Sequence, Schema, ColumnType):
+                    Table, EnumType, Sequence, Schema, ColumnType, TablePartition):
             _KINDS[cls.__name__] = cls
     if isinstance(data, list):
         return tuple(v if type(v) in _SCALARS else from_json(v) for v in data)

@@ -13,18 +13,21 @@ added in sequence, tables in model order — survives.
 5. Create tables, rename columns (before adds, which may reuse an old name), add columns,
    alter columns and comments.
 6. Add primary keys, unique and check constraints, then foreign keys (their referenced keys
-   exist by now), then indexes last.
+   exist by now), then indexes, then partitions (created with a copy of each index, then
+   attached; a partition is detached and dropped just before the tables).
 7. Drop sequences, enums and schemas only after every table and column that used them changed.
 """
 
 from __future__ import annotations
 
 from linkgress.schema import operations as ops
+from linkgress.schema.partition_ops import ChangePartitionBound, CreatePartition, DropPartition
 
 PHASES: tuple[tuple[type[ops.Operation], ...], ...] = (
     (ops.DropForeignKey,),
     (ops.DropIndex,),
     (ops.DropUniqueConstraint, ops.DropCheckConstraint, ops.DropPrimaryKey),
+    (DropPartition,),
     (ops.DropTable,),
     (ops.DropColumn,),
     (ops.CreateSchema,),
@@ -37,6 +40,7 @@ PHASES: tuple[tuple[type[ops.Operation], ...], ...] = (
     (ops.AddPrimaryKey, ops.CreateUniqueConstraint, ops.CreateCheckConstraint),
     (ops.CreateForeignKey,),
     (ops.CreateIndex,),
+    (CreatePartition, ChangePartitionBound),
     (ops.DropSequence,),
     (ops.DropEnum,),
     (ops.DropSchema,),

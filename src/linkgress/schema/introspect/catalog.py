@@ -56,10 +56,19 @@ SELECT n.nspname AS schema, c.relname AS name,
  ORDER BY n.nspname, c.relname
 """
 
-# Ordinary and partitioned tables; partitions belong to their parent and are left out.
+# Ordinary and partitioned tables; partitions belong to their parent and are left out: a
+# partitioned table lists them (``partitions``: a JSON array of [name, bound], by name).
 TABLES = f"""
 SELECT c.oid AS oid, n.nspname AS schema, c.relname AS name,
-       dsc.description AS comment
+       dsc.description AS comment,
+       CASE WHEN c.relkind = 'p' THEN pg_catalog.pg_get_partkeydef(c.oid) END AS partition_by,
+       CASE WHEN c.relkind = 'p' THEN (
+           SELECT pg_catalog.json_agg(pg_catalog.json_build_array(
+                      pc.relname, pg_catalog.pg_get_expr(pc.relpartbound, pc.oid))
+                  ORDER BY pc.relname)::text
+             FROM pg_catalog.pg_inherits h
+             JOIN pg_catalog.pg_class pc ON pc.oid = h.inhrelid
+            WHERE h.inhparent = c.oid) END AS partitions
   FROM pg_catalog.pg_class c
   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
   LEFT JOIN pg_catalog.pg_description dsc

@@ -46,6 +46,7 @@ from linkgress.schema.introspect.parse import (
     parse_constraint,
     parse_index,
 )
+from linkgress.schema.introspect.partition_print import print_partitioning
 from linkgress.schema.rawsql import execute_one, is_stacked, stacked_statement_hint
 from linkgress.schema.snapshot import CheckConstraint, Schema
 
@@ -146,4 +147,4 @@ async def normalize(conn: RawConnection, target: Schema) -> Schema:
         first = "" if str(error) == str(exc) else f"\n  (the first failure was: {exc})"
         raise ModelError(f"PostgreSQL rejects the model's {statement.what}: {error}{hint}\n"
                          f"  SQL: {statement.sql}{first}") from error
-    return apply_printed(target, plan, printed)
+    return await print_partitioning(conn, apply_printed(target, plan, printed), existing)

@@ -8,6 +8,7 @@ these functions: :func:`~linkgress.schema.introspect.introspect` for the databas
 
 from __future__ import annotations
 
+import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -26,6 +27,7 @@ from linkgress.schema.snapshot import (
     PrimaryKey,
     Schema,
     Table,
+    TablePartition,
     UniqueConstraint,
     canonical_index,
 )
@@ -227,6 +229,20 @@ def is_excluded(schema: str, name: str, patterns: Iterable[str]) -> bool:
     return any(fnmatchcase(name, p) or fnmatchcase(qualified, p) for p in patterns)
 
 
+def parse_partitioning(row: Row) -> dict[str, Any]:
+    """``partition_by`` and ``partitions`` of a ``TABLES`` row (none for a plain table, or a
+    row recorded before they were read)."""
+    try:
+        key, partitions = row["partition_by"], row["partitions"]
+    except KeyError:
+        return {}
+    if key is None:
+        return {}
+    return {"partition_by": key, "partitions": tuple(
+        TablePartition(name=name, bound=bound)
+        for name, bound in json.loads(partitions or "[]"))}
+
+
 def _by_name(items: Iterable[Any]) -> tuple[Any, ...]:
     return tuple(sorted(items, key=lambda item: item.name))
 
@@ -321,7 +337,8 @@ def build_schema(rows: CatalogRows, *, exclude: Sequence[str] = ()) -> Schema:
         built.append(Table(schema=r["schema"], name=r["name"], columns=tuple(p.columns),
                            primary_key=p.primary_key, uniques=_by_name(p.uniques),
                            checks=_by_name(p.checks), indexes=_by_name(p.indexes),
-                           foreign_keys=_by_name(p.foreign_keys), comment=r["comment"]))
+                           foreign_keys=_by_name(p.foreign_keys), comment=r["comment"],
+                           **parse_partitioning(r)))
     enums = [parse_enum(r) for r in rows.enums
              if not is_excluded(r["schema"], r["name"], patterns)]
     sequences = [parse_sequence(r) for r in rows.sequences
