@@ -164,3 +164,17 @@ def test_migration_files_keep_index_and_unique_options_as_sql() -> None:
         docstring="options")
     assert 'DESC) INCLUDE' in source
     assert "DEFERRABLE" in source
+
+
+def test_nulls_not_distinct_on_an_older_server_is_a_clear_error() -> None:
+    from linkgress.schema.server_features import check_server_supports
+
+    schema = db(table("users", col("email"), uniques=(replace(UQ, nulls_not_distinct=True),)))
+    check_server_supports(schema, 15)
+    with pytest.raises(ModelError, match=r"unique constraint 'users_email_key' on table "
+                       r"'public.users' uses nulls_not_distinct, which needs PostgreSQL 15 "
+                       r"or newer; the server is PostgreSQL 14"):
+        check_server_supports(schema, 14)
+    indexed = db(table("users", col("email"), indexes=(replace(IX, nulls_not_distinct=True),)))
+    with pytest.raises(ModelError, match="index 'ix'"):
+        check_server_supports(indexed, 13)

@@ -48,6 +48,7 @@ from linkgress.schema.introspect.parse import (
 )
 from linkgress.schema.introspect.partition_print import print_partitioning
 from linkgress.schema.rawsql import execute_one, is_stacked, stacked_statement_hint
+from linkgress.schema.server_features import check_server_supports
 from linkgress.schema.snapshot import CheckConstraint, Schema
 
 if TYPE_CHECKING:
@@ -128,6 +129,7 @@ async def normalize(conn: RawConnection, target: Schema) -> Schema:
     """See :func:`linkgress.schema.introspect.normalize_target`."""
     if not target.tables:
         return canonical_schema(target)
+    check_server_supports(target, conn.get_server_version().major)
     names = sorted({*target.schemas, *(e.schema for e in target.enums),
                     *(s.schema for s in target.sequences)})
     existing = Existing.from_rows(await conn.fetch(catalog.EXISTING_ENUMS_AND_SEQUENCES, names))
