@@ -22,13 +22,19 @@ def create_partitions(table: Table) -> list[CreatePartition]:
 
 def diff_partitions(ctx: DiffContext, current: Table, target: Table) -> list[Operation]:
     """Operations bringing ``current``'s partitions to ``target``'s."""
+    where = label(target.schema, target.name)
+    if target.partition_by is None and current.partition_by is not None:
+        # The model does not say how the table is partitioned: its partitions are someone
+        # else's (a scheduled job, pg_partman).
+        ctx.notes.append(f"table '{where}' is partitioned by {current.partition_by} in the "
+                         "database and the model does not declare it: its partitions are left "
+                         "alone")
+        return []
     if current.partition_by != target.partition_by:
-        if target.partition_by is not None or current.partitions:
-            ctx.notes.append(
-                f"table '{label(target.schema, target.name)}' is partitioned by "
-                f"{current.partition_by or 'nothing'} in the database and by "
-                f"{target.partition_by or 'nothing'} in the model; linkgress cannot change "
-                "how an existing table is partitioned: move its rows into a new table by hand")
+        ctx.notes.append(
+            f"table '{where}' is partitioned by {current.partition_by or 'nothing'} in the "
+            f"database and by {target.partition_by} in the model; linkgress cannot change "
+            "how an existing table is partitioned: move its rows into a new table by hand")
         return []
     schema, name = target.schema, target.name
     old_by_name = {p.name: p for p in current.partitions}
