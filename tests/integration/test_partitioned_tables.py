@@ -202,3 +202,24 @@ async def test_overlapping_bounds_are_a_model_error_naming_the_partition(
     async with opened(_payments(overlapping), linkgress_database) as db:
         with pytest.raises(MigrationError, match="partition 'payment_b' of table"):
             await db.get_schema_manager().analyze()
+
+
+async def test_a_second_statement_in_for_values_is_refused_before_anything_runs(
+        linkgress_database: str) -> None:
+    sneaky = {"payment_2022": "FROM ('2022-01-01') TO ('2023-01-01'); DROP TABLE bystander"}
+    await execute(linkgress_database, "CREATE TABLE bystander (id int)")
+    async with opened(_payments(sneaky), linkgress_database) as db:
+        with pytest.raises(MigrationError, match="take no second statement"):
+            await db.get_schema_manager().migrate()
+    assert await rows(linkgress_database, "SELECT to_regclass('bystander')::text") == [
+        ("bystander",)]
+
+
+async def test_ensure_deleted_drops_the_partitions_with_their_table_unreported(
+        linkgress_database: str, caplog: pytest.LogCaptureFixture) -> None:
+    async with opened(_payments(dict(YEARS)), linkgress_database) as db:
+        await db.get_schema_manager().ensure_created()
+        await db.get_schema_manager().ensure_deleted()
+    assert await rows(linkgress_database, "SELECT count(*) FROM pg_class WHERE relname LIKE "
+                                          "'payment%' AND relkind IN ('r', 'p')") == [(0,)]
+    assert not [r for r in caplog.records if "not managed" in r.getMessage()]

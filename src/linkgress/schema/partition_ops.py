@@ -21,6 +21,7 @@ from linkgress.schema.ddl import create_index_sql, render
 from linkgress.schema.operations import Operation
 from linkgress.schema.partitions import partition_index_name
 from linkgress.schema.quoting import quote_qualified
+from linkgress.schema.rawsql import index_options, raw_options
 from linkgress.schema.snapshot import Index, TablePartition
 
 
@@ -122,6 +123,21 @@ def _(op: DropPartition) -> list[str]:
 def _(op: ChangePartitionBound) -> list[str]:
     return [_detach(op.schema, op.table_name, op.partition),
             _attach(op.schema, op.table_name, op.partition)]
+
+
+def bound_option(partition: TablePartition) -> tuple[str, str]:
+    """The partition's bound as a raw SQL option (what, text), for error messages."""
+    return (f"partition '{partition.name}' for_values=", partition.bound)
+
+
+@raw_options.register
+def _(op: CreatePartition) -> list[tuple[str, str]]:
+    return [bound_option(op.partition)] + [o for ix in op.indexes for o in index_options(ix)]
+
+
+@raw_options.register
+def _(op: ChangePartitionBound) -> list[tuple[str, str]]:
+    return [bound_option(op.partition)]
 
 
 PARTITION_OPERATIONS: tuple[type[Operation], ...] = (

@@ -17,7 +17,7 @@ import asyncpg
 from linkgress.errors import ModelError
 from linkgress.schema.introspect.mirror import TEMP_PREFIX, Existing, type_sql, type_statements
 from linkgress.schema.quoting import quote_ident
-from linkgress.schema.rawsql import execute_one
+from linkgress.schema.rawsql import execute_one, is_stacked
 from linkgress.schema.snapshot import Schema, Table, TablePartition
 
 if TYPE_CHECKING:
@@ -61,7 +61,9 @@ async def _run(conn: RawConnection, target: Schema, existing: Existing,
             try:
                 await execute_one(conn, sql)
             except asyncpg.PostgresError as exc:
-                raise ModelError(f"PostgreSQL rejects the model's {what}: {exc}\n"
+                hint = (": partition_by members and for_values= are raw SQL and take no "
+                        "second statement" if is_stacked(exc) else "")
+                raise ModelError(f"PostgreSQL rejects the model's {what}: {exc}{hint}\n"
                                  f"  SQL: {sql}") from exc
         rows = await conn.fetch(PRINTED, [name for name, _, _ in work])
     finally:
