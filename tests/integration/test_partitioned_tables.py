@@ -223,3 +223,19 @@ async def test_ensure_deleted_drops_the_partitions_with_their_table_unreported(
     assert await rows(linkgress_database, "SELECT count(*) FROM pg_class WHERE relname LIKE "
                                           "'payment%' AND relkind IN ('r', 'p')") == [(0,)]
     assert not [r for r in caplog.records if "not managed" in r.getMessage()]
+
+
+async def test_a_deferred_partition_drop_stays_managed_until_contract(
+        linkgress_database: str) -> None:
+    async with opened(_payments(dict(YEARS)), linkgress_database) as db:
+        await db.get_schema_manager().migrate()
+    fewer = {"payment_2023": YEARS["payment_2023"]}
+    async with opened(_payments(fewer), linkgress_database) as db:
+        sm = db.get_schema_manager()
+        assert await sm.migrate(defer_destructive=True) == []
+        assert [op.type for op in await sm.analyze()] == ["drop_partition"]
+        assert [op.type for op in await sm.contract(allow_destructive=True)] == [
+            "drop_partition"]
+        assert await sm.analyze() == []
+    assert await rows(linkgress_database, PARTITION_BOUNDS) == [
+        ("payment_2023", "FOR VALUES FROM ('2023-01-01') TO ('2024-01-01')")]

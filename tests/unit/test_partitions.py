@@ -139,3 +139,14 @@ def test_introspected_partitioning() -> None:
         TablePartition(name="p_other", bound="DEFAULT"))}
     assert parse_partitioning({"partition_by": None, "partitions": None}) == {}
     assert parse_partitioning({}) == {}
+
+
+def test_migration_files_write_partitioned_tables_and_partitions_as_sql() -> None:
+    from linkgress.migrations.render import render_migration
+    from linkgress.schema import operations as ops
+
+    source = render_migration("M", [
+        ops.CreateTable(table=replace(PAY, partitions=(), indexes=())),
+        CreatePartition(table_name="pay", partition=P22)], docstring="partitions")
+    assert "PARTITION BY RANGE (paid_on)" in source
+    assert "ATTACH PARTITION" in source and "DETACH PARTITION" in source  # up and down

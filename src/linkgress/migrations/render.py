@@ -243,8 +243,8 @@ def _(op: ops.DropSequence, code: Code) -> list[str]:
 
 @_register(ops.CreateTable)
 def _(op: ops.CreateTable, code: Code) -> list[str]:
-    if any(u.deferrable for u in op.table.uniques):
-        return execute_calls(op)  # the table builder has no deferrable unique
+    if op.table.partition_by is not None or any(u.deferrable for u in op.table.uniques):
+        return execute_calls(op)  # the table builder has no PARTITION BY, no deferrable unique
     return [create_table_call(op.table, code)]
 
 

@@ -14,6 +14,7 @@ row fits the new bound). A removed partition is detached and dropped: destructiv
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import ClassVar
 
@@ -22,7 +23,7 @@ from linkgress.schema.operations import Operation
 from linkgress.schema.partitions import partition_index_name
 from linkgress.schema.quoting import quote_qualified
 from linkgress.schema.rawsql import index_options, raw_options
-from linkgress.schema.snapshot import Index, TablePartition
+from linkgress.schema.snapshot import Index, Table, TablePartition
 
 
 def _label(schema: str, name: str) -> str:
@@ -138,6 +139,18 @@ def _(op: CreatePartition) -> list[tuple[str, str]]:
 @raw_options.register
 def _(op: ChangePartitionBound) -> list[tuple[str, str]]:
     return [bound_option(op.partition)]
+
+
+def with_deferred_partitions(table: Table, deferred: Sequence[Operation]) -> Table:
+    """``table`` with the partitions whose drops ``deferred`` holds (kept managed until
+    ``contract()`` drops them)."""
+    kept = [op.partition for op in deferred if isinstance(op, DropPartition)
+            and (op.schema, op.table_name) == table.key
+            and op.partition.name not in {p.name for p in table.partitions}]
+    if not kept:
+        return table
+    return replace(table, partitions=tuple(sorted((*table.partitions, *kept),
+                                                  key=lambda p: p.name)))
 
 
 PARTITION_OPERATIONS: tuple[type[Operation], ...] = (
