@@ -25,8 +25,10 @@ def _definition(item: Any) -> Any:
 def _adopt(current: Sequence[T], target: Sequence[T]) -> tuple[T, ...] | None:
     """``target`` with its generated names replaced by equal ``current`` items' names, or
     None when nothing was adopted."""
-    target_names = {t.name for t in target}
     current_names = {c.name for c in current}
+    if not any(t.generated and t.name not in current_names for t in target):
+        return None  # the common case, kept cheap: this runs on every diff
+    target_names = {t.name for t in target}
     free: dict[Any, str] = {}
     for item in current:
         if item.name not in target_names:
