@@ -7,6 +7,7 @@ from linkgress.schema import operations as ops
 from linkgress.schema.diff import order_operations
 from linkgress.schema.diff.ordering import PHASES, phase
 from linkgress.schema.domain_ops import DOMAIN_OPERATIONS
+from linkgress.schema.partition_ops import PARTITION_OPERATIONS
 from linkgress.schema.snapshot import (
     CheckConstraint,
     Column,
@@ -75,7 +76,7 @@ def test_order_is_stable_within_a_phase_and_the_input_is_not_changed() -> None:
 
 def test_every_operation_kind_has_a_phase() -> None:
     phased = {kind for kinds in PHASES for kind in kinds}
-    assert set(ops.ALL_OPERATIONS + DOMAIN_OPERATIONS) == phased
+    assert set(ops.ALL_OPERATIONS + DOMAIN_OPERATIONS) | set(PARTITION_OPERATIONS) == phased
 
 
 def test_types_exist_before_columns_use_them_and_are_dropped_after() -> None:

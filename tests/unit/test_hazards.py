@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from linkgress.model.types import bigint, integer, numeric, serial, text, varchar
-from linkgress.schema import domain_ops
+from linkgress.schema import domain_ops, partition_ops
 from linkgress.schema import operations as ops
 from linkgress.schema.hazards import (
     HAZARDS,
@@ -28,6 +28,7 @@ from linkgress.schema.snapshot import (
     PrimaryKey,
     Sequence,
     Table,
+    TablePartition,
     UniqueConstraint,
     View,
 )
@@ -43,6 +44,7 @@ FK = ForeignKey(name="orders_user_fk", columns=("user_id",), ref_schema="public"
 CHECK = CheckConstraint(name="name_check", expression="length(name) > 0")
 UNIQUE = UniqueConstraint(name="users_name_key", columns=("name",))
 IX = Index(name="ix_users_name", columns=("name",))
+PART = TablePartition(name="events_p0", bound="FOR VALUES WITH (modulus 2, remainder 0)")
 DOMAIN = Domain(schema="public", name="posint", base_type=integer())
 VIEW = View(schema="public", name="active_users", definition="SELECT id FROM users")
 PK = PrimaryKey(name="users_pkey", columns=("id",))
@@ -99,6 +101,10 @@ EXAMPLES: list[tuple[ops.Operation, tuple[str, ...]]] = [
      ("scans_table", "blocks_writes", "data_dependent")),
     (domain_ops.AlterDomain(old=replace(DOMAIN, check="VALUE > 0"), new=DOMAIN), ()),
     (domain_ops.DropDomain(domain=DOMAIN), ("destructive",)),
+    (partition_ops.CreatePartition(table_name="events", partition=PART), ("scans_table",)),
+    (partition_ops.DropPartition(table_name="events", partition=PART), (*RB, "destructive")),
+    (partition_ops.ChangePartitionBound(table_name="events", partition=PART, old_bound="x"),
+     ("scans_table", *RB, "data_dependent")),
 ]
 
 

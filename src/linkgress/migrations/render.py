@@ -20,6 +20,7 @@ from linkgress.model.types import ColumnType
 from linkgress.model.typetable import spec_for
 from linkgress.schema import operations as ops
 from linkgress.schema.ddl import render
+from linkgress.schema.indexdef import has_element_options
 from linkgress.schema.snapshot import Column, Table
 
 INDENT = " " * 8
@@ -233,8 +234,9 @@ def _builder_columns(*columns: Column) -> bool:
 
 @_register(ops.CreateTable)
 def _(op: ops.CreateTable, code: Code) -> list[str]:
-    if not _builder_columns(*op.table.columns):
-        return execute_calls(op)
+    if (not _builder_columns(*op.table.columns) or op.table.partition_by is not None
+            or any(u.deferrable for u in op.table.uniques)):
+        return execute_calls(op)  # no builder for these, PARTITION BY or a deferrable unique
     return [create_table_call(op.table, code)]
 
 
@@ -308,6 +310,8 @@ def _(op: ops.AddPrimaryKey, code: Code) -> list[str]:
 @_register(ops.CreateUniqueConstraint)
 def _(op: ops.CreateUniqueConstraint, code: Code) -> list[str]:
     u = op.unique
+    if u.deferrable:
+        return execute_calls(op)
     return [call("add_unique_constraint", q(op.table_name), q(u.name), _names(u.columns),
                  nulls_not_distinct="True" if u.nulls_not_distinct else None,
                  schema=_schema_kw(op.schema))]
@@ -331,7 +335,7 @@ def _(op: ops.DropPrimaryKey | ops.DropUniqueConstraint | ops.DropCheckConstrain
 @_register(ops.CreateIndex)
 def _(op: ops.CreateIndex, code: Code) -> list[str]:
     ix = op.index
-    if ix.concurrently:
+    if ix.concurrently or has_element_options(ix):
         return execute_calls(op)
     return [call("create_index", q(op.table_name), q(ix.name), *(q(c) for c in ix.columns),
                  unique="True" if ix.unique else None,

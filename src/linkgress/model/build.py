@@ -16,6 +16,7 @@ from typing import Any
 from linkgress.errors import ModelError
 from linkgress.model.entity import MISSING, ColumnInfo, Entity
 from linkgress.model.fluent import DbModelConfig, EntitySettings, PropertySettings
+from linkgress.model.index_options import index_options
 from linkgress.model.inference import UnsupportedAnnotation, infer_type, split_optional
 from linkgress.model.literals import sql_literal
 from linkgress.model.meta import ColumnMeta, EntityMeta, EnumMeta, ModelMeta
@@ -26,6 +27,7 @@ from linkgress.model.naming import (
     find_column_info,
     generated_name,
 )
+from linkgress.model.partitioning import build_partitioning
 from linkgress.model.relations import foreign_keys, navigations
 from linkgress.model.types import INTEGER_TYPES, ColumnType
 from linkgress.model.views import build_views
@@ -35,6 +37,7 @@ from linkgress.schema.snapshot import (
     Index,
     Sequence,
     UniqueConstraint,
+    canonical_index,
 )
 
 INDEX_METHODS = ("btree", "hash", "gist", "gin", "spgist", "brin")
@@ -275,7 +278,8 @@ def _table_indexes(cls: type, settings: EntitySettings, table: str,
     out = []
     for attr, col in by_attr.items():
         if find_column_info(cls, attr).index:
-            out.append(Index(name=generated_name("ix", table, col.name), columns=(col.name,)))
+            out.append(Index(name=generated_name("ix", table, col.name), columns=(col.name,),
+                             generated=True))
     for ix in settings.indexes:
         check_identifier(ix.name, what="index", entity=entity)
         method = (ix.method or "btree").lower()
@@ -295,9 +299,10 @@ def _table_indexes(cls: type, settings: EntitySettings, table: str,
             else:
                 raise ModelError(f"index {ix.name!r} names unknown column {member!r}",
                                  entity=entity, field=member)
-        out.append(Index(name=ix.name, columns=tuple(cols), unique=ix.unique, method=method,
-                         where=ix.where, nulls_not_distinct=ix.nulls_not_distinct,
-                         concurrently=ix.concurrently))
+        out.append(canonical_index(Index(
+            name=ix.name, columns=tuple(cols), unique=ix.unique, method=method, where=ix.where,
+            nulls_not_distinct=ix.nulls_not_distinct, concurrently=ix.concurrently,
+            **index_options(ix, {a: c.name for a, c in by_attr.items()}, entity=entity))))
     return tuple(out)
 
 
@@ -312,7 +317,7 @@ def _table_constraints(cls: type, settings: EntitySettings, table: str,
         unique = prop.unique if prop is not None and prop.unique is not None else info.unique
         if unique and not col.primary_key:
             uniques.append(UniqueConstraint(name=generated_name(table, col.name, "key"),
-                                            columns=(col.name,)))
+                                            columns=(col.name,), generated=True))
         if info.check:
             check_text(info.check, what="check", entity=entity, field=attr)
             checks.append(CheckConstraint(name=generated_name(table, col.name, "check"),
@@ -324,7 +329,8 @@ def _table_constraints(cls: type, settings: EntitySettings, table: str,
                 raise ModelError(f"unique constraint {name!r} names unknown column {m!r}",
                                  entity=entity, field=m)
         uniques.append(UniqueConstraint(name=name, columns=tuple(by_attr[m].name
-                                                                 for m in members)))
+                                                                 for m in members),
+                                        **settings.unique_options.get(name, {})))
     for name, expression in settings.checks:
         check_identifier(name, what="constraint", entity=entity)
         check_text(expression, what=f"check {name!r}", entity=entity)
@@ -361,13 +367,14 @@ def _build_entity(b: _Builder, context_attr: str, cls: type) -> EntityMeta:
     columns, pk, pk_name = _apply_primary_key(cls, settings, columns, table)
     every = {c.attr: c for c in columns}  # constraints and indexes may name deprecated ones
     uniques, checks = _table_constraints(cls, settings, table, every)
+    partition_by, partitions = build_partitioning(settings, every, pk, uniques, entity=entity)
     live, deprecated = _split_deprecated(cls, columns)
     return EntityMeta(
         entity=cls, context_attr=context_attr, schema=schema, table=table,
         columns=live, primary_key=pk, primary_key_name=pk_name, uniques=uniques,
         checks=checks, indexes=_table_indexes(cls, settings, table, every),
-        comment=settings.comment, deprecated_columns=deprecated,
-        by_attr=MappingProxyType({c.attr: c for c in live}))
+        comment=settings.comment, deprecated_columns=deprecated, partition_by=partition_by,
+        partitions=partitions, by_attr=MappingProxyType({c.attr: c for c in live}))
 
 
 def _split_deprecated(cls: type, columns: list[ColumnMeta]

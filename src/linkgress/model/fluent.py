@@ -7,7 +7,7 @@ override what the annotations say, and validates the result.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from collections.abc import Sequence as Sequence_
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -66,6 +66,12 @@ class IndexSettings:
     where: str | None = None
     nulls_not_distinct: bool = False
     concurrently: bool = False
+    include: tuple[str, ...] = ()
+    # Per-element options as given (see linkgress.model.index_options for their forms).
+    opclasses: str | Mapping[str, str] | None = None
+    collations: str | Mapping[str, str] | None = None
+    descending: bool | tuple[str, ...] = ()
+    nulls: str | Mapping[str, str] | None = None
 
 
 @dataclass
@@ -98,6 +104,11 @@ class EntitySettings:
     indexes: list[IndexSettings] = field(default_factory=list)
     checks: list[tuple[str, str]] = field(default_factory=list)
     uniques: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    # has_unique's options by constraint name (only those given).
+    unique_options: dict[str, dict[str, bool]] = field(default_factory=dict)
+    # partition_by(strategy, *members) and has_partition(name, for_values, default) calls.
+    partition_by: tuple[str, tuple[str, ...]] | None = None
+    partitions: list[tuple[str, str | None, bool]] = field(default_factory=list)
     navigations: list[NavigationSettings] = field(default_factory=list)
     ignored: set[str] = field(default_factory=set)
 
@@ -255,19 +266,63 @@ class EntityBuilder(Generic[E]):
 
     def has_index(self, name: str, *members: Member, unique: bool = False,
                   method: str | None = None, where: str | None = None,
+                  include: Iterable[Member] = (),
+                  opclasses: str | Mapping[str, str] | None = None,
+                  descending: bool | Iterable[Member] = (),
+                  nulls: str | Mapping[str, str] | None = None,
+                  collations: str | Mapping[str, str] | None = None,
                   nulls_not_distinct: bool = False,
                   concurrently: bool = False) -> EntityBuilder[E]:
         """An index. A member is an attribute name, a lambda selecting one, or a SQL expression
-        in parentheses (``"(lower(email))"``). ``where`` makes it partial."""
-        cols = tuple(m if isinstance(m, str) and m.startswith("(")
-                     else member_name(m, entity=self._name) for m in members)
-        self._s.indexes.append(IndexSettings(name, cols, unique, method, where,
-                                             nulls_not_distinct, concurrently))
+        in parentheses (``"(lower(email))"``). ``where`` makes it partial; ``include`` adds
+        non-key columns. ``opclasses``, ``collations`` and ``nulls`` (``"first"`` /
+        ``"last"``) are one value for every key member or a mapping from member (attribute
+        name, or the expression as written) to its value; ``descending`` is True (every key
+        member) or the members sorted descending. ``method``: btree (default), hash, gin,
+        gist, spgist or brin."""
+        def key(m: Member) -> str:
+            if isinstance(m, str) and m.startswith("("):
+                return m
+            return member_name(m, entity=self._name)
+
+        self._s.indexes.append(IndexSettings(
+            name, tuple(key(m) for m in members), unique, method, where, nulls_not_distinct,
+            concurrently, include=tuple(key(m) for m in include), opclasses=opclasses,
+            collations=collations, nulls=nulls,
+            descending=descending if isinstance(descending, bool)
+            else tuple(key(m) for m in descending)))
         return self
 
-    def has_unique(self, name: str, *members: Member) -> EntityBuilder[E]:
-        """A UNIQUE constraint over one or more members."""
+    def has_unique(self, name: str, *members: Member, deferrable: bool = False,
+                   initially_deferred: bool = False,
+                   nulls_not_distinct: bool = False) -> EntityBuilder[E]:
+        """A UNIQUE constraint over one or more members; ``deferrable`` /
+        ``initially_deferred`` as in PostgreSQL; ``nulls_not_distinct`` (PostgreSQL 15+) makes
+        NULLs collide."""
         self._s.uniques.append((name, tuple(member_name(m, entity=self._name) for m in members)))
+        if initially_deferred and not deferrable:
+            raise ModelError(f"unique constraint {name!r}: initially_deferred=True needs "
+                             "deferrable=True", entity=self._name)
+        options = {"deferrable": deferrable, "initially_deferred": initially_deferred,
+                   "nulls_not_distinct": nulls_not_distinct}
+        self._s.unique_options[name] = {k: v for k, v in options.items() if v}
+        return self
+
+    def partition_by(self, strategy: str, *members: Member) -> EntityBuilder[E]:
+        """A partitioned table: ``strategy`` is ``"range"``, ``"list"`` or ``"hash"``; a
+        member is an attribute name, a lambda selecting one, or a SQL expression in
+        parentheses. Declare its partitions with :meth:`has_partition`."""
+        self._s.partition_by = (strategy, tuple(
+            m if isinstance(m, str) and m.startswith("(") else member_name(m, entity=self._name)
+            for m in members))
+        return self
+
+    def has_partition(self, name: str, for_values: str | None = None, *,
+                      default: bool = False) -> EntityBuilder[E]:
+        """A partition of this partitioned table, in its schema: ``for_values`` is the bound
+        after ``FOR VALUES`` (``"FROM ('2024-01-01') TO ('2025-01-01')"``, ``"IN ('eu')"``,
+        ``"WITH (MODULUS 4, REMAINDER 0)"``), or ``default=True`` for the default partition."""
+        self._s.partitions.append((name, for_values, default))
         return self
 
     def has_check(self, name: str, expression: str) -> EntityBuilder[E]:

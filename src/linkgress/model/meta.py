@@ -19,6 +19,7 @@ from linkgress.schema.snapshot import (
     ForeignKey,
     Index,
     Sequence,
+    TablePartition,
     UniqueConstraint,
     View,
 )
@@ -100,6 +101,8 @@ class EntityMeta:
     navigations: tuple[NavigationMeta, ...] = ()
     comment: str | None = None
     deprecated_columns: tuple[ColumnMeta, ...] = ()
+    partition_by: str | None = None
+    partitions: tuple[TablePartition, ...] = ()
     by_attr: Mapping[str, ColumnMeta] = field(default_factory=dict, compare=False, repr=False)
     navigation_by_name: Mapping[str, NavigationMeta] = field(
         default_factory=dict, compare=False, repr=False)

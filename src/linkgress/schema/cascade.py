@@ -21,12 +21,18 @@ from linkgress.schema.snapshot import Table, View
 if TYPE_CHECKING:
     from linkgress.connection import RawConnection
 
-# $1: the tables as quoted qualified names. ``gone``: the tables and, recursively, the views
-# built on them (a view is its ``_RETURN`` rule's relation).
+# $1: the tables as quoted qualified names. ``ours``: the tables and their partitions (which
+# go with them, with the foreign keys PostgreSQL cloned onto them). ``gone``: those and,
+# recursively, the views built on them (a view is its ``_RETURN`` rule's relation).
 CASCADE_VICTIMS = """
-WITH RECURSIVE ours AS (
-    SELECT to_regclass(name)::oid AS oid FROM unnest($1::text[]) AS name
+WITH RECURSIVE ours(oid) AS (
+    SELECT to_regclass(name)::oid FROM unnest($1::text[]) AS name
      WHERE to_regclass(name) IS NOT NULL
+  UNION
+    SELECT h.inhrelid
+      FROM ours
+      JOIN pg_catalog.pg_inherits h ON h.inhparent = ours.oid
+      JOIN pg_catalog.pg_class pc ON pc.oid = h.inhrelid AND pc.relispartition
 ), gone(oid) AS (
     SELECT oid FROM ours
   UNION

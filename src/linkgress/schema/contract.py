@@ -16,6 +16,7 @@ from dataclasses import replace
 
 from linkgress.schema import operations as ops
 from linkgress.schema.domain_ops import DropDomain
+from linkgress.schema.partition_ops import with_deferred_partitions
 from linkgress.schema.snapshot import EnumType, Schema, Table
 
 
@@ -53,7 +54,8 @@ def keep_deferred(normalized: Schema, deferred: Sequence[ops.Operation]) -> Sche
     if not deferred:
         return normalized
     columns = [op for op in deferred if isinstance(op, ops.DropColumn)]
-    tables = tuple(_with_columns(t, columns) for t in normalized.tables)
+    tables = tuple(with_deferred_partitions(_with_columns(t, columns), deferred)
+                   for t in normalized.tables)
     tables += tuple(op.table for op in deferred if isinstance(op, ops.DropTable))
     enums = normalized.enums + tuple(
         e for e in _dropped_enums(deferred) if e.key not in {x.key for x in normalized.enums})

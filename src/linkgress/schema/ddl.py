@@ -16,6 +16,7 @@ from linkgress.schema.column_ddl import (
     identity_options,
     regenerates,
 )
+from linkgress.schema.indexdef import index_columns_sql
 from linkgress.schema.quoting import quote_ident, quote_literal, quote_qualified
 from linkgress.schema.snapshot import (
     CheckConstraint,
@@ -56,9 +57,13 @@ def primary_key_clause(pk: PrimaryKey) -> str:
 
 
 def unique_clause(unique: UniqueConstraint) -> str:
-    """``CONSTRAINT "name" UNIQUE [NULLS NOT DISTINCT] (...)``."""
+    """``CONSTRAINT "name" UNIQUE [NULLS NOT DISTINCT] (...) [DEFERRABLE [INITIALLY
+    DEFERRED]]``."""
     nnd = " NULLS NOT DISTINCT" if unique.nulls_not_distinct else ""
-    return f"CONSTRAINT {quote_ident(unique.name)} UNIQUE{nnd} ({_cols(unique.columns)})"
+    sql = f"CONSTRAINT {quote_ident(unique.name)} UNIQUE{nnd} ({_cols(unique.columns)})"
+    if unique.deferrable:
+        sql += " DEFERRABLE INITIALLY DEFERRED" if unique.initially_deferred else " DEFERRABLE"
+    return sql
 
 
 def check_clause(check: CheckConstraint) -> str:
@@ -79,13 +84,6 @@ def foreign_key_clause(fk: ForeignKey) -> str:
     )
 
 
-def index_element(element: str) -> str:
-    """A column name is quoted; an element in parentheses is an expression, kept as written."""
-    if element.startswith("(") and element.endswith(")"):
-        return element
-    return quote_ident(element)
-
-
 def create_index_sql(schema: str, table_name: str, index: Index, *,
                      if_not_exists: bool = False, only: bool = False) -> str:
     """``CREATE [UNIQUE] INDEX [CONCURRENTLY] [IF NOT EXISTS] "name" ON [ONLY]
@@ -94,10 +92,9 @@ def create_index_sql(schema: str, table_name: str, index: Index, *,
     unique = "UNIQUE " if index.unique else ""
     concurrently = "CONCURRENTLY " if index.concurrently else ""
     concurrently += "IF NOT EXISTS " if if_not_exists else ""
-    elements = ", ".join(index_element(e) for e in index.columns)
     sql = (f"CREATE {unique}INDEX {concurrently}{quote_ident(index.name)} ON "
            f"{'ONLY ' if only else ''}{quote_qualified(schema, table_name)} "
-           f"USING {index.method} ({elements})")
+           f"USING {index.method} {index_columns_sql(index)}")
     if index.nulls_not_distinct:
         sql += " NULLS NOT DISTINCT"
     if index.where:
@@ -218,7 +215,9 @@ def create_table_sql(table: Table) -> list[str]:
     items.extend(unique_clause(u) for u in table.uniques)
     items.extend(check_clause(c) for c in table.checks)
     body = ",\n  ".join(items)
-    statements = [f"CREATE TABLE {quote_qualified(table.schema, table.name)} (\n  {body}\n)"]
+    partitioned = "" if table.partition_by is None else f" PARTITION BY {table.partition_by}"
+    statements = [f"CREATE TABLE {quote_qualified(table.schema, table.name)} "
+                  f"(\n  {body}\n){partitioned}"]
     if table.comment is not None:
         statements.append(f"COMMENT ON TABLE {quote_qualified(table.schema, table.name)} "
                           f"IS {quote_literal(table.comment)}")

@@ -19,7 +19,8 @@ def table_from_entity(meta: EntityMeta) -> Table:
           if meta.primary_key and meta.primary_key_name else None)
     return Table(schema=meta.schema, name=meta.table, columns=columns, primary_key=pk,
                  uniques=meta.uniques, checks=meta.checks, indexes=meta.indexes,
-                 foreign_keys=meta.foreign_keys, comment=meta.comment)
+                 foreign_keys=meta.foreign_keys, comment=meta.comment,
+                 partition_by=meta.partition_by, partitions=meta.partitions)
 
 
 def schema_from_model(model: ModelMeta) -> Schema:

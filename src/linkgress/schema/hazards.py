@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from linkgress.model.types import ColumnType
-    from linkgress.schema import domain_ops
+    from linkgress.schema import domain_ops, partition_ops
     from linkgress.schema import operations as ops
 
 REWRITES = "rewrites_table"
@@ -195,6 +195,20 @@ def _alter_domain(op: domain_ops.AlterDomain, ctx: HazardContext) -> tuple[str, 
     return ()
 
 
+def _create_partition(op: partition_ops.CreatePartition,
+                      ctx: HazardContext) -> tuple[str, ...]:
+    # ATTACH PARTITION takes SHARE UPDATE EXCLUSIVE on the parent (reads and writes go on) and
+    # scans the default partition, if there is one, for rows that now belong to the new one.
+    return (SCANS,)
+
+
+def _change_partition_bound(op: partition_ops.ChangePartitionBound,
+                            ctx: HazardContext) -> tuple[str, ...]:
+    # DETACH takes ACCESS EXCLUSIVE on the parent; ATTACH checks every row of the partition
+    # against the new bound.
+    return (SCANS, *_EXCLUSIVE, DATA)
+
+
 def _create_view(op: ops.CreateView, ctx: HazardContext) -> tuple[str, ...]:
     # A new view locks nothing others use; OR REPLACE takes ACCESS EXCLUSIVE on the view; a
     # materialized view runs its query over the tables it reads.
@@ -240,6 +254,9 @@ RULES: dict[str, Rule] = {
     "create_domain": _none,
     "alter_domain": _alter_domain,
     "drop_domain": _dropped,
+    "create_partition": _create_partition,
+    "drop_partition": _exclusive,  # DETACH: ACCESS EXCLUSIVE on the parent
+    "change_partition_bound": _change_partition_bound,
     "create_view": _create_view,
     "drop_view": _drop_view,
 }

@@ -70,6 +70,7 @@ from linkgress.schema.planning import (
 from linkgress.schema.prechecks import precheck
 from linkgress.schema.quoting import quote_ident
 from linkgress.schema.retry import with_lock_retries
+from linkgress.schema.server_features import check_server_supports
 from linkgress.schema.snapshot import Schema
 
 if TYPE_CHECKING:
@@ -427,6 +428,7 @@ class DbSchemaManager:
         await self.run_start_hook()
         target = self.target_schema()
         async with self.executor.locked_transaction() as conn:
+            check_server_supports(target, conn.get_server_version().major)
             existing = await read_existing(conn, list(target.schemas))
             operations = plan_create(target, existing)
             await self.executor.apply(conn, await expand_for_partitions(conn, operations))

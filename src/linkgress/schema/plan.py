@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from linkgress.schema import operations as ops
+from linkgress.schema.diff.partitions import create_partitions
 from linkgress.schema.domain_ops import CreateDomain, DropDomain
 from linkgress.schema.existing import ExistingObjects
 from linkgress.schema.snapshot import Schema
@@ -27,7 +28,7 @@ def plan_create(target: Schema, existing: ExistingObjects | None = None) -> list
     out += [ops.CreateSequence(sequence=s) for s in target.sequences
             if have is None or s.key not in have.sequences]
     new_tables = {t.key for t in target.tables if have is None or t.key not in have.tables}
-    out += [ops.CreateTable(table=replace(t, indexes=(), foreign_keys=()))
+    out += [ops.CreateTable(table=replace(t, indexes=(), foreign_keys=(), partitions=()))
             for t in target.tables if t.key in new_tables]
     for t in target.tables:
         if t.key in new_tables:
@@ -46,6 +47,9 @@ def plan_create(target: Schema, existing: ExistingObjects | None = None) -> list
     for t in target.tables:
         out += [ops.CreateIndex(schema=t.schema, table_name=t.name, index=ix) for ix in t.indexes
                 if have is None or (t.schema, ix.name) not in have.indexes]
+    # Partitions after the indexes: each is created with its own copy of the parent's indexes.
+    out += [op for t in target.tables for op in create_partitions(t)
+            if have is None or (t.schema, op.partition.name) not in have.tables]
     out += [ops.CreateView(view=v) for v in target.views if have is None or v.key not in have.views]
     return out
 

@@ -16,6 +16,7 @@ import asyncpg
 
 from linkgress.errors import MigrationError, ModelError
 from linkgress.schema.diff import DiffResult, diff
+from linkgress.schema.diff.adopt import adopt_existing_names
 from linkgress.schema.from_model import schema_from_model
 from linkgress.schema.hazards import in_context
 from linkgress.schema.history import ModelIdentity, Status, model_status, read_history
@@ -235,6 +236,9 @@ async def plan_migration(client: PgClient, executor: MigrationExecutor, target: 
                                    exclude=exclude, connection=conn)
         compared = await _with_equal_defaults(client, conn, current, read.normalized)
         compared = await _with_printed_views(client, conn, current, compared)
+        # Recorded with the names it adopted, so that they are the ones linkgress manages.
+        compared = adopt_existing_names(current, compared)
+        normalized = adopt_existing_names(current, read.normalized)
         result = await _after_diff(client, conn, diff(current, compared, managed=read.recorded,
                                                       manage_all=manage_all), compared)
     except asyncpg.PostgresError as exc:
@@ -242,7 +246,7 @@ async def plan_migration(client: PgClient, executor: MigrationExecutor, target: 
     if type_changes(result.operations):
         await _check_casts(client, conn, result)
     result = replace(result, operations=in_context(result.operations, read.server_version))
-    return Planned(result, read.normalized, read.recorded, current, read.identity, read.history,
+    return Planned(result, normalized, read.recorded, current, read.identity, read.history,
                    read.server_version)
 
 

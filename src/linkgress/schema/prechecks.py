@@ -33,7 +33,7 @@ import asyncpg
 
 from linkgress.errors import MigrationError
 from linkgress.schema import operations as ops
-from linkgress.schema.ddl import index_element
+from linkgress.schema.indexdef import index_element
 from linkgress.schema.quoting import quote_ident, quote_qualified
 from linkgress.schema.snapshot import Column, Schema, Table
 

@@ -10,7 +10,7 @@ methods, which build small dicts on demand.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from linkgress.model.types import ColumnType
@@ -58,6 +58,11 @@ class UniqueConstraint:
     name: str
     columns: tuple[str, ...]
     nulls_not_distinct: bool = False
+    deferrable: bool = False
+    initially_deferred: bool = False
+    # The model did not name it (``column(unique=True)``): an equal constraint that exists
+    # under another name is adopted instead of added again. Not part of equality.
+    generated: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -79,9 +84,42 @@ class Index:
     method: str = "btree"
     where: str | None = None
     nulls_not_distinct: bool = False
+    # Non-key columns (``INCLUDE (...)``), by name.
+    include: tuple[str, ...] = ()
+    # Per key element, each either ``()`` (every element has the default) or one entry per
+    # element of ``columns``: the operator class (None: the type's default), the collation
+    # (None: the column's), DESC, and NULLS FIRST/LAST ("first"/"last" only where it is not
+    # the direction's default). :func:`index_options` keeps them in that canonical form.
+    opclasses: tuple[str | None, ...] = ()
+    collations: tuple[str | None, ...] = ()
+    descending: tuple[bool, ...] = ()
+    nulls: tuple[str | None, ...] = ()
     # How to build it, not what it is: the catalog cannot tell, so it never makes two indexes
     # differ (else a concurrently-built index would be dropped and rebuilt on every migrate).
     concurrently: bool = field(default=False, compare=False)
+    # The model did not name it (``column(index=True)``): see UniqueConstraint.generated.
+    generated: bool = field(default=False, compare=False)
+
+
+def canonical_index(index: Index) -> Index:
+    """``index`` with its per-element options in canonical form: a tuple whose every entry is
+    the default becomes ``()``, and NULLS FIRST/LAST is kept only where it is not the default
+    of its direction (ASC NULLS LAST, DESC NULLS FIRST)."""
+    n = len(index.columns)
+    descending = index.descending or (False,) * n
+    nulls = tuple(None if flag is None or (flag == "first") == desc else flag
+                  for flag, desc in zip(index.nulls or (None,) * n, descending, strict=True))
+    canonical = (_defaults_to_empty(index.opclasses), _defaults_to_empty(index.collations),
+                 index.descending if any(index.descending) else (),
+                 _defaults_to_empty(nulls))
+    if canonical == (index.opclasses, index.collations, index.descending, index.nulls):
+        return index
+    return replace(index, opclasses=canonical[0], collations=canonical[1],
+                   descending=canonical[2], nulls=canonical[3])
+
+
+def _defaults_to_empty(items: tuple[str | None, ...]) -> tuple[str | None, ...]:
+    return items if any(item is not None for item in items) else ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -102,6 +140,16 @@ class ForeignKey:
 
 
 @dataclass(frozen=True, kw_only=True)
+class TablePartition:
+    """A partition of a partitioned table, in the same schema. ``bound`` is the partition
+    bound as PostgreSQL prints it: ``FOR VALUES FROM (...) TO (...)``, ``FOR VALUES IN
+    (...)``, ``FOR VALUES WITH (modulus m, remainder r)`` or ``DEFAULT``."""
+
+    name: str
+    bound: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class Table:
     """A table with its columns and the constraints and indexes that belong to it."""
 
@@ -114,6 +162,10 @@ class Table:
     indexes: tuple[Index, ...] = ()
     foreign_keys: tuple[ForeignKey, ...] = ()
     comment: str | None = None
+    # A partitioned table: its key as pg_get_partkeydef prints it (``RANGE (paid_at)``), and
+    # its partitions sorted by name.
+    partition_by: str | None = None
+    partitions: tuple[TablePartition, ...] = ()
 
     @property
     def key(self) -> tuple[str, str]:
@@ -286,7 +338,8 @@ def from_json(data: Any) -> Any:
     """Rebuild snapshot values written by :func:`to_json`."""
     if not _KINDS:
         for cls in (Column, PrimaryKey, UniqueConstraint, CheckConstraint, Index, ForeignKey,
-                    Table, EnumType, Sequence, View, Schema, ColumnType, Domain):
+                    Table, EnumType, Sequence, View, Schema, ColumnType, Domain,
+                    TablePartition):
             _KINDS[cls.__name__] = cls
     if isinstance(data, list):
         return tuple(v if type(v) in _SCALARS else from_json(v) for v in data)

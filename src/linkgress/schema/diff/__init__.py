@@ -43,16 +43,20 @@ def diff(current: Schema, target: Schema, *, managed: Schema | None = None,
          manage_all: bool = False) -> DiffResult:
     """Compare ``current`` (what the database holds) with ``target`` (what the model declares).
 
-    The notes start with those introspection left on ``current`` (``Schema.notes``).
+    The notes start with those introspection left on ``current`` (``Schema.notes``). A unique
+    constraint or index the model did not name that exists, equal, under another name is
+    matched with it (see :func:`~linkgress.schema.diff.adopt.adopt_existing_names`).
 
     ``managed`` is the snapshot recorded after the last successful migration (None when never
     recorded: then nothing is dropped). ``manage_all`` treats everything in ``target``'s
     schemas as managed (Alembic-style). Returns the operations, already ordered by
     :func:`order_operations`, and notes. Never raises for a valid pair of snapshots.
     """
+    from linkgress.schema.diff.adopt import adopt_existing_names
     from linkgress.schema.diff.engine import run_diff
     from linkgress.schema.diff.views import order_views
 
+    target = adopt_existing_names(current, target)
     operations, notes = run_diff(current, target, managed=managed, manage_all=manage_all)
     return DiffResult(operations=order_views(order_operations(operations), target),
                       notes=[*introspection_notes(current), *notes])

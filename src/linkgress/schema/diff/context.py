@@ -17,7 +17,7 @@ from linkgress.schema.snapshot import Schema, Table
 INTERNAL_PREFIX = "__linkgress"
 
 # Sub-objects of a table, by the attribute of Table that lists them.
-TABLE_PARTS = ("columns", "uniques", "checks", "indexes", "foreign_keys")
+TABLE_PARTS = ("columns", "uniques", "checks", "indexes", "foreign_keys", "partitions")
 
 
 def tables_by_key(schema: Schema) -> dict[tuple[str, str], Table]:

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from linkgress.schema import operations as ops
 from linkgress.schema.diff.context import DiffContext
 from linkgress.schema.diff.named import diff_named
@@ -29,6 +31,4 @@ def diff_indexes(ctx: DiffContext, current: Table, target: Table) -> list[ops.Op
 def _plain(index: Index) -> Index:
     if not index.concurrently:
         return index
-    return Index(name=index.name, columns=index.columns, unique=index.unique,
-                 method=index.method, where=index.where,
-                 nulls_not_distinct=index.nulls_not_distinct)
+    return replace(index, concurrently=False)

@@ -16,7 +16,9 @@ added in sequence, tables in model order — survives.
 5. Create tables, rename columns (before adds, which may reuse an old name), add columns,
    alter columns and comments.
 6. Add primary keys, unique and check constraints, then foreign keys (their referenced keys
-   exist by now), then indexes, then views (in dependency order), over the finished tables.
+   exist by now), then indexes, then partitions (created with a copy of each index, then
+   attached; a partition is detached and dropped just before the tables), then views (in
+   dependency order), over the finished tables.
 7. Drop sequences, domains, enums and schemas only after every table and column that used
    them changed.
 """
@@ -25,12 +27,14 @@ from __future__ import annotations
 
 from linkgress.schema import domain_ops
 from linkgress.schema import operations as ops
+from linkgress.schema.partition_ops import ChangePartitionBound, CreatePartition, DropPartition
 
 PHASES: tuple[tuple[type[ops.Operation], ...], ...] = (
     (ops.DropView,),
     (ops.DropForeignKey,),
     (ops.DropIndex,),
     (ops.DropUniqueConstraint, ops.DropCheckConstraint, ops.DropPrimaryKey),
+    (DropPartition,),
     (ops.DropTable,),
     (ops.DropColumn,),
     (ops.CreateSchema,),
@@ -44,6 +48,7 @@ PHASES: tuple[tuple[type[ops.Operation], ...], ...] = (
     (ops.AddPrimaryKey, ops.CreateUniqueConstraint, ops.CreateCheckConstraint),
     (ops.CreateForeignKey,),
     (ops.CreateIndex,),
+    (CreatePartition, ChangePartitionBound),
     (ops.CreateView,),
     (ops.DropSequence,),
     (domain_ops.DropDomain,),

@@ -12,18 +12,20 @@ from linkgress.schema.diff.constraints import diff_checks, diff_primary_key, dif
 from linkgress.schema.diff.context import INTERNAL_PREFIX, DiffContext, label, tables_by_key
 from linkgress.schema.diff.foreign_keys import diff_foreign_keys
 from linkgress.schema.diff.indexes import diff_indexes
+from linkgress.schema.diff.partitions import create_partitions, diff_partitions
 from linkgress.schema.snapshot import Schema, Table
 
 
 def create_table(table: Table) -> list[ops.Operation]:
-    """``CreateTable`` without foreign keys and indexes, then one operation for each."""
+    """``CreateTable`` without foreign keys, indexes and partitions, then one operation for
+    each (partitions last: they copy the indexes)."""
     out: list[ops.Operation] = [ops.CreateTable(table=replace(table, indexes=(),
-                                                              foreign_keys=()))]
+                                                              foreign_keys=(), partitions=()))]
     out += [ops.CreateForeignKey(schema=table.schema, table_name=table.name, foreign_key=fk)
             for fk in table.foreign_keys]
     out += [ops.CreateIndex(schema=table.schema, table_name=table.name, index=ix)
             for ix in table.indexes]
-    return out
+    return out + create_partitions(table)
 
 
 def drop_table(table: Table) -> list[ops.Operation]:
@@ -43,6 +45,7 @@ def diff_table(ctx: DiffContext, current: Table, target: Table) -> list[ops.Oper
     out += diff_checks(ctx, current, target)
     out += diff_foreign_keys(ctx, current, target)
     out += diff_indexes(ctx, current, target)
+    out += diff_partitions(ctx, current, target)
     out += _diff_comment(ctx, current, target)
     return out
 

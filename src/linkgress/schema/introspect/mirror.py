@@ -35,7 +35,7 @@ from linkgress.schema.snapshot import Column, Index, Schema, Table
 TEMP_PREFIX = "__linkgress_norm_"
 MAX_COLUMNS = 1000  # PostgreSQL allows 1,600 columns per table
 
-IndexKey = tuple[tuple[str, ...], str | None, str, bool, bool]
+IndexKey = Index
 
 
 @dataclass(frozen=True)
@@ -139,8 +139,10 @@ def type_sql(ctype: ColumnType) -> str:
 
 
 def needs_printing(index: Index) -> bool:
-    """True when the index has an expression element or a predicate."""
-    return index.where is not None or any(e.startswith("(") for e in index.columns)
+    """True when the index has an expression element, a predicate, an operator class or a
+    collation (PostgreSQL says whether those are the defaults)."""
+    return (index.where is not None or bool(index.opclasses) or bool(index.collations)
+            or any(e.startswith("(") for e in index.columns))
 
 
 def _add_defaults_tables(target: Schema, plan: MirrorPlan) -> None:
@@ -178,7 +180,8 @@ class _Shape:
 
 
 def _index_key(index: Index) -> IndexKey:
-    return (index.columns, index.where, index.method, index.unique, index.nulls_not_distinct)
+    # Everything but the name: equal indexes of tables of one shape share one mirror.
+    return replace(index, name="", concurrently=False)
 
 
 def _shape_for(shapes: list[_Shape], table: Table) -> _Shape:
@@ -307,7 +310,10 @@ def _index(position: tuple[int, int], index: Index, plan: MirrorPlan,
            printed: dict[str, Printed]) -> Index:
     slot = plan.indexes.get(position)
     got = printed.get(slot[0], Printed()).indexes.get(slot[1]) if slot else None
-    return index if got is None else replace(index, columns=got.columns, where=got.where)
+    if got is None:
+        return index
+    return replace(index, columns=got.columns, where=got.where, opclasses=got.opclasses,
+                   collations=got.collations)
 
 
 def _generated(position: int, column: Column, plan: MirrorPlan,

@@ -47,7 +47,9 @@ from linkgress.schema.introspect.parse import (
     parse_constraint,
     parse_index,
 )
+from linkgress.schema.introspect.partition_print import print_partitioning
 from linkgress.schema.rawsql import execute_one, is_stacked, stacked_statement_hint
+from linkgress.schema.server_features import check_server_supports
 from linkgress.schema.snapshot import CheckConstraint, Schema
 
 if TYPE_CHECKING:
@@ -131,6 +133,7 @@ async def normalize(conn: RawConnection, target: Schema) -> Schema:
     """See :func:`linkgress.schema.introspect.normalize_target`."""
     if not target.tables and not target.domains:
         return canonical_schema(target)
+    check_server_supports(target, conn.get_server_version().major)
     names = sorted({*target.schemas, *(e.schema for e in target.enums),
                     *(s.schema for s in target.sequences), *(d.schema for d in target.domains)})
     existing = Existing.from_rows(await conn.fetch(catalog.EXISTING_ENUMS_AND_SEQUENCES, names))
@@ -151,4 +154,5 @@ async def normalize(conn: RawConnection, target: Schema) -> Schema:
         raise ModelError(f"PostgreSQL rejects the model's {statement.what}: {error}{hint}\n"
                          f"  SQL: {statement.sql}{first}") from error
     # Domains first: their temporary names follow the model's order, which apply_printed sorts.
-    return apply_printed(apply_printed_domains(target, domains), plan, printed)
+    return await print_partitioning(
+        conn, apply_printed(apply_printed_domains(target, domains), plan, printed), existing)

@@ -8,6 +8,7 @@ these functions: :func:`~linkgress.schema.introspect.introspect` for the databas
 
 from __future__ import annotations
 
+import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -27,7 +28,9 @@ from linkgress.schema.snapshot import (
     PrimaryKey,
     Schema,
     Table,
+    TablePartition,
     UniqueConstraint,
+    canonical_index,
 )
 from linkgress.schema.snapshot import Sequence as SequenceDef
 
@@ -202,12 +205,25 @@ def index_element(name: str | None, expression: str | None) -> str:
 
 
 def parse_index(row: Row) -> Index:
-    """An :class:`Index` from an ``INDEXES`` row (key columns only, no INCLUDE columns)."""
+    """An :class:`Index` from an ``INDEXES`` row, its options in canonical form."""
     elements = tuple(index_element(n, e) for n, e in zip(row["columns"], row["expressions"],
                                                            strict=True))
-    return Index(name=row["name"], columns=elements, unique=bool(row["is_unique"]),
-                 method=row["method"], where=row["where"],
-                 nulls_not_distinct=bool(row["nulls_not_distinct"]))
+    return canonical_index(Index(
+        name=row["name"], columns=elements, unique=bool(row["is_unique"]),
+        method=row["method"], where=row["where"],
+        nulls_not_distinct=bool(row["nulls_not_distinct"]), **_index_options(row)))
+
+
+def _index_options(row: Row) -> dict[str, Any]:
+    # Rows recorded before these columns existed read as the defaults.
+    try:
+        flags = [int(f) for f in row["options"]]
+        return {"include": tuple(row["include"]), "opclasses": tuple(row["opclasses"]),
+                "collations": tuple(row["collations"]),
+                "descending": tuple(bool(f & 1) for f in flags),
+                "nulls": tuple("first" if f & 2 else "last" for f in flags)}
+    except KeyError:
+        return {}
 
 
 Constraint = PrimaryKey | UniqueConstraint | CheckConstraint | ForeignKey
@@ -219,8 +235,11 @@ def parse_constraint(row: Row) -> Constraint:
     if kind == "p":
         return PrimaryKey(name=name, columns=columns)
     if kind == "u":
+        timing = _fk_timing(row)
         return UniqueConstraint(name=name, columns=columns,
-                                nulls_not_distinct=bool(row["nulls_not_distinct"]))
+                                nulls_not_distinct=bool(row["nulls_not_distinct"]),
+                                deferrable=timing.get("deferrable", False),
+                                initially_deferred=timing.get("initially_deferred", False))
     if kind == "c":
         return CheckConstraint(name=name, expression=row["expression"])
     if kind == "f":
@@ -245,6 +264,20 @@ def is_excluded(schema: str, name: str, patterns: Iterable[str]) -> bool:
     """True when ``name`` or ``schema.name`` matches one of the fnmatch ``patterns``."""
     qualified = f"{schema}.{name}"
     return any(fnmatchcase(name, p) or fnmatchcase(qualified, p) for p in patterns)
+
+
+def parse_partitioning(row: Row) -> dict[str, Any]:
+    """``partition_by`` and ``partitions`` of a ``TABLES`` row (none for a plain table, or a
+    row recorded before they were read)."""
+    try:
+        key, partitions = row["partition_by"], row["partitions"]
+    except KeyError:
+        return {}
+    if key is None:
+        return {}
+    return {"partition_by": key, "partitions": tuple(
+        TablePartition(name=name, bound=bound)
+        for name, bound in json.loads(partitions or "[]"))}
 
 
 def _by_name(items: Iterable[Any]) -> tuple[Any, ...]:
@@ -312,10 +345,6 @@ def collect_table_parts(rows: CatalogRows, keep: dict[Any, str]
     for row in rows.indexes:
         if row["table_oid"] in keep:
             parts[row["table_oid"]].indexes.append(parse_index(row))
-            if row["has_options"]:
-                notes.append(f"index {row['name']!r} on {keep[row['table_oid']]} has INCLUDE "
-                             "columns, a sort order or an operator class that linkgress does "
-                             "not compare; only its columns, method and predicate are")
             if not row["is_valid"]:
                 notes.append(f"index {row['name']!r} on {keep[row['table_oid']]} is INVALID "
                              "(an interrupted CREATE INDEX "
@@ -342,7 +371,8 @@ def build_schema(rows: CatalogRows, *, exclude: Sequence[str] = ()) -> Schema:
         built.append(Table(schema=r["schema"], name=r["name"], columns=tuple(p.columns),
                            primary_key=p.primary_key, uniques=_by_name(p.uniques),
                            checks=_by_name(p.checks), indexes=_by_name(p.indexes),
-                           foreign_keys=_by_name(p.foreign_keys), comment=r["comment"]))
+                           foreign_keys=_by_name(p.foreign_keys), comment=r["comment"],
+                           **parse_partitioning(r)))
     enums = [parse_enum(r) for r in rows.enums
              if not is_excluded(r["schema"], r["name"], patterns)]
     sequences = [parse_sequence(r) for r in rows.sequences
