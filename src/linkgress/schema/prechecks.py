@@ -133,12 +133,14 @@ def _alter_checks(op: ops.AlterColumn, table: Table) -> list[RowCheck]:
                             _rows_where(table, f"t.{quote_ident(col)} IS NULL")))
     if op.lossy and op.old.type != op.new.type:
         target = op.new.type.display
-        where = _cast_where(col, op.old, op.new)
+        given = op.new.using  # the model's conversion (column(using=...)) replaces the cast
+        where = None if given is not None else _cast_where(col, op.old, op.new)
         if where is not None:
             out.append(RowCheck(op, table, (col,), f"do not fit {target}",
                                 _rows_where(table, where)))
         else:
-            using = op.using or f"{quote_ident(col)}::{op.new.type.sql}"
+            using = (f"({given})::{op.new.type.sql}" if given is not None
+                     else op.using or f"{quote_ident(col)}::{op.new.type.sql}")
             out.append(RowCheck(op, table, (col,), f"cannot be converted to {target}",
                                 # count(v), not count(*): the cast must be evaluated
                                 f"SELECT count(v) FROM (SELECT {using} AS v FROM "
