@@ -4,6 +4,8 @@
   keys);
 - ``analyze()`` on that created database, and its parts: introspection (concurrent and
   sequential), normalisation of the model, the diff;
+- with ``--rich``, the same on a model that uses what real schemas use: arrays, two domains,
+  20 tables partitioned into 12 partitions each, 50 views;
 - a no-op ``migrate()`` on a 50-table model: what every service start pays (warm, and with
   the in-process caches emptied, as in a freshly started process);
 - as a reference, when SQLAlchemy and Alembic are installed: Alembic's ``compare_metadata`` on
@@ -33,13 +35,15 @@ from linkgress import (
     bigint,
     column,
     numeric,
+    pg_type,
     text,
     timestamptz,
     varchar,
 )
-from linkgress.schema import executor, manager
+from linkgress.schema import executor, planning
 from linkgress.schema.diff import diff
 from linkgress.schema.introspect import introspect, normalize_target
+from linkgress.schema.introspect import views as printed_views
 from linkgress.schema.planning import schemas_in_scope
 from linkgress.testing import postgres_server, temporary_database
 
@@ -78,6 +82,63 @@ def build_context(tables: int) -> type[DbContext]:
     return type(f"Bench{tables}", (DbContext,), namespace)
 
 
+PARTITIONED_EVERY = 25  # 20 of 500 tables
+PARTITIONS = 12
+VIEWS = 50
+
+
+def _rich_fields(previous: type[Entity] | None, partitioned: bool) -> dict[str, Any]:
+    key = {"primary_key": True} if partitioned else {}
+    return {
+        "id": (int, column(bigint(), identity=True, **key)),
+        "name": (str, column(varchar(100))),
+        "code": (str, column(pg_type("short_code"))),
+        "body": (str | None, column(text())),
+        "amount": (Any, column(pg_type("money_amount"), default_sql="0")),
+        "tags": (list[str], column(default_sql="'{}'::text[]")),
+        "scores": (list[int] | None, column()),
+        "active": (bool, column(default=True)),
+        "created_at": (Any, column(timestamptz(), default_sql="now()", **key)),
+        "parent_id": (int | None, column(references=previous, on_delete="set null", index=True)
+                      if previous is not None else column()),
+    }
+
+
+def build_rich_context(tables: int) -> type[DbContext]:
+    """``tables`` tables with what real schemas use: each has a ``text[]`` and an
+    ``integer[]`` column and two columns typed by domains; one table in 25 is partitioned by
+    range on ``created_at`` into 12 monthly partitions; 50 views read the tables."""
+    entities: dict[str, type[Entity]] = {}
+    previous: type[Entity] | None = None
+    for i in range(tables):
+        partitioned = i % PARTITIONED_EVERY == 0
+        fields = _rich_fields(previous, partitioned)
+        namespace = {"__annotations__": {k: v[0] for k, v in fields.items()},
+                     "__module__": __name__, **{k: v[1] for k, v in fields.items()}}
+        entity = type(f"R{i}", (Entity,), namespace)
+        entities[f"r{i:03d}"] = entity
+        previous = None if partitioned else entity  # foreign keys reference plain tables
+
+    def setup_model(self: DbContext, model: DbModelConfig) -> None:
+        model.has_domain("short_code", varchar(20), check="VALUE <> ''")
+        model.has_domain("money_amount", numeric(12, 2), not_null=True, check="VALUE >= 0")
+        for n, (table, entity) in enumerate(entities.items()):
+            builder = model.entity(entity).has_index(f"ix_{table}_name", "name")
+            if n % PARTITIONED_EVERY == 0:
+                builder.partition_by("range", "created_at")
+                for month in range(PARTITIONS):
+                    builder.has_partition(
+                        f"{table}_m{month + 1:02d}",
+                        f"FROM ('2026-{month + 1:02d}-01') TO "
+                        f"('{2026 + (month + 1) // 12}-{(month + 1) % 12 + 1:02d}-01')")
+        for v, table in enumerate(list(entities)[:VIEWS]):
+            model.has_view(f"v{v:02d}", f"SELECT id, name, amount FROM {table} WHERE active")
+
+    namespace = {attr: DbContext.table(e) for attr, e in entities.items()}
+    namespace["setup_model"] = setup_model
+    return type(f"Rich{tables}", (DbContext,), namespace)
+
+
 async def median(runs: int, step: Callable[[], Awaitable[Any]],
                  before: Callable[[], Awaitable[Any]] | None = None) -> float:
     """Median wall time of ``step`` in milliseconds (``before`` runs untimed each time)."""
@@ -91,8 +152,9 @@ async def median(runs: int, step: Callable[[], Awaitable[Any]],
     return statistics.median(times)
 
 
-async def bench_500(dsn: str, runs: int, tables: int) -> dict[str, float]:
-    db = build_context(tables)(PgClient(dsn=dsn))
+async def bench_500(dsn: str, runs: int, tables: int, *, rich: bool = False
+                    ) -> dict[str, float]:
+    db = (build_rich_context if rich else build_context)(tables)(PgClient(dsn=dsn))
     sm = db.get_schema_manager(quiet=True)
     target = sm.target_schema()
     scope = schemas_in_scope(target)
@@ -123,8 +185,9 @@ async def bench_500(dsn: str, runs: int, tables: int) -> dict[str, float]:
     return out
 
 
-async def bench_noop_migrate(dsn: str, runs: int, tables: int) -> dict[str, float]:
-    db = build_context(tables)(PgClient(dsn=dsn))
+async def bench_noop_migrate(dsn: str, runs: int, tables: int, *, rich: bool = False
+                             ) -> dict[str, float]:
+    db = (build_rich_context if rich else build_context)(tables)(PgClient(dsn=dsn))
     try:
         sm = db.get_schema_manager(quiet=True)
         await sm.migrate()
@@ -135,7 +198,8 @@ async def bench_noop_migrate(dsn: str, runs: int, tables: int) -> dict[str, floa
             # What a freshly started process has not got yet: the decoded recorded state and
             # the model's schema with its digest (the pool stays warm).
             executor._STATE_CACHE.clear()
-            manager._MODEL_SCHEMAS.clear()
+            planning._MODEL_SCHEMAS.clear()
+            printed_views._PRINTED.clear()
 
         out["  first call in a process (in-process caches empty)"] = await median(
             runs, sm.migrate, forget)
@@ -207,15 +271,19 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--tables", type=int, default=500)
     parser.add_argument("--small", type=int, default=50)
+    parser.add_argument("--rich", action="store_true",
+                        help="the model with arrays, domains, partitioned tables and views")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     results: dict[str, float] = {}
     with postgres_server() as admin:
         with temporary_database(admin) as dsn:
-            results.update(asyncio.run(bench_noop_migrate(dsn, args.runs * 3, args.small)))
+            results.update(asyncio.run(bench_noop_migrate(dsn, args.runs * 3, args.small,
+                                                          rich=args.rich)))
         with temporary_database(admin) as dsn:
-            results.update(asyncio.run(bench_500(dsn, args.runs, args.tables)))
-            results.update(asyncio.run(bench_alembic(dsn, args.runs, args.tables)))
+            results.update(asyncio.run(bench_500(dsn, args.runs, args.tables, rich=args.rich)))
+            if not args.rich:
+                results.update(asyncio.run(bench_alembic(dsn, args.runs, args.tables)))
     print_table(results)
 
 

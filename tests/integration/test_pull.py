@@ -74,6 +74,27 @@ CREATE TABLE public.transaction (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY 
                                  tags integer[] DEFAULT '{}'::integer[] NOT NULL);
 COMMENT ON TABLE public.actor IS 'people in "films"';
 COMMENT ON COLUMN public.actor.first_name IS 'given name';
+CREATE DOMAIN public.year AS integer CONSTRAINT year_check CHECK (VALUE >= 1901 AND VALUE <= 2155);
+ALTER TABLE public.film ADD COLUMN release_year public.year;
+ALTER TABLE public.film ADD COLUMN title_length integer GENERATED ALWAYS AS (length(title)) STORED;
+CREATE INDEX idx_title_pattern ON public.film USING btree (title text_pattern_ops DESC NULLS LAST)
+    INCLUDE (rating);
+ALTER TABLE public.actor ADD CONSTRAINT actor_first_name_key UNIQUE (first_name)
+    DEFERRABLE INITIALLY DEFERRED;
+CREATE TABLE public.payment (
+    payment_id integer NOT NULL,
+    paid_at date NOT NULL,
+    amount numeric(5,2) NOT NULL,
+    CONSTRAINT payment_pkey PRIMARY KEY (paid_at, payment_id)) PARTITION BY RANGE (paid_at);
+CREATE TABLE public.payment_2024 (payment_id integer NOT NULL, paid_at date NOT NULL,
+                                  amount numeric(5,2) NOT NULL);
+ALTER TABLE public.payment ATTACH PARTITION public.payment_2024
+    FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+CREATE TABLE public.payment_rest PARTITION OF public.payment DEFAULT;
+CREATE VIEW public.film_titles AS SELECT film_id, title FROM public.film WHERE "class" IS NULL;
+CREATE VIEW public.film_title_count AS SELECT count(*) AS n FROM public.film_titles;
+CREATE MATERIALIZED VIEW public.rated AS SELECT rating, count(*) AS n FROM public.film
+    GROUP BY rating;
 CREATE SCHEMA audit;
 CREATE TABLE audit.log (id serial PRIMARY KEY, at timestamp without time zone NOT NULL,
                         who text UNIQUE);
@@ -88,6 +109,7 @@ INSERT INTO actor (first_name) VALUES ('Ann');
 INSERT INTO film_actor VALUES (1, 1);
 INSERT INTO credit VALUES (1, 1, 1);
 INSERT INTO transaction (amount, tags) VALUES (9.99, '{1,2}');
+INSERT INTO payment VALUES (1, '2024-05-01', 1.5), (2, '2026-05-01', 2.5);
 """
 
 
@@ -112,6 +134,8 @@ async def _adopted(dsn: str, module: types.ModuleType) -> None:
         assert film.class_ is None
         assert await db.transaction_2.count() == 1
         assert await db.credit.count() == 1
+        assert await db.payment.where(lambda p: p.amount > 2).count() == 1
+        assert film.release_year is None and film.title_length == 5
     finally:
         await db.dispose()
 
@@ -125,10 +149,22 @@ def test_db_pull_writes_a_model_that_adopts_the_database(tmp_path: Path,
     cli = Cli(tmp_path, linkgress_database)
     result = cli("db", "pull", "--schema", "public", "--schema", "audit", "-o", "models.py")
     assert result.returncode == 0, result.stderr
-    assert "Wrote models.py: 7 table(s), 1 enum(s)" in result.stdout
+    assert "Wrote models.py: 8 table(s), 1 enum(s)" in result.stdout
     source = (tmp_path / "models.py").read_text()
     assert 'class_: str | None = column(text(), name="class")' in source
     assert 'Box_Office: Decimal | None = column(' in source
+    for stated in ('model.has_domain("year", integer(), check=',
+                   'release_year: int | None = column(pg_type("year"',
+                   'generated="length(title)"',
+                   'opclasses={"title": "text_pattern_ops"}', 'descending=["title"]',
+                   'nulls={"title": "last"}', 'include=["rating"]',
+                   'deferrable=True, initially_deferred=True',
+                   'partition_by("range", "paid_at")',
+                   """has_partition("payment_2024", "FROM ('2024-01-01') TO ('2025-01-01')")""",
+                   'has_partition("payment_rest", default=True)',
+                   'materialized=True'):
+        assert stated in source, stated
+    assert source.index('"film_titles"') < source.index('"film_title_count"')
     lint = subprocess.run([sys.executable, "-m", "ruff", "check", "--isolated",
                            "--line-length", "100", "--select", "E,F,W,I,UP,B", "models.py"],
                           cwd=tmp_path, capture_output=True, text=True, check=False)

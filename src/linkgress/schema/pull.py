@@ -23,7 +23,17 @@ from linkgress.migrations.render import Code, q, type_expr
 from linkgress.model.inference import snake_case
 from linkgress.model.naming import generated_name
 from linkgress.model.types import ColumnType
-from linkgress.schema.snapshot import Column, EnumType, ForeignKey, Index, Schema, Table
+from linkgress.schema.snapshot import (
+    Column,
+    Domain,
+    EnumType,
+    ForeignKey,
+    Index,
+    Schema,
+    Table,
+    UniqueConstraint,
+    View,
+)
 
 __all__ = ["render_model"]
 
@@ -92,6 +102,14 @@ class _Module:
     entity_classes: dict[tuple[str, str], str] = field(default_factory=dict)
     attrs: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
     context_attrs: dict[tuple[str, str], str] = field(default_factory=dict)
+    domains: dict[tuple[str, str], ColumnType] = field(default_factory=dict)
+
+    def base(self, ctype: ColumnType) -> ColumnType:
+        """``ctype`` without array dimensions, a domain resolved to its base type."""
+        element = replace(ctype, dims=0)
+        if element.schema is not None and not element.is_enum:
+            return self.domains.get((element.schema, element.name), element)
+        return element
 
     def python(self, module: str | None, name: str) -> str:
         """Import ``name`` (``dt.date``: the module ``dt``) from the standard library module
@@ -181,15 +199,17 @@ def _enum_class(enum: EnumType, module: _Module) -> str:
     return "\n".join(lines)
 
 
+def _python_type(element: ColumnType) -> tuple[str | None, str]:
+    return _PYTHON_TYPES.get(element.name, (None, "str")) if element.schema is None \
+        else (None, "str")
+
+
 def _annotation(column: Column, module: _Module) -> str:
     ct = column.type
-    element = replace(ct, dims=0)
     if ct.is_enum and ct.schema is not None:
         head = module.enum_classes.get((ct.schema, ct.name), "str")
     else:
-        where, head = _PYTHON_TYPES.get(element.name, (None, "str")) \
-            if element.schema is None else (None, "str")
-        head = module.python(where, head)
+        head = module.python(*_python_type(module.base(ct)))
     for _ in range(ct.dims):
         head = f"list[{head}]"
     return f"{head} | None" if column.nullable and column.identity is None else head
@@ -241,10 +261,14 @@ def _column_arguments(table: Table, column: Column, module: _Module) -> list[str
         args.append("primary_key=True")
     if column.identity is not None:
         args.append("identity=True" if column.identity == "by default" else 'identity="always"')
+        args += [f"identity_{what}={value}" for what, value in (
+            ("start", column.identity_start), ("increment", column.identity_increment))
+            if value is not None]
+    elif column.generated is not None:
+        args.append(f"generated={q(column.generated)}")
     elif column.default is not None and not column.type.serial:
         args.append(f"default_sql={q(column.default)}")
-    if any(u.columns == (column.name,) and u.name == _generated(table.name, column.name, "key")
-           and not u.nulls_not_distinct for u in table.uniques):
+    if any(u.columns == (column.name,) and _plain_unique(table, u) for u in table.uniques):
         args.append("unique=True")
     if _indexed(table, column.name):
         args.append("index=True")
@@ -258,6 +282,12 @@ def _column_arguments(table: Table, column: Column, module: _Module) -> list[str
     return args
 
 
+def _plain_unique(table: Table, unique: UniqueConstraint) -> bool:
+    """What ``column(unique=True)`` states: one column, linkgress's name, no options."""
+    return (len(unique.columns) == 1 and not unique.nulls_not_distinct and not unique.deferrable
+            and unique.name == _generated(table.name, unique.columns[0], "key"))
+
+
 def _indexed(table: Table, column: str) -> bool:
     return any(_simple_index(table, ix) and ix.columns == (column,) for ix in table.indexes)
 
@@ -265,6 +295,8 @@ def _indexed(table: Table, column: str) -> bool:
 def _simple_index(table: Table, index: Index) -> bool:
     return (len(index.columns) == 1 and not index.unique and index.method == "btree"
             and index.where is None and not index.nulls_not_distinct
+            and not (index.include or index.opclasses or index.collations or index.descending
+                     or index.nulls)
             and index.name == f"ix_{table.name}_{index.columns[0]}")
 
 
@@ -298,17 +330,66 @@ def _setup_lines(table: Table, module: _Module, default_schema: str) -> list[str
     if table.comment is not None:
         calls.append(("has_comment", [q(table.comment)]))
     calls += _key_calls(table, module)
+    calls += _partition_calls(table, module)
     for unique in table.uniques:
-        if not (len(unique.columns) == 1 and not unique.nulls_not_distinct
-                and unique.name == _generated(table.name, unique.columns[0], "key")):
+        if not _plain_unique(table, unique):
+            flags = [f"{flag}=True" for flag in ("deferrable", "initially_deferred",
+                                                 "nulls_not_distinct") if getattr(unique, flag)]
             calls.append(("has_unique", [q(unique.name), *_members(table, unique.columns,
-                                                                    module)]))
+                                                                    module), *flags]))
     calls += [("has_check", [q(c.name), q(c.expression)]) for c in table.checks]
     calls += [_index_call(table, ix, module) for ix in table.indexes
               if not _simple_index(table, ix)]
     entity = f"model.entity({module.entity_classes[table.key]})"
     lines = [_call(f"{entity}.{method}", args, "        ") for method, args in calls]
     return lines + _composite_fk_lines(table, module, entity)
+
+
+def _split_top_level(text: str) -> list[str]:
+    """``text`` split at the commas outside parentheses and quotes."""
+    parts, depth, quote, current = [], 0, "", ""
+    for char in text:
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "," and depth == 0:
+            parts.append(current.strip())
+            current = ""
+            continue
+        current += char
+    return [*parts, current.strip()] if current.strip() else parts
+
+
+def _partition_member(member: str, table: Table, module: _Module) -> str:
+    name = member[1:-1].replace('""', '"') if member.startswith('"') else member
+    if table.column(name) is not None:
+        return q(module.attrs[table.key][name])
+    return q(f"({member})")
+
+
+def _partition_calls(table: Table, module: _Module) -> list[tuple[str, list[str]]]:
+    """``partition_by(strategy, *members)`` from ``RANGE (a, (expr))`` and a
+    ``has_partition`` per partition."""
+    if table.partition_by is None:
+        return []
+    strategy, _, rest = table.partition_by.partition(" ")
+    inner = rest.strip()[1:-1]
+    members = [_partition_member(m, table, module) for m in _split_top_level(inner)]
+    calls = [("partition_by", [q(strategy.lower()), *members])]
+    for part in table.partitions:
+        bound = part.bound.strip()
+        if bound.upper() == "DEFAULT":
+            calls.append(("has_partition", [q(part.name), "default=True"]))
+        else:
+            for_values = bound[len("FOR VALUES "):] if bound.upper().startswith(
+                "FOR VALUES ") else bound
+            calls.append(("has_partition", [q(part.name), q(for_values)]))
+    return calls
 
 
 def _key_calls(table: Table, module: _Module) -> list[tuple[str, list[str]]]:
@@ -331,7 +412,25 @@ def _index_call(table: Table, index: Index, module: _Module) -> tuple[str, list[
         args.append(f"where={q(index.where)}")
     if index.nulls_not_distinct:
         args.append("nulls_not_distinct=True")
-    return ("has_index", args)
+    return ("has_index", args + _element_options(table, index, module))
+
+
+def _element_options(table: Table, index: Index, module: _Module) -> list[str]:
+    """``include=``, ``opclasses=``, ``collations=``, ``descending=``, ``nulls=`` of an index;
+    per-element options as mappings keyed by the member as the member list writes it."""
+    members = _members(table, index.columns, module)
+    out = []
+    if index.include:
+        out.append(f"include=[{', '.join(_members(table, index.include, module))}]")
+    for option, values in (("opclasses", index.opclasses), ("collations", index.collations),
+                           ("nulls", index.nulls)):
+        given = {m: v for m, v in zip(members, values, strict=False) if v is not None}
+        if given:
+            out.append(f"{option}={{{', '.join(f'{m}: {q(v)}' for m, v in given.items())}}}")
+    if any(index.descending):
+        flagged = [m for m, desc in zip(members, index.descending, strict=False) if desc]
+        out.append(f"descending=[{', '.join(flagged)}]")
+    return out
 
 
 def _composite_fk_lines(table: Table, module: _Module, entity: str) -> list[str]:
@@ -358,19 +457,18 @@ def _composite_fk_lines(table: Table, module: _Module, entity: str) -> list[str]
     return lines
 
 
-def _builtins_used(table: Table) -> set[str]:
+def _builtins_used(table: Table, module: _Module) -> set[str]:
     """The builtins this table's annotations name (an attribute must not shadow them)."""
     used = set()
     for column in table.columns:
-        element = replace(column.type, dims=0)
-        used.add(_PYTHON_TYPES.get(element.name, (None, "str"))[1]
-                 if element.schema is None else "str")
+        used.add(_python_type(module.base(column.type))[1])
         if column.type.dims:
             used.add("list")
     return used & set(_BUILTINS)
 
 
 def _name_everything(schema: Schema, module: _Module) -> None:
+    module.domains = {d.key: d.base_type for d in schema.domains}
     classes: set[str] = {"DbContext", "DbModelConfig", "Entity", "column", "enum", "dt"}
     tables: set[str] = set(_TAKEN)
     for enum in schema.enums:
@@ -383,7 +481,7 @@ def _name_everything(schema: Schema, module: _Module) -> None:
         tables.add(attr)
     clashes: set[str] = set()
     for table in schema.tables:
-        taken = {*_TAKEN, *module.enum_classes.values(), *_builtins_used(table)}
+        taken = {*_TAKEN, *module.enum_classes.values(), *_builtins_used(table, module)}
         attrs: dict[str, str] = {}
         for column in table.columns:
             attrs[column.name] = attr = _identifier(column.name, taken)
@@ -393,8 +491,69 @@ def _name_everything(schema: Schema, module: _Module) -> None:
     module.code = _Names(clashes)
 
 
+def _domain_line(domain: Domain, module: _Module, default_schema: str) -> str:
+    args = [q(domain.name), type_expr(domain.base_type, module.code)]
+    if domain.not_null:
+        args.append("not_null=True")
+    if domain.default is not None:
+        args.append(f"default_sql={q(domain.default)}")
+    if domain.check is not None:
+        args.append(f"check={q(domain.check)}")
+    if domain.schema != default_schema:
+        args.append(f"schema={q(domain.schema)}")
+    return _call("model.has_domain", args, "        ")
+
+
+def _sql_literal(sql: str, indent: str) -> str:
+    """``sql`` as adjacent string literals, a line (or a piece of a long one) each."""
+    pieces = []
+    for line in sql.splitlines(keepends=True):
+        while len(line) > 80:
+            cut = line.rfind(" ", 20, 80)
+            cut = 80 if cut < 0 else cut + 1
+            pieces.append(line[:cut])
+            line = line[cut:]
+        pieces.append(line)
+    if len(pieces) <= 1:
+        return q(sql)
+    return "(\n" + "".join(f"{indent}    {_double_quoted(p)}\n" for p in pieces) + f"{indent})"
+
+
+def _double_quoted(text: str) -> str:
+    """A double-quoted Python literal for ``text`` (as a formatter prefers it)."""
+    body = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    literal = f'"{body}"'
+    return literal if body.isprintable() else q(text)
+
+
+def _view_order(views: tuple[View, ...]) -> list[View]:
+    """The views, each after those it reads (as the database says)."""
+    by_key = {f"{v.schema}.{v.name}": v for v in views}
+    done: dict[str, View] = {}
+
+    def visit(key: str, path: tuple[str, ...]) -> None:
+        if key in done or key in path or key not in by_key:
+            return
+        for dependency in by_key[key].depends_on:
+            visit(dependency, (*path, key))
+        done[key] = by_key[key]
+
+    for key in sorted(by_key):
+        visit(key, ())
+    return list(done.values())
+
+
+def _view_line(view: View, default_schema: str) -> str:
+    args = [q(view.name), _sql_literal(view.definition.strip(), "            ")]
+    if view.materialized:
+        args.append("materialized=True")
+    if view.schema != default_schema:
+        args.append(f"schema={q(view.schema)}")
+    return "        model.has_view(\n" + "".join(f"            {a},\n" for a in args) + "        )"
+
+
 def _enum_setup(schema: Schema, module: _Module, default_schema: str) -> list[str]:
-    lines = []
+    lines = [_domain_line(d, module, default_schema) for d in schema.domains]
     for enum in schema.enums:
         cls = module.enum_classes[enum.key]
         if snake_case(cls) != enum.name or enum.schema != default_schema:
@@ -422,6 +581,7 @@ def _context(schema: Schema, module: _Module, name: str, default_schema: str) ->
     setup = _enum_setup(schema, module, default_schema)
     for table in schema.tables:
         setup += _setup_lines(table, module, default_schema)
+    setup += [_view_line(v, default_schema) for v in _view_order(schema.views)]
     if setup:
         module.code.use("DbModelConfig")
         lines += ["", "    def setup_model(self, model: DbModelConfig) -> None:"]
