@@ -45,6 +45,7 @@ from linkgress.query.statements import (
     DeleteStatement,
     InsertStatement,
     OnConflict,
+    RowLock,
     SelectQuery,
     UpdateStatement,
 )
@@ -57,6 +58,7 @@ __all__ = [
     "KINDS",
     "RENDERERS",
     "ROOT_ALIAS",
+    "check_lockable",
     "compile_insert",
     "compile_predicate",
     "compile_statement",
@@ -158,10 +160,18 @@ class _Compiler:
         having = "" if query.having is None else f" HAVING {self.expr(query.having)}"
         order = self.ordering(query.ordering) if ordered else ""
         page = self.page(query.limit, query.offset) if paged else ""
+        lock = "" if query.lock is None else self.lock(query)
         self.scopes.pop()
         distinct = "DISTINCT " if query.distinct else ""
         return (f"SELECT {distinct}{select_list} FROM {_table(query.source)} AS {alias}"
-                f"{''.join(scope.joins)}{where}{group}{having}{order}{page}")
+                f"{''.join(scope.joins)}{where}{group}{having}{order}{page}{lock}")
+
+    def lock(self, query: SelectQuery) -> str:
+        lock: RowLock = query.lock  # type: ignore[assignment]
+        check_lockable(query, f"for_{lock.strength.lower()}()")
+        of = "" if not lock.of else " OF " + ", ".join(quote_ident(self.alias(s))
+                                                       for s in lock.of)
+        return f" FOR {lock.strength}{of}" + ("" if lock.wait is None else f" {lock.wait}")
 
     def subquery(self, query: CollectionQuery, columns: Callable[[], str]) -> str:
         scope, alias = self.push(query.source)
@@ -178,6 +188,16 @@ class _Compiler:
         self.scopes.pop()
         return (f"SELECT {select_list} FROM {_table(query.source)} AS {alias}"
                 f"{''.join(scope.joins)} WHERE {' AND '.join(conditions)}{order}{page}")
+
+
+def check_lockable(query: SelectQuery, what: str) -> None:
+    """Raise :class:`QueryBuildError` when PostgreSQL cannot lock the rows of ``query``
+    (``what`` names the call in the message)."""
+    refused = ("distinct()" if query.distinct else "group_by()" if query.group_by
+               else "having()" if query.having is not None else None)
+    if refused is not None:
+        raise QueryBuildError(f"{what}: rows of a {refused} query cannot be locked (they are "
+                              "not rows of a table); lock a plain query")
 
 
 def _table(source: Source) -> str:
@@ -258,7 +278,7 @@ RENDERERS: dict[type, Callable[[_Compiler, Any], str]] = {
 
 def _wrapped(c: _Compiler, query: SelectQuery) -> bool:
     return (query.distinct or bool(query.group_by) or query.limit is not None
-            or query.offset is not None)
+            or query.offset is not None or query.lock is not None)
 
 
 def compile_statement(query: SelectQuery | Compound, numbers: dict[int, int],
@@ -270,6 +290,9 @@ def compile_statement(query: SelectQuery | Compound, numbers: dict[int, int],
     """
     c = _Compiler(numbers)
     if isinstance(query, Compound):
+        if any(part.lock is not None for part in query.parts):
+            raise QueryBuildError("for_update() / for_share() cannot lock the rows of a "
+                                  "union; lock each query on its own")
         parts = [f"({c.select(p)})" for p in query.parts]
         body = parts[0] + "".join(f" {op} {p}" for op, p in
                                   zip(query.operators, parts[1:], strict=True))
@@ -304,7 +327,7 @@ def compile_predicate(query: SelectQuery, numbers: dict[int, int]) -> str:
     """``query``'s filter as a predicate over its root table aliased :data:`ROOT_ALIAS`
     (``""`` when there is none), for ``UPDATE`` / ``DELETE``.
 
-    A filter needing joins, or a query with ordering, paging or DISTINCT, becomes
+    A filter needing joins, or a query with ordering, paging, DISTINCT or a row lock, becomes
     ``(t0.pk, ...) IN (SELECT pk, ... FROM <the query>)`` (``ctid`` without a primary key).
     """
     simple = (query.limit is None and query.offset is None and not query.distinct
