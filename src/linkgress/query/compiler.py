@@ -431,4 +431,7 @@ def _on_conflict(meta: EntityMeta, conflict: OnConflict, offset: int) -> str:
         sets = ", ".join(f"{n} = EXCLUDED.{n}" for n in names)
     else:
         sets = ", ".join(f"{n} = ${offset + i}" for i, n in enumerate(names, 1))
+    if conflict.increment is not None:
+        token = quote_ident(meta.column(conflict.increment).name)
+        sets += f", {token} = {quote_qualified(meta.schema, meta.table)}.{token} + 1"
     return head + "DO UPDATE SET " + sets

@@ -134,13 +134,15 @@ class OnConflict:
     """The ``ON CONFLICT (target) DO ...`` clause of an upsert.
 
     ``action`` is ``"nothing"``, ``"excluded"`` (``attrs`` set from the inserted row) or
-    ``"bound"`` (``attrs`` set to bound values numbered after the rows' values). Compared
-    by value: it is part of the cache key of the statement's text.
+    ``"bound"`` (``attrs`` set to bound values numbered after the rows' values);
+    ``increment`` names a concurrency token the update moves on (``token = token + 1``).
+    Compared by value: it is part of the cache key of the statement's text.
     """
 
     target: tuple[str, ...]
     action: str = "nothing"
     attrs: tuple[str, ...] = ()
+    increment: str | None = None
 
 
 @dataclass(frozen=True, slots=True, eq=False)
