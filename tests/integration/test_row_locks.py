@@ -148,6 +148,15 @@ async def test_a_locked_row_can_still_be_read(pair: tuple[Queue, Queue]) -> None
     assert [j.id for j in rows] == [5] and free.id == 5
 
 
+async def test_a_stream_locks_inside_a_transaction(pair: tuple[Queue, Queue]) -> None:
+    first, second = pair
+    async with first.transaction():
+        seen = [job.id async for job in claim(first, 4).stream(prefetch=2)]
+        async with second.transaction():  # the streamed rows stay locked
+            skipped = [j.id for j in await claim(second, 2).to_list()]
+    assert seen == [1, 2, 3, 4] and skipped == [5, 6]
+
+
 async def test_for_update_outside_a_transaction_is_refused(pair: tuple[Queue, Queue]) -> None:
     first, _ = pair
     query = claim(first)

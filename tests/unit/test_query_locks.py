@@ -112,6 +112,16 @@ def test_locking_a_query_then_making_it_distinct_fails_when_compiled(db: Journal
         query.sql()
 
 
+def test_the_optional_side_of_a_left_join_is_not_locked(db: Journal) -> None:
+    # editor is an optional reference (LEFT JOIN): PostgreSQL refuses to lock its side.
+    query = db.articles.where(lambda a: a.editor.score > 1)
+    for locked in (query.for_update(), db.articles.for_update(of=lambda a: a.editor)):
+        with pytest.raises(QueryBuildError, match="optional side of a LEFT JOIN"):
+            locked.sql()
+    text, _ = query.for_update(of=lambda a: a).sql()
+    assert 'LEFT JOIN "public"."authors" AS t1' in text and text.endswith('FOR UPDATE OF "t0"')
+
+
 def test_a_locked_union_is_refused(db: Journal) -> None:
     query = db.articles.for_update().union(db.articles.where(lambda a: a.id == 1))
     with pytest.raises(QueryBuildError, match="cannot lock the rows of a union"):

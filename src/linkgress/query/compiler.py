@@ -160,17 +160,23 @@ class _Compiler:
         having = "" if query.having is None else f" HAVING {self.expr(query.having)}"
         order = self.ordering(query.ordering) if ordered else ""
         page = self.page(query.limit, query.offset) if paged else ""
-        lock = "" if query.lock is None else self.lock(query)
+        lock = "" if query.lock is None else self.lock(query, scope)
         self.scopes.pop()
         distinct = "DISTINCT " if query.distinct else ""
         return (f"SELECT {distinct}{select_list} FROM {_table(query.source)} AS {alias}"
                 f"{''.join(scope.joins)}{where}{group}{having}{order}{page}{lock}")
 
-    def lock(self, query: SelectQuery) -> str:
+    def lock(self, query: SelectQuery, scope: _Scope) -> str:
         lock: RowLock = query.lock  # type: ignore[assignment]
-        check_lockable(query, f"for_{lock.strength.lower()}()")
+        what = f"for_{lock.strength.lower()}()"
+        check_lockable(query, what)
         of = "" if not lock.of else " OF " + ", ".join(quote_ident(self.alias(s))
                                                        for s in lock.of)
+        if (any(_optional(s) for s in lock.of) if lock.of else
+                any(join.startswith(" LEFT JOIN") for join in scope.joins)):
+            raise QueryBuildError(
+                f"{what}: PostgreSQL cannot lock the optional side of a LEFT JOIN (an optional "
+                "reference such as p.user); lock the query's own rows with of=lambda x: x")
         return f" FOR {lock.strength}{of}" + ("" if lock.wait is None else f" {lock.wait}")
 
     def subquery(self, query: CollectionQuery, columns: Callable[[], str]) -> str:
@@ -198,6 +204,16 @@ def check_lockable(query: SelectQuery, what: str) -> None:
     if refused is not None:
         raise QueryBuildError(f"{what}: rows of a {refused} query cannot be locked (they are "
                               "not rows of a table); lock a plain query")
+
+
+def _optional(source: Source) -> bool:
+    """True when ``source`` is reached through an optional reference (a LEFT JOIN)."""
+    while source.kind == "ref":
+        if not source.join_required:
+            return True
+        assert source.parent is not None
+        source = source.parent
+    return False
 
 
 def _table(source: Source) -> str:
