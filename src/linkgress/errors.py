@@ -18,6 +18,8 @@ Every error linkgress raises derives from :class:`LinkgressError`::
         ├── NoResultError (LookupError)    first() / single() found nothing
         ├── MultipleResultsError           single() found more than one row
         ├── TransactionError (RuntimeError) a transaction block was misused (see transaction())
+        ├── ConcurrencyError               update(entity) / delete(entity) found its row changed
+        │                                  (concurrency token) or gone
         └── DatabaseError                  PostgreSQL rejected the statement (carries .sql)
             ├── DatabaseConnectionError    the server could not be reached or the connection
             │                              was lost (names host:port and the cause)
@@ -26,7 +28,8 @@ Every error linkgress raises derives from :class:`LinkgressError`::
             │   ├── ForeignKeyViolation
             │   ├── NotNullViolation
             │   └── CheckViolation
-            └── SerializationFailure
+            ├── SerializationFailure
+            └── LockNotAvailable           for_update(nowait=True) met a locked row
 """
 
 from __future__ import annotations
@@ -130,6 +133,20 @@ class MultipleResultsError(QueryError):
     """``single()`` found more than one row."""
 
 
+class ConcurrencyError(QueryError):
+    """``update(entity)`` / ``delete(entity)`` of an entity with a concurrency token matched
+    no row: another writer changed the row since it was read (its token moved on), or
+    deleted it. ``entity`` is the entity class's name, ``key`` the primary key values by
+    attribute, ``token`` the token value the statement expected. Nothing was written: read
+    the row again and redo the change (or give up)."""
+
+    def __init__(self, message: str, *, entity: str, key: dict[str, Any], token: Any):
+        super().__init__(message)
+        self.entity = entity
+        self.key = key
+        self.token = token
+
+
 class DatabaseError(QueryError):
     """PostgreSQL rejected a statement. ``sql`` holds the statement; ``__cause__`` the original."""
 
@@ -183,6 +200,11 @@ class SerializationFailure(DatabaseError):
     """A serializable or repeatable-read transaction must be retried (SQLSTATE 40001)."""
 
 
+class LockNotAvailable(DatabaseError):
+    """A row lock could not be taken at once: ``for_update(nowait=True)`` met a row another
+    transaction holds (SQLSTATE 55P03)."""
+
+
 # --- translating asyncpg's errors: the one place ----------------------------------------------
 
 _ERRORS_BY_SQLSTATE: dict[str, type[DatabaseError]] = {
@@ -191,6 +213,7 @@ _ERRORS_BY_SQLSTATE: dict[str, type[DatabaseError]] = {
     "23502": NotNullViolation,
     "23514": CheckViolation,
     "40001": SerializationFailure,
+    "55P03": LockNotAvailable,
 }
 
 #: SQLSTATEs that mean the session is gone or cannot start: class 08 (connection exception)

@@ -29,6 +29,7 @@ from linkgress.model.naming import (
 )
 from linkgress.model.partitioning import build_partitioning
 from linkgress.model.relations import foreign_keys, navigations
+from linkgress.model.tokens import concurrency_token
 from linkgress.model.types import INTEGER_TYPES, ColumnType
 from linkgress.model.views import build_views
 from linkgress.schema.snapshot import (
@@ -365,6 +366,7 @@ def _build_entity(b: _Builder, context_attr: str, cls: type) -> EntityMeta:
     if not columns:
         raise ModelError("declares no columns", entity=entity)
     columns, pk, pk_name = _apply_primary_key(cls, settings, columns, table)
+    columns, token = concurrency_token(cls, settings, columns)
     every = {c.attr: c for c in columns}  # constraints and indexes may name deprecated ones
     uniques, checks = _table_constraints(cls, settings, table, every)
     partition_by, partitions = build_partitioning(settings, every, pk, uniques, entity=entity)
@@ -374,7 +376,8 @@ def _build_entity(b: _Builder, context_attr: str, cls: type) -> EntityMeta:
         columns=live, primary_key=pk, primary_key_name=pk_name, uniques=uniques,
         checks=checks, indexes=_table_indexes(cls, settings, table, every),
         comment=settings.comment, deprecated_columns=deprecated, partition_by=partition_by,
-        partitions=partitions, by_attr=MappingProxyType({c.attr: c for c in live}))
+        partitions=partitions, concurrency_token=token,
+        by_attr=MappingProxyType({c.attr: c for c in live}))
 
 
 def _split_deprecated(cls: type, columns: list[ColumnMeta]

@@ -28,10 +28,10 @@ class ColumnInfo:
     full speed.
     """
 
-    __slots__ = ("attr", "check", "comment", "constraint_name", "default", "default_sql",
-                 "deferrable", "deprecated", "generated", "identity", "identity_increment",
-                 "identity_start", "index", "initially_deferred", "match", "name",
-                 "nullable", "on_delete", "on_update", "primary_key", "references",
+    __slots__ = ("attr", "check", "comment", "concurrency_token", "constraint_name", "default",
+                 "default_sql", "deferrable", "deprecated", "generated", "identity",
+                 "identity_increment", "identity_start", "index", "initially_deferred", "match",
+                 "name", "nullable", "on_delete", "on_update", "primary_key", "references",
                  "renamed_from", "type", "unique", "using")
 
     def __init__(self, type: ColumnType | None = None, *, primary_key: bool = False,
@@ -45,8 +45,10 @@ class ColumnInfo:
                  match: str | None = None, constraint_name: str | None = None,
                  generated: str | None = None, using: str | None = None,
                  identity_start: int | None = None,
-                 identity_increment: int | None = None, deprecated: bool = False) -> None:
+                 identity_increment: int | None = None, deprecated: bool = False,
+                 concurrency_token: bool = False) -> None:
         self.type = type
+        self.concurrency_token = concurrency_token
         self.deprecated = deprecated
         self.generated = generated
         self.using = using
@@ -93,30 +95,30 @@ def column(type: ColumnType | None = None, *, primary_key: bool = False, unique:
            deferrable: bool = False, initially_deferred: bool = False, match: str | None = None,
            constraint_name: str | None = None, generated: str | None = None,
            using: str | None = None, identity_start: int | None = None,
-           identity_increment: int | None = None, deprecated: bool = False) -> Any:
+           identity_increment: int | None = None, deprecated: bool = False,
+           concurrency_token: bool = False) -> Any:
     """Declare a column's details. Every argument is optional.
 
     - ``type``: a type builder's result (``varchar(100)``); inferred from the annotation if None.
     - ``primary_key``, ``unique``, ``index``: constraints and a single-column index.
     - ``default``: a Python value, rendered as a SQL literal; ``default_sql``: a raw expression.
-    - ``name``: the column name (defaults to the attribute name).
     - ``references``: an entity class (or its name, or ``(Entity, "attr")``) for a foreign key,
       with ``on_delete`` / ``on_update`` (``"cascade"``, ``"set null"``, ``"restrict"``, ...),
       ``deferrable`` / ``initially_deferred`` (``DEFERRABLE INITIALLY DEFERRED``), ``match``
       (``"simple"``, the default, or ``"full"``) and ``constraint_name`` (default
       ``<table>_<column>_fkey``).
-    - ``nullable``: overrides what ``X | None`` says.
+    - ``name``: the column name (default: the attribute's); ``nullable``: overrides ``X | None``.
+    - ``concurrency_token``: an integer version column that ``update(entity)`` checks and
+      increments (optimistic concurrency, see docs/concurrency.md).
     - ``identity``: ``True``/``"by default"`` or ``"always"`` for an identity column, with
       ``identity_start`` / ``identity_increment`` for its sequence (default 1 and 1).
-    - ``generated``: an SQL expression over the row's other columns: the column is
-      ``GENERATED ALWAYS AS (expression) STORED``, computed by PostgreSQL and never written by
-      the ORM (it is read back after an insert).
+    - ``generated``: ``GENERATED ALWAYS AS (expression) STORED``, an expression over the row's
+      other columns computed by PostgreSQL, never written by the ORM (read back after inserts).
     - ``using``: how a type change converts the existing values, an expression over the old
       column (``ALTER COLUMN ... TYPE ... USING (expression)``), for changes PostgreSQL has no
       cast for (``"to_timestamp(amount)"``).
     - ``renamed_from``: the column's previous name, so a migration renames instead of dropping.
-    - ``check``: a CHECK expression for this column.
-    - ``comment``: a column comment.
+    - ``check``: a CHECK expression for this column; ``comment``: a column comment.
     - ``deprecated``: the column is on its way out (rolling deploys): it stays in the database
       (made nullable when it has no default, so inserts without it work) and the ORM never
       selects or writes it; remove it from the model later, and ``contract()`` drops it.

@@ -111,6 +111,7 @@ class EntitySettings:
     partitions: list[tuple[str, str | None, bool]] = field(default_factory=list)
     navigations: list[NavigationSettings] = field(default_factory=list)
     ignored: set[str] = field(default_factory=set)
+    concurrency_token: str | None = None  # has_concurrency_token(member)
 
 
 class PropertyBuilder(Generic[E]):
@@ -257,6 +258,12 @@ class EntityBuilder(Generic[E]):
         """The primary key (several members make a composite key)."""
         self._s.key = tuple(member_name(m, entity=self._name) for m in members)
         self._s.key_name = name
+        return self
+
+    def has_concurrency_token(self, member: Member) -> EntityBuilder[E]:
+        """Make ``member`` (a NOT NULL integer column) the entity's concurrency token, like
+        ``column(concurrency_token=True)``: ``update(entity)`` checks and increments it."""
+        self._s.concurrency_token = member_name(member, entity=self._name)
         return self
 
     def has_no_key(self) -> EntityBuilder[E]:

@@ -103,6 +103,8 @@ class EntityMeta:
     deprecated_columns: tuple[ColumnMeta, ...] = ()
     partition_by: str | None = None
     partitions: tuple[TablePartition, ...] = ()
+    #: The attribute of the concurrency token column (see :mod:`linkgress.model.tokens`).
+    concurrency_token: str | None = None
     by_attr: Mapping[str, ColumnMeta] = field(default_factory=dict, compare=False, repr=False)
     navigation_by_name: Mapping[str, NavigationMeta] = field(
         default_factory=dict, compare=False, repr=False)

@@ -12,7 +12,8 @@
    :mod:`~linkgress.query.compiler` (SQL of SELECT, UPDATE, DELETE, INSERT),
    :mod:`~linkgress.query.convert` (values in both directions), :mod:`~linkgress.query.readers`
    (row readers), :mod:`~linkgress.query.lambdaplan` (replaying ``where`` lambdas).
-5. Builders — :mod:`~linkgress.query.running` (what queries share: compile once, run),
+5. Builders — :mod:`~linkgress.query.locks` (row locks: ``for_update`` / ``for_share``),
+   :mod:`~linkgress.query.running` (what queries share: compile once, run),
    :mod:`~linkgress.query.compound` (unions), :mod:`~linkgress.query.queryable`,
    :mod:`~linkgress.query.updates` (``update`` / ``delete``), :mod:`~linkgress.query.writeplan`
    and :mod:`~linkgress.query.mutations` (inserts, upserts), :mod:`~linkgress.query.table`.

@@ -45,6 +45,7 @@ from linkgress.query.statements import (
     DeleteStatement,
     InsertStatement,
     OnConflict,
+    RowLock,
     SelectQuery,
     UpdateStatement,
 )
@@ -57,6 +58,7 @@ __all__ = [
     "KINDS",
     "RENDERERS",
     "ROOT_ALIAS",
+    "check_lockable",
     "compile_insert",
     "compile_predicate",
     "compile_statement",
@@ -158,10 +160,24 @@ class _Compiler:
         having = "" if query.having is None else f" HAVING {self.expr(query.having)}"
         order = self.ordering(query.ordering) if ordered else ""
         page = self.page(query.limit, query.offset) if paged else ""
+        lock = "" if query.lock is None else self.lock(query, scope)
         self.scopes.pop()
         distinct = "DISTINCT " if query.distinct else ""
         return (f"SELECT {distinct}{select_list} FROM {_table(query.source)} AS {alias}"
-                f"{''.join(scope.joins)}{where}{group}{having}{order}{page}")
+                f"{''.join(scope.joins)}{where}{group}{having}{order}{page}{lock}")
+
+    def lock(self, query: SelectQuery, scope: _Scope) -> str:
+        lock: RowLock = query.lock  # type: ignore[assignment]
+        what = f"for_{lock.strength.lower()}()"
+        check_lockable(query, what)
+        of = "" if not lock.of else " OF " + ", ".join(quote_ident(self.alias(s))
+                                                       for s in lock.of)
+        if (any(_optional(s) for s in lock.of) if lock.of else
+                any(join.startswith(" LEFT JOIN") for join in scope.joins)):
+            raise QueryBuildError(
+                f"{what}: PostgreSQL cannot lock the optional side of a LEFT JOIN (an optional "
+                "reference such as p.user); lock the query's own rows with of=lambda x: x")
+        return f" FOR {lock.strength}{of}" + ("" if lock.wait is None else f" {lock.wait}")
 
     def subquery(self, query: CollectionQuery, columns: Callable[[], str]) -> str:
         scope, alias = self.push(query.source)
@@ -178,6 +194,26 @@ class _Compiler:
         self.scopes.pop()
         return (f"SELECT {select_list} FROM {_table(query.source)} AS {alias}"
                 f"{''.join(scope.joins)} WHERE {' AND '.join(conditions)}{order}{page}")
+
+
+def check_lockable(query: SelectQuery, what: str) -> None:
+    """Raise :class:`QueryBuildError` when PostgreSQL cannot lock the rows of ``query``
+    (``what`` names the call in the message)."""
+    refused = ("distinct()" if query.distinct else "group_by()" if query.group_by
+               else "having()" if query.having is not None else None)
+    if refused is not None:
+        raise QueryBuildError(f"{what}: rows of a {refused} query cannot be locked (they are "
+                              "not rows of a table); lock a plain query")
+
+
+def _optional(source: Source) -> bool:
+    """True when ``source`` is reached through an optional reference (a LEFT JOIN)."""
+    while source.kind == "ref":
+        if not source.join_required:
+            return True
+        assert source.parent is not None
+        source = source.parent
+    return False
 
 
 def _table(source: Source) -> str:
@@ -258,7 +294,7 @@ RENDERERS: dict[type, Callable[[_Compiler, Any], str]] = {
 
 def _wrapped(c: _Compiler, query: SelectQuery) -> bool:
     return (query.distinct or bool(query.group_by) or query.limit is not None
-            or query.offset is not None)
+            or query.offset is not None or query.lock is not None)
 
 
 def compile_statement(query: SelectQuery | Compound, numbers: dict[int, int],
@@ -270,6 +306,9 @@ def compile_statement(query: SelectQuery | Compound, numbers: dict[int, int],
     """
     c = _Compiler(numbers)
     if isinstance(query, Compound):
+        if any(part.lock is not None for part in query.parts):
+            raise QueryBuildError("for_update() / for_share() cannot lock the rows of a "
+                                  "union; lock each query on its own")
         parts = [f"({c.select(p)})" for p in query.parts]
         body = parts[0] + "".join(f" {op} {p}" for op, p in
                                   zip(query.operators, parts[1:], strict=True))
@@ -304,7 +343,7 @@ def compile_predicate(query: SelectQuery, numbers: dict[int, int]) -> str:
     """``query``'s filter as a predicate over its root table aliased :data:`ROOT_ALIAS`
     (``""`` when there is none), for ``UPDATE`` / ``DELETE``.
 
-    A filter needing joins, or a query with ordering, paging or DISTINCT, becomes
+    A filter needing joins, or a query with ordering, paging, DISTINCT or a row lock, becomes
     ``(t0.pk, ...) IN (SELECT pk, ... FROM <the query>)`` (``ctid`` without a primary key).
     """
     simple = (query.limit is None and query.offset is None and not query.distinct
@@ -408,4 +447,7 @@ def _on_conflict(meta: EntityMeta, conflict: OnConflict, offset: int) -> str:
         sets = ", ".join(f"{n} = EXCLUDED.{n}" for n in names)
     else:
         sets = ", ".join(f"{n} = ${offset + i}" for i, n in enumerate(names, 1))
+    if conflict.increment is not None:
+        token = quote_ident(meta.column(conflict.increment).name)
+        sets += f", {token} = {quote_qualified(meta.schema, meta.table)}.{token} + 1"
     return head + "DO UPDATE SET " + sets

@@ -222,10 +222,16 @@ def _conflict_action(
     if isinstance(update, Mapping):
         chosen = [(plan.member(m, "upsert(update=...)"), v) for m, v in update.items()]
         extra = [v if a not in plan.encoders else plan.encoders[a](v) for a, v in chosen]
-        return OnConflict(target, "bound", tuple(a for a, _ in chosen)), extra
+        names = [a for a, _ in chosen]
+        return OnConflict(target, "bound", tuple(names), _increment(plan, names)), extra
     names = [plan.member(m, "upsert(update=...)") for m in update]
     present = tuple(a for a in names if a in attrs)
-    return OnConflict(target, "excluded", present), []
+    return OnConflict(target, "excluded", present, _increment(plan, names)), []
+
+
+def _increment(plan: TablePlan, names: Sequence[str]) -> str | None:
+    """The concurrency token an upsert's update moves on (unless it sets it itself)."""
+    return plan.token if plan.token is not None and plan.token not in names else None
 
 
 def _rows_per_statement(width: int, extra: int) -> int:

@@ -29,6 +29,7 @@ from linkgress.query.lambdaplan import (
     make_plan,
     plan_key,
 )
+from linkgress.query.locks import row_lock
 from linkgress.query.projection import PEntity, Projection
 from linkgress.query.proxies import GroupProxy, build_projection
 from linkgress.query.running import CacheEntry, Reader, RunnableQuery
@@ -38,6 +39,7 @@ from linkgress.query.statements import (
     GROUP_BY,
     HAVING,
     LIMIT,
+    LOCK,
     OFFSET,
     ORDERING,
     PROJECTION,
@@ -91,6 +93,8 @@ class Queryable(RunnableQuery[T]):
         new._cache = self._cache
         if self._primary:
             new._primary = True
+        if query.lock is not None:
+            new._locked = query.lock.strength
         return new
 
     def _arg(self) -> Any:
@@ -204,6 +208,34 @@ class Queryable(RunnableQuery[T]):
     def union_all(self, other: Queryable[T]) -> CompoundQueryable[T]:
         """Rows of both queries, duplicates kept (``UNION ALL``)."""
         return CompoundQueryable(self, ((None, self), ("UNION ALL", other)))
+
+    def for_update(self, *, skip_locked: bool = False, nowait: bool = False,
+                   of: Any = None) -> Queryable[T]:
+        """Lock the rows the query returns against changes and other locks until the
+        transaction ends (``SELECT ... FOR UPDATE``). Run it inside ``db.transaction()``:
+        awaiting it outside one raises :class:`~linkgress.errors.QueryBuildError`.
+
+        ``skip_locked=True`` leaves out rows another transaction has locked (queue tables);
+        ``nowait=True`` raises :class:`~linkgress.errors.LockNotAvailable` instead of waiting
+        for one. ``of`` locks only some tables of the query: a lambda returning an entity
+        (``of=lambda p: p``, ``of=lambda p: p.user``) or a tuple of them, or a table
+        (``of=db.posts``); rendered ``FOR UPDATE OF "t0"``.
+        """
+        return self._lock("UPDATE", skip_locked, nowait, of)
+
+    def for_share(self, *, skip_locked: bool = False, nowait: bool = False,
+                  of: Any = None) -> Queryable[T]:
+        """Like :meth:`for_update` with a shared lock (``FOR SHARE``): other transactions may
+        read and share-lock the rows, but not change, delete or ``for_update()`` them."""
+        return self._lock("SHARE", skip_locked, nowait, of)
+
+    def _lock(self, strength: str, skip_locked: bool, nowait: bool, of: Any) -> Queryable[T]:
+        if self._group is not None:
+            raise QueryBuildError(f"for_{strength.lower()}(): rows of a group_by() query "
+                                  "cannot be locked; lock a plain query")
+        lock = row_lock(self._query, strength, (self._query.source.proxy(),),
+                        skip_locked=skip_locked, nowait=nowait, of=of)
+        return self._with(replace_field(self._query, LOCK, lock))
 
     # -- results ----------------------------------------------------------------------------
 

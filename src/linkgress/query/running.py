@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, cast
 from linkgress.errors import DatabaseConnectionError, DatabaseError
 from linkgress.query import session
 from linkgress.query.compiler import compile_statement
+from linkgress.query.locks import require_transaction
 from linkgress.query.projection import Projection
 from linkgress.query.readers import build_row_reader, build_rows_reader
 from linkgress.query.shape import shape_of
@@ -48,6 +49,8 @@ class RunnableQuery(Generic[T]):
     _cache: dict[Any, Any]
     #: Set by :meth:`on_primary`: reads go to the primary even when the client has replicas.
     _primary = False
+    #: The strength of the query's row lock (``"UPDATE"``, ``"SHARE"``), or None.
+    _locked: str | None = None
 
     def on_primary(self) -> Self:
         """This query, read from the primary server even when the client has ``replicas``
@@ -61,6 +64,8 @@ class RunnableQuery(Generic[T]):
         """``run(scope, sql, params)`` on the scope reads go to (no extra coroutine when the
         client has no replicas: a primary-key lookup is about 120 µs, and this is on it)."""
         scope = self._context.query_scope
+        if self._locked is not None:
+            require_transaction(scope, self._locked)
         if scope.replicas is None:
             return run(scope, sql, params)
         return self._read_routed(scope, run, sql, params)
@@ -158,6 +163,8 @@ class RunnableQuery(Generic[T]):
         transaction of its own) until it ends or the loop is left."""
         sql, reader, params = self._prepare("rows")
         assert reader is not None
+        if self._locked is not None:
+            require_transaction(self._context.query_scope, self._locked)
         scope = await self._context.query_scope.for_read(self._primary)
         rows = cast(AsyncGenerator[Any, None],
                     session.cursor(scope, sql, params, prefetch=prefetch))

@@ -34,7 +34,13 @@ from linkgress.query.proxies import (
     ColumnRef,
     Source,
 )
-from linkgress.query.statements import Compound, DeleteStatement, SelectQuery, UpdateStatement
+from linkgress.query.statements import (
+    Compound,
+    DeleteStatement,
+    RowLock,
+    SelectQuery,
+    UpdateStatement,
+)
 
 __all__ = ["WALKERS", "ShapeWalk", "shape_of", "shape_of_write", "walk_projection"]
 
@@ -229,6 +235,14 @@ def _walk_select(w: ShapeWalk, query: SelectQuery) -> None:
         w.expr(having)
     if aggregate is not None:
         w.expr(aggregate)
+    if query.lock is not None:
+        _walk_lock(w, query.lock)
+
+
+def _walk_lock(w: ShapeWalk, lock: RowLock) -> None:
+    w.key.append(("K", lock.strength, lock.wait, len(lock.of)))
+    for source in lock.of:
+        w.source(source)
 
 
 def shape_of(query: SelectQuery | Compound, kind: str = "rows"

@@ -29,6 +29,7 @@ __all__ = [
     "GROUP_BY",
     "HAVING",
     "LIMIT",
+    "LOCK",
     "OFFSET",
     "ORDERING",
     "PROJECTION",
@@ -37,6 +38,7 @@ __all__ = [
     "DeleteStatement",
     "InsertStatement",
     "OnConflict",
+    "RowLock",
     "SelectQuery",
     "UpdateStatement",
     "is_bare",
@@ -57,6 +59,7 @@ class SelectQuery(NamedTuple):
     group_by: tuple[Expr, ...] = ()
     having: Expr | None = None
     aggregate: Expr | None = None  # the argument of sum/min/max/avg statements
+    lock: RowLock | None = None  # FOR UPDATE / FOR SHARE (see linkgress.query.locks)
 
 
 #: Field indexes of :class:`SelectQuery`, for :func:`replace_field`.
@@ -64,6 +67,7 @@ WHERE, PROJECTION, ORDERING, LIMIT, OFFSET, DISTINCT, GROUP_BY, HAVING, AGGREGAT
     SelectQuery._fields.index(name) for name in (
         "where", "projection", "ordering", "limit", "offset", "distinct", "group_by", "having",
         "aggregate"))
+LOCK = SelectQuery._fields.index("lock")
 
 # The fields of a SelectQuery straight from a table (compared by identity).
 _BARE = SelectQuery.__new__.__defaults__ or ()
@@ -77,6 +81,20 @@ def replace_field(query: SelectQuery, index: int, value: Any) -> SelectQuery:
 def is_bare(query: SelectQuery) -> bool:
     """True for a query straight from a table: every field but the source at its default."""
     return all(a is b for a, b in zip(query[1:], _BARE, strict=True))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class RowLock:
+    """The locking clause of a SELECT: ``FOR <strength> [OF <sources>] [<wait>]``.
+
+    ``strength`` is ``"UPDATE"`` or ``"SHARE"``; ``wait`` is ``None`` (wait for the lock),
+    ``"NOWAIT"`` or ``"SKIP LOCKED"``; ``of`` the sources to lock (empty: every table of the
+    statement).
+    """
+
+    strength: str
+    wait: str | None = None
+    of: tuple[Source, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -116,13 +134,15 @@ class OnConflict:
     """The ``ON CONFLICT (target) DO ...`` clause of an upsert.
 
     ``action`` is ``"nothing"``, ``"excluded"`` (``attrs`` set from the inserted row) or
-    ``"bound"`` (``attrs`` set to bound values numbered after the rows' values). Compared
-    by value: it is part of the cache key of the statement's text.
+    ``"bound"`` (``attrs`` set to bound values numbered after the rows' values);
+    ``increment`` names a concurrency token the update moves on (``token = token + 1``).
+    Compared by value: it is part of the cache key of the statement's text.
     """
 
     target: tuple[str, ...]
     action: str = "nothing"
     attrs: tuple[str, ...] = ()
+    increment: str | None = None
 
 
 @dataclass(frozen=True, slots=True, eq=False)

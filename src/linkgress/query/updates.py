@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from linkgress.errors import DatabaseError, QueryBuildError
+from linkgress.errors import ConcurrencyError, DatabaseError, QueryBuildError
 from linkgress.query import session
 from linkgress.query.compiler import compile_write
 from linkgress.query.expressions import Expr, Param, checked_value, coerce_operand
@@ -43,6 +43,9 @@ class _WriteQuery(Generic[T]):
     affected row count, and ``returning()``."""
 
     _verb = ""
+    #: ``update(entity)`` / ``delete(entity)`` of an entity with a concurrency token: the
+    #: entity and the token value the statement expects (see :meth:`_token_filter`).
+    _checked: tuple[Any, Any] | None = None
 
     def __init__(self, context: QueryContext, cache: dict[Any, Any], filter: SelectQuery,
                  entity: Any = None) -> None:
@@ -70,7 +73,35 @@ class _WriteQuery(Generic[T]):
             part = self._root.columns[attr] == values[attr]
             condition = part if condition is None else condition & part
         assert condition is not None
+        if plan.token is not None:
+            condition = condition & self._token_filter(entity, plan.token, what)
         return condition
+
+    def _token_filter(self, entity: Any, token: str, what: str) -> Expr:
+        """``version = $old``: the concurrency token as the entity was read."""
+        old = entity.__dict__.get(token)
+        if old is None:
+            raise QueryBuildError(
+                f"{what}: {self._plan.entity.__name__}.{token} (concurrency token) is not "
+                f"set; read the entity first, or {self._verb.lower()} with "
+                f"where(...).{self._verb.lower()}(...) (no check)")
+        self._checked = (entity, old)
+        check: Expr = self._root.columns[token] == old
+        return check
+
+    def _after(self, affected: int) -> None:
+        """Raise :class:`ConcurrencyError` when a checked statement matched no row."""
+        checked = self._checked
+        if checked is None or affected:
+            return
+        plan, (entity, old) = self._plan, checked
+        key = {attr: entity.__dict__.get(attr) for attr in plan.pk_attrs}
+        shown = ", ".join(f"{attr}={value!r}" for attr, value in key.items())
+        raise ConcurrencyError(
+            f"{self._verb.lower()}(entity): {plan.entity.__name__}({shown}) with "
+            f"{plan.token}={old!r} matched no row: another writer changed or deleted it since "
+            "it was read; read it again and redo the change", entity=plan.entity.__name__,
+            key=key, token=old)
 
     def _statement(self, returning: Projection | None) -> UpdateStatement | DeleteStatement:
         raise NotImplementedError
@@ -109,7 +140,9 @@ class _WriteQuery(Generic[T]):
         except DatabaseError as exc:
             self._raise_named(exc)
             raise
-        return session.affected_rows(status)
+        affected = session.affected_rows(status)
+        self._after(affected)
+        return affected
 
     def _raise_named(self, exc: DatabaseError) -> None:
         """Raise ``exc`` restated naming the column, when a value did not fit its column."""
@@ -137,6 +170,7 @@ class _WriteQuery(Generic[T]):
         except DatabaseError as exc:
             self._raise_named(exc)
             raise
+        self._after(len(rows))
         return [reader(row) for row in rows]
 
 
@@ -172,20 +206,30 @@ class UpdateQuery(_WriteQuery[T]):
         if not values:
             raise QueryBuildError("update() needs at least one column to set")
         self._sets = tuple([self._set_item(attr, value) for attr, value in values.items()])
-        if entity and table and not self._expressions:
+        token = self._plan.token
+        if token is not None and token not in values:
+            ref = self._root.columns[token]  # every ORM update moves the token on
+            self._sets += ((ref, ref + 1),)
+        elif entity and table and not self._expressions:
             # ``update(entity)`` on the table: the SET values, then the key, bound as given.
             by_key = tuple([self._given_key[a] for a in self._plan.pk_attrs])
             if all(type(v) in _KEY_TYPES for v in by_key) and self._plan.plain_key:
                 self._by_key = by_key
 
     def _entity_values(self, entity: Any) -> dict[str, Any]:
-        keys = self._plan.pk_attrs
+        keys = (*self._plan.pk_attrs, self._plan.token)
         attrs = self._plan.attr_set
         given = {a: v for a, v in entity.__dict__.items() if a in attrs and a not in keys}
         if not given:
             raise QueryBuildError(f"update(entity): {self._plan.entity.__name__} has no "
                                   "field set besides its primary key")
         return given
+
+    def _after(self, affected: int) -> None:
+        super()._after(affected)
+        if self._checked is not None:
+            entity, old = self._checked  # the row's token moved on: the entity's follows
+            entity.__dict__[self._plan.token] = old + 1
 
     def _set_item(self, attr: Any, value: Any) -> tuple[ColumnRef, Expr]:
         ref = self._root.columns.get(attr) if isinstance(attr, str) else None

@@ -44,6 +44,8 @@ class TablePlan:
         self.encoders: dict[str, Converter] = {
             c.attr: enc for c in meta.columns if (enc := encoder_for(c)) is not None}
         self.pk_attrs = meta.primary_key_attrs
+        #: The concurrency token's attribute (``update(entity)`` checks and increments it).
+        self.token = meta.concurrency_token
         #: True when every primary-key column compares a value as given (not enum or JSON).
         self.plain_key = all(column_category(meta.column(a)) not in ("enum", "json")
                              for a in self.pk_attrs)
