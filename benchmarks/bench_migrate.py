@@ -42,7 +42,7 @@ from linkgress import (
 )
 from linkgress.schema import executor, planning
 from linkgress.schema.diff import diff
-from linkgress.schema.introspect import introspect, normalize_target
+from linkgress.schema.introspect import introspect, normalize_target, partition_print
 from linkgress.schema.introspect import views as printed_views
 from linkgress.schema.planning import schemas_in_scope
 from linkgress.testing import postgres_server, temporary_database
@@ -160,8 +160,13 @@ async def bench_500(dsn: str, runs: int, tables: int, *, rich: bool = False
     scope = schemas_in_scope(target)
     out: dict[str, float] = {}
     try:
-        out[f"ensure_created() of {tables} tables"] = await median(
-            max(1, runs // 2), sm.ensure_created, sm.ensure_deleted)
+        if rich:
+            # Once: dropping 740 tables and their indexes in one transaction needs more than
+            # PostgreSQL's default lock table (max_locks_per_transaction = 64) holds.
+            out[f"ensure_created() of {tables} tables"] = await median(1, sm.ensure_created)
+        else:
+            out[f"ensure_created() of {tables} tables"] = await median(
+                max(1, runs // 2), sm.ensure_created, sm.ensure_deleted)
         assert await sm.analyze() == []
         out[f"analyze() on {tables} tables (total)"] = await median(runs, sm.analyze)
         out["  introspection, concurrent"] = await median(
@@ -200,6 +205,7 @@ async def bench_noop_migrate(dsn: str, runs: int, tables: int, *, rich: bool = F
             executor._STATE_CACHE.clear()
             planning._MODEL_SCHEMAS.clear()
             printed_views._PRINTED.clear()
+            partition_print._PRINTED_TABLES.clear()
 
         out["  first call in a process (in-process caches empty)"] = await median(
             runs, sm.migrate, forget)

@@ -72,16 +72,37 @@ async def _run(conn: RawConnection, target: Schema, existing: Existing,
     return {r["name"]: (r["key"], r["bound"]) for r in rows}
 
 
+# What PostgreSQL printed for a partitioned table of the model, by everything the printing
+# depends on (its columns' types, key and bounds): the same model is not mirrored again in
+# this process (one statement per partition makes that the costliest part of normalising).
+_PRINTED_TABLES: dict[tuple[object, ...], Table] = {}
+_PRINTED_MAX = 4096
+
+
+def _printing_key(table: Table) -> tuple[object, ...]:
+    return (tuple(type_sql(c.type) for c in table.columns),
+            tuple(c.name for c in table.columns), table.partition_by,
+            tuple((p.name, p.bound) for p in table.partitions))
+
+
 async def print_partitioning(conn: RawConnection, target: Schema, existing: Existing) -> Schema:
     """``target`` with each partition key and bound as PostgreSQL prints it (unchanged when
     no table is partitioned). Raises :class:`~linkgress.errors.ModelError` naming the
     partition (or key) PostgreSQL rejects, e.g. overlapping bounds."""
-    positions = [i for i, t in enumerate(target.tables) if t.partition_by is not None]
+    tables = list(target.tables)
+    for i, table in enumerate(tables):
+        known = _PRINTED_TABLES.get(_printing_key(table)) if table.partition_by else None
+        if known is not None:
+            tables[i] = replace(table, partition_by=known.partition_by,
+                                partitions=known.partitions)
+    positions = [i for i, t in enumerate(target.tables)
+                 if t.partition_by is not None and tables[i] is t]
     if not positions:
-        return target
+        return replace(target, tables=tuple(tables))
     work = {i: _statements(i, target.tables[i]) for i in positions}
     printed = await _run(conn, target, existing, [s for i in positions for s in work[i]])
-    tables = list(target.tables)
+    if len(_PRINTED_TABLES) > _PRINTED_MAX:
+        _PRINTED_TABLES.clear()
     for i in positions:
         table = tables[i]
         names = [name for name, _, _ in work[i]]
@@ -89,4 +110,5 @@ async def print_partitioning(conn: RawConnection, target: Schema, existing: Exis
                            for p, n in zip(table.partitions, names[1:], strict=True))
         tables[i] = replace(table, partition_by=printed[names[0]][0] or table.partition_by,
                             partitions=partitions)
+        _PRINTED_TABLES[_printing_key(table)] = tables[i]
     return replace(target, tables=tuple(tables))
