@@ -208,3 +208,23 @@ def test_unknown_attributes_of_expressions_stay_attribute_errors(db: Shop) -> No
     p = db.products._query.source.proxy()
     assert not hasattr(p.price, "no_such_method")
     assert getattr(p.price, "__deepcopy__", None) is None
+
+
+def test_an_intflag_annotation_is_an_integer_column_read_as_flags(db: Shop) -> None:
+    from linkgress import DbContext, Entity, column, smallint
+
+    perms = db.products.meta.column("perms")
+    assert perms.type.name == "integer" and perms.type.is_enum is False
+    assert perms.enum_class is Perm and perms.default == "1"
+
+    class Role(Entity):
+        id: int
+        flags: Perm = column(smallint(), default=Perm.READ | Perm.ADMIN)
+
+    class Roles(DbContext):
+        roles = DbContext.table(Role)
+
+    flags = Roles(PgClient(dsn="postgresql://nobody@127.0.0.1:1/none")).roles.meta.column(
+        "flags")
+    assert flags.type.name == "smallint" and flags.enum_class is Perm
+    assert flags.default == "5"
