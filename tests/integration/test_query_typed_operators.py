@@ -129,8 +129,8 @@ async def test_window_functions(db: Shop) -> None:
         {"name": "Coffee mug", "rank": 2, "category_total": 37, "moving": 57, "running": 3},
         {"name": "Teapot", "rank": 1, "category_total": 37, "moving": 37, "running": 4},
     ]
-    cheapest = await db.products.order_by(
-        lambda p: (func.rank().over(partition_by=p.category, order_by=p.price), p.id)).select(
+    cheapest = await db.products.order_by(lambda p: (func.rank().over(
+        partition_by=lambda q: q.category, order_by=lambda q: q.price), p.id)).select(
         lambda p: p.name).limit(2).to_list()
     assert cheapest == ["Python ORM guide", "Coffee mug"]
 
@@ -182,3 +182,28 @@ async def test_inserted_entities_keep_their_json_arrays_and_flags(db: Shop) -> N
         assert back.tags == [HOSTILE] and back.perms is Perm.WRITE
         assert await names(db, lambda p: p.attrs[HOSTILE][1].has_key("x")) == ["Kettle"]
         await db.products.where(lambda p: p.id == made.id).delete()
+
+
+async def test_repeated_lambdas_bind_each_calls_values(db: Shop) -> None:
+    # The same lambda code with other closure values (a replayed plan where one applies).
+    async def searched(word: str) -> list[str]:
+        return await names(db, lambda p: p.search.matches(word, config="english"))
+
+    async def tagged(word: str) -> list[str]:
+        return await names(db, lambda p: p.tags.any_eq(word))
+
+    async def colored(color: str) -> list[str]:
+        return await names(db, lambda p: p.attrs["color"] == color)
+
+    async def flagged(flag: Perm) -> int:
+        return await db.products.where(lambda p: p.perms.has_flag(flag)).count()
+
+    for _ in range(2):
+        assert await searched("python") == ["Python ORM guide"]
+        assert await searched("tea") == ["Coffee mug", "Teapot"]
+        assert await searched("rust") == ["Rust book"]
+        assert await tagged("tea") == ["Teapot"]
+        assert await tagged("rust") == ["Rust book"]
+        assert await colored("red") == ["Python ORM guide", "Teapot"]
+        assert await colored("blue") == ["Rust book"]
+        assert [await flagged(f) for f in (Perm.WRITE, Perm.ADMIN, Perm.READ)] == [1, 1, 3]

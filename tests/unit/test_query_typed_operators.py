@@ -120,6 +120,18 @@ def test_window_functions_and_frames(db: Shop) -> None:
     assert params == [2, 1]
 
 
+def test_window_lambdas_receive_the_query_lambdas_proxies(db: Shop) -> None:
+    with_lambdas = db.products.select(lambda p: func.row_number().over(
+        partition_by=lambda q: (q.category, q.perms), order_by=lambda q: q.price.desc())).sql()
+    direct = db.products.select(lambda p: func.row_number().over(
+        partition_by=(p.category, p.perms), order_by=p.price.desc())).sql()
+    assert with_lambdas == direct
+    assert with_lambdas[0].startswith('SELECT row_number() OVER (PARTITION BY t0."category", '
+                                      't0."perms" ORDER BY t0."price" DESC)')
+    with pytest.raises(QueryBuildError, match=r"\(1 here: Shop\)"):
+        func.rank().over(order_by=lambda q: q.price)  # not inside a query lambda
+
+
 def test_window_in_order_by_and_typed_like_its_function(db: Shop) -> None:
     text, _ = db.products.order_by(
         lambda p: func.rank().over(order_by=p.price.desc())).select(lambda p: p.id).sql()
@@ -193,8 +205,10 @@ def test_mistakes_fail_when_built(db: Shop, build: Any, message: str) -> None:
 
 @pytest.mark.parametrize(("build", "message"), [
     (lambda p: p.price.over(), r"over\(\) needs a function call"),
-    (lambda p: func.rank().over(order_by=lambda q: q.price), "takes sort keys"),
-    (lambda p: func.rank().over(partition_by=lambda q: q.price), "takes expressions"),
+    (lambda p: func.rank().over(order_by=lambda q, r: q.price),
+     r"receives the parameters of the query lambda that calls over\(\) \(1 here: "
+     r"EntityProxy\)"),
+    (lambda p: func.rank().over(partition_by=1), r"partition_by=...\) needs columns"),
     (lambda p: func.sum(p.price).over().rows_between(-1, 0), "needs over\\(order_by"),
     (lambda p: func.sum(p.price).over(order_by=p.id).rows_between(1, -1), "start is after"),
     (lambda p: func.sum(p.price).over(order_by=p.id).rows_between("1", 0), "an int or None"),

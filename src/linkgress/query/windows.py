@@ -2,19 +2,22 @@
 ``func.sum(p.views).over(...)``, and frames with ``.rows_between(start, end)``.
 
 ``partition_by`` takes an expression or a tuple of them, ``order_by`` a sort key as
-``order_by`` lambdas return it (``p.views.desc()``, a tuple of keys); inside a ``select``
-lambda the entity parameter is in scope, so they are written with it directly. The window keeps
+``order_by`` lambdas return it (``p.views.desc()``, a tuple of keys) — written with the
+``select`` lambda's parameter, which is in scope, or as lambdas of their own
+(``partition_by=lambda p: p.category_id``) that receive the same proxies. The window keeps
 its function's category, so ``func.sum(p.views).over(...) > 10`` is type-checked like the
 aggregate. Frame offsets are bind parameters.
 """
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, replace
+from types import FrameType
 from typing import Any
 
 from linkgress.errors import QueryBuildError
-from linkgress.query.expressions import Expr, Func, Ordering, Param, as_expr, node, orderings
+from linkgress.query.expressions import Expr, Func, Ordering, Param, node, orderings
 from linkgress.query.extensions import ANY_CATEGORY, extension
 
 __all__ = ["FrameBound", "Window"]
@@ -72,27 +75,52 @@ def _bound(value: int | None, which: str) -> FrameBound:
 
 def _partition(value: Any) -> tuple[Expr, ...]:
     items = value if isinstance(value, tuple | list) else (value,)
-    out = []
     for item in items:
-        if callable(item) and not isinstance(item, Expr):
-            raise QueryBuildError(
-                "over(partition_by=...) takes expressions: inside select(lambda p: ...) write "
-                "partition_by=p.category_id (the lambda's parameter is in scope)")
-        out.append(as_expr(item))
-    return tuple(out)
+        if not isinstance(item, Expr):
+            raise QueryBuildError(f"over(partition_by=...) needs columns or expressions, "
+                                  f"got {item!r}")
+    return tuple(items)
+
+
+def _caller_arguments(frame: FrameType) -> tuple[Any, ...]:
+    """The arguments the function running in ``frame`` received (the query lambda's
+    proxies)."""
+    code = frame.f_code
+    local = frame.f_locals
+    return tuple(local[name] for name in code.co_varnames[:code.co_argcount] if name in local)
+
+
+def _resolve(value: Any, arguments: tuple[Any, ...], what: str) -> Any:
+    if not callable(value) or isinstance(value, Expr):
+        return value
+    try:
+        return value(*arguments)
+    except (TypeError, AttributeError) as exc:  # not called from a query lambda, or arity
+        received = ", ".join(type(a).__name__ for a in arguments) or "nothing"
+        raise QueryBuildError(
+            f"over({what}=lambda ...) receives the parameters of the query lambda that calls "
+            f"over() ({len(arguments)} here: {received}): {exc}") from exc
 
 
 @extension("over", ANY_CATEGORY)
 def over(expr: Expr, partition_by: Any = None, order_by: Any = None) -> Window:
     """``expr OVER (...)``: ``expr`` is a function call (``func.row_number()``,
     ``func.sum(p.views)``); ``partition_by`` an expression or a tuple of them; ``order_by``
-    a sort key or a tuple of them."""
+    a sort key or a tuple of them. Either may also be a lambda, as in
+    ``over(partition_by=lambda p: p.category_id)``: it receives what the query lambda calling
+    ``over()`` received (its entity proxies)."""
     if not isinstance(expr, Func):
         raise QueryBuildError(f"over() needs a function call such as func.row_number() or "
                               f"func.sum(...), got {expr.describe()}")
-    if callable(order_by) and not isinstance(order_by, Expr):
-        raise QueryBuildError(
-            "over(order_by=...) takes sort keys: inside select(lambda p: ...) write "
-            "order_by=p.views.desc() (the lambda's parameter is in scope)")
+    arguments: tuple[Any, ...] = ()
+    if callable(partition_by) or callable(order_by):
+        # Called through a functools.partial (no frame of its own): frame 1 is the lambda.
+        frame = sys._getframe(1)
+        try:
+            arguments = _caller_arguments(frame)
+        finally:
+            del frame  # no reference cycle through the frame
+        partition_by = _resolve(partition_by, arguments, "partition_by")
+        order_by = _resolve(order_by, arguments, "order_by")
     keys = () if order_by is None else orderings(order_by, False, None)
     return Window(expr, () if partition_by is None else _partition(partition_by), keys)
