@@ -45,6 +45,9 @@ async def names(db: Shop, predicate: Any) -> list[str]:
     (lambda p: p.attrs["color"].as_text().startswith("r"), ["Python ORM guide", "Teapot"]),
     (lambda p: p.reviews[0]["stars"] >= 4, ["Python ORM guide"]),
     (lambda p: p.reviews.contains([{"by": "cy"}]), ["Rust book"]),
+    (lambda p: p.attrs["stock"].in_([0, 12]), ["Rust book", "Teapot"]),
+    (lambda p: p.attrs["color"].in_(["blue", "green"]), ["Rust book"]),
+    (lambda p: p.attrs["stock"].between(1, 10), ["Python ORM guide"]),
 ])
 async def test_jsonb_filters(db: Shop, predicate: Any, expected: list[str]) -> None:
     assert await names(db, predicate) == expected
@@ -129,6 +132,11 @@ async def test_window_functions(db: Shop) -> None:
         {"name": "Coffee mug", "rank": 2, "category_total": 37, "moving": 57, "running": 3},
         {"name": "Teapot", "rank": 1, "category_total": 37, "moving": 37, "running": 4},
     ]
+    previous = await db.products.order_by(lambda p: p.id).select(lambda p: (
+        func.lag(p.name, 1, "-").over(order_by=p.id),
+        func.ntile(2).over(order_by=p.id))).to_list()
+    assert previous == [("-", 1), ("Python ORM guide", 1), ("Rust book", 2),
+                        ("Coffee mug", 2)]
     cheapest = await db.products.order_by(lambda p: (func.rank().over(
         partition_by=lambda q: q.category, order_by=lambda q: q.price), p.id)).select(
         lambda p: p.name).limit(2).to_list()

@@ -55,6 +55,12 @@ def where(db: Shop, build: Any) -> tuple[str, list[Any]]:
     (lambda p: p.attrs["size"].contains({"w": 1}),
      '((t0."attrs" -> $1::text) @> $2::jsonb)', ["size", '{"w": 1}']),
     (lambda p: p.attrs.has_key("size"), '(t0."attrs" ? $1::text)', ["size"]),
+    (lambda p: p.attrs["stock"].in_([1, 2]),
+     '(((t0."attrs" ->> $1::text))::numeric = ANY($2))', ["stock", [1, 2]]),
+    (lambda p: p.attrs["color"].not_in(["red"]), '((t0."attrs" ->> $1::text) <> ALL($2))',
+     ["color", ["red"]]),
+    (lambda p: p.attrs["stock"].between(1, 5),
+     '(((t0."attrs" ->> $1::text))::numeric BETWEEN $2 AND $3)', ["stock", 1, 5]),
 ])
 def test_jsonb_golden(db: Shop, build: Any, sql: str, params: list[Any]) -> None:
     assert where(db, build) == (sql, params)
@@ -140,6 +146,20 @@ def test_window_in_order_by_and_typed_like_its_function(db: Shop) -> None:
     assert window.category == "num"
     with pytest.raises(QueryBuildError, match="cannot use"):
         window == "x"  # noqa: B015
+
+
+def test_window_offsets_are_integers_and_keep_the_argument_type(db: Shop) -> None:
+    text, params = db.products.select(lambda p: (
+        func.lag(p.name, 1, "-").over(order_by=p.id), func.ntile(4).over(order_by=p.id),
+        func.nth_value(p.price, 2).over(order_by=p.id))).sql()
+    assert text == (
+        'SELECT lag(t0."name", $1::integer, $2::text) OVER (ORDER BY t0."id"), '
+        'ntile($3::integer) OVER (ORDER BY t0."id"), '
+        f'nth_value(t0."price", $4::integer) OVER (ORDER BY t0."id") FROM {FROM}')
+    assert params == [1, "-", 4, 2]
+    p = db.products._query.source.proxy()
+    assert func.lag(p.name, 1).category == "text"
+    assert func.nth_value(p.price, 2).over().category == "num"
 
 
 def test_coalesce_takes_its_type_from_its_arguments(db: Shop) -> None:

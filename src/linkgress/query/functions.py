@@ -27,15 +27,19 @@ _RESULT_CATEGORY = {
     "to_tsvector": "tsvector", "to_tsquery": "tsquery", "plainto_tsquery": "tsquery",
     "phraseto_tsquery": "tsquery", "websearch_to_tsquery": "tsquery",
 }
-#: Functions whose result has the type of their (first typed) argument.
-_SAME_AS_ARGUMENT = frozenset({"min", "max", "coalesce", "greatest", "least", "lag", "lead",
-                               "first_value", "last_value", "nth_value"})
-#: Casts for Python values in leading argument positions PostgreSQL cannot take as ``bigint``
-#: or ``text``: a text search configuration, an array dimension.
-_ARGUMENT_CASTS: dict[str, tuple[str | None, ...]] = {
+#: Functions whose arguments all have the result's type (mixing categories is refused).
+_SAME_TYPE = frozenset({"min", "max", "coalesce", "greatest", "least"})
+#: Functions whose result has the type of their first argument.
+_FIRST_ARGUMENT_TYPE = frozenset({"lag", "lead", "first_value", "last_value", "nth_value"})
+#: Casts for Python values PostgreSQL cannot take as ``bigint`` / ``text``, by position: a
+#: text search configuration (only with two arguments: ``to_tsquery(query)`` has none), an
+#: array dimension, a window offset.
+_ARGUMENT_CASTS: dict[str, tuple[int, tuple[str | None, ...]]] = {
     **dict.fromkeys(("to_tsvector", "to_tsquery", "plainto_tsquery", "phraseto_tsquery",
-                     "websearch_to_tsquery"), ("regconfig",)),
-    **dict.fromkeys(("array_length", "array_lower", "array_upper"), (None, "integer")),
+                     "websearch_to_tsquery"), (2, ("regconfig",))),
+    **dict.fromkeys(("array_length", "array_lower", "array_upper", "lag", "lead",
+                     "nth_value"), (1, (None, "integer"))),
+    "ntile": (1, ("integer",)),
 }
 
 
@@ -50,8 +54,10 @@ class _FuncFactory:
             lower = name.lower()
             exprs = _arguments(lower, args)
             category = _RESULT_CATEGORY.get(lower, "any")
-            if lower in _SAME_AS_ARGUMENT and exprs:
+            if lower in _SAME_TYPE and exprs:
                 category = _common_category(name, exprs)
+            elif lower in _FIRST_ARGUMENT_TYPE and exprs:
+                category = exprs[0].category
             star = lower == "count" and not args
             return Func(name, exprs, category, star, distinct)
 
@@ -63,8 +69,9 @@ func: Any = _FuncFactory()
 
 
 def _arguments(name: str, args: tuple[Any, ...]) -> tuple[Expr, ...]:
-    # With one argument, to_tsquery(query) has no configuration to cast.
-    casts = _ARGUMENT_CASTS.get(name, ()) if len(args) >= 2 else ()
+    least, casts = _ARGUMENT_CASTS.get(name, (0, ()))
+    if len(args) < least:
+        casts = ()
     return tuple(Param(a, casts[i]) if i < len(casts) and casts[i] and not isinstance(a, Expr)
                  else as_expr(a) for i, a in enumerate(args))
 

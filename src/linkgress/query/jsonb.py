@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as _dt
 import decimal
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,6 +82,20 @@ class JsonGet(Expr):
             return BinaryOp(op, self, json_param(other, op), "bool")
         left = self.typed_for(other)
         return BinaryOp(op, left, coerce_operand(left, other, op), "bool")
+
+    def in_(self, values: Iterable[Any]) -> Expr:
+        """``= ANY($n)``, the extraction cast for the values (``data["n"].in_([1, 2])``)."""
+        if self.textual or isinstance(values, Expr | str | bytes) or not isinstance(
+                values, Iterable):
+            return Expr.in_(self, values)
+        items = list(values)
+        return (self.typed_for(items[0]) if items else self.text()).in_(items)
+
+    def between(self, low: Any, high: Any) -> Expr:
+        """``BETWEEN``, the extraction cast for ``low``."""
+        if self.textual:
+            return Expr.between(self, low, high)
+        return self.typed_for(low).between(low, high)
 
     def typed_for(self, other: Any) -> Expr:
         """This extraction as the SQL type ``other`` (a value or an expression) compares

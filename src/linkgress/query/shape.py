@@ -179,31 +179,31 @@ def _walk_ordering(w: ShapeWalk, node: Ordering) -> None:
 
 
 def _walk_json(w: ShapeWalk, node: JsonGet) -> None:
-    w.key += ("J", node.textual)
+    w.key += ("json", node.textual)
     w.expr(node.operand)
     w.param(node.key)
 
 
 def _walk_cast(w: ShapeWalk, node: Cast) -> None:
-    w.key += ("X", node.type)
+    w.key += ("cast", node.type)
     w.expr(node.operand)
 
 
 def _walk_any_eq(w: ShapeWalk, node: AnyEq) -> None:
-    w.key.append("Y")
+    w.key.append("any_eq")
     w.expr(node.value)
     w.expr(node.array)
 
 
 def _walk_flag(w: ShapeWalk, node: FlagTest) -> None:
-    w.key += ("G", node.mode)
+    w.key += ("flags", node.mode)
     w.expr(node.operand)
     w.param(node.mask)
 
 
 def _walk_window(w: ShapeWalk, node: Window) -> None:
     frame = None if node.frame is None else tuple(b.kind for b in node.frame)
-    w.key += ("V", len(node.partition), len(node.ordering), frame)
+    w.key += ("window", len(node.partition), len(node.ordering), frame)
     w.expr(node.function)
     for expr in node.partition:
         w.expr(expr)
