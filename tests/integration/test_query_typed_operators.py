@@ -132,6 +132,9 @@ async def test_window_functions(db: Shop) -> None:
         {"name": "Coffee mug", "rank": 2, "category_total": 37, "moving": 57, "running": 3},
         {"name": "Teapot", "rank": 1, "category_total": 37, "moving": 37, "running": 4},
     ]
+    near = await db.products.order_by(lambda p: p.id).select(
+        lambda p: func.sum(p.price).over(order_by=p.price).range_between(-15, 0)).to_list()
+    assert near == [55, 75, 12, 37]  # prices within 15 below each one's
     previous = await db.products.order_by(lambda p: p.id).select(lambda p: (
         func.lag(p.name, 1, "-").over(order_by=p.id),
         func.ntile(2).over(order_by=p.id))).to_list()

@@ -148,6 +148,22 @@ def test_window_in_order_by_and_typed_like_its_function(db: Shop) -> None:
         window == "x"  # noqa: B015
 
 
+def test_range_frames_bind_numbers_and_intervals(db: Shop) -> None:
+    from datetime import timedelta
+
+    text, params = db.products.select(lambda p: (
+        func.sum(p.price).over(order_by=p.price).range_between(-10, 0),
+        func.count().over(order_by=p.id).range_between(None, 0),
+        func.count().over(order_by=p.id).range_between(timedelta(days=-1),
+                                                       timedelta(hours=2)))).sql()
+    assert text == (
+        'SELECT sum(t0."price") OVER (ORDER BY t0."price" RANGE BETWEEN $1::bigint PRECEDING '
+        'AND CURRENT ROW), count(*) OVER (ORDER BY t0."id" RANGE BETWEEN UNBOUNDED PRECEDING '
+        'AND CURRENT ROW), count(*) OVER (ORDER BY t0."id" RANGE BETWEEN $2::interval '
+        f'PRECEDING AND $3::interval FOLLOWING) FROM {FROM}')
+    assert params == [10, timedelta(days=1), timedelta(hours=2)]
+
+
 def test_window_offsets_are_integers_and_keep_the_argument_type(db: Shop) -> None:
     text, params = db.products.select(lambda p: (
         func.lag(p.name, 1, "-").over(order_by=p.id), func.ntile(4).over(order_by=p.id),
@@ -231,7 +247,14 @@ def test_mistakes_fail_when_built(db: Shop, build: Any, message: str) -> None:
     (lambda p: func.rank().over(partition_by=1), r"partition_by=...\) needs columns"),
     (lambda p: func.sum(p.price).over().rows_between(-1, 0), "needs over\\(order_by"),
     (lambda p: func.sum(p.price).over(order_by=p.id).rows_between(1, -1), "start is after"),
-    (lambda p: func.sum(p.price).over(order_by=p.id).rows_between("1", 0), "an int or None"),
+    (lambda p: func.sum(p.price).over(order_by=p.id).rows_between("1", 0), "int or None"),
+    (lambda p: func.sum(p.price).over(order_by=p.id).rows_between(1.5, 0), "int or None"),
+    (lambda p: func.sum(p.price).over(order_by=(p.id, p.price)).range_between(-1, 0),
+     "exactly one"),
+    (lambda p: func.sum(p.price).over(order_by=p.id).range_between("a", 0),
+     "int or float or Decimal or timedelta or None"),
+    (lambda p: func.count().over(order_by=p.id).range_between(5, -5), "start is after"),
+    (lambda p: func.count().over().range_between(None, 0), r"range_between\(\) needs over"),
 ])
 def test_window_mistakes_fail_when_built(db: Shop, build: Any, message: str) -> None:
     with pytest.raises(QueryBuildError, match=message):

@@ -268,7 +268,7 @@ def _render_window(c: _Compiler, node: Window) -> str:
     if node.frame is not None:
         start, end = (f"{c.param(b.offset)} {b.kind}" if b.offset is not None else b.kind
                       for b in node.frame)
-        parts.append(f"ROWS BETWEEN {start} AND {end}")
+        parts.append(f"{node.frame_mode} BETWEEN {start} AND {end}")
     return f"{c.expr(node.function)} OVER ({' '.join(parts)})"
 
 

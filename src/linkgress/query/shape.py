@@ -202,7 +202,7 @@ def _walk_flag(w: ShapeWalk, node: FlagTest) -> None:
 
 
 def _walk_window(w: ShapeWalk, node: Window) -> None:
-    frame = None if node.frame is None else tuple(b.kind for b in node.frame)
+    frame = None if node.frame is None else (node.frame_mode, *(b.kind for b in node.frame))
     w.key += ("window", len(node.partition), len(node.ordering), frame)
     w.expr(node.function)
     for expr in node.partition:

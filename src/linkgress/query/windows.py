@@ -1,5 +1,6 @@
 """Window functions: ``func.row_number().over(partition_by=..., order_by=...)``, any aggregate
-``func.sum(p.views).over(...)``, and frames with ``.rows_between(start, end)``.
+``func.sum(p.views).over(...)``, and frames with ``.rows_between(start, end)`` and
+``.range_between(start, end)``.
 
 ``partition_by`` takes an expression or a tuple of them, ``order_by`` a sort key as
 ``order_by`` lambdas return it (``p.views.desc()``, a tuple of keys) — written with the
@@ -11,6 +12,8 @@ aggregate. Frame offsets are bind parameters.
 
 from __future__ import annotations
 
+import datetime as _dt
+import decimal
 import sys
 from dataclasses import dataclass, replace
 from types import FrameType
@@ -35,12 +38,13 @@ class FrameBound:
 @node
 @dataclass(frozen=True, slots=True, eq=False)
 class Window(Expr):
-    """``function OVER (PARTITION BY ... ORDER BY ... ROWS BETWEEN start AND end)``."""
+    """``function OVER (PARTITION BY ... ORDER BY ... ROWS|RANGE BETWEEN start AND end)``."""
 
     function: Func
     partition: tuple[Expr, ...] = ()
     ordering: tuple[Ordering, ...] = ()
     frame: tuple[FrameBound, FrameBound] | None = None
+    frame_mode: str = "ROWS"
 
     @property
     def category(self) -> str:  # type: ignore[override]
@@ -54,23 +58,64 @@ class Window(Expr):
         ``None`` is unbounded (before for ``start``, after for ``end``), ``0`` the current
         row, ``-n`` n rows before, ``n`` n rows after — ``rows_between(-2, 0)`` is a moving
         window over three rows."""
+        return self._framed("ROWS", start, end, (int,))
+
+    def range_between(self, start: Any, end: Any) -> Window:
+        """Restrict the frame to the rows whose sort value lies from ``start`` to ``end`` away
+        from the current row's (``RANGE``): ``None`` and ``0`` as in :meth:`rows_between`,
+        other offsets are numbers or ``datetime.timedelta`` (for a date/time order), negative
+        before and positive after — ``range_between(timedelta(days=-7), 0)``."""
+        offsets = [v for v in (start, end) if v is not None and not isinstance(v, bool) and v]
+        if offsets and len(self.ordering) != 1:
+            raise QueryBuildError("range_between() with an offset needs exactly one "
+                                  "over(order_by=...) key")
+        return self._framed("RANGE", start, end, (int, float, decimal.Decimal, _dt.timedelta))
+
+    def _framed(self, mode: str, start: Any, end: Any, kinds: tuple[type, ...]) -> Window:
+        method = f"{mode.lower()}_between"
         if not self.ordering:
-            raise QueryBuildError("rows_between() needs over(order_by=...): a frame follows "
+            raise QueryBuildError(f"{method}() needs over(order_by=...): a frame follows "
                                   "the window's order")
-        first, last = _bound(start, "start"), _bound(end, "end")
-        if start is not None and end is not None and start > end:
-            raise QueryBuildError(f"rows_between({start}, {end}): the start is after the end")
-        return replace(self, frame=(first, last))
+        first, last = _bound(start, "start", kinds, method), _bound(end, "end", kinds, method)
+        if start is not None and end is not None and _after(start, end, method):
+            raise QueryBuildError(f"{method}({start!r}, {end!r}): the start is after the end")
+        return replace(self, frame=(first, last), frame_mode=mode)
 
 
-def _bound(value: int | None, which: str) -> FrameBound:
+def _sign(value: Any) -> int:
+    zero: Any = _dt.timedelta(0) if isinstance(value, _dt.timedelta) else 0
+    return (value > zero) - (value < zero)  # type: ignore[no-any-return]
+
+
+def _after(start: Any, end: Any, method: str) -> bool:
+    """True when frame offset ``start`` lies after ``end``."""
+    first, last = _sign(start), _sign(end)
+    if first and last and isinstance(start, _dt.timedelta) != isinstance(end, _dt.timedelta):
+        raise QueryBuildError(f"{method}({start!r}, {end!r}): the offsets are of different "
+                              "kinds")
+    if first != last or first == 0:
+        return first > last
+    return bool(start > end)
+
+
+_OFFSET_CASTS: dict[type, str] = {int: "bigint", float: "double precision",
+                                   decimal.Decimal: "numeric", _dt.timedelta: "interval"}
+
+
+def _bound(value: Any, which: str, kinds: tuple[type, ...], method: str) -> FrameBound:
     if value is None:
         return FrameBound("UNBOUNDED PRECEDING" if which == "start" else "UNBOUNDED FOLLOWING")
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise QueryBuildError(f"rows_between() {which} must be an int or None, got {value!r}")
-    if value == 0:
+    if isinstance(value, bool) or not isinstance(value, kinds):
+        allowed = " or ".join(k.__name__ for k in kinds)
+        raise QueryBuildError(f"{method}() {which} must be {allowed} or None, got {value!r}")
+    if not value:  # 0, 0.0, timedelta(0)
         return FrameBound("CURRENT ROW")
-    return FrameBound("PRECEDING" if value < 0 else "FOLLOWING", Param(abs(value), "bigint"))
+    offset: Any = value
+    negative = _sign(offset) < 0
+    if negative:
+        offset = -offset
+    cast = next(cast for kind, cast in _OFFSET_CASTS.items() if isinstance(value, kind))
+    return FrameBound("PRECEDING" if negative else "FOLLOWING", Param(offset, cast))
 
 
 def _partition(value: Any) -> tuple[Expr, ...]:
