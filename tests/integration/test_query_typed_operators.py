@@ -218,3 +218,15 @@ async def test_repeated_lambdas_bind_each_calls_values(db: Shop) -> None:
         assert await colored("red") == ["Python ORM guide", "Teapot"]
         assert await colored("blue") == ["Rust book"]
         assert [await flagged(f) for f in (Perm.WRITE, Perm.ADMIN, Perm.READ)] == [1, 1, 3]
+
+
+async def test_window_over_a_grouped_query(db: Shop) -> None:
+    rows = await db.products.group_by(lambda p: p.category).order_by(
+        lambda g: g.key).select(lambda g: {
+            "category": g.key, "total": g.sum(lambda p: p.price),
+            "place": func.rank().over(order_by=lambda g: g.sum(lambda p: p.price).desc()),
+            "share": g.sum(lambda p: p.price) * 100 / func.sum(
+                g.sum(lambda p: p.price)).over()}).to_list()
+    assert [(r["category"], r["total"], r["place"]) for r in rows] == [
+        ("books", 75, 1), ("kitchen", 37, 2)]
+    assert [int(r["share"]) for r in rows] == [66, 33]

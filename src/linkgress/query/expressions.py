@@ -216,7 +216,7 @@ class Expr:
 
     def in_(self, values: Iterable[Any]) -> Expr:
         """``= ANY($n)`` with the values bound as one array; an empty list matches nothing."""
-        if isinstance(values, Expr):  # an array expression: linkgress.query.arrays
+        if isinstance(values, Expr) and values.category == "array":  # see query/arrays.py
             return extended(values, "any_eq")(self)  # type: ignore[no-any-return]
         if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
             raise QueryBuildError(f"in_() on {self.describe()} expects a list of values, "
