@@ -222,8 +222,7 @@ def test_projected_extraction_reads_back_decoded(db: Shop) -> None:
     (lambda p: p.name.overlaps(["a"]), r"overlaps\(\) needs an array column, got Product.name"),
     (lambda p: p.tags.contains("a"), r"contains\(\) on Product.tags needs a list"),
     (lambda p: p.tags.any_eq(["a"]), "needs one element value"),
-    (lambda p: p.name.in_(p.price), r"in_\(\) on Product.name expects a list of values, "
-                                    r"got Product.price"),
+    (lambda p: p.name.in_(p.price), r"in_\(\) on Product.name expects a list of values"),
     (lambda p: p.price.has_flag(1), r"has_flag\(\) needs an enum.IntFlag column, got "
                                     r"Product.price"),
     (lambda p: p.name.has_any(Perm.READ), r"has_any\(\) needs an enum.IntFlag column"),
