@@ -285,3 +285,10 @@ def test_an_intflag_annotation_is_an_integer_column_read_as_flags(db: Shop) -> N
         "flags")
     assert flags.type.name == "smallint" and flags.enum_class is Perm
     assert flags.default == "5"
+
+
+def test_dict_and_list_of_dict_annotations_are_jsonb(db: Shop) -> None:
+    attrs, reviews, tags = (db.products.meta.column(n) for n in ("attrs", "reviews", "tags"))
+    assert (attrs.type.name, attrs.nullable, attrs.type.dims) == ("jsonb", True, 0)
+    assert (reviews.type.name, reviews.nullable, reviews.type.dims) == ("jsonb", False, 0)
+    assert (tags.type.name, tags.type.dims) == ("text", 1)
