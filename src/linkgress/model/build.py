@@ -109,6 +109,8 @@ def _column_type(b: _Builder, cls: type, attr: str, hint: Any, info: ColumnInfo,
         enum_class: type[enum.Enum] | None = None
         if explicit is None or explicit.is_enum:
             inferred, enum_class = infer_type(inner)
+        elif isinstance(inner, type) and issubclass(inner, enum.IntFlag):
+            enum_class = inner  # flags in column(smallint()): still read back as flags
     except UnsupportedAnnotation as exc:
         if explicit is None:
             raise ModelError(str(exc), entity=entity, field=attr) from None

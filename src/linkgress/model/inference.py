@@ -41,10 +41,13 @@ def split_optional(annotation: Any) -> tuple[Any, bool]:
 
 
 def infer_type(annotation: Any) -> tuple[ColumnType, type[enum.Enum] | None]:
-    """The column type for a (non-optional) annotation, and the enum class if it is one.
+    """The column type for a (non-optional) annotation, and the enum class if it is one
+    (an ``enum.IntFlag`` is an ``integer`` column whose values read back as flags).
 
     Enum types come back with ``schema=""``: the model builder places them.
     """
+    if isinstance(annotation, type) and issubclass(annotation, enum.IntFlag):
+        return ColumnType("integer"), annotation  # bit flags: an integer, not an ENUM
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
         return ColumnType(snake_case(annotation.__name__), schema="", is_enum=True), annotation
     if annotation in _SCALARS:

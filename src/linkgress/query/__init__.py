@@ -1,7 +1,12 @@
 """The ORM's query side, in floors; each module imports only the floors below it.
 
 1. Nodes — :mod:`~linkgress.query.categories` (what may be compared with what),
+   :mod:`~linkgress.query.extensions` (methods attached to expressions by category),
    :mod:`~linkgress.query.expressions` (expression nodes, ``Ordering``, the node registry),
+   the typed operators of some categories — :mod:`~linkgress.query.jsonb`,
+   :mod:`~linkgress.query.arrays`, :mod:`~linkgress.query.flags`,
+   :mod:`~linkgress.query.windows`, :mod:`~linkgress.query.search` (each registers its
+   methods with :func:`~linkgress.query.extensions.extension`),
    :mod:`~linkgress.query.functions` (``func``, ``sql``), :mod:`~linkgress.query.projection`
    (what a result row becomes).
 2. Proxies — :mod:`~linkgress.query.proxies`: sources, the entity / collection / group proxies
@@ -24,6 +29,8 @@ Public names: :class:`Queryable`, :class:`DbTable`, :data:`func`, :func:`sql` (a
 :func:`raw`) and the expression base class :class:`Expr`. Everything else is internal.
 """
 
+# The typed operators register their methods on import (see linkgress.query.extensions).
+from linkgress.query import arrays, flags, jsonb, search, windows  # noqa: F401
 from linkgress.query.expressions import Expr, Ordering
 from linkgress.query.functions import func, raw, sql
 

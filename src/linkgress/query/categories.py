@@ -41,7 +41,7 @@ CATEGORY_BY_TYPE = {
     "character": "text", "boolean": "bool", "timestamp with time zone": "time",
     "timestamp without time zone": "time", "date": "time", "time without time zone": "clock",
     "time with time zone": "clock", "uuid": "uuid", "json": "json", "jsonb": "json",
-    "bytea": "bytes", "interval": "interval",
+    "bytea": "bytes", "interval": "interval", "tsvector": "tsvector",
 }
 
 ACCEPTS: dict[str, tuple[type, ...]] = {
@@ -74,8 +74,9 @@ def column_category(meta: ColumnMeta) -> str:
     """The comparison category of a column (``num``, ``text``, ``enum``, ``any``, ...)."""
     if meta.type.dims:
         return "array"
-    if meta.enum_class is not None or meta.type.is_enum:
-        return "enum"
+    if meta.type.is_enum or (meta.enum_class is not None
+                             and not issubclass(meta.enum_class, enum.Flag)):
+        return "enum"  # an IntFlag maps to an integer column: "num" (see flags.py)
     return CATEGORY_BY_TYPE.get(meta.type.name, "any")
 
 

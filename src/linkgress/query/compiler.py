@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from linkgress.errors import QueryBuildError
+from linkgress.query.arrays import AnyEq
 from linkgress.query.expressions import (
     Between,
     BinaryOp,
@@ -31,6 +32,8 @@ from linkgress.query.expressions import (
     Raw,
     UnaryOp,
 )
+from linkgress.query.flags import FLAG_TESTS, FlagTest
+from linkgress.query.jsonb import Cast, JsonGet
 from linkgress.query.projection import Projection, projection_columns
 from linkgress.query.proxies import (
     CollectionAggregate,
@@ -49,6 +52,7 @@ from linkgress.query.statements import (
     SelectQuery,
     UpdateStatement,
 )
+from linkgress.query.windows import Window
 from linkgress.schema.quoting import quote_ident, quote_qualified
 
 if TYPE_CHECKING:
@@ -281,6 +285,29 @@ def _row(c: _Compiler, projection: Projection, query: CollectionQuery) -> str:
     return f"ROW({c.columns(projection, query.source)})"
 
 
+def _render_json(c: _Compiler, node: JsonGet) -> str:
+    return f"({c.expr(node.operand)} {'->>' if node.textual else '->'} {c.param(node.key)})"
+
+
+def _render_flag(c: _Compiler, node: FlagTest) -> str:
+    mask = c.param(node.mask)
+    test = FLAG_TESTS[node.mode].format(mask=mask)
+    return f"(({c.expr(node.operand)} & {mask}) {test})"
+
+
+def _render_window(c: _Compiler, node: Window) -> str:
+    parts = []
+    if node.partition:
+        parts.append("PARTITION BY " + ", ".join(c.expr(e) for e in node.partition))
+    if node.ordering:
+        parts.append(c.ordering(node.ordering).lstrip())
+    if node.frame is not None:
+        start, end = (f"{c.param(b.offset)} {b.kind}" if b.offset is not None else b.kind
+                      for b in node.frame)
+        parts.append(f"{node.frame_mode} BETWEEN {start} AND {end}")
+    return f"{c.expr(node.function)} OVER ({' '.join(parts)})"
+
+
 #: The renderer of each node type (see :data:`linkgress.query.expressions.NODE_TYPES`).
 RENDERERS: dict[type, Callable[[_Compiler, Any], str]] = {
     ColumnRef: lambda c, n: f"{c.alias(n.source)}.{quote_ident(n.meta.name)}",
@@ -288,7 +315,10 @@ RENDERERS: dict[type, Callable[[_Compiler, Any], str]] = {
     IsNull: _render_is_null, InArray: _render_in, Between: _render_between,
     Like: _render_like, Func: _render_func, Raw: _render_raw,
     CollectionAggregate: _render_aggregate, CollectionExists: _render_exists,
-    CollectionList: _render_list,
+    CollectionList: _render_list, JsonGet: _render_json,
+    Cast: lambda c, n: f"({c.expr(n.operand)})::{n.type}",
+    AnyEq: lambda c, n: f"({c.expr(n.value)} = ANY({c.expr(n.array)}))",
+    FlagTest: _render_flag, Window: _render_window,
 }
 
 

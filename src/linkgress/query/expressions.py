@@ -40,6 +40,7 @@ from linkgress.query.categories import (
     foreign_column_error,
     python_cast,
 )
+from linkgress.query.extensions import extended
 
 if TYPE_CHECKING:
     from linkgress.model.meta import ColumnMeta
@@ -121,6 +122,12 @@ class Expr:
         return self._compare(">=", other)
 
     __hash__ = None  # type: ignore[assignment]  # == builds SQL, so nodes are not hashable
+
+    def __getattr__(self, name: str) -> Any:  # methods of some categories: extensions.py
+        return extended(self, name)
+
+    def __getitem__(self, key: Any) -> Expr:  # JSON extraction (linkgress.query.jsonb)
+        return extended(self, "__getitem__")(key)  # type: ignore[no-any-return]
 
     def __bool__(self) -> bool:
         raise QueryBuildError(
@@ -209,6 +216,8 @@ class Expr:
 
     def in_(self, values: Iterable[Any]) -> Expr:
         """``= ANY($n)`` with the values bound as one array; an empty list matches nothing."""
+        if isinstance(values, Expr) and values.category == "array":  # see query/arrays.py
+            return extended(values, "any_eq")(self)  # type: ignore[no-any-return]
         if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
             raise QueryBuildError(f"in_() on {self.describe()} expects a list of values, "
                                   f"got {values!r}")
@@ -241,8 +250,11 @@ class Expr:
         """Ends with ``suffix`` (``%`` and ``_`` in it match literally)."""
         return self.like("%" + escape_like(self._text_value(suffix, "endswith")))
 
-    def contains(self, part: str) -> Expr:
-        """Contains ``part`` (``%`` and ``_`` in it match literally)."""
+    def contains(self, part: Any) -> Expr:
+        """Contains ``part`` (``%`` and ``_`` in it match literally); on JSONB and array
+        columns, ``@>`` (see :mod:`linkgress.query.jsonb`, :mod:`linkgress.query.arrays`)."""
+        if self.category in ("json", "array"):
+            return extended(self, "contains")(part)  # type: ignore[no-any-return]
         return self.like("%" + escape_like(self._text_value(part, "contains")) + "%")
 
     def coalesce(self, *fallbacks: Any) -> Expr:

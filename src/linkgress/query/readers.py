@@ -109,7 +109,11 @@ class _Generator:
             index = position[0]
             position[0] += 1
             expr = projection.expr
-            return self.read(expr.meta, index) if isinstance(expr, ColumnRef) else f"r[{index}]"
+            if isinstance(expr, ColumnRef):
+                return self.read(expr.meta, index)
+            if expr.category == "json":  # an extraction (o.data["k"]) reads back decoded
+                return f"(_loads(r[{index}]) if r[{index}].__class__ is str else r[{index}])"
+            return f"r[{index}]"
         if isinstance(projection, PEntity):
             return self.entity(projection.source, position)
         if isinstance(projection, PList):

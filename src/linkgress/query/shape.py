@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from linkgress.query.arrays import AnyEq
 from linkgress.query.expressions import (
     Between,
     BinaryOp,
@@ -25,6 +26,8 @@ from linkgress.query.expressions import (
     Raw,
     UnaryOp,
 )
+from linkgress.query.flags import FlagTest
+from linkgress.query.jsonb import Cast, JsonGet
 from linkgress.query.projection import PDict, PEntity, PList, PObject, Projection, PValue
 from linkgress.query.proxies import (
     CollectionAggregate,
@@ -41,6 +44,7 @@ from linkgress.query.statements import (
     SelectQuery,
     UpdateStatement,
 )
+from linkgress.query.windows import Window
 
 __all__ = ["WALKERS", "ShapeWalk", "shape_of", "shape_of_write", "walk_projection"]
 
@@ -180,12 +184,50 @@ def _walk_ordering(w: ShapeWalk, node: Ordering) -> None:
     w.expr(node.expr)
 
 
+def _walk_json(w: ShapeWalk, node: JsonGet) -> None:
+    w.key += ("json", node.textual)
+    w.expr(node.operand)
+    w.param(node.key)
+
+
+def _walk_cast(w: ShapeWalk, node: Cast) -> None:
+    w.key += ("cast", node.type)
+    w.expr(node.operand)
+
+
+def _walk_any_eq(w: ShapeWalk, node: AnyEq) -> None:
+    w.key.append("any_eq")
+    w.expr(node.value)
+    w.expr(node.array)
+
+
+def _walk_flag(w: ShapeWalk, node: FlagTest) -> None:
+    w.key += ("flags", node.mode)
+    w.expr(node.operand)
+    w.param(node.mask)
+
+
+def _walk_window(w: ShapeWalk, node: Window) -> None:
+    frame = None if node.frame is None else (node.frame_mode, *(b.kind for b in node.frame))
+    w.key += ("window", len(node.partition), len(node.ordering), frame)
+    w.expr(node.function)
+    for expr in node.partition:
+        w.expr(expr)
+    for ordering in node.ordering:
+        _walk_ordering(w, ordering)
+    for bound in node.frame or ():
+        if bound.offset is not None:
+            w.param(bound.offset)
+
+
 #: The walker of each node type (see :data:`linkgress.query.expressions.NODE_TYPES`).
 WALKERS: dict[type, Callable[[ShapeWalk, Any], None]] = {
     ColumnRef: _walk_column, Param: lambda w, n: w.param(n), BinaryOp: _walk_binary,
     UnaryOp: _walk_unary, IsNull: _walk_is_null, InArray: _walk_in, Between: _walk_between,
     Like: _walk_like, Func: _walk_func, Raw: _walk_raw, CollectionAggregate: _walk_aggregate,
     CollectionExists: _walk_exists, CollectionList: _walk_list,
+    JsonGet: _walk_json, Cast: _walk_cast, AnyEq: _walk_any_eq, FlagTest: _walk_flag,
+    Window: _walk_window,
 }
 
 

@@ -255,7 +255,7 @@ class UpdateQuery(_WriteQuery[T]):
                 *map(type, by_key))
 
     def _fast_params(self) -> list[Any]:
-        params = [expr.value for _, expr in self._sets]  # type: ignore[attr-defined]
+        params = [expr.value for _, expr in self._sets]
         params.extend(self._by_key or ())
         return params
 

@@ -13,16 +13,27 @@ Whatever the model cannot state stays out and is listed in comments at the top o
 
 from __future__ import annotations
 
-import keyword
-import re
 import textwrap
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
 
-from linkgress.migrations.render import Code, q, type_expr
+from linkgress.migrations.render import q, type_expr
 from linkgress.model.inference import snake_case
 from linkgress.model.naming import generated_name
 from linkgress.model.types import ColumnType
+from linkgress.schema.pullsource import (
+    BUILTINS,
+    MAX_LINE,
+    TAKEN,
+    Names,
+    PulledModule,
+    call_source,
+    class_name,
+    identifier,
+    member_name,
+    python_type,
+    split_top_level,
+    sql_literal,
+)
 from linkgress.schema.snapshot import (
     Column,
     Domain,
@@ -37,185 +48,26 @@ from linkgress.schema.snapshot import (
 
 __all__ = ["render_model"]
 
-# format_type() name -> (the module to import from, the annotation). ``datetime`` comes in as
-# ``dt``: its names would clash with the type builders ``date()`` and ``time()``.
-_PYTHON_TYPES: dict[str, tuple[str | None, str]] = {
-    "integer": (None, "int"), "bigint": (None, "int"), "smallint": (None, "int"),
-    "numeric": ("decimal", "Decimal"), "real": (None, "float"),
-    "double precision": (None, "float"), "money": (None, "str"), "text": (None, "str"),
-    "character varying": (None, "str"), "character": (None, "str"), "citext": (None, "str"),
-    "boolean": (None, "bool"), "date": ("dt", "dt.date"),
-    "time without time zone": ("dt", "dt.time"),
-    "timestamp without time zone": ("dt", "dt.datetime"),
-    "timestamp with time zone": ("dt", "dt.datetime"), "interval": ("dt", "dt.timedelta"),
-    "uuid": ("uuid", "UUID"), "json": ("typing", "Any"),
-    "jsonb": ("typing", "Any"), "bytea": (None, "bytes"),
-}
-
-# Attributes an entity or context class already has: a column or table of that name is
-# mapped under another attribute name.
-_TAKEN = frozenset({"model", "query_scope", "client", "table", "table_descriptors",
-                    "transaction", "dispose", "get_schema_manager", "setup_model",
-                    "entity_meta", "on_migration_complete"})
-
-
-_BUILTINS = ("int", "str", "bool", "float", "bytes", "list")
-
-
-class _Names(Code):
-    """The names the module imports, aliased (``text as text_``) where an entity attribute
-    of the same name would shadow them inside a class body."""
-
-    def __init__(self, clashes: set[str]) -> None:
-        super().__init__(linkgress={"DbContext", "Entity", "column"})
-        self.clashes = clashes
-        self.aliases: dict[str, str] = {}
-
-    def alias(self, name: str) -> str:
-        """The name to write for the imported ``name``."""
-        if name not in self.clashes:
-            return name
-        alias = name + "_"
-        while alias in self.clashes:
-            alias += "_"
-        self.aliases[name] = alias
-        return alias
-
-    def use(self, name: str) -> str:
-        """Import ``name`` from linkgress; the name to write for it."""
-        super().use(name)
-        return self.alias(name)
-
-    def spelled(self, name: str) -> str:
-        """``name`` in an import list (``name as alias`` when aliased)."""
-        alias = self.aliases.get(name)
-        return name if alias is None else f"{name} as {alias}"
-
-
-@dataclass
-class _Module:
-    """What the generated module needs: imports, enum classes, entity names."""
-
-    code: _Names = field(default_factory=lambda: _Names(set()))
-    stdlib: dict[str, set[str]] = field(default_factory=dict)
-    enum_classes: dict[tuple[str, str], str] = field(default_factory=dict)
-    entity_classes: dict[tuple[str, str], str] = field(default_factory=dict)
-    attrs: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
-    context_attrs: dict[tuple[str, str], str] = field(default_factory=dict)
-    domains: dict[tuple[str, str], ColumnType] = field(default_factory=dict)
-
-    def base(self, ctype: ColumnType) -> ColumnType:
-        """``ctype`` without array dimensions, a domain resolved to its base type."""
-        element = replace(ctype, dims=0)
-        if element.schema is not None and not element.is_enum:
-            return self.domains.get((element.schema, element.name), element)
-        return element
-
-    def python(self, module: str | None, name: str) -> str:
-        """Import ``name`` (``dt.date``: the module ``dt``) from the standard library module
-        ``module`` (None: a builtin); the expression to write for it."""
-        if module is None:
-            return name
-        head, dot, rest = name.partition(".")
-        self.stdlib.setdefault(module, set()).add(head)
-        return self.code.alias(head) + dot + rest
-
-    def imports(self) -> str:
-        """The module's import block."""
-        lines = ["from __future__ import annotations", ""]
-        plain = {"enum": "enum", "dt": "datetime"}
-        for module in sorted(m for m in self.stdlib if m in plain):
-            alias = self.code.alias(module)
-            lines.append(f"import {plain[module]}" + ("" if alias == plain[module]
-                                                      else f" as {alias}"))
-        lines += [f"from {m} import {', '.join(sorted(self.code.spelled(n) for n in names))}"
-                  for m, names in sorted(self.stdlib.items()) if m not in plain]
-        if len(lines) > 2:
-            lines.append("")
-        names = [self.code.spelled(n) for n in sorted(self.code.linkgress)]
-        lines.append(_wrapped("from linkgress import (", names, ")"))
-        if self.code.model_types:
-            types = ", ".join(self.code.spelled(n) for n in sorted(self.code.model_types))
-            lines.append(f"from linkgress.model.types import {types}")
-        return "\n".join(lines)
-
-
-MAX_LINE = 100
-
-
-def _call(head: str, args: list[str], indent: str) -> str:
-    """``head(args)`` at ``indent`` as a formatter writes it: one line when it fits, else the
-    arguments on one line of their own, else one per line with a trailing comma."""
-    line = f"{indent}{head}({', '.join(args)})"
-    if len(line) <= MAX_LINE:
-        return line
-    inner = f"{indent}    {', '.join(args)}"
-    if len(inner) <= MAX_LINE:
-        return f"{indent}{head}(\n{inner}\n{indent})"
-    body = "".join(f"{indent}    {a},\n" for a in args)
-    return f"{indent}{head}(\n{body}{indent})"
-
-
-def _wrapped(head: str, names: list[str], tail: str) -> str:
-    line = head.rstrip("(") + " " + ", ".join(names) if len(names) < 4 else ""
-    if line and len(line) <= 100:
-        return line
-    return head + "\n" + "".join(f"    {n},\n" for n in names) + tail
-
-
-def _identifier(name: str, taken: Iterable[str] = ()) -> str:
-    """A Python identifier for the SQL name ``name`` (non-word characters as ``_``; no leading
-    underscore, which would make an entity attribute private), distinct from ``taken``."""
-    ident = re.sub(r"\W", "_", name.encode("ascii", "replace").decode().replace("?", "_"))
-    ident = ident.lstrip("_") or "field"
-    if ident[0].isdigit():
-        ident = "n" + ident
-    if keyword.iskeyword(ident) or keyword.issoftkeyword(ident):
-        ident += "_"
-    used, candidate, n = set(taken), ident, 2
-    while candidate in used:
-        candidate, n = f"{ident}_{n}", n + 1
-    return candidate
-
-
-def _class_name(name: str, taken: Iterable[str]) -> str:
-    words = re.split(r"[\W_]+", name.encode("ascii", "replace").decode().replace("?", "_"))
-    pascal = "".join(w[:1].upper() + w[1:] for w in words if w)
-    return _identifier(pascal or "Table", taken)
-
-
-def _member_name(label: str, taken: set[str]) -> str:
-    member = re.sub(r"\W+", "_", label.encode("ascii", "replace").decode()).strip("_").upper()
-    member = _identifier(f"N{member}" if member[:1].isdigit() else member or "VALUE", taken)
-    taken.add(member)
-    return member
-
-
-def _enum_class(enum: EnumType, module: _Module) -> str:
+def _enum_class(enum: EnumType, module: PulledModule) -> str:
     name = module.enum_classes[enum.key]
     taken: set[str] = set()
     lines = [f"class {name}({module.python('enum', 'enum')}.Enum):"]
-    lines += [f"    {_member_name(label, taken)} = {q(label)}" for label in enum.values]
+    lines += [f"    {member_name(label, taken)} = {q(label)}" for label in enum.values]
     return "\n".join(lines)
 
 
-def _python_type(element: ColumnType) -> tuple[str | None, str]:
-    return _PYTHON_TYPES.get(element.name, (None, "str")) if element.schema is None \
-        else (None, "str")
-
-
-def _annotation(column: Column, module: _Module) -> str:
+def _annotation(column: Column, module: PulledModule) -> str:
     ct = column.type
     if ct.is_enum and ct.schema is not None:
         head = module.enum_classes.get((ct.schema, ct.name), "str")
     else:
-        head = module.python(*_python_type(module.base(ct)))
+        head = module.python(*python_type(module.base(ct)))
     for _ in range(ct.dims):
         head = f"list[{head}]"
     return f"{head} | None" if column.nullable and column.identity is None else head
 
 
-def _column_type(ct: ColumnType, module: _Module) -> str:
+def _column_type(ct: ColumnType, module: PulledModule) -> str:
     if ct.is_enum and ct.schema is not None and not ct.dims:
         return ""  # the annotation's enum class says it
     return type_expr(ct, module.code)
@@ -225,7 +77,7 @@ def _single_fks(table: Table) -> dict[str, ForeignKey]:
     return {fk.columns[0]: fk for fk in table.foreign_keys if len(fk.columns) == 1}
 
 
-def _fk_arguments(table: Table, fk: ForeignKey, module: _Module) -> list[str]:
+def _fk_arguments(table: Table, fk: ForeignKey, module: PulledModule) -> list[str]:
     target = module.entity_classes.get((fk.ref_schema, fk.ref_table))
     if target is None:
         return []
@@ -251,7 +103,7 @@ def _generated(table: str, column: str, suffix: str) -> str:
     return generated_name(table, column, suffix)
 
 
-def _column_arguments(table: Table, column: Column, module: _Module) -> list[str]:
+def _column_arguments(table: Table, column: Column, module: PulledModule) -> list[str]:
     args = [t] if (t := _column_type(column.type, module)) else []
     attr = module.attrs[table.key][column.name]
     if attr != column.name:
@@ -300,26 +152,26 @@ def _simple_index(table: Table, index: Index) -> bool:
             and index.name == f"ix_{table.name}_{index.columns[0]}")
 
 
-def _field(table: Table, column: Column, module: _Module) -> str:
+def _field(table: Table, column: Column, module: PulledModule) -> str:
     attr = module.attrs[table.key][column.name]
     args = _column_arguments(table, column, module)
     call = module.code.alias("column")
-    return _call(f"{attr}: {_annotation(column, module)} = {call}", args, "    ")
+    return call_source(f"{attr}: {_annotation(column, module)} = {call}", args, "    ")
 
 
-def _entity_class(table: Table, module: _Module) -> str:
+def _entity_class(table: Table, module: PulledModule) -> str:
     name = module.entity_classes[table.key]
     lines = [f"class {name}(Entity):"]
     lines += [_field(table, column, module) for column in table.columns]
     return "\n".join(lines)
 
 
-def _members(table: Table, columns: Iterable[str], module: _Module) -> list[str]:
+def _members(table: Table, columns: Iterable[str], module: PulledModule) -> list[str]:
     attrs = module.attrs[table.key]
     return [q(c if c.startswith("(") else attrs.get(c, c)) for c in columns]
 
 
-def _setup_lines(table: Table, module: _Module, default_schema: str) -> list[str]:
+def _setup_lines(table: Table, module: PulledModule, default_schema: str) -> list[str]:
     """The ``setup_model`` calls for one table (empty when annotations say everything)."""
     calls: list[tuple[str, list[str]]] = []
     if module.context_attrs[table.key] != table.name or table.schema != default_schema:
@@ -341,45 +193,25 @@ def _setup_lines(table: Table, module: _Module, default_schema: str) -> list[str
     calls += [_index_call(table, ix, module) for ix in table.indexes
               if not _simple_index(table, ix)]
     entity = f"model.entity({module.entity_classes[table.key]})"
-    lines = [_call(f"{entity}.{method}", args, "        ") for method, args in calls]
+    lines = [call_source(f"{entity}.{method}", args, "        ") for method, args in calls]
     return lines + _composite_fk_lines(table, module, entity)
 
 
-def _split_top_level(text: str) -> list[str]:
-    """``text`` split at the commas outside parentheses and quotes."""
-    parts, depth, quote, current = [], 0, "", ""
-    for char in text:
-        if quote:
-            quote = "" if char == quote else quote
-        elif char in "'\"":
-            quote = char
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-        elif char == "," and depth == 0:
-            parts.append(current.strip())
-            current = ""
-            continue
-        current += char
-    return [*parts, current.strip()] if current.strip() else parts
-
-
-def _partition_member(member: str, table: Table, module: _Module) -> str:
+def _partition_member(member: str, table: Table, module: PulledModule) -> str:
     name = member[1:-1].replace('""', '"') if member.startswith('"') else member
     if table.column(name) is not None:
         return q(module.attrs[table.key][name])
     return q(f"({member})")
 
 
-def _partition_calls(table: Table, module: _Module) -> list[tuple[str, list[str]]]:
+def _partition_calls(table: Table, module: PulledModule) -> list[tuple[str, list[str]]]:
     """``partition_by(strategy, *members)`` from ``RANGE (a, (expr))`` and a
     ``has_partition`` per partition."""
     if table.partition_by is None:
         return []
     strategy, _, rest = table.partition_by.partition(" ")
     inner = rest.strip()[1:-1]
-    members = [_partition_member(m, table, module) for m in _split_top_level(inner)]
+    members = [_partition_member(m, table, module) for m in split_top_level(inner)]
     calls = [("partition_by", [q(strategy.lower()), *members])]
     for part in table.partitions:
         bound = part.bound.strip()
@@ -392,7 +224,7 @@ def _partition_calls(table: Table, module: _Module) -> list[tuple[str, list[str]
     return calls
 
 
-def _key_calls(table: Table, module: _Module) -> list[tuple[str, list[str]]]:
+def _key_calls(table: Table, module: PulledModule) -> list[tuple[str, list[str]]]:
     pk = table.primary_key
     if pk is None:
         return [("has_no_key", [])]
@@ -402,7 +234,7 @@ def _key_calls(table: Table, module: _Module) -> list[tuple[str, list[str]]]:
     return [("has_key", [*_members(table, pk.columns, module), *name])]
 
 
-def _index_call(table: Table, index: Index, module: _Module) -> tuple[str, list[str]]:
+def _index_call(table: Table, index: Index, module: PulledModule) -> tuple[str, list[str]]:
     args = [q(index.name), *_members(table, index.columns, module)]
     if index.unique:
         args.append("unique=True")
@@ -415,7 +247,7 @@ def _index_call(table: Table, index: Index, module: _Module) -> tuple[str, list[
     return ("has_index", args + _element_options(table, index, module))
 
 
-def _element_options(table: Table, index: Index, module: _Module) -> list[str]:
+def _element_options(table: Table, index: Index, module: PulledModule) -> list[str]:
     """``include=``, ``opclasses=``, ``collations=``, ``descending=``, ``nulls=`` of an index;
     per-element options as mappings keyed by the member as the member list writes it."""
     members = _members(table, index.columns, module)
@@ -433,7 +265,7 @@ def _element_options(table: Table, index: Index, module: _Module) -> list[str]:
     return out
 
 
-def _composite_fk_lines(table: Table, module: _Module, entity: str) -> list[str]:
+def _composite_fk_lines(table: Table, module: PulledModule, entity: str) -> list[str]:
     """A navigation per foreign key over several columns (one column: ``references=``)."""
     lines = []
     taken = set(module.attrs[table.key].values())
@@ -441,7 +273,7 @@ def _composite_fk_lines(table: Table, module: _Module, entity: str) -> list[str]
         target = module.entity_classes.get((fk.ref_schema, fk.ref_table))
         if len(fk.columns) == 1 or target is None:
             continue
-        navigation = _identifier(snake_case(target), taken)
+        navigation = identifier(snake_case(target), taken)
         taken.add(navigation)
         ref_attrs = module.attrs[(fk.ref_schema, fk.ref_table)]
         steps = [("with_foreign_key", _members(table, fk.columns, module)),
@@ -457,41 +289,41 @@ def _composite_fk_lines(table: Table, module: _Module, entity: str) -> list[str]
     return lines
 
 
-def _builtins_used(table: Table, module: _Module) -> set[str]:
+def _builtins_used(table: Table, module: PulledModule) -> set[str]:
     """The builtins this table's annotations name (an attribute must not shadow them)."""
     used = set()
     for column in table.columns:
-        used.add(_python_type(module.base(column.type))[1])
+        used.add(python_type(module.base(column.type))[1])
         if column.type.dims:
             used.add("list")
-    return used & set(_BUILTINS)
+    return used & set(BUILTINS)
 
 
-def _name_everything(schema: Schema, module: _Module) -> None:
+def _name_everything(schema: Schema, module: PulledModule) -> None:
     module.domains = {d.key: d.base_type for d in schema.domains}
     classes: set[str] = {"DbContext", "DbModelConfig", "Entity", "column", "enum", "dt"}
-    tables: set[str] = set(_TAKEN)
+    tables: set[str] = set(TAKEN)
     for enum in schema.enums:
-        module.enum_classes[enum.key] = name = _class_name(enum.name, classes)
+        module.enum_classes[enum.key] = name = class_name(enum.name, classes)
         classes.add(name)
     for table in schema.tables:
-        module.entity_classes[table.key] = name = _class_name(table.name, classes)
+        module.entity_classes[table.key] = name = class_name(table.name, classes)
         classes.add(name)
-        module.context_attrs[table.key] = attr = _identifier(table.name, tables)
+        module.context_attrs[table.key] = attr = identifier(table.name, tables)
         tables.add(attr)
     clashes: set[str] = set()
     for table in schema.tables:
-        taken = {*_TAKEN, *module.enum_classes.values(), *_builtins_used(table, module)}
+        taken = {*TAKEN, *module.enum_classes.values(), *_builtins_used(table, module)}
         attrs: dict[str, str] = {}
         for column in table.columns:
-            attrs[column.name] = attr = _identifier(column.name, taken)
+            attrs[column.name] = attr = identifier(column.name, taken)
             taken.add(attr)
         module.attrs[table.key] = attrs
         clashes |= set(attrs.values())
-    module.code = _Names(clashes)
+    module.code = Names(clashes)
 
 
-def _domain_line(domain: Domain, module: _Module, default_schema: str) -> str:
+def _domain_line(domain: Domain, module: PulledModule, default_schema: str) -> str:
     args = [q(domain.name), type_expr(domain.base_type, module.code)]
     if domain.not_null:
         args.append("not_null=True")
@@ -501,29 +333,7 @@ def _domain_line(domain: Domain, module: _Module, default_schema: str) -> str:
         args.append(f"check={q(domain.check)}")
     if domain.schema != default_schema:
         args.append(f"schema={q(domain.schema)}")
-    return _call("model.has_domain", args, "        ")
-
-
-def _sql_literal(sql: str, indent: str) -> str:
-    """``sql`` as adjacent string literals, a line (or a piece of a long one) each."""
-    pieces = []
-    for line in sql.splitlines(keepends=True):
-        while len(line) > 80:
-            cut = line.rfind(" ", 20, 80)
-            cut = 80 if cut < 0 else cut + 1
-            pieces.append(line[:cut])
-            line = line[cut:]
-        pieces.append(line)
-    if len(pieces) <= 1:
-        return q(sql)
-    return "(\n" + "".join(f"{indent}    {_double_quoted(p)}\n" for p in pieces) + f"{indent})"
-
-
-def _double_quoted(text: str) -> str:
-    """A double-quoted Python literal for ``text`` (as a formatter prefers it)."""
-    body = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    literal = f'"{body}"'
-    return literal if body.isprintable() else q(text)
+    return call_source("model.has_domain", args, "        ")
 
 
 def _view_order(views: tuple[View, ...]) -> list[View]:
@@ -544,7 +354,7 @@ def _view_order(views: tuple[View, ...]) -> list[View]:
 
 
 def _view_line(view: View, default_schema: str) -> str:
-    args = [q(view.name), _sql_literal(view.definition.strip(), "            ")]
+    args = [q(view.name), sql_literal(view.definition.strip(), "            ")]
     if view.materialized:
         args.append("materialized=True")
     if view.schema != default_schema:
@@ -552,7 +362,7 @@ def _view_line(view: View, default_schema: str) -> str:
     return "        model.has_view(\n" + "".join(f"            {a},\n" for a in args) + "        )"
 
 
-def _enum_setup(schema: Schema, module: _Module, default_schema: str) -> list[str]:
+def _enum_setup(schema: Schema, module: PulledModule, default_schema: str) -> list[str]:
     lines = [_domain_line(d, module, default_schema) for d in schema.domains]
     for enum in schema.enums:
         cls = module.enum_classes[enum.key]
@@ -573,7 +383,7 @@ def _enum_setup(schema: Schema, module: _Module, default_schema: str) -> list[st
     return lines
 
 
-def _context(schema: Schema, module: _Module, name: str, default_schema: str) -> str:
+def _context(schema: Schema, module: PulledModule, name: str, default_schema: str) -> str:
     lines = [f"class {name}(DbContext):"]
     for table in schema.tables:
         lines.append(f"    {module.context_attrs[table.key]} = "
@@ -600,7 +410,7 @@ def render_model(schema: Schema, *, context: str = "Database", source: str = "",
     """Python source of a model module describing ``schema``: enum classes, one ``Entity`` per
     table, and a ``DbContext`` subclass named ``context``. ``source`` (e.g. the database name)
     goes into the docstring; the notes of what the model cannot state follow it as comments."""
-    module = _Module()
+    module = PulledModule()
     _name_everything(schema, module)
     enums = [_enum_class(enum, module) for enum in schema.enums]
     entities = [_entity_class(table, module) for table in schema.tables]
