@@ -31,6 +31,7 @@ from linkgress.query.expressions import (
     Raw,
     UnaryOp,
 )
+from linkgress.query.joins import Join
 from linkgress.query.projection import Projection, projection_columns
 from linkgress.query.proxies import (
     CollectionAggregate,
@@ -89,14 +90,41 @@ class _Compiler:
         self.numbers = numbers
         self.aliases: dict[int, str] = {}
         self.scopes: list[_Scope] = []
+        self.next_alias = 0
+        self.shadowed: list[str | None] = []
 
     # -- sources --
 
+    def new_alias(self) -> str:
+        alias = f"t{self.next_alias}"
+        self.next_alias += 1
+        return alias
+
     def push(self, root: Source) -> tuple[_Scope, str]:
-        alias = self.aliases[id(root)] = f"t{len(self.aliases)}"
+        # A subquery may read the same table object as an outer query (a joined filtered
+        # query, a union part): its alias shadows the outer one until pop().
+        self.shadowed.append(self.aliases.get(id(root)))
+        alias = self.aliases[id(root)] = self.new_alias()
         scope = _Scope(root)
         self.scopes.append(scope)
         return scope, alias
+
+    def pop(self) -> None:
+        scope = self.scopes.pop()
+        previous = self.shadowed.pop()
+        if previous is not None:
+            self.aliases[id(scope.root)] = previous
+
+    def join(self, scope: _Scope, join: Join) -> None:
+        """Append ``join`` (an explicit join) to ``scope``."""
+        alias = self.aliases[id(join.source)] = self.new_alias()
+        if join.subquery is None:
+            relation = _table(join.source.target)
+        else:
+            relation = f"({self.select(join.subquery)})"
+        on = self.expr(join.on)
+        verb = "JOIN" if join.source.required else "LEFT JOIN"
+        scope.joins.append(f" {verb} {relation} AS {alias} ON {on}")
 
     def alias(self, source: Source) -> str:
         root = source.scope_root
@@ -107,9 +135,11 @@ class _Compiler:
         alias = self.aliases.get(id(source))
         if alias is not None:
             return alias
-        assert source.parent is not None and source.nav is not None
+        if source.nav is None:
+            raise QueryBuildError(f"the joined {source.meta.name} is not part of this query")
+        assert source.parent is not None
         parent = self.alias(source.parent)
-        alias = self.aliases[id(source)] = f"t{len(self.aliases)}"
+        alias = self.aliases[id(source)] = self.new_alias()
         on = " AND ".join(
             f"{alias}.{quote_ident(source.meta.column(r).name)} = "
             f"{parent}.{quote_ident(source.parent.meta.column(lc).name)}"
@@ -151,6 +181,8 @@ class _Compiler:
     def select(self, query: SelectQuery, columns: Callable[[], str] | None = None,
                paged: bool = True, ordered: bool = True) -> str:
         scope, alias = self.push(query.source)
+        for join in query.joins:
+            self.join(scope, join)
         select_list = (columns or (lambda: self.columns(query.projection, query.source)))()
         where = "" if query.where is None else f" WHERE {self.expr(query.where)}"
         group = "" if not query.group_by else " GROUP BY " + ", ".join(
@@ -158,7 +190,7 @@ class _Compiler:
         having = "" if query.having is None else f" HAVING {self.expr(query.having)}"
         order = self.ordering(query.ordering) if ordered else ""
         page = self.page(query.limit, query.offset) if paged else ""
-        self.scopes.pop()
+        self.pop()
         distinct = "DISTINCT " if query.distinct else ""
         return (f"SELECT {distinct}{select_list} FROM {_table(query.source)} AS {alias}"
                 f"{''.join(scope.joins)}{where}{group}{having}{order}{page}")
@@ -175,7 +207,7 @@ class _Compiler:
             conditions.append(self.expr(query.where_))
         order = self.ordering(query.ordering)
         page = self.page(query.limit_, query.offset_)
-        self.scopes.pop()
+        self.pop()
         return (f"SELECT {select_list} FROM {_table(query.source)} AS {alias}"
                 f"{''.join(scope.joins)} WHERE {' AND '.join(conditions)}{order}{page}")
 
@@ -321,7 +353,7 @@ def compile_predicate(query: SelectQuery, numbers: dict[int, int]) -> str:
     pk = source.meta.primary_key
     keys = [quote_ident(n) for n in pk] if pk else ["ctid"]
     inner = _Compiler(numbers)
-    inner.aliases[0] = ROOT_ALIAS  # the outer table keeps t0; inner sources start at t1
+    inner.next_alias = 1  # the outer table keeps t0; inner sources start at t1
     sub = inner.select(query, lambda: ", ".join(
         f"{inner.aliases[id(source)]}.{k}" for k in keys))
     outer = ", ".join(f"{ROOT_ALIAS}.{k}" for k in keys)

@@ -109,7 +109,7 @@ class Source:
     def scope_root(self) -> Source:
         """The root source this one is joined to (itself for a root)."""
         source = self
-        while source.kind == "ref":
+        while source.kind != "root":  # "ref" (a navigation) or "join" (an explicit join)
             assert source.parent is not None
             source = source.parent
         return source
@@ -336,10 +336,10 @@ class GroupProxy:
     key lambda returned) and aggregates over the group's rows: ``g.count()``,
     ``g.sum(lambda x: x.views)``, ``g.min``, ``g.max``, ``g.avg``."""
 
-    __slots__ = ("_source", "key")
+    __slots__ = ("_sources", "key")
 
-    def __init__(self, source: Source, key: Any) -> None:
-        self._source = source
+    def __init__(self, source: Source, key: Any, joined: tuple[Source, ...] = ()) -> None:
+        self._sources = (source, *joined)  # after join(): one lambda parameter per source
         self.key = key
 
     def __getattr__(self, name: str) -> Any:
@@ -347,7 +347,7 @@ class GroupProxy:
                               "g.min(...), g.max(...) or g.avg(...)")
 
     def _value(self, selector: Callable[[Any], Any]) -> Expr:
-        return as_expr(selector(self._source.proxy()))
+        return as_expr(selector(*[source.proxy() for source in self._sources]))
 
     def count(self, selector: Callable[[Any], Any] | None = None, *,
               distinct: bool = False) -> Expr:

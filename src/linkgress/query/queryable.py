@@ -22,6 +22,7 @@ from linkgress.query import session
 from linkgress.query.categories import check_nulls
 from linkgress.query.compound import CompoundQueryable
 from linkgress.query.expressions import Param, as_expr, orderings, page_param
+from linkgress.query.joins import build_join, call_with_sources, query_sources
 from linkgress.query.lambdaplan import (
     LambdaPlan,
     closure_values,
@@ -29,7 +30,7 @@ from linkgress.query.lambdaplan import (
     make_plan,
     plan_key,
 )
-from linkgress.query.projection import PEntity, Projection
+from linkgress.query.projection import PEntity, Projection, PTuple
 from linkgress.query.proxies import GroupProxy, build_projection
 from linkgress.query.running import CacheEntry, Reader, RunnableQuery
 from linkgress.query.statements import (
@@ -93,18 +94,31 @@ class Queryable(RunnableQuery[T]):
             new._primary = True
         return new
 
-    def _arg(self) -> Any:
-        return self._group if self._group is not None else self._query.source.proxy()
+    def _call(self, fn: Callable[..., Any], what: str) -> Any:
+        """``fn`` called with what lambdas receive: the group after ``group_by``, else one
+        proxy per source (the root, then each joined query)."""
+        if self._group is not None:
+            return fn(self._group)
+        query = self._query
+        if query.joins:
+            return call_with_sources(fn, query_sources(query), what)
+        return fn(query.source.proxy())
 
     def _statement(self) -> SelectQuery:
         if self._group is not None and self._query.projection is None:
             raise QueryBuildError("a grouped query needs a select(lambda g: {...}) "
                                   "(the key and aggregates to return)")
+        if self._query.joins and self._query.projection is None:
+            return replace_field(self._query, PROJECTION, self._projection())
         return self._query
 
     def _projection(self) -> Projection:
         projection = self._query.projection
-        return PEntity(self._query.source) if projection is None else projection
+        if projection is not None:
+            return projection
+        if self._query.joins:  # without select(): a tuple of the entities, one per source
+            return PTuple(tuple(PEntity(s) for s in query_sources(self._query)))
+        return PEntity(self._query.source)
 
     # -- builders ---------------------------------------------------------------------------
 
@@ -118,7 +132,7 @@ class Queryable(RunnableQuery[T]):
                 return PlannedQueryable(self, plan, values)
         if self._group is not None:
             raise QueryBuildError("after group_by, filter groups with having(...)")
-        condition = as_expr(predicate(self._query.source.proxy()))
+        condition = as_expr(self._call(predicate, "where"))
         if condition.category not in ("bool", "any"):
             raise QueryBuildError(f"where() needs a condition, got {condition.describe()}")
         if values is not None:
@@ -135,7 +149,7 @@ class Queryable(RunnableQuery[T]):
         """Project each row: a dict (nested dicts allowed), a tuple, a dataclass or
         NamedTuple built from proxies, a single column, an entity (``p.user``) or a nested
         list (``u.posts.select(...).to_list()``)."""
-        shape = build_projection(projection(self._arg()))
+        shape = build_projection(self._call(projection, "select"))
         return self._with(replace_field(self._query, PROJECTION, shape))
 
     def order_by(self, key: Callable[[Any], Any], *, descending: bool = False,
@@ -143,7 +157,7 @@ class Queryable(RunnableQuery[T]):
         """Sort by ``key`` (replacing earlier sorting). ``key`` may return a tuple for several
         keys, or ``u.col.desc()`` / ``.asc(nulls="last")`` per key; ``nulls`` is ``"first"``
         or ``"last"``."""
-        keys = orderings(key(self._arg()), descending, nulls)
+        keys = orderings(self._call(key, "order_by"), descending, nulls)
         return self._with(replace_field(self._query, ORDERING, keys))
 
     def order_by_descending(self, key: Callable[[Any], Any], *,
@@ -154,7 +168,7 @@ class Queryable(RunnableQuery[T]):
     def then_by(self, key: Callable[[Any], Any], *, descending: bool = False,
                 nulls: str | None = None) -> Queryable[T]:
         """Add sort keys after the current ones."""
-        extra = orderings(key(self._arg()), descending, nulls)
+        extra = orderings(self._call(key, "then_by"), descending, nulls)
         return self._with(replace_field(self._query, ORDERING, self._query.ordering + extra))
 
     def then_by_descending(self, key: Callable[[Any], Any], *,
@@ -180,11 +194,11 @@ class Queryable(RunnableQuery[T]):
         ``g.sum(lambda x: ...)``, ``g.min``, ``g.max``, ``g.avg``. End with ``select``."""
         if self._group is not None:
             raise QueryBuildError("group_by() was already called on this query")
-        value = key(self._query.source.proxy())
+        value = self._call(key, "group_by")
         items = (tuple(value.values()) if isinstance(value, dict)
                  else value if isinstance(value, tuple) else (value,))
         exprs = tuple(as_expr(v) for v in items)
-        group = GroupProxy(self._query.source, value)
+        group = GroupProxy(self._query.source, value, query_sources(self._query)[1:])
         unordered = replace_field(self._query, ORDERING, ())
         return self._with(replace_field(unordered, GROUP_BY, exprs), group)
 
@@ -196,6 +210,24 @@ class Queryable(RunnableQuery[T]):
         current = self._query.having
         return self._with(replace_field(self._query, HAVING, condition if current is None
                                   else current & condition))
+
+    def join(self, other: Queryable[Any], on: Callable[..., Any]) -> Queryable[Any]:
+        """Inner join with ``other`` (a table, a filtered query or a CTE) where ``on`` holds:
+        ``db.posts.join(db.users, lambda p, u: p.user_id == u.id)``. Later lambdas
+        (``where``, ``select``, ``order_by``, ``group_by``, further joins) take one parameter
+        per source; without ``select`` each row is a tuple of entities."""
+        return self._with(build_join(self._query, other._query, on, True,
+                                     other._default_projection()))
+
+    def left_join(self, other: Queryable[Any], on: Callable[..., Any]) -> Queryable[Any]:
+        """Like :meth:`join`, keeping rows without a match: ``other``'s entity and columns
+        then read as None."""
+        return self._with(build_join(self._query, other._query, on, False,
+                                     other._default_projection()))
+
+    def _default_projection(self) -> Projection | None:
+        """The projection this query has without ``select`` (a CTE's is its columns)."""
+        return None
 
     def union(self, other: Queryable[T]) -> CompoundQueryable[T]:
         """Rows of either query, without duplicates (``UNION``)."""
@@ -260,7 +292,7 @@ class Queryable(RunnableQuery[T]):
     async def _aggregate(self, kind: str, selector: Callable[[Any], Any]) -> Any:
         if self._group is not None:
             raise QueryBuildError(f"{kind}() on a grouped query: use g.{kind}() in select")
-        value = as_expr(selector(self._query.source.proxy()))
+        value = as_expr(self._call(selector, kind))
         sql, _, params = self._prepare(kind, replace_field(self._statement(), AGGREGATE, value))
         return await self._read(session.fetchval, sql, params)
 
@@ -289,13 +321,20 @@ class Queryable(RunnableQuery[T]):
         one with expressions (``lambda u: {"score": u.score + 1}``), or an entity (its set
         fields, by primary key). Await the result for the affected row count, or call
         ``.returning(...)``."""
+        self._check_writable("update")
         return UpdateQuery(self._context, self._cache, self._statement(), values,
                            table=self._bare)
 
     def delete(self, entity: T | None = None) -> DeleteQuery[T]:
         """Delete the matching rows — or, given an entity, its row by primary key (within
         this query's filter). Await the result for the count, or ``.returning(...)``."""
+        self._check_writable("delete")
         return DeleteQuery(self._context, self._cache, self._statement(), entity)
+
+    def _check_writable(self, verb: str) -> None:
+        if self._query.joins:
+            raise QueryBuildError(f"{verb}() on a joined query: filter the table with "
+                                  "where(... .in_(joined query)) instead")
 
 
 # (kind, limit or None, steps) -> (cache entry, recipe: per parameter, a value index or -1 and

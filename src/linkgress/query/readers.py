@@ -161,7 +161,7 @@ class _Generator:
         else:
             build = f"_set({self.name(source.meta.entity, 'e')}, " \
                     f"{self.entity_values(source, position)})"
-        if source.kind == "ref" and not _always_joined(source):
+        if source.kind != "root" and not _always_joined(source):
             columns = source.meta.columns
             key = source.meta.primary_key_attrs or tuple(c.attr for c in columns)
             index = start + [c.attr for c in columns].index(key[0])
@@ -177,7 +177,7 @@ def _plain_attributes(cls: type[Any], attrs: list[str]) -> bool:
 
 
 def _always_joined(source: Source) -> bool:
-    while source.kind == "ref":
+    while source.kind != "root":  # a navigation ("ref") or an explicit join ("join")
         if not source.join_required:
             return False
         assert source.parent is not None

@@ -36,7 +36,7 @@ from linkgress.query.proxies import (
 )
 from linkgress.query.statements import Compound, DeleteStatement, SelectQuery, UpdateStatement
 
-__all__ = ["WALKERS", "ShapeWalk", "shape_of", "shape_of_write", "walk_projection"]
+__all__ = ["WALKERS", "ShapeWalk", "shape_of", "shape_of_write", "walk_joins", "walk_projection"]
 
 
 class ShapeWalk:
@@ -205,6 +205,16 @@ def walk_projection(w: ShapeWalk, projection: Projection | None) -> None:
             walk_projection(w, item)
 
 
+def walk_joins(w: ShapeWalk, query: SelectQuery) -> None:
+    """Walk the explicit joins of ``query`` (each: its source, its derived table, its ON)."""
+    for join in query.joins:
+        w.key.append(("J", join.subquery is None))
+        w.source(join.source)
+        if join.subquery is not None:
+            _walk_select(w, join.subquery)
+        w.expr(join.on)
+
+
 def _walk_select(w: ShapeWalk, query: SelectQuery) -> None:
     where, projection, limit, offset = query.where, query.projection, query.limit, query.offset
     having, aggregate = query.having, query.aggregate
@@ -213,6 +223,8 @@ def _walk_select(w: ShapeWalk, query: SelectQuery) -> None:
                   where is None, projection is None, limit is None, offset is None,
                   having is None, aggregate is None))
     w.source(query.source)
+    if query.joins:
+        walk_joins(w, query)
     if where is not None:
         w.expr(where)
     if projection is not None:

@@ -21,6 +21,7 @@ from linkgress.query.projection import Projection
 
 if TYPE_CHECKING:
     from linkgress.model.meta import EntityMeta
+    from linkgress.query.joins import Join
     from linkgress.query.proxies import ColumnRef, Source
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "DISTINCT",
     "GROUP_BY",
     "HAVING",
+    "JOINS",
     "LIMIT",
     "OFFSET",
     "ORDERING",
@@ -57,13 +59,14 @@ class SelectQuery(NamedTuple):
     group_by: tuple[Expr, ...] = ()
     having: Expr | None = None
     aggregate: Expr | None = None  # the argument of sum/min/max/avg statements
+    joins: tuple[Join, ...] = ()  # explicit join() / left_join(), in order
 
 
 #: Field indexes of :class:`SelectQuery`, for :func:`replace_field`.
-WHERE, PROJECTION, ORDERING, LIMIT, OFFSET, DISTINCT, GROUP_BY, HAVING, AGGREGATE = (
+WHERE, PROJECTION, ORDERING, LIMIT, OFFSET, DISTINCT, GROUP_BY, HAVING, AGGREGATE, JOINS = (
     SelectQuery._fields.index(name) for name in (
         "where", "projection", "ordering", "limit", "offset", "distinct", "group_by", "having",
-        "aggregate"))
+        "aggregate", "joins"))
 
 # The fields of a SelectQuery straight from a table (compared by identity).
 _BARE = SelectQuery.__new__.__defaults__ or ()
