@@ -78,7 +78,7 @@ if TYPE_CHECKING:
         SchemaBuilder,
     )
     from linkgress.model.fluent import DbModelConfig
-    from linkgress.query import func, sql
+    from linkgress.query import exists, func, sql
     from linkgress.schema.manager import DbSchemaManager
     from linkgress.schema.operations import Operation
 
@@ -91,6 +91,7 @@ _LAZY = {
     "MigrationScaffold": "linkgress.migrations",
     "Operation": "linkgress.schema.operations",
     "SchemaBuilder": "linkgress.migrations",
+    "exists": "linkgress.query",
     "func": "linkgress.query",
     "sql": "linkgress.query",
 }
@@ -145,6 +146,7 @@ __all__ = [
     "column",
     "date",
     "double_precision",
+    "exists",
     "func",
     "inet",
     "integer",

@@ -58,6 +58,7 @@ EXPORTED = [
     "column",
     "date",
     "double_precision",
+    "exists",
     "func",
     "inet",
     "integer",

@@ -20,10 +20,13 @@
    :mod:`~linkgress.query.transaction`, :mod:`~linkgress.query.writeerrors`.
 
 Public names: :class:`Queryable`, :class:`DbTable`, :data:`func`, :func:`sql` (alias
-:func:`raw`) and the expression base class :class:`Expr`. Everything else is internal.
+:func:`raw`), :func:`exists` and the expression base class :class:`Expr`. Joins live in
+:mod:`~linkgress.query.joins`, subqueries in :mod:`~linkgress.query.subqueries` (floor 3,
+beside the statement values). Everything else is internal.
 """
 
 from linkgress.query.expressions import Expr, Ordering
 from linkgress.query.functions import func, raw, sql
+from linkgress.query.subqueries import exists
 
-__all__ = ["Expr", "Ordering", "func", "raw", "sql"]
+__all__ = ["Expr", "Ordering", "exists", "func", "raw", "sql"]

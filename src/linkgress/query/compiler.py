@@ -49,6 +49,7 @@ from linkgress.query.statements import (
     SelectQuery,
     UpdateStatement,
 )
+from linkgress.query.subqueries import ExistsQuery, InQuery, ScalarQuery
 from linkgress.schema.quoting import quote_ident, quote_qualified
 
 if TYPE_CHECKING:
@@ -288,6 +289,29 @@ RENDERERS: dict[type, Callable[[_Compiler, Any], str]] = {
 }
 
 
+def _count(c: _Compiler, query: SelectQuery) -> str:
+    if _wrapped(c, query):
+        return f"SELECT count(*) FROM ({c.select(query)}) AS q"
+    return c.select(query, lambda: "count(*)", ordered=False)
+
+
+def _render_exists_query(c: _Compiler, node: ExistsQuery) -> str:
+    return f"EXISTS ({c.select(node.query, lambda: '1', ordered=False)})"
+
+
+def _render_in_query(c: _Compiler, node: InQuery) -> str:
+    test = "NOT IN" if node.negated else "IN"
+    return f"({c.expr(node.operand)} {test} ({c.select(node.query)}))"
+
+
+def _render_scalar_query(c: _Compiler, node: ScalarQuery) -> str:
+    return f"({_count(c, node.query) if node.kind == 'count' else c.select(node.query)})"
+
+
+RENDERERS.update({ExistsQuery: _render_exists_query, InQuery: _render_in_query,
+                  ScalarQuery: _render_scalar_query})
+
+
 def _wrapped(c: _Compiler, query: SelectQuery) -> bool:
     return (query.distinct or bool(query.group_by) or query.limit is not None
             or query.offset is not None)
@@ -311,9 +335,7 @@ def compile_statement(query: SelectQuery | Compound, numbers: dict[int, int],
     if kind == "exists":
         return f"SELECT EXISTS ({c.select(query, lambda: '1', ordered=False)})"
     if kind == "count":
-        if _wrapped(c, query):
-            return f"SELECT count(*) FROM ({c.select(query)}) AS q"
-        return c.select(query, lambda: "count(*)", ordered=False)
+        return _count(c, query)
     assert query.aggregate is not None, kind
     aggregate = query.aggregate
     if _wrapped(c, query):

@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
+from types import CoroutineType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from linkgress.errors import QueryBuildError
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
     from linkgress.model.meta import ColumnMeta
 
 __all__ = [
+    "COROUTINE_EXPRS",
     "Between",
     "BinaryOp",
     "Expr",
@@ -209,6 +211,9 @@ class Expr:
 
     def in_(self, values: Iterable[Any]) -> Expr:
         """``= ANY($n)`` with the values bound as one array; an empty list matches nothing."""
+        subquery = getattr(type(values), "_linkgress_in", None)
+        if subquery is not None:  # a query of one column: ``IN (SELECT ...)``
+            return subquery(values, self, False)  # type: ignore[no-any-return]
         if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
             raise QueryBuildError(f"in_() on {self.describe()} expects a list of values, "
                                   f"got {values!r}")
@@ -217,6 +222,9 @@ class Expr:
 
     def not_in(self, values: Iterable[Any]) -> Expr:
         """The negation of :meth:`in_` (an empty list matches every non-NULL row)."""
+        subquery = getattr(type(values), "_linkgress_in", None)
+        if subquery is not None:
+            return subquery(values, self, True)  # type: ignore[no-any-return]
         node = self.in_(values)
         assert isinstance(node, InArray)
         return InArray(node.operand, node.values, True)
@@ -263,6 +271,8 @@ class Expr:
     # -- operands -------------------------------------------------------------------------------
 
     def _operand(self, other: Any, op: str) -> Expr:
+        if type(other) is CoroutineType:  # an unawaited query.count(): a scalar subquery
+            other = _awaitable_expr(other)
         if isinstance(other, Expr):
             if not compatible(self.category, other.category):
                 raise QueryBuildError(f"cannot use {op!r} between {self.describe()} "
@@ -326,10 +336,27 @@ def as_expr(value: Any) -> Expr:
     misuse = getattr(type(value), "_linkgress_misuse", None)
     if misuse is not None:
         raise QueryBuildError(misuse)
+    if type(value) is CoroutineType:
+        return _awaitable_expr(value)
     category = "any" if value is None else PYTHON_CATEGORY.get(type(value), "any")
     if isinstance(value, enum.Enum):
         value = value.value
     return Param(value, python_cast(value), category)
+
+
+#: Turn an unawaited coroutine into a node, or return None (``query.count()`` inside a
+#: projection is a scalar subquery; registered by :mod:`linkgress.query.subqueries`).
+COROUTINE_EXPRS: list[Callable[[Coroutine[Any, Any, Any]], Expr | None]] = []
+
+
+def _awaitable_expr(value: Coroutine[Any, Any, Any]) -> Expr:
+    for make in COROUTINE_EXPRS:
+        made = make(value)
+        if made is not None:
+            return made
+    value.close()  # it will never run: no "never awaited" warning besides this error
+    raise QueryBuildError(f"{value!r} is a coroutine, not a value: await it outside the "
+                          "query (only query.count() / .first() are subqueries)")
 
 
 # --- nodes ------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from linkgress.errors import MultipleResultsError, NoResultError, QueryBuildErro
 from linkgress.query import session
 from linkgress.query.categories import check_nulls
 from linkgress.query.compound import CompoundQueryable
-from linkgress.query.expressions import Param, as_expr, orderings, page_param
+from linkgress.query.expressions import Expr, Param, as_expr, orderings, page_param
 from linkgress.query.joins import build_join, call_with_sources, query_sources
 from linkgress.query.lambdaplan import (
     LambdaPlan,
@@ -48,6 +48,7 @@ from linkgress.query.statements import (
     is_bare,
     replace_field,
 )
+from linkgress.query.subqueries import SCALAR_SUBQUERIES, in_query
 from linkgress.query.updates import DeleteQuery, UpdateQuery
 
 if TYPE_CHECKING:
@@ -225,6 +226,10 @@ class Queryable(RunnableQuery[T]):
         return self._with(build_join(self._query, other._query, on, False,
                                      other._default_projection()))
 
+    def _linkgress_in(self, operand: Expr, negated: bool) -> Expr:
+        """``operand.in_(this query)`` (see :meth:`~linkgress.query.expressions.Expr.in_`)."""
+        return in_query(operand, self, negated)
+
     def _default_projection(self) -> Projection | None:
         """The projection this query has without ``select`` (a CTE's is its columns)."""
         return None
@@ -252,7 +257,8 @@ class Queryable(RunnableQuery[T]):
 
     async def first(self) -> T:
         """The first row; raises :class:`~linkgress.errors.NoResultError` when there is
-        none."""
+        none. Unawaited inside another query's ``select``, a query of one column is a scalar
+        subquery (NULL when it finds no row)."""
         sql, reader, params = self._prepare_limited(1)
         row = await self._read(session.fetchrow, sql, params)
         if row is None:
@@ -336,6 +342,9 @@ class Queryable(RunnableQuery[T]):
             raise QueryBuildError(f"{verb}() on a joined query: filter the table with "
                                   "where(... .in_(joined query)) instead")
 
+
+# Unawaited inside a projection, ``query.first()`` is a scalar subquery.
+SCALAR_SUBQUERIES[Queryable.first.__code__] = "first"
 
 # (kind, limit or None, steps) -> (cache entry, recipe: per parameter, a value index or -1 and
 # a value)

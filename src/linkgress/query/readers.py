@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 from linkgress.query.convert import EnumLookup, decoder_for
 from linkgress.query.projection import PDict, PEntity, PList, Projection, PTuple, PValue
-from linkgress.query.proxies import ColumnRef
 
 if TYPE_CHECKING:
     from linkgress.model.meta import ColumnMeta
@@ -109,7 +108,8 @@ class _Generator:
             index = position[0]
             position[0] += 1
             expr = projection.expr
-            return self.read(expr.meta, index) if isinstance(expr, ColumnRef) else f"r[{index}]"
+            # a column, or a scalar subquery of one: read (decoded) as the column is
+            return f"r[{index}]" if expr.meta is None else self.read(expr.meta, index)
         if isinstance(projection, PEntity):
             return self.entity(projection.source, position)
         if isinstance(projection, PList):

@@ -35,6 +35,7 @@ from linkgress.query.proxies import (
     Source,
 )
 from linkgress.query.statements import Compound, DeleteStatement, SelectQuery, UpdateStatement
+from linkgress.query.subqueries import ExistsQuery, InQuery, ScalarQuery
 
 __all__ = ["WALKERS", "ShapeWalk", "shape_of", "shape_of_write", "walk_joins", "walk_projection"]
 
@@ -241,6 +242,26 @@ def _walk_select(w: ShapeWalk, query: SelectQuery) -> None:
         w.expr(having)
     if aggregate is not None:
         w.expr(aggregate)
+
+
+def _walk_exists_query(w: ShapeWalk, node: ExistsQuery) -> None:
+    w.key.append("XE")
+    _walk_select(w, node.query)
+
+
+def _walk_in_query(w: ShapeWalk, node: InQuery) -> None:
+    w.key += ("XI", node.negated)
+    w.expr(node.operand)
+    _walk_select(w, node.query)
+
+
+def _walk_scalar_query(w: ShapeWalk, node: ScalarQuery) -> None:
+    w.key += ("XS", node.kind)
+    _walk_select(w, node.query)
+
+
+WALKERS.update({ExistsQuery: _walk_exists_query, InQuery: _walk_in_query,
+                ScalarQuery: _walk_scalar_query})
 
 
 def shape_of(query: SelectQuery | Compound, kind: str = "rows"
