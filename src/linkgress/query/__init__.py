@@ -1,6 +1,7 @@
 """The ORM's query side, in floors; each module imports only the floors below it.
 
-1. Nodes — :mod:`~linkgress.query.categories` (what may be compared with what),
+1. Nodes — :mod:`~linkgress.query.awaitables` (unawaited coroutines),
+   :mod:`~linkgress.query.categories` (what may be compared with what),
    :mod:`~linkgress.query.expressions` (expression nodes, ``Ordering``, the node registry),
    :mod:`~linkgress.query.functions` (``func``, ``sql``), :mod:`~linkgress.query.projection`
    (what a result row becomes).

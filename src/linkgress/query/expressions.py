@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from types import CoroutineType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from linkgress.errors import QueryBuildError
 from linkgress.model.entity import ColumnInfo
+from linkgress.query.awaitables import awaitable_expr
 from linkgress.query.categories import (
     ACCEPTS,
     FRACTIONAL,
@@ -46,7 +47,6 @@ if TYPE_CHECKING:
     from linkgress.model.meta import ColumnMeta
 
 __all__ = [
-    "COROUTINE_EXPRS",
     "Between",
     "BinaryOp",
     "Expr",
@@ -272,7 +272,7 @@ class Expr:
 
     def _operand(self, other: Any, op: str) -> Expr:
         if type(other) is CoroutineType:  # an unawaited query.count(): a scalar subquery
-            other = _awaitable_expr(other)
+            other = awaitable_expr(other)
         if isinstance(other, Expr):
             if not compatible(self.category, other.category):
                 raise QueryBuildError(f"cannot use {op!r} between {self.describe()} "
@@ -337,26 +337,11 @@ def as_expr(value: Any) -> Expr:
     if misuse is not None:
         raise QueryBuildError(misuse)
     if type(value) is CoroutineType:
-        return _awaitable_expr(value)
+        return awaitable_expr(value)  # type: ignore[no-any-return]
     category = "any" if value is None else PYTHON_CATEGORY.get(type(value), "any")
     if isinstance(value, enum.Enum):
         value = value.value
     return Param(value, python_cast(value), category)
-
-
-#: Turn an unawaited coroutine into a node, or return None (``query.count()`` inside a
-#: projection is a scalar subquery; registered by :mod:`linkgress.query.subqueries`).
-COROUTINE_EXPRS: list[Callable[[Coroutine[Any, Any, Any]], Expr | None]] = []
-
-
-def _awaitable_expr(value: Coroutine[Any, Any, Any]) -> Expr:
-    for make in COROUTINE_EXPRS:
-        made = make(value)
-        if made is not None:
-            return made
-    value.close()  # it will never run: no "never awaited" warning besides this error
-    raise QueryBuildError(f"{value!r} is a coroutine, not a value: await it outside the "
-                          "query (only query.count() / .first() are subqueries)")
 
 
 # --- nodes ------------------------------------------------------------------------------------

@@ -14,8 +14,9 @@ from types import CodeType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from linkgress.errors import QueryBuildError
+from linkgress.query.awaitables import COROUTINE_EXPRS
 from linkgress.query.categories import compatible
-from linkgress.query.expressions import COROUTINE_EXPRS, Expr, Param, node
+from linkgress.query.expressions import Expr, Param, node
 from linkgress.query.projection import Projection, PValue
 from linkgress.query.statements import LIMIT, Compound, SelectQuery, replace_field
 
