@@ -21,13 +21,16 @@
    :mod:`~linkgress.query.transaction`, :mod:`~linkgress.query.writeerrors`.
 
 Public names: :class:`Queryable`, :class:`DbTable`, :data:`func`, :func:`sql` (alias
-:func:`raw`), :func:`exists` and the expression base class :class:`Expr`. Joins live in
-:mod:`~linkgress.query.joins`, subqueries in :mod:`~linkgress.query.subqueries` (floor 3,
-beside the statement values). Everything else is internal.
+:func:`raw`), :func:`exists`, :func:`cte`, :func:`recursive_cte` and the expression base
+class :class:`Expr`. Joins live in :mod:`~linkgress.query.joins`, subqueries in
+:mod:`~linkgress.query.subqueries`, CTE sources in :mod:`~linkgress.query.ctes` (floor 3,
+beside the statement values); ``cte()`` itself in :mod:`~linkgress.query.ctequery` (floor 5).
+Everything else is internal.
 """
 
+from linkgress.query.ctequery import cte, recursive_cte
 from linkgress.query.expressions import Expr, Ordering
 from linkgress.query.functions import func, raw, sql
 from linkgress.query.subqueries import exists
 
-__all__ = ["Expr", "Ordering", "exists", "func", "raw", "sql"]
+__all__ = ["Expr", "Ordering", "cte", "exists", "func", "raw", "recursive_cte", "sql"]

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from linkgress.errors import QueryBuildError
+from linkgress.query.ctes import Cte, CteSource, cte_definition, with_clause
 from linkgress.query.expressions import (
     Between,
     BinaryOp,
@@ -93,6 +94,8 @@ class _Compiler:
         self.scopes: list[_Scope] = []
         self.next_alias = 0
         self.shadowed: list[str | None] = []
+        self.ctes: dict[int, str] = {}  # id(Cte) -> its name, once registered
+        self.definitions: list[tuple[str, bool]] = []  # rendered CTEs, dependencies first
 
     # -- sources --
 
@@ -120,7 +123,7 @@ class _Compiler:
         """Append ``join`` (an explicit join) to ``scope``."""
         alias = self.aliases[id(join.source)] = self.new_alias()
         if join.subquery is None:
-            relation = _table(join.source.target)
+            relation = self.relation(join.source.target)
         else:
             relation = f"({self.select(join.subquery)})"
         on = self.expr(join.on)
@@ -193,8 +196,27 @@ class _Compiler:
         page = self.page(query.limit, query.offset) if paged else ""
         self.pop()
         distinct = "DISTINCT " if query.distinct else ""
-        return (f"SELECT {distinct}{select_list} FROM {_table(query.source)} AS {alias}"
+        return (f"SELECT {distinct}{select_list} FROM {self.relation(query.source)} AS {alias}"
                 f"{''.join(scope.joins)}{where}{group}{having}{order}{page}")
+
+    def relation(self, source: Source) -> str:
+        """What ``FROM`` names for ``source``: its table, or its CTE (registered)."""
+        if isinstance(source, CteSource):
+            self.register(source.cte)
+            return quote_ident(source.cte.name)
+        return _table(source)
+
+    def register(self, cte: Cte) -> None:
+        """Render ``cte`` into the ``WITH`` clause once (its own CTEs first)."""
+        if id(cte) in self.ctes:
+            return
+        if cte.name in self.ctes.values():
+            raise QueryBuildError(f"two different CTEs are named {cte.name!r} in one "
+                                  "statement: give each its own name")
+        self.ctes[id(cte)] = cte.name  # before the body: a recursive part reads itself
+        scopes, self.scopes = self.scopes, []  # a CTE cannot read the query using it
+        self.definitions.append(cte_definition(cte, self.select))
+        self.scopes = scopes
 
     def subquery(self, query: CollectionQuery, columns: Callable[[], str]) -> str:
         scope, alias = self.push(query.source)
@@ -325,6 +347,11 @@ def compile_statement(query: SelectQuery | Compound, numbers: dict[int, int],
     :class:`~linkgress.errors.QueryBuildError` when the query uses a source it cannot reach.
     """
     c = _Compiler(numbers)
+    body = _compile(c, query, kind)
+    return with_clause(c.definitions) + body
+
+
+def _compile(c: _Compiler, query: SelectQuery | Compound, kind: str) -> str:
     if isinstance(query, Compound):
         parts = [f"({c.select(p)})" for p in query.parts]
         body = parts[0] + "".join(f" {op} {p}" for op, p in

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from linkgress.errors import QueryBuildError
+from linkgress.query.ctes import CteSource
 from linkgress.query.expressions import Expr, as_expr
 from linkgress.query.proxies import Source
 from linkgress.query.statements import JOINS, SelectQuery, replace_field
@@ -80,8 +81,10 @@ def _check_left(query: SelectQuery) -> None:
                               "join a limited query as the other side instead")
 
 
-def _joinable(query: SelectQuery, default: object) -> bool:
+def _joinable(query: SelectQuery) -> bool:
     """True when ``query`` is its source's relation as it is (no filter, order or page)."""
+    source = query.source
+    default = source.default if isinstance(source, CteSource) else None
     if query.projection is not None and query.projection is not default:
         raise QueryBuildError("a projected query (select) cannot be joined: join the table "
                               "or a filtered query, or make the projection a cte(...)")
@@ -91,14 +94,13 @@ def _joinable(query: SelectQuery, default: object) -> bool:
             and query.offset is None and not query.distinct and not query.joins)
 
 
-def build_join(left: SelectQuery, right: SelectQuery, on: Callable[..., Any], required: bool,
-               default: object = None) -> SelectQuery:
+def build_join(left: SelectQuery, right: SelectQuery, on: Callable[..., Any], required: bool
+               ) -> SelectQuery:
     """``left`` joined with ``right`` on the condition ``on`` returns (given one proxy per
-    source of ``left``, then one for ``right``). ``default`` is the projection ``right`` has
-    without a ``select`` (a CTE's). Raises :class:`~linkgress.errors.QueryBuildError` for a
-    join that cannot be expressed."""
+    source of ``left``, then one for ``right``). Raises
+    :class:`~linkgress.errors.QueryBuildError` for a join that cannot be expressed."""
     _check_left(left)
-    plain = _joinable(right, default)
+    plain = _joinable(right)
     source = JoinSource(left.source, right.source, required)
     condition = as_expr(call_with_sources(on, (*query_sources(left), source), "join"))
     if condition.category not in ("bool", "any"):

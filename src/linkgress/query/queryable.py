@@ -217,22 +217,16 @@ class Queryable(RunnableQuery[T]):
         ``db.posts.join(db.users, lambda p, u: p.user_id == u.id)``. Later lambdas
         (``where``, ``select``, ``order_by``, ``group_by``, further joins) take one parameter
         per source; without ``select`` each row is a tuple of entities."""
-        return self._with(build_join(self._query, other._query, on, True,
-                                     other._default_projection()))
+        return self._with(build_join(self._query, other._query, on, True))
 
     def left_join(self, other: Queryable[Any], on: Callable[..., Any]) -> Queryable[Any]:
         """Like :meth:`join`, keeping rows without a match: ``other``'s entity and columns
         then read as None."""
-        return self._with(build_join(self._query, other._query, on, False,
-                                     other._default_projection()))
+        return self._with(build_join(self._query, other._query, on, False))
 
     def _linkgress_in(self, operand: Expr, negated: bool) -> Expr:
         """``operand.in_(this query)`` (see :meth:`~linkgress.query.expressions.Expr.in_`)."""
         return in_query(operand, self, negated)
-
-    def _default_projection(self) -> Projection | None:
-        """The projection this query has without ``select`` (a CTE's is its columns)."""
-        return None
 
     def union(self, other: Queryable[T]) -> CompoundQueryable[T]:
         """Rows of either query, without duplicates (``UNION``)."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from linkgress.query.ctes import Cte, CteSource
 from linkgress.query.expressions import (
     Between,
     BinaryOp,
@@ -37,15 +38,17 @@ from linkgress.query.proxies import (
 from linkgress.query.statements import Compound, DeleteStatement, SelectQuery, UpdateStatement
 from linkgress.query.subqueries import ExistsQuery, InQuery, ScalarQuery
 
-__all__ = ["WALKERS", "ShapeWalk", "shape_of", "shape_of_write", "walk_joins", "walk_projection"]
+__all__ = ["WALKERS", "ShapeWalk", "shape_of", "shape_of_write", "walk_cte", "walk_joins",
+           "walk_projection"]
 
 
 class ShapeWalk:
     """One walk over a statement: its key tokens, parameter values and numbers so far."""
 
-    __slots__ = ("key", "numbers", "params", "sources")
+    __slots__ = ("ctes", "key", "numbers", "params", "sources")
 
     def __init__(self) -> None:
+        self.ctes: set[int] = set()
         self.key: list[Any] = []
         self.params: list[Any] = []
         self.numbers: dict[int, int] = {}
@@ -206,13 +209,28 @@ def walk_projection(w: ShapeWalk, projection: Projection | None) -> None:
             walk_projection(w, item)
 
 
+def walk_cte(w: ShapeWalk, cte: Cte) -> None:
+    """Walk a CTE's definition the first time the statement meets it."""
+    if id(cte) in w.ctes:
+        w.key += ("cte", cte.name)
+        return
+    w.ctes.add(id(cte))
+    w.key.append(("CTE", cte.name, cte.materialized, cte.union, cte.recursive is None))
+    _walk_select(w, cte.anchor)
+    if cte.recursive is not None:
+        _walk_select(w, cte.recursive)
+
+
 def walk_joins(w: ShapeWalk, query: SelectQuery) -> None:
     """Walk the explicit joins of ``query`` (each: its source, its derived table, its ON)."""
     for join in query.joins:
         w.key.append(("J", join.subquery is None))
         w.source(join.source)
+        target = join.source.target
         if join.subquery is not None:
             _walk_select(w, join.subquery)
+        elif isinstance(target, CteSource):
+            walk_cte(w, target.cte)
         w.expr(join.on)
 
 
@@ -224,6 +242,8 @@ def _walk_select(w: ShapeWalk, query: SelectQuery) -> None:
                   where is None, projection is None, limit is None, offset is None,
                   having is None, aggregate is None))
     w.source(query.source)
+    if isinstance(query.source, CteSource):
+        walk_cte(w, query.source.cte)
     if query.joins:
         walk_joins(w, query)
     if where is not None:
