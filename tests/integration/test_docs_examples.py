@@ -21,7 +21,8 @@ def _blocks(page: Path) -> list[str]:
     return re.findall(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), flags=re.S)
 
 
-@pytest.mark.parametrize(("page", "min_steps"), [("querying.md", 8), ("mutations.md", 10)])
+@pytest.mark.parametrize(("page", "min_steps"), [("querying.md", 8), ("mutations.md", 10),
+                                                   ("joins.md", 8)])
 async def test_doc_examples_run(page: str, min_steps: int, routed_database: str) -> None:
     path = DOCS / page
     model, *steps = _blocks(path)
