@@ -133,7 +133,9 @@ class Queryable(RunnableQuery[T]):
                 return PlannedQueryable(self, plan, values)
         if self._group is not None:
             raise QueryBuildError("after group_by, filter groups with having(...)")
-        condition = as_expr(self._call(predicate, "where"))
+        query = self._query
+        condition = as_expr(self._call(predicate, "where") if query.joins
+                            else predicate(query.source.proxy()))
         if condition.category not in ("bool", "any"):
             raise QueryBuildError(f"where() needs a condition, got {condition.describe()}")
         if values is not None:

@@ -48,7 +48,7 @@ class ShapeWalk:
     __slots__ = ("ctes", "key", "numbers", "params", "sources")
 
     def __init__(self) -> None:
-        self.ctes: set[int] = set()
+        self.ctes: set[int] | None = None  # id(Cte) of the CTEs walked (made when needed)
         self.key: list[Any] = []
         self.params: list[Any] = []
         self.numbers: dict[int, int] = {}
@@ -211,7 +211,9 @@ def walk_projection(w: ShapeWalk, projection: Projection | None) -> None:
 
 def walk_cte(w: ShapeWalk, cte: Cte) -> None:
     """Walk a CTE's definition the first time the statement meets it."""
-    if id(cte) in w.ctes:
+    if w.ctes is None:
+        w.ctes = set()
+    elif id(cte) in w.ctes:
         w.key += ("cte", cte.name)
         return
     w.ctes.add(id(cte))
@@ -241,9 +243,10 @@ def _walk_select(w: ShapeWalk, query: SelectQuery) -> None:
     w.key.append(("Q", query.distinct, len(query.ordering), len(query.group_by),
                   where is None, projection is None, limit is None, offset is None,
                   having is None, aggregate is None))
-    w.source(query.source)
-    if isinstance(query.source, CteSource):
-        walk_cte(w, query.source.cte)
+    source = query.source
+    w.source(source)
+    if source.__class__ is CteSource:
+        walk_cte(w, source.cte)
     if query.joins:
         walk_joins(w, query)
     if where is not None:
