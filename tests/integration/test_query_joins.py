@@ -88,3 +88,11 @@ async def test_hostile_value_in_join_condition_stays_data(db: Journal) -> None:
         db.authors, lambda p, a: (p.author_id == a.id) & (a.username == hostile)).to_list()
     assert rows == []
     assert await db.authors.count() == 4
+
+
+async def test_navigation_from_a_left_joined_source_keeps_the_unmatched_rows(
+        db: Journal) -> None:
+    rows = await (db.authors.left_join(db.articles, lambda a, p: p.editor_id == a.id)
+                  .select(lambda a, p: (a.username, p.author.username))
+                  .order_by(lambda a, p: a.username).to_list())
+    assert rows == [("alice", "bob"), ("bob", "alice"), ("chloë", None), ("dan_100%", None)]

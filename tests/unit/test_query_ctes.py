@@ -120,3 +120,11 @@ def test_two_ctes_with_one_name_are_refused(db: Journal) -> None:
 def test_mistaken_ctes_fail_when_built(db: Journal, build: object, message: str) -> None:
     with pytest.raises(QueryBuildError, match=message):
         build(db)  # type: ignore[operator]
+
+
+def test_cte_column_names_from_dict_keys_are_quoted(db: Journal) -> None:
+    hostile = 'x") AS (SELECT 1); DROP TABLE articles; --'
+    text, _ = cte("keys", db.articles.select(lambda p: {hostile: p.id})).sql()
+    assert text.startswith('WITH "keys"("x"") AS (SELECT 1); DROP TABLE articles; --") AS (')
+    with pytest.raises(QueryBuildError, match="cte column name"):
+        cte("keys", db.articles.select(lambda p: {"": p.id}))

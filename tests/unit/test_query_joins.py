@@ -127,3 +127,15 @@ def test_join_shapes_share_one_cache_entry(db: Journal) -> None:
 def test_mistaken_joins_fail_when_built(db: Journal, build: object, message: str) -> None:
     with pytest.raises(QueryBuildError, match=message):
         build(db)  # type: ignore[operator]
+
+
+def test_required_navigation_from_a_left_joined_source_stays_a_left_join(db: Journal) -> None:
+    text, _ = (db.authors.left_join(db.articles, lambda a, p: p.editor_id == a.id)
+               .select(lambda a, p: p.author.username).sql())
+    assert text == (
+        'SELECT t2."username" FROM "public"."authors" AS t0 '
+        'LEFT JOIN "public"."articles" AS t1 ON (t1."editor_id" = t0."id") '
+        'LEFT JOIN "public"."authors" AS t2 ON t2."id" = t1."author_id"')
+    # ... and so does one behind an optional navigation
+    text, _ = db.remarks.select(lambda r: r.article.author.username).sql()
+    assert 'JOIN "public"."authors" AS t2' in text and "LEFT" not in text

@@ -148,7 +148,9 @@ class _Compiler:
             f"{alias}.{quote_ident(source.meta.column(r).name)} = "
             f"{parent}.{quote_ident(source.parent.meta.column(lc).name)}"
             for lc, r in zip(source.nav.local_columns, source.nav.remote_columns, strict=True))
-        join = "JOIN" if source.join_required else "LEFT JOIN"
+        # A required navigation from a row that may be missing (a left join) stays a LEFT
+        # JOIN: an inner join there would drop the rows the left join kept.
+        join = "JOIN" if source.always_present else "LEFT JOIN"
         scope = next(s for s in reversed(self.scopes) if s.root is root)
         scope.joins.append(f" {join} {_table(source)} AS {alias} ON {on}")
         return alias

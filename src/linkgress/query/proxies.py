@@ -135,6 +135,18 @@ class Source:
         """True when the reference is required (INNER JOIN), False for a LEFT JOIN."""
         return self.nav is not None and self.nav.required
 
+    @property
+    def always_present(self) -> bool:
+        """True when every row has this source: inner joins all the way up to the root (not
+        reached through a LEFT JOIN or an optional navigation)."""
+        source = self
+        while source.kind != "root":
+            if not source.join_required:
+                return False
+            assert source.parent is not None
+            source = source.parent
+        return True
+
     def __repr__(self) -> str:
         return f"Source({self.meta.name}, {self.kind})"
 

@@ -161,7 +161,7 @@ class _Generator:
         else:
             build = f"_set({self.name(source.meta.entity, 'e')}, " \
                     f"{self.entity_values(source, position)})"
-        if source.kind != "root" and not _always_joined(source):
+        if not source.always_present:
             columns = source.meta.columns
             key = source.meta.primary_key_attrs or tuple(c.attr for c in columns)
             index = start + [c.attr for c in columns].index(key[0])
@@ -174,15 +174,6 @@ def _plain_attributes(cls: type[Any], attrs: list[str]) -> bool:
     if cls.__setattr__ is not object.__setattr__:  # type: ignore[comparison-overlap]
         return False
     return not any(hasattr(type(getattr(cls, a, None)), "__set__") for a in attrs)
-
-
-def _always_joined(source: Source) -> bool:
-    while source.kind != "root":  # a navigation ("ref") or an explicit join ("join")
-        if not source.join_required:
-            return False
-        assert source.parent is not None
-        source = source.parent
-    return True
 
 
 def _new_entity(cls: type[Any], values: dict[str, Any]) -> Any:
