@@ -110,3 +110,18 @@ async def test_hostile_values_stay_data_and_hostile_names_are_refused(db: Journa
     with pytest.raises(QueryBuildError, match="cte name"):
         cte('x" AS (SELECT 1); DROP TABLE articles; --', db.articles)
     assert await db.articles.count() == 6
+
+
+async def test_update_filtered_through_a_cte(db: Journal) -> None:
+    class Undo(Exception):
+        pass
+
+    with pytest.raises(Undo):
+        async with db.transaction():
+            quiet = cte("quiet", db.articles.where(lambda p: p.views < 10))
+            changed = await db.articles.where(
+                lambda p: p.id.in_(quiet.select(lambda q: q.id))).update({"views": 10})
+            assert changed == 2  # "Second" (5) and "Ünïcödé ✓" (0)
+            assert await db.articles.where(lambda p: p.views < 10).count() == 0
+            raise Undo  # roll back
+    assert await db.articles.where(lambda p: p.views < 10).count() == 2

@@ -128,3 +128,21 @@ def test_cte_column_names_from_dict_keys_are_quoted(db: Journal) -> None:
     assert text.startswith('WITH "keys"("x"") AS (SELECT 1); DROP TABLE articles; --") AS (')
     with pytest.raises(QueryBuildError, match="cte column name"):
         cte("keys", db.articles.select(lambda p: {"": p.id}))
+
+
+def test_write_filtered_through_a_cte_carries_its_with_clause(db: Journal) -> None:
+    from linkgress.query.compiler import compile_write
+    from linkgress.query.shape import shape_of_write
+    from linkgress.query.statements import DeleteStatement
+
+    quiet = cte("quiet", db.articles.where(lambda p: p.views < 10))
+    statement = DeleteStatement(db.articles.where(
+        lambda p: p.id.in_(quiet.select(lambda q: q.id)))._query)
+    _, params, numbers = shape_of_write(statement)
+    text = compile_write(statement, numbers)
+    assert text == (
+        'DELETE FROM "public"."articles" AS t0 WHERE (t0."id") IN (WITH "quiet"('
+        f'{ARTICLE_NAMES}) AS (SELECT {article_columns("t3")} FROM "public"."articles" AS t3 '
+        'WHERE (t3."views" < $1)) SELECT t1."id" FROM "public"."articles" AS t1 WHERE '
+        '(t1."id" IN (SELECT t2."id" FROM "quiet" AS t2)))')
+    assert params == [10]

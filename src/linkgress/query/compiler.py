@@ -398,7 +398,7 @@ def compile_predicate(query: SelectQuery, numbers: dict[int, int]) -> str:
         c = _Compiler(numbers)
         scope, _ = c.push(query.source)
         predicate = c.expr(query.where)
-        if not scope.joins:
+        if not scope.joins and not c.definitions:  # CTEs need the subquery's WITH
             return predicate
     source = query.source
     pk = source.meta.primary_key
@@ -408,7 +408,7 @@ def compile_predicate(query: SelectQuery, numbers: dict[int, int]) -> str:
     sub = inner.select(query, lambda: ", ".join(
         f"{inner.aliases[id(source)]}.{k}" for k in keys))
     outer = ", ".join(f"{ROOT_ALIAS}.{k}" for k in keys)
-    return f"({outer}) IN ({sub})"
+    return f"({outer}) IN ({with_clause(inner.definitions)}{sub})"
 
 
 # --- UPDATE / DELETE ------------------------------------------------------------------------------
@@ -445,7 +445,7 @@ def compile_write(statement: UpdateStatement | DeleteStatement, numbers: dict[in
         raise QueryBuildError(
             f"{verb}() values and returning() cannot follow a reference navigation "
             "(u.user.name): filter through one with where(...) instead")
-    return text
+    return with_clause(c.definitions) + text
 
 
 # --- INSERT -------------------------------------------------------------------------------------
