@@ -78,3 +78,17 @@ async def test_hostile_values_in_subqueries_stay_data(db: Journal) -> None:
     assert await usernames(db.authors.where(lambda a: exists(db.articles.where(
         lambda p: (p.author_id == a.id) & (p.title == hostile))))) == []
     assert await db.articles.count() == 6
+
+
+async def test_correlated_subquery_over_the_same_table(db: Journal) -> None:
+    rows = await db.authors.select(lambda a: (
+        a.username,
+        db.authors.where(lambda b: b.score > a.score).count(),
+        db.authors.order_by(lambda b: b.score).where(lambda b: b.score > a.score)
+        .select(lambda b: b.username).first(),
+    )).order_by(lambda a: a.score).to_list()
+    assert rows == [("dan_100%", 3, "bob"), ("bob", 2, "chloë"), ("chloë", 1, "alice"),
+                    ("alice", 0, None)]
+    best = await usernames(db.authors.where(
+        lambda a: ~exists(db.authors.where(lambda b: b.score > a.score))))
+    assert best == ["alice"]

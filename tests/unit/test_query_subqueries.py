@@ -98,3 +98,14 @@ def test_other_coroutines_are_refused_not_bound(db: Journal) -> None:
 
     with pytest.raises(QueryBuildError, match="is a coroutine, not a value"):
         db.authors.select(lambda a: {"x": elsewhere()})
+
+
+def test_subquery_over_the_outer_table_gets_its_own_source(db: Journal) -> None:
+    text, _ = names(db.authors.where(
+        lambda a: exists(db.authors.where(lambda b: b.score > a.score))))
+    assert text == (f'SELECT t0."username" {AUTHORS} WHERE EXISTS (SELECT 1 FROM '
+                    '"public"."authors" AS t1 WHERE (t1."score" > t0."score"))')
+    text, _ = db.authors.select(lambda a: db.authors.order_by(lambda b: b.score).where(
+        lambda b: b.score > a.score).select(lambda b: b.username).first()).sql()
+    assert text == ('SELECT (SELECT t1."username" FROM "public"."authors" AS t1 WHERE '
+                    f'(t1."score" > t0."score") ORDER BY t1."score" LIMIT $1) {AUTHORS}')

@@ -31,7 +31,7 @@ from linkgress.query.lambdaplan import (
     plan_key,
 )
 from linkgress.query.projection import PEntity, Projection, PTuple
-from linkgress.query.proxies import GroupProxy, build_projection
+from linkgress.query.proxies import GroupProxy, Source, build_projection
 from linkgress.query.running import CacheEntry, Reader, RunnableQuery
 from linkgress.query.statements import (
     AGGREGATE,
@@ -61,6 +61,9 @@ R = TypeVar("R")
 
 # first() and single() bind these shared (immutable) parameters instead of making new ones.
 _LIMITS = {1: Param(1, None), 2: Param(2, None)}
+# id(source) -> how many lambdas over it are running now (lambdas run synchronously; a wrong
+# count from another thread costs at most a needless fresh source, see Queryable._nested).
+_RUNNING: dict[int, int] = {}
 _PLAN_LIMIT = 1024
 
 
@@ -97,13 +100,38 @@ class Queryable(RunnableQuery[T]):
 
     def _call(self, fn: Callable[..., Any], what: str) -> Any:
         """``fn`` called with what lambdas receive: the group after ``group_by``, else one
-        proxy per source (the root, then each joined query)."""
+        proxy per source (the root, then each joined query), marked as running meanwhile."""
         if self._group is not None:
             return fn(self._group)
         query = self._query
-        if query.joins:
-            return call_with_sources(fn, query_sources(query), what)
-        return fn(query.source.proxy())
+        sources = query_sources(query)
+        for source in sources:
+            _RUNNING[id(source)] = _RUNNING.get(id(source), 0) + 1
+        try:
+            if query.joins:
+                return call_with_sources(fn, sources, what)
+            return fn(query.source.proxy())
+        finally:
+            for source in sources:
+                left = _RUNNING.pop(id(source)) - 1
+                if left:
+                    _RUNNING[id(source)] = left
+
+    def _nested(self) -> bool:
+        """True for a table's query built inside a lambda over the same table (a subquery
+        such as ``exists(db.users.where(lambda v: v.boss_id == u.id))``): it needs a source of
+        its own, or its columns and the outer row's would be one and the same."""
+        return self._bare and bool(_RUNNING) and id(self._query.source) in _RUNNING
+
+    def _detached(self) -> Queryable[T]:
+        """This table's query over a new source (see :meth:`_nested`)."""
+        source = self._query.source
+        new: Queryable[T] = Queryable(self._context, SelectQuery(Source(source.model,
+                                                                        source.meta)),
+                                      cache=self._cache)
+        if self._primary:
+            new._primary = True
+        return new
 
     def _statement(self) -> SelectQuery:
         if self._group is not None and self._query.projection is None:
@@ -125,6 +153,8 @@ class Queryable(RunnableQuery[T]):
 
     def where(self, predicate: Callable[[Any], Any]) -> Queryable[T]:
         """Keep rows matching ``predicate``; several ``where`` calls are ANDed."""
+        if self._nested():
+            return self._detached().where(predicate)
         values = closure_values(predicate) if self._bare else None
         if values is not None:
             key = plan_key(predicate, values)
@@ -133,9 +163,7 @@ class Queryable(RunnableQuery[T]):
                 return PlannedQueryable(self, plan, values)
         if self._group is not None:
             raise QueryBuildError("after group_by, filter groups with having(...)")
-        query = self._query
-        condition = as_expr(self._call(predicate, "where") if query.joins
-                            else predicate(query.source.proxy()))
+        condition = as_expr(self._call(predicate, "where"))
         if condition.category not in ("bool", "any"):
             raise QueryBuildError(f"where() needs a condition, got {condition.describe()}")
         if values is not None:
@@ -152,6 +180,8 @@ class Queryable(RunnableQuery[T]):
         """Project each row: a dict (nested dicts allowed), a tuple, a dataclass or
         NamedTuple built from proxies, a single column, an entity (``p.user``) or a nested
         list (``u.posts.select(...).to_list()``)."""
+        if self._nested():
+            return self._detached().select(projection)
         shape = build_projection(self._call(projection, "select"))
         return self._with(replace_field(self._query, PROJECTION, shape))
 
@@ -160,6 +190,8 @@ class Queryable(RunnableQuery[T]):
         """Sort by ``key`` (replacing earlier sorting). ``key`` may return a tuple for several
         keys, or ``u.col.desc()`` / ``.asc(nulls="last")`` per key; ``nulls`` is ``"first"``
         or ``"last"``."""
+        if self._nested():
+            return self._detached().order_by(key, descending=descending, nulls=nulls)
         keys = orderings(self._call(key, "order_by"), descending, nulls)
         return self._with(replace_field(self._query, ORDERING, keys))
 
