@@ -61,9 +61,9 @@ R = TypeVar("R")
 
 # first() and single() bind these shared (immutable) parameters instead of making new ones.
 _LIMITS = {1: Param(1, None), 2: Param(2, None)}
-# id(source) -> how many lambdas over it are running now (lambdas run synchronously; a wrong
-# count from another thread costs at most a needless fresh source, see Queryable._nested).
-_RUNNING: dict[int, int] = {}
+# The root sources whose lambdas are running now, innermost last (lambdas run synchronously;
+# another thread's entry costs at most a needless fresh source, see Queryable._nested).
+_RUNNING: list[Source] = []
 _PLAN_LIMIT = 1024
 
 
@@ -104,24 +104,19 @@ class Queryable(RunnableQuery[T]):
         if self._group is not None:
             return fn(self._group)
         query = self._query
-        sources = query_sources(query)
-        for source in sources:
-            _RUNNING[id(source)] = _RUNNING.get(id(source), 0) + 1
+        _RUNNING.append(query.source)  # joined sources are new objects: never shared
         try:
             if query.joins:
-                return call_with_sources(fn, sources, what)
+                return call_with_sources(fn, query_sources(query), what)
             return fn(query.source.proxy())
         finally:
-            for source in sources:
-                left = _RUNNING.pop(id(source)) - 1
-                if left:
-                    _RUNNING[id(source)] = left
+            _RUNNING.pop()
 
     def _nested(self) -> bool:
         """True for a table's query built inside a lambda over the same table (a subquery
         such as ``exists(db.users.where(lambda v: v.boss_id == u.id))``): it needs a source of
         its own, or its columns and the outer row's would be one and the same."""
-        return self._bare and bool(_RUNNING) and id(self._query.source) in _RUNNING
+        return self._bare and bool(_RUNNING) and self._query.source in _RUNNING
 
     def _detached(self) -> Queryable[T]:
         """This table's query over a new source (see :meth:`_nested`)."""
