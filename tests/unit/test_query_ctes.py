@@ -146,3 +146,14 @@ def test_write_filtered_through_a_cte_carries_its_with_clause(db: Journal) -> No
         'WHERE (t3."views" < $1)) SELECT t1."id" FROM "public"."articles" AS t1 WHERE '
         '(t1."id" IN (SELECT t2."id" FROM "quiet" AS t2)))')
     assert params == [10]
+
+
+def test_rebuilt_recursive_cte_has_one_shape(db: Journal) -> None:
+    def build(name: str) -> object:
+        return recursive_cte(
+            "chain", db.authors.where(lambda a: a.username == name).select(
+                lambda a: {"id": a.id, "depth": 0}),
+            lambda t: db.articles.join(t, lambda p, c: p.editor_id == c.id).select(
+                lambda p, c: {"id": p.author_id, "depth": c.depth + 1}))._statement()
+    one, two = shape_of(build("a")), shape_of(build("b"))  # type: ignore[arg-type]
+    assert one[0] == two[0] and one[1][0] == "a" and two[1][0] == "b"

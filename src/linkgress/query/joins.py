@@ -36,7 +36,9 @@ class JoinSource(Source):
         super().__init__(target.model, target.meta, "join", parent)
         self.target = target
         self.required = required
-        self.token = (target.meta.entity, "join", "inner" if required else "left")
+        # target.token[0]: the entity, or ``dict`` for a CTE of dicts (whose entity class is
+        # made per cte() call and would defeat the compiled-query cache).
+        self.token = (target.token[0], "join", "inner" if required else "left")
 
     @property
     def join_required(self) -> bool:
