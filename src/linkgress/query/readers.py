@@ -63,6 +63,10 @@ class _Generator:
             # The common case, as statements: no helper call per row.
             self.functions.append(self.entity_function(name, projection.source, many))
             return name
+        if many and _entity_tuple(projection):  # a join's rows without select()
+            assert isinstance(projection, PTuple)
+            self.functions.append(self.entities_function(name, projection))
+            return name
         body = self.expression(projection, position)
         if many:
             self.functions.append(f"def {name}(rows):\n    return [{body} for r in rows]\n")
@@ -102,6 +106,31 @@ class _Generator:
         return (f"def {name}(rows):\n    out = list(_map(_new, _repeat({cls_name}, len(rows))))\n"
                 f"    for o, ({names}) in zip(out, rows):\n        o.__dict__ = {values}\n"
                 "    return out\n")
+
+    def entities_function(self, name: str, projection: PTuple) -> str:
+        """The source of ``_fN(rows)`` building a tuple of entities per row (one per joined
+        source) as statements: no call per entity; a missed left join's entity is None."""
+        lines: list[str] = []
+        position = 0
+        for k, item in enumerate(projection.items):
+            assert isinstance(item, PEntity)
+            source = item.source
+            columns = source.meta.columns
+            make = [f"o{k} = _new({self.name(source.meta.entity, 'e')})"] + [
+                f"o{k}.{c.attr} = {self.read(c, position + i, 'c')}"
+                for i, c in enumerate(columns)]
+            if not source.always_present:
+                key = source.meta.primary_key_attrs or (columns[0].attr,)
+                index = position + [c.attr for c in columns].index(key[0])
+                make = [f"if c{index} is None:", f"    o{k} = None", "else:",
+                        *(f"    {line}" for line in make)]
+            lines += make
+            position += len(columns)
+        unpack = "".join(f"c{i}, " for i in range(position))
+        body = "".join(f"        {line}\n" for line in lines)
+        row = "".join(f"o{k}, " for k in range(len(projection.items)))
+        return (f"def {name}(rows):\n    out = []\n    add = out.append\n"
+                f"    for {unpack}in rows:\n{body}        add(({row}))\n    return out\n")
 
     def expression(self, projection: Projection, position: list[int]) -> str:
         if isinstance(projection, PValue):
@@ -174,6 +203,14 @@ def _plain_attributes(cls: type[Any], attrs: list[str]) -> bool:
     if cls.__setattr__ is not object.__setattr__:  # type: ignore[comparison-overlap]
         return False
     return not any(hasattr(type(getattr(cls, a, None)), "__set__") for a in attrs)
+
+
+def _entity_tuple(projection: Projection) -> bool:
+    """True for a tuple of entities whose attributes are plainly assigned."""
+    return isinstance(projection, PTuple) and all(
+        isinstance(item, PEntity) and _plain_attributes(
+            item.source.meta.entity, [c.attr for c in item.source.meta.columns])
+        for item in projection.items)
 
 
 def _new_entity(cls: type[Any], values: dict[str, Any]) -> Any:
