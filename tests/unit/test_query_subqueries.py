@@ -109,3 +109,11 @@ def test_subquery_over_the_outer_table_gets_its_own_source(db: Journal) -> None:
         lambda b: b.score > a.score).select(lambda b: b.username).first()).sql()
     assert text == ('SELECT (SELECT t1."username" FROM "public"."authors" AS t1 WHERE '
                     f'(t1."score" > t0."score") ORDER BY t1."score" LIMIT $1) {AUTHORS}')
+
+
+def test_joined_subquery_over_the_outer_table_gets_its_own_source(db: Journal) -> None:
+    text, _ = names(db.authors.where(lambda a: exists(db.authors.join(
+        db.articles, lambda b, p: (p.author_id == b.id) & (b.score > a.score)))))
+    assert text.endswith(
+        'WHERE EXISTS (SELECT 1 FROM "public"."authors" AS t1 JOIN "public"."articles" AS t2 '
+        'ON ((t2."author_id" = t1."id") AND (t1."score" > t0."score")))')

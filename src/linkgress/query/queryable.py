@@ -246,11 +246,15 @@ class Queryable(RunnableQuery[T]):
         ``db.posts.join(db.users, lambda p, u: p.user_id == u.id)``. Later lambdas
         (``where``, ``select``, ``order_by``, ``group_by``, further joins) take one parameter
         per source; without ``select`` each row is a tuple of entities."""
+        if self._nested():
+            return self._detached().join(other, on)
         return self._with(build_join(self._query, other._query, on, True))
 
     def left_join(self, other: Queryable[Any], on: Callable[..., Any]) -> Queryable[Any]:
         """Like :meth:`join`, keeping rows without a match: ``other``'s entity and columns
         then read as None."""
+        if self._nested():
+            return self._detached().left_join(other, on)
         return self._with(build_join(self._query, other._query, on, False))
 
     def _linkgress_in(self, operand: Expr, negated: bool) -> Expr:
