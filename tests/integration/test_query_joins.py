@@ -96,3 +96,14 @@ async def test_navigation_from_a_left_joined_source_keeps_the_unmatched_rows(
                   .select(lambda a, p: (a.username, p.author.username))
                   .order_by(lambda a, p: a.username).to_list())
     assert rows == [("alice", "bob"), ("bob", "alice"), ("chloë", None), ("dan_100%", None)]
+
+
+async def test_stream_and_union_of_joined_queries(db: Journal) -> None:
+    joined = db.articles.join(db.authors, lambda p, a: p.author_id == a.id)
+    streamed = [(p.title, a.username) async for p, a in
+                joined.where(lambda p, a: a.username == "chloë").order_by(
+                    lambda p, a: p.title).stream()]
+    assert streamed == [("Zeta", "chloë"), ("Ünïcödé ✓", "chloë")]
+    names = joined.where(lambda p, a: p.views > 60).select(lambda p, a: a.username).union(
+        joined.where(lambda p, a: p.views == 20).select(lambda p, a: a.username))
+    assert sorted(await names.to_list()) == ["alice", "bob"]

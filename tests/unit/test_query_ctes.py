@@ -157,3 +157,15 @@ def test_rebuilt_recursive_cte_has_one_shape(db: Journal) -> None:
                 lambda p, c: {"id": p.author_id, "depth": c.depth + 1}))._statement()
     one, two = shape_of(build("a")), shape_of(build("b"))  # type: ignore[arg-type]
     assert one[0] == two[0] and one[1][0] == "a" and two[1][0] == "b"
+
+
+def test_cte_over_another_cte_defines_the_inner_one_first(db: Journal) -> None:
+    busy = cte("busy", db.articles.where(lambda p: p.views > 10))
+    busier = cte("busier", busy.where(lambda p: p.views > 50))
+    text, params = busier.select(lambda p: p.title).sql()
+    assert text == (
+        f'WITH "busy"({ARTICLE_NAMES}) AS (SELECT {article_columns("t2")} FROM '
+        '"public"."articles" AS t2 WHERE (t2."views" > $1)), '
+        f'"busier"({ARTICLE_NAMES}) AS (SELECT {article_columns("t1")} FROM "busy" AS t1 '
+        'WHERE (t1."views" > $2)) SELECT t0."title" FROM "busier" AS t0')
+    assert params == [10, 50]
