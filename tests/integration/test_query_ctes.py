@@ -125,3 +125,16 @@ async def test_update_filtered_through_a_cte(db: Journal) -> None:
             assert await db.articles.where(lambda p: p.views < 10).count() == 0
             raise Undo  # roll back
     assert await db.articles.where(lambda p: p.views < 10).count() == 2
+
+
+async def test_a_whole_row_of_a_cte_of_dicts_reads_as_a_dict(db: Journal) -> None:
+    stats = cte("stats", db.articles.group_by(lambda p: p.author_id).select(
+        lambda g: {"author_id": g.key, "views": g.sum(lambda p: p.views)}))
+    rows = await (db.authors.left_join(stats, lambda a, s: s.author_id == a.id)
+                  .select(lambda a, s: {"name": a.username, "stats": s})
+                  .order_by(lambda a, s: a.username).to_list())
+    alice_id = rows[0]["stats"]["author_id"]
+    assert rows[0] == {"name": "alice", "stats": {"author_id": alice_id, "views": 155}}
+    assert rows[3] == {"name": "dan_100%", "stats": None}
+    pairs = await db.authors.join(stats, lambda a, s: s.author_id == a.id).to_list()
+    assert sorted(s["views"] for _, s in pairs) == [15, 20, 155]

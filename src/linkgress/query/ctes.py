@@ -23,7 +23,7 @@ from linkgress.query.proxies import ColumnRef, Source
 from linkgress.query.statements import SelectQuery
 from linkgress.schema.quoting import quote_ident
 
-__all__ = ["Cte", "CteSource", "check_cte_name", "check_recursive_part", "cte_source"]
+__all__ = ["Cte", "CteRow", "CteSource", "check_cte_name", "check_recursive_part", "cte_source"]
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _MAX_IDENTIFIER_BYTES = 63
@@ -38,6 +38,11 @@ def check_cte_name(name: object, what: str = "cte name") -> str:
     if len(name) > _MAX_IDENTIFIER_BYTES:
         raise QueryBuildError(f"{what} {name!r} is longer than {_MAX_IDENTIFIER_BYTES} bytes")
     return name
+
+
+class CteRow:
+    """Base of the row class of a CTE of dicts (made per CTE, for messages and the model's
+    bookkeeping): never instantiated — such a row, selected whole, reads as a dict."""
 
 
 @dataclass(eq=False)
@@ -107,7 +112,8 @@ def cte_source(name: str, anchor: SelectQuery, materialized: bool | None) -> Cte
     elif isinstance(projection, PDict) and all(isinstance(p, PValue) for p in projection.items):
         values = [p.expr for p in projection.items if isinstance(p, PValue)]
         columns = tuple(_column(k, v) for k, v in zip(projection.keys, values, strict=True))
-        meta = EntityMeta(entity=type(name, (), {}), context_attr=name, schema="", table=name,
+        meta = EntityMeta(entity=type(name, (CteRow,), {}), context_attr=name, schema="",
+                          table=name,
                           columns=columns, primary_key=(), primary_key_name=None,
                           by_attr={c.attr: c for c in columns})
         categories = {k: v.category for k, v in zip(projection.keys, values, strict=True)}

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from linkgress.query.convert import EnumLookup, decoder_for
+from linkgress.query.ctes import CteRow
 from linkgress.query.projection import PDict, PEntity, PList, Projection, PTuple, PValue
 
 if TYPE_CHECKING:
@@ -59,7 +60,8 @@ class _Generator:
         position = [0]
         name = f"_f{len(self.functions)}_{len(self.namespace)}"
         self.namespace[name] = None  # reserve the name
-        if isinstance(projection, PEntity) and projection.source.kind == "root":
+        if (isinstance(projection, PEntity) and projection.source.kind == "root"
+                and not issubclass(projection.source.meta.entity, CteRow)):
             # The common case, as statements: no helper call per row.
             self.functions.append(self.entity_function(name, projection.source, many))
             return name
@@ -183,7 +185,9 @@ class _Generator:
     def entity(self, source: Source, position: list[int]) -> str:
         start = position[0]
         columns = source.meta.columns
-        if _plain_attributes(source.meta.entity, [c.attr for c in columns]):
+        if issubclass(source.meta.entity, CteRow):  # a CTE of dicts: its row is a dict
+            build = self.entity_values(source, position)
+        elif _plain_attributes(source.meta.entity, [c.attr for c in columns]):
             args = ", ".join(self.read(c, start + i) for i, c in enumerate(columns))
             position[0] += len(columns)
             build = f"{self.maker(source)}({args})"
@@ -208,7 +212,8 @@ def _plain_attributes(cls: type[Any], attrs: list[str]) -> bool:
 def _entity_tuple(projection: Projection) -> bool:
     """True for a tuple of entities whose attributes are plainly assigned."""
     return isinstance(projection, PTuple) and all(
-        isinstance(item, PEntity) and _plain_attributes(
+        isinstance(item, PEntity) and not issubclass(item.source.meta.entity, CteRow)
+        and _plain_attributes(
             item.source.meta.entity, [c.attr for c in item.source.meta.columns])
         for item in projection.items)
 
