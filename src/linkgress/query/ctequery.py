@@ -41,8 +41,8 @@ def cte(name: str, query: Queryable[Any], materialized: bool | None = None) -> Q
 
 
 def recursive_cte(name: str, anchor: Queryable[Any],
-                  recursive: Callable[[Queryable[Any]], Queryable[Any]], *,
-                  union: bool = False, materialized: bool | None = None) -> Queryable[Any]:
+                  recursive: Callable[[Queryable[Any]], Queryable[Any]], union: bool = False,
+                  materialized: bool | None = None) -> Queryable[Any]:
     """A recursive CTE: ``anchor``'s rows, then the rows ``recursive(self)`` adds from the
     rows found so far (``self`` is the CTE as a queryable, to join), until none is new:
     ``WITH RECURSIVE name AS (anchor UNION ALL recursive)`` (``union=True``: ``UNION``,
