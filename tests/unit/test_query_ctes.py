@@ -116,6 +116,8 @@ def test_two_ctes_with_one_name_are_refused(db: Journal) -> None:
      "anchor's keys"),
     (lambda db: recursive_cte("x", db.articles, lambda t: db.articles.join(
         t, lambda p, u: p.id == u.id)), "anchor's 6 column"),
+    (lambda db: recursive_cte("x", db.articles, db.articles), "lambda self: query"),
+    (lambda db: recursive_cte("x", db.articles, lambda t: t, "yes"), "union='yes'"),
 ])
 def test_mistaken_ctes_fail_when_built(db: Journal, build: object, message: str) -> None:
     with pytest.raises(QueryBuildError, match=message):

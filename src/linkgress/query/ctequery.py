@@ -48,6 +48,9 @@ def recursive_cte(name: str, anchor: Queryable[Any],
     ``WITH RECURSIVE name AS (anchor UNION ALL recursive)`` (``union=True``: ``UNION``,
     dropping duplicates). The recursive query must return rows shaped like the anchor's."""
     anchor = _queryable(anchor, "recursive_cte()")
+    if not callable(recursive) or not isinstance(union, bool):
+        raise QueryBuildError("recursive_cte(name, anchor, lambda self: query, union=False): "
+                              f"got {recursive!r} and union={union!r}")
     source = cte_source(name, anchor._query, materialized)
     part = _queryable(recursive(_over(anchor, source)), "recursive_cte()'s lambda")
     statement = part._statement()
