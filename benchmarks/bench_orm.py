@@ -11,6 +11,8 @@ Scenarios (the numbers of issue 6):
 7. 1,000 single-row updates and one bulk update (in one transaction)
 8. ``insert_many`` of 10,000 rows against raw ``copy_records_to_table`` (both COPY)
 9. load 1,000 rows as entities and save each (in one transaction)
+10. a join of 10,000 posts with their users (issue 15)
+11. a recursive CTE over a 10,000-row hierarchy (issue 15)
 
 and, after the timed scenarios, the memory 10,000 entities retain against 10,000 records
 (``tracemalloc``, median of 3).
@@ -49,11 +51,20 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
-from sqlalchemy import ForeignKey, String, insert, select, update
+from sqlalchemy import ForeignKey, String, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, selectinload
 
-from linkgress import DbContext, DbModelConfig, Entity, PgClient, column, text, varchar
+from linkgress import (
+    DbContext,
+    DbModelConfig,
+    Entity,
+    PgClient,
+    column,
+    recursive_cte,
+    text,
+    varchar,
+)
 from linkgress.testing import postgres_server, temporary_database
 
 USERS = 10_000
@@ -64,6 +75,8 @@ LOOKUPS = 2_000
 FILTERED = 500
 UPDATES = 1_000
 SAVED = 1_000
+JOINED_USERS = 1_000  # users 501..1,000 get posts too: 10,000 posts to join
+NODES = 10_000
 
 USER_COLUMNS = "id, username, email, score, active, created_at"
 POST_COLUMNS = "id, user_id, title, views, created_at"
@@ -99,10 +112,19 @@ class Signup(Entity):
     created_at: datetime = column(default_sql="now()")
 
 
+class Node(Entity):
+    """A hierarchy: node i's parent is i // 2 (node 1 is the root)."""
+
+    id: int
+    parent_id: int | None = column(references="Node", index=True)
+    name: str = column(text())
+
+
 class Bench(DbContext):
     users = DbContext.table(User)
     posts = DbContext.table(Post)
     signups = DbContext.table(Signup)
+    nodes = DbContext.table(Node)
 
     def setup_model(self, model: DbModelConfig) -> None:
         model.entity(User).has_many("posts", Post).with_foreign_key("user_id")
@@ -135,6 +157,13 @@ class SAPost(Base):
     views: Mapped[int] = mapped_column(server_default="0")
     created_at: Mapped[datetime] = mapped_column(server_default="now()")
     user: Mapped[SAUser] = relationship(back_populates="posts")
+
+
+class SANode(Base):
+    __tablename__ = "nodes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("nodes.id"))
+    name: Mapped[str]
 
 
 class SASignup(Base):
@@ -175,9 +204,12 @@ async def load_base_data(conn: asyncpg.Connection[Any]) -> None:
     await conn.copy_records_to_table(
         "posts", columns=["user_id", "title", "views"],
         records=[(u, f"post {p} of user {u}", (u * 31 + p * 17) % 100)
-                 for u in range(1, USERS_WITH_POSTS + 1) for p in range(POSTS_PER_USER)])
-    await conn.execute("VACUUM ANALYZE users")
-    await conn.execute("VACUUM ANALYZE posts")
+                 for u in range(1, JOINED_USERS + 1) for p in range(POSTS_PER_USER)])
+    await conn.copy_records_to_table(
+        "nodes", columns=["id", "parent_id", "name"],
+        records=[(i, i // 2 or None, f"node {i}") for i in range(1, NODES + 1)])
+    for table in ("users", "posts", "nodes"):
+        await conn.execute(f"VACUUM ANALYZE {table}")
 
 
 # --- implementations --------------------------------------------------------------------------
@@ -251,6 +283,23 @@ class Raw:
                     p["created_at"])
 
 
+    async def s10(self, _: Any) -> Any:
+        return await self.conn.fetch(JOIN_SQL)
+
+    async def s11(self, _: Any) -> Any:
+        return await self.conn.fetch(TREE_SQL)
+
+
+JOIN_SQL = (
+    "SELECT p.id, p.user_id, p.title, p.views, p.created_at, u.id, u.username, u.email, "
+    "u.score, u.active, u.created_at FROM posts AS p JOIN users AS u ON p.user_id = u.id")
+TREE_SQL = (
+    "WITH RECURSIVE tree(id, name, depth) AS ("
+    "SELECT id, name, 0 FROM nodes WHERE parent_id IS NULL UNION ALL "
+    "SELECT n.id, n.name, t.depth + 1 FROM nodes AS n JOIN tree AS t ON n.parent_id = t.id) "
+    "SELECT id, name, depth FROM tree")
+
+
 class RawPool(Raw):
     """Raw asyncpg, a pooled connection per statement (reads only)."""
 
@@ -320,6 +369,20 @@ class Linkgress:
                 post.views += 1
                 await db.posts.update(post)
 
+    async def s10(self, _: Any) -> Any:
+        db = self.db
+        return await db.posts.join(db.users, lambda p, u: p.user_id == u.id).to_list()
+
+    async def s11(self, _: Any) -> Any:
+        nodes = self.db.nodes
+        tree = recursive_cte(
+            "tree",
+            nodes.where(lambda n: n.parent_id == None).select(  # noqa: E711
+                lambda n: {"id": n.id, "name": n.name, "depth": 0}),
+            lambda t: nodes.join(t, lambda n, p: n.parent_id == p.id).select(
+                lambda n, p: {"id": n.id, "name": n.name, "depth": p.depth + 1}))
+        return await tree.to_list()
+
 
 class SQLAlchemy:
     name = "SQLAlchemy ORM"
@@ -384,6 +447,19 @@ class SQLAlchemy:
                 post.views += 1
                 await s.flush()
 
+    async def s10(self, _: Any) -> Any:
+        async with self.sessions() as s:
+            return (await s.execute(
+                select(SAPost, SAUser).join(SAUser, SAPost.user_id == SAUser.id))).all()
+
+    async def s11(self, _: Any) -> Any:
+        top = select(SANode.id, SANode.name, literal(0).label("depth")).where(
+            SANode.parent_id.is_(None)).cte("tree", recursive=True)
+        tree = top.union_all(select(SANode.id, SANode.name, top.c.depth + 1).join(
+            top, SANode.parent_id == top.c.id))
+        async with self.sessions() as s:
+            return (await s.execute(select(tree))).mappings().all()
+
 
 SCENARIOS = {
     1: f"{INSERTS:,} single-row inserts, one transaction",
@@ -395,6 +471,8 @@ SCENARIOS = {
     7: f"{UPDATES:,} single-row updates + 1 bulk update",
     8: f"insert_many of {INSERTS:,} rows (asyncpg: copy_records_to_table)",
     9: f"load {SAVED:,} rows and save each, one transaction",
+    10: f"join of {JOINED_USERS * POSTS_PER_USER:,} posts with their users",
+    11: f"recursive CTE over a {NODES:,}-row hierarchy",
 }
 
 

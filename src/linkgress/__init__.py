@@ -80,7 +80,7 @@ if TYPE_CHECKING:
         SchemaBuilder,
     )
     from linkgress.model.fluent import DbModelConfig
-    from linkgress.query import func, sql
+    from linkgress.query import cte, exists, func, recursive_cte, sql
     from linkgress.schema.manager import DbSchemaManager
     from linkgress.schema.operations import Operation
 
@@ -93,7 +93,10 @@ _LAZY = {
     "MigrationScaffold": "linkgress.migrations",
     "Operation": "linkgress.schema.operations",
     "SchemaBuilder": "linkgress.migrations",
+    "cte": "linkgress.query",
+    "exists": "linkgress.query",
     "func": "linkgress.query",
+    "recursive_cte": "linkgress.query",
     "sql": "linkgress.query",
 }
 
@@ -147,8 +150,10 @@ __all__ = [
     "bytea",
     "char",
     "column",
+    "cte",
     "date",
     "double_precision",
+    "exists",
     "func",
     "inet",
     "integer",
@@ -158,6 +163,7 @@ __all__ = [
     "numeric",
     "pg_type",
     "real",
+    "recursive_cte",
     "serial",
     "smallint",
     "smallserial",

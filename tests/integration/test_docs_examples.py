@@ -22,7 +22,7 @@ def _blocks(page: Path) -> list[str]:
 
 
 @pytest.mark.parametrize(("page", "min_steps"), [("querying.md", 8), ("mutations.md", 10),
-                                                    ("json-arrays.md", 6)])
+                                                    ("json-arrays.md", 6), ("joins.md", 8)])
 async def test_doc_examples_run(page: str, min_steps: int, routed_database: str) -> None:
     path = DOCS / page
     model, *steps = _blocks(path)

@@ -1,6 +1,7 @@
 """The ORM's query side, in floors; each module imports only the floors below it.
 
-1. Nodes — :mod:`~linkgress.query.categories` (what may be compared with what),
+1. Nodes — :mod:`~linkgress.query.awaitables` (unawaited coroutines),
+   :mod:`~linkgress.query.categories` (what may be compared with what),
    :mod:`~linkgress.query.extensions` (methods attached to expressions by category),
    :mod:`~linkgress.query.expressions` (expression nodes, ``Ordering``, the node registry),
    the typed operators of some categories — :mod:`~linkgress.query.jsonb`,
@@ -26,12 +27,18 @@
    :mod:`~linkgress.query.transaction`, :mod:`~linkgress.query.writeerrors`.
 
 Public names: :class:`Queryable`, :class:`DbTable`, :data:`func`, :func:`sql` (alias
-:func:`raw`) and the expression base class :class:`Expr`. Everything else is internal.
+:func:`raw`), :func:`exists`, :func:`cte`, :func:`recursive_cte` and the expression base
+class :class:`Expr`. Joins live in :mod:`~linkgress.query.joins`, subqueries in
+:mod:`~linkgress.query.subqueries`, CTE sources in :mod:`~linkgress.query.ctes` (floor 3,
+beside the statement values); ``cte()`` itself in :mod:`~linkgress.query.ctequery` (floor 5).
+Everything else is internal.
 """
 
 # The typed operators register their methods on import (see linkgress.query.extensions).
 from linkgress.query import arrays, flags, jsonb, search, windows  # noqa: F401
+from linkgress.query.ctequery import cte, recursive_cte
 from linkgress.query.expressions import Expr, Ordering
 from linkgress.query.functions import func, raw, sql
+from linkgress.query.subqueries import exists
 
-__all__ = ["Expr", "Ordering", "func", "raw", "sql"]
+__all__ = ["Expr", "Ordering", "cte", "exists", "func", "raw", "recursive_cte", "sql"]

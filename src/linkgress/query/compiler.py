@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from linkgress.errors import QueryBuildError
 from linkgress.query.arrays import AnyEq
+from linkgress.query.ctes import Cte, CteSource, cte_definition, with_clause
 from linkgress.query.expressions import (
     Between,
     BinaryOp,
@@ -33,6 +34,7 @@ from linkgress.query.expressions import (
     UnaryOp,
 )
 from linkgress.query.flags import FLAG_TESTS, FlagTest
+from linkgress.query.joins import Join
 from linkgress.query.jsonb import Cast, JsonGet
 from linkgress.query.projection import Projection, projection_columns
 from linkgress.query.proxies import (
@@ -52,6 +54,7 @@ from linkgress.query.statements import (
     SelectQuery,
     UpdateStatement,
 )
+from linkgress.query.subqueries import ExistsQuery, InQuery, ScalarQuery
 from linkgress.query.windows import Window
 from linkgress.schema.quoting import quote_ident, quote_qualified
 
@@ -95,14 +98,43 @@ class _Compiler:
         self.numbers = numbers
         self.aliases: dict[int, str] = {}
         self.scopes: list[_Scope] = []
+        self.next_alias = 0
+        self.shadowed: list[str | None] = []
+        self.ctes: dict[int, str] = {}  # id(Cte) -> its name, once registered
+        self.definitions: list[tuple[str, bool]] = []  # rendered CTEs, dependencies first
 
     # -- sources --
 
+    def new_alias(self) -> str:
+        alias = f"t{self.next_alias}"
+        self.next_alias += 1
+        return alias
+
     def push(self, root: Source) -> tuple[_Scope, str]:
-        alias = self.aliases[id(root)] = f"t{len(self.aliases)}"
+        # A subquery may read the same table object as an outer query (a joined filtered
+        # query, a union part): its alias shadows the outer one until pop().
+        self.shadowed.append(self.aliases.get(id(root)))
+        alias = self.aliases[id(root)] = self.new_alias()
         scope = _Scope(root)
         self.scopes.append(scope)
         return scope, alias
+
+    def pop(self) -> None:
+        scope = self.scopes.pop()
+        previous = self.shadowed.pop()
+        if previous is not None:
+            self.aliases[id(scope.root)] = previous
+
+    def join(self, scope: _Scope, join: Join) -> None:
+        """Append ``join`` (an explicit join) to ``scope``."""
+        alias = self.aliases[id(join.source)] = self.new_alias()
+        if join.subquery is None:
+            relation = self.relation(join.source.target)
+        else:
+            relation = f"({self.select(join.subquery)})"
+        on = self.expr(join.on)
+        verb = "JOIN" if join.source.required else "LEFT JOIN"
+        scope.joins.append(f" {verb} {relation} AS {alias} ON {on}")
 
     def alias(self, source: Source) -> str:
         root = source.scope_root
@@ -113,14 +145,18 @@ class _Compiler:
         alias = self.aliases.get(id(source))
         if alias is not None:
             return alias
-        assert source.parent is not None and source.nav is not None
+        if source.nav is None:
+            raise QueryBuildError(f"the joined {source.meta.name} is not part of this query")
+        assert source.parent is not None
         parent = self.alias(source.parent)
-        alias = self.aliases[id(source)] = f"t{len(self.aliases)}"
+        alias = self.aliases[id(source)] = self.new_alias()
         on = " AND ".join(
             f"{alias}.{quote_ident(source.meta.column(r).name)} = "
             f"{parent}.{quote_ident(source.parent.meta.column(lc).name)}"
             for lc, r in zip(source.nav.local_columns, source.nav.remote_columns, strict=True))
-        join = "JOIN" if source.join_required else "LEFT JOIN"
+        # A required navigation from a row that may be missing (a left join) stays a LEFT
+        # JOIN: an inner join there would drop the rows the left join kept.
+        join = "JOIN" if source.always_present else "LEFT JOIN"
         scope = next(s for s in reversed(self.scopes) if s.root is root)
         scope.joins.append(f" {join} {_table(source)} AS {alias} ON {on}")
         return alias
@@ -157,6 +193,8 @@ class _Compiler:
     def select(self, query: SelectQuery, columns: Callable[[], str] | None = None,
                paged: bool = True, ordered: bool = True) -> str:
         scope, alias = self.push(query.source)
+        for join in query.joins:
+            self.join(scope, join)
         select_list = (columns or (lambda: self.columns(query.projection, query.source)))()
         where = "" if query.where is None else f" WHERE {self.expr(query.where)}"
         group = "" if not query.group_by else " GROUP BY " + ", ".join(
@@ -165,9 +203,9 @@ class _Compiler:
         order = self.ordering(query.ordering) if ordered else ""
         page = self.page(query.limit, query.offset) if paged else ""
         lock = "" if query.lock is None else self.lock(query, scope)
-        self.scopes.pop()
+        self.pop()
         distinct = "DISTINCT " if query.distinct else ""
-        return (f"SELECT {distinct}{select_list} FROM {_table(query.source)} AS {alias}"
+        return (f"SELECT {distinct}{select_list} FROM {self.relation(query.source)} AS {alias}"
                 f"{''.join(scope.joins)}{where}{group}{having}{order}{page}{lock}")
 
     def lock(self, query: SelectQuery, scope: _Scope) -> str:
@@ -183,6 +221,25 @@ class _Compiler:
                 "reference such as p.user); lock the query's own rows with of=lambda x: x")
         return f" FOR {lock.strength}{of}" + ("" if lock.wait is None else f" {lock.wait}")
 
+    def relation(self, source: Source) -> str:
+        """What ``FROM`` names for ``source``: its table, or its CTE (registered)."""
+        if isinstance(source, CteSource):
+            self.register(source.cte)
+            return quote_ident(source.cte.name)
+        return _table(source)
+
+    def register(self, cte: Cte) -> None:
+        """Render ``cte`` into the ``WITH`` clause once (its own CTEs first)."""
+        if id(cte) in self.ctes:
+            return
+        if cte.name in self.ctes.values():
+            raise QueryBuildError(f"two different CTEs are named {cte.name!r} in one "
+                                  "statement: give each its own name")
+        self.ctes[id(cte)] = cte.name  # before the body: a recursive part reads itself
+        scopes, self.scopes = self.scopes, []  # a CTE cannot read the query using it
+        self.definitions.append(cte_definition(cte, self.select))
+        self.scopes = scopes
+
     def subquery(self, query: CollectionQuery, columns: Callable[[], str]) -> str:
         scope, alias = self.push(query.source)
         parent = self.alias(query.parent)
@@ -195,7 +252,7 @@ class _Compiler:
             conditions.append(self.expr(query.where_))
         order = self.ordering(query.ordering)
         page = self.page(query.limit_, query.offset_)
-        self.scopes.pop()
+        self.pop()
         return (f"SELECT {select_list} FROM {_table(query.source)} AS {alias}"
                 f"{''.join(scope.joins)} WHERE {' AND '.join(conditions)}{order}{page}")
 
@@ -322,6 +379,29 @@ RENDERERS: dict[type, Callable[[_Compiler, Any], str]] = {
 }
 
 
+def _count(c: _Compiler, query: SelectQuery) -> str:
+    if _wrapped(c, query):
+        return f"SELECT count(*) FROM ({c.select(query)}) AS q"
+    return c.select(query, lambda: "count(*)", ordered=False)
+
+
+def _render_exists_query(c: _Compiler, node: ExistsQuery) -> str:
+    return f"EXISTS ({c.select(node.query, lambda: '1', ordered=False)})"
+
+
+def _render_in_query(c: _Compiler, node: InQuery) -> str:
+    test = "NOT IN" if node.negated else "IN"
+    return f"({c.expr(node.operand)} {test} ({c.select(node.query)}))"
+
+
+def _render_scalar_query(c: _Compiler, node: ScalarQuery) -> str:
+    return f"({_count(c, node.query) if node.kind == 'count' else c.select(node.query)})"
+
+
+RENDERERS.update({ExistsQuery: _render_exists_query, InQuery: _render_in_query,
+                  ScalarQuery: _render_scalar_query})
+
+
 def _wrapped(c: _Compiler, query: SelectQuery) -> bool:
     return (query.distinct or bool(query.group_by) or query.limit is not None
             or query.offset is not None or query.lock is not None)
@@ -335,6 +415,11 @@ def compile_statement(query: SelectQuery | Compound, numbers: dict[int, int],
     :class:`~linkgress.errors.QueryBuildError` when the query uses a source it cannot reach.
     """
     c = _Compiler(numbers)
+    body = _compile(c, query, kind)
+    return with_clause(c.definitions) + body
+
+
+def _compile(c: _Compiler, query: SelectQuery | Compound, kind: str) -> str:
     if isinstance(query, Compound):
         if any(part.lock is not None for part in query.parts):
             raise QueryBuildError("for_update() / for_share() cannot lock the rows of a "
@@ -348,9 +433,7 @@ def compile_statement(query: SelectQuery | Compound, numbers: dict[int, int],
     if kind == "exists":
         return f"SELECT EXISTS ({c.select(query, lambda: '1', ordered=False)})"
     if kind == "count":
-        if _wrapped(c, query):
-            return f"SELECT count(*) FROM ({c.select(query)}) AS q"
-        return c.select(query, lambda: "count(*)", ordered=False)
+        return _count(c, query)
     assert query.aggregate is not None, kind
     aggregate = query.aggregate
     if _wrapped(c, query):
@@ -384,17 +467,17 @@ def compile_predicate(query: SelectQuery, numbers: dict[int, int]) -> str:
         c = _Compiler(numbers)
         scope, _ = c.push(query.source)
         predicate = c.expr(query.where)
-        if not scope.joins:
+        if not scope.joins and not c.definitions:  # CTEs need the subquery's WITH
             return predicate
     source = query.source
     pk = source.meta.primary_key
     keys = [quote_ident(n) for n in pk] if pk else ["ctid"]
     inner = _Compiler(numbers)
-    inner.aliases[0] = ROOT_ALIAS  # the outer table keeps t0; inner sources start at t1
+    inner.next_alias = 1  # the outer table keeps t0; inner sources start at t1
     sub = inner.select(query, lambda: ", ".join(
         f"{inner.aliases[id(source)]}.{k}" for k in keys))
     outer = ", ".join(f"{ROOT_ALIAS}.{k}" for k in keys)
-    return f"({outer}) IN ({sub})"
+    return f"({outer}) IN ({with_clause(inner.definitions)}{sub})"
 
 
 # --- UPDATE / DELETE ------------------------------------------------------------------------------
@@ -431,7 +514,7 @@ def compile_write(statement: UpdateStatement | DeleteStatement, numbers: dict[in
         raise QueryBuildError(
             f"{verb}() values and returning() cannot follow a reference navigation "
             "(u.user.name): filter through one with where(...) instead")
-    return text
+    return with_clause(c.definitions) + text
 
 
 # --- INSERT -------------------------------------------------------------------------------------

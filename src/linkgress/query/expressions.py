@@ -23,10 +23,12 @@ import enum
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from types import CoroutineType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from linkgress.errors import QueryBuildError
 from linkgress.model.entity import ColumnInfo
+from linkgress.query.awaitables import awaitable_expr
 from linkgress.query.categories import (
     ACCEPTS,
     FRACTIONAL,
@@ -216,6 +218,9 @@ class Expr:
 
     def in_(self, values: Iterable[Any]) -> Expr:
         """``= ANY($n)`` with the values bound as one array; an empty list matches nothing."""
+        subquery = getattr(type(values), "_linkgress_in", None)
+        if subquery is not None:  # a query of one column: ``IN (SELECT ...)``
+            return subquery(values, self, False)  # type: ignore[no-any-return]
         if isinstance(values, Expr) and values.category == "array":  # see query/arrays.py
             return extended(values, "any_eq")(self)  # type: ignore[no-any-return]
         if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
@@ -226,6 +231,9 @@ class Expr:
 
     def not_in(self, values: Iterable[Any]) -> Expr:
         """The negation of :meth:`in_` (an empty list matches every non-NULL row)."""
+        subquery = getattr(type(values), "_linkgress_in", None)
+        if subquery is not None:
+            return subquery(values, self, True)  # type: ignore[no-any-return]
         node = self.in_(values)
         assert isinstance(node, InArray)
         return InArray(node.operand, node.values, True)
@@ -275,6 +283,8 @@ class Expr:
     # -- operands -------------------------------------------------------------------------------
 
     def _operand(self, other: Any, op: str) -> Expr:
+        if type(other) is CoroutineType:  # an unawaited query.count(): a scalar subquery
+            other = awaitable_expr(other)
         if isinstance(other, Expr):
             if not compatible(self.category, other.category):
                 raise QueryBuildError(f"cannot use {op!r} between {self.describe()} "
@@ -338,6 +348,8 @@ def as_expr(value: Any) -> Expr:
     misuse = getattr(type(value), "_linkgress_misuse", None)
     if misuse is not None:
         raise QueryBuildError(misuse)
+    if type(value) is CoroutineType:
+        return awaitable_expr(value)  # type: ignore[no-any-return]
     category = "any" if value is None else PYTHON_CATEGORY.get(type(value), "any")
     if isinstance(value, enum.Enum):
         value = value.value

@@ -109,7 +109,7 @@ class Source:
     def scope_root(self) -> Source:
         """The root source this one is joined to (itself for a root)."""
         source = self
-        while source.kind == "ref":
+        while source.kind != "root":  # "ref" (a navigation) or "join" (an explicit join)
             assert source.parent is not None
             source = source.parent
         return source
@@ -134,6 +134,18 @@ class Source:
     def join_required(self) -> bool:
         """True when the reference is required (INNER JOIN), False for a LEFT JOIN."""
         return self.nav is not None and self.nav.required
+
+    @property
+    def always_present(self) -> bool:
+        """True when every row has this source: inner joins all the way up to the root (not
+        reached through a LEFT JOIN or an optional navigation)."""
+        source = self
+        while source.kind != "root":
+            if not source.join_required:
+                return False
+            assert source.parent is not None
+            source = source.parent
+        return True
 
     def __repr__(self) -> str:
         return f"Source({self.meta.name}, {self.kind})"
@@ -336,10 +348,10 @@ class GroupProxy:
     key lambda returned) and aggregates over the group's rows: ``g.count()``,
     ``g.sum(lambda x: x.views)``, ``g.min``, ``g.max``, ``g.avg``."""
 
-    __slots__ = ("_source", "key")
+    __slots__ = ("_sources", "key")
 
-    def __init__(self, source: Source, key: Any) -> None:
-        self._source = source
+    def __init__(self, source: Source, key: Any, joined: tuple[Source, ...] = ()) -> None:
+        self._sources = (source, *joined)  # after join(): one lambda parameter per source
         self.key = key
 
     def __getattr__(self, name: str) -> Any:
@@ -347,7 +359,7 @@ class GroupProxy:
                               "g.min(...), g.max(...) or g.avg(...)")
 
     def _value(self, selector: Callable[[Any], Any]) -> Expr:
-        return as_expr(selector(self._source.proxy()))
+        return as_expr(selector(*[source.proxy() for source in self._sources]))
 
     def count(self, selector: Callable[[Any], Any] | None = None, *,
               distinct: bool = False) -> Expr:

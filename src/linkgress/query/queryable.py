@@ -21,7 +21,8 @@ from linkgress.errors import MultipleResultsError, NoResultError, QueryBuildErro
 from linkgress.query import session
 from linkgress.query.categories import check_nulls
 from linkgress.query.compound import CompoundQueryable
-from linkgress.query.expressions import Param, as_expr, orderings, page_param
+from linkgress.query.expressions import Expr, Param, as_expr, orderings, page_param
+from linkgress.query.joins import build_join, call_with_sources, query_sources
 from linkgress.query.lambdaplan import (
     LambdaPlan,
     closure_values,
@@ -30,8 +31,8 @@ from linkgress.query.lambdaplan import (
     plan_key,
 )
 from linkgress.query.locks import row_lock
-from linkgress.query.projection import PEntity, Projection
-from linkgress.query.proxies import GroupProxy, build_projection
+from linkgress.query.projection import PEntity, Projection, PTuple
+from linkgress.query.proxies import GroupProxy, Source, build_projection
 from linkgress.query.running import CacheEntry, Reader, RunnableQuery
 from linkgress.query.statements import (
     AGGREGATE,
@@ -49,6 +50,7 @@ from linkgress.query.statements import (
     is_bare,
     replace_field,
 )
+from linkgress.query.subqueries import SCALAR_SUBQUERIES, in_query
 from linkgress.query.updates import DeleteQuery, UpdateQuery
 
 if TYPE_CHECKING:
@@ -61,6 +63,9 @@ R = TypeVar("R")
 
 # first() and single() bind these shared (immutable) parameters instead of making new ones.
 _LIMITS = {1: Param(1, None), 2: Param(2, None)}
+# The root sources whose lambdas are running now, innermost last (lambdas run synchronously;
+# another thread's entry costs at most a needless fresh source, see Queryable._nested).
+_RUNNING: list[Source] = []
 _PLAN_LIMIT = 1024
 
 
@@ -97,23 +102,58 @@ class Queryable(RunnableQuery[T]):
             new._locked = query.lock.strength
         return new
 
-    def _arg(self) -> Any:
-        return self._group if self._group is not None else self._query.source.proxy()
+    def _call(self, fn: Callable[..., Any], what: str) -> Any:
+        """``fn`` called with what lambdas receive: the group after ``group_by``, else one
+        proxy per source (the root, then each joined query), marked as running meanwhile."""
+        if self._group is not None:
+            return fn(self._group)
+        query = self._query
+        _RUNNING.append(query.source)  # joined sources are new objects: never shared
+        try:
+            if query.joins:
+                return call_with_sources(fn, query_sources(query), what)
+            return fn(query.source.proxy())
+        finally:
+            _RUNNING.pop()
+
+    def _nested(self) -> bool:
+        """True for a table's query built inside a lambda over the same table (a subquery
+        such as ``exists(db.users.where(lambda v: v.boss_id == u.id))``): it needs a source of
+        its own, or its columns and the outer row's would be one and the same."""
+        return self._bare and bool(_RUNNING) and self._query.source in _RUNNING
+
+    def _detached(self) -> Queryable[T]:
+        """This table's query over a new source (see :meth:`_nested`)."""
+        source = self._query.source
+        new: Queryable[T] = Queryable(self._context, SelectQuery(Source(source.model,
+                                                                        source.meta)),
+                                      cache=self._cache)
+        if self._primary:
+            new._primary = True
+        return new
 
     def _statement(self) -> SelectQuery:
         if self._group is not None and self._query.projection is None:
             raise QueryBuildError("a grouped query needs a select(lambda g: {...}) "
                                   "(the key and aggregates to return)")
+        if self._query.joins and self._query.projection is None:
+            return replace_field(self._query, PROJECTION, self._projection())
         return self._query
 
     def _projection(self) -> Projection:
         projection = self._query.projection
-        return PEntity(self._query.source) if projection is None else projection
+        if projection is not None:
+            return projection
+        if self._query.joins:  # without select(): a tuple of the entities, one per source
+            return PTuple(tuple(PEntity(s) for s in query_sources(self._query)))
+        return PEntity(self._query.source)
 
     # -- builders ---------------------------------------------------------------------------
 
     def where(self, predicate: Callable[[Any], Any]) -> Queryable[T]:
         """Keep rows matching ``predicate``; several ``where`` calls are ANDed."""
+        if self._nested():
+            return self._detached().where(predicate)
         values = closure_values(predicate) if self._bare else None
         if values is not None:
             key = plan_key(predicate, values)
@@ -122,7 +162,7 @@ class Queryable(RunnableQuery[T]):
                 return PlannedQueryable(self, plan, values)
         if self._group is not None:
             raise QueryBuildError("after group_by, filter groups with having(...)")
-        condition = as_expr(predicate(self._query.source.proxy()))
+        condition = as_expr(self._call(predicate, "where"))
         if condition.category not in ("bool", "any"):
             raise QueryBuildError(f"where() needs a condition, got {condition.describe()}")
         if values is not None:
@@ -139,7 +179,9 @@ class Queryable(RunnableQuery[T]):
         """Project each row: a dict (nested dicts allowed), a tuple, a dataclass or
         NamedTuple built from proxies, a single column, an entity (``p.user``) or a nested
         list (``u.posts.select(...).to_list()``)."""
-        shape = build_projection(projection(self._arg()))
+        if self._nested():
+            return self._detached().select(projection)
+        shape = build_projection(self._call(projection, "select"))
         return self._with(replace_field(self._query, PROJECTION, shape))
 
     def order_by(self, key: Callable[[Any], Any], *, descending: bool = False,
@@ -147,7 +189,9 @@ class Queryable(RunnableQuery[T]):
         """Sort by ``key`` (replacing earlier sorting). ``key`` may return a tuple for several
         keys, or ``u.col.desc()`` / ``.asc(nulls="last")`` per key; ``nulls`` is ``"first"``
         or ``"last"``."""
-        keys = orderings(key(self._arg()), descending, nulls)
+        if self._nested():
+            return self._detached().order_by(key, descending=descending, nulls=nulls)
+        keys = orderings(self._call(key, "order_by"), descending, nulls)
         return self._with(replace_field(self._query, ORDERING, keys))
 
     def order_by_descending(self, key: Callable[[Any], Any], *,
@@ -158,7 +202,7 @@ class Queryable(RunnableQuery[T]):
     def then_by(self, key: Callable[[Any], Any], *, descending: bool = False,
                 nulls: str | None = None) -> Queryable[T]:
         """Add sort keys after the current ones."""
-        extra = orderings(key(self._arg()), descending, nulls)
+        extra = orderings(self._call(key, "then_by"), descending, nulls)
         return self._with(replace_field(self._query, ORDERING, self._query.ordering + extra))
 
     def then_by_descending(self, key: Callable[[Any], Any], *,
@@ -184,11 +228,11 @@ class Queryable(RunnableQuery[T]):
         ``g.sum(lambda x: ...)``, ``g.min``, ``g.max``, ``g.avg``. End with ``select``."""
         if self._group is not None:
             raise QueryBuildError("group_by() was already called on this query")
-        value = key(self._query.source.proxy())
+        value = self._call(key, "group_by")
         items = (tuple(value.values()) if isinstance(value, dict)
                  else value if isinstance(value, tuple) else (value,))
         exprs = tuple(as_expr(v) for v in items)
-        group = GroupProxy(self._query.source, value)
+        group = GroupProxy(self._query.source, value, query_sources(self._query)[1:])
         unordered = replace_field(self._query, ORDERING, ())
         return self._with(replace_field(unordered, GROUP_BY, exprs), group)
 
@@ -200,6 +244,26 @@ class Queryable(RunnableQuery[T]):
         current = self._query.having
         return self._with(replace_field(self._query, HAVING, condition if current is None
                                   else current & condition))
+
+    def join(self, other: Queryable[Any], on: Callable[..., Any]) -> Queryable[Any]:
+        """Inner join with ``other`` (a table, a filtered query or a CTE) where ``on`` holds:
+        ``db.posts.join(db.users, lambda p, u: p.user_id == u.id)``. Later lambdas
+        (``where``, ``select``, ``order_by``, ``group_by``, further joins) take one parameter
+        per source; without ``select`` each row is a tuple of entities."""
+        if self._nested():
+            return self._detached().join(other, on)
+        return self._with(build_join(self._query, other._query, on, True))
+
+    def left_join(self, other: Queryable[Any], on: Callable[..., Any]) -> Queryable[Any]:
+        """Like :meth:`join`, keeping rows without a match: ``other``'s entity and columns
+        then read as None."""
+        if self._nested():
+            return self._detached().left_join(other, on)
+        return self._with(build_join(self._query, other._query, on, False))
+
+    def _linkgress_in(self, operand: Expr, negated: bool) -> Expr:
+        """``operand.in_(this query)`` (see :meth:`~linkgress.query.expressions.Expr.in_`)."""
+        return in_query(operand, self, negated)
 
     def union(self, other: Queryable[T]) -> CompoundQueryable[T]:
         """Rows of either query, without duplicates (``UNION``)."""
@@ -252,7 +316,8 @@ class Queryable(RunnableQuery[T]):
 
     async def first(self) -> T:
         """The first row; raises :class:`~linkgress.errors.NoResultError` when there is
-        none."""
+        none. Unawaited inside another query's ``select``, a query of one column is a scalar
+        subquery (NULL when it finds no row)."""
         sql, reader, params = self._prepare_limited(1)
         row = await self._read(session.fetchrow, sql, params)
         if row is None:
@@ -292,7 +357,7 @@ class Queryable(RunnableQuery[T]):
     async def _aggregate(self, kind: str, selector: Callable[[Any], Any]) -> Any:
         if self._group is not None:
             raise QueryBuildError(f"{kind}() on a grouped query: use g.{kind}() in select")
-        value = as_expr(selector(self._query.source.proxy()))
+        value = as_expr(self._call(selector, kind))
         sql, _, params = self._prepare(kind, replace_field(self._statement(), AGGREGATE, value))
         return await self._read(session.fetchval, sql, params)
 
@@ -321,14 +386,24 @@ class Queryable(RunnableQuery[T]):
         one with expressions (``lambda u: {"score": u.score + 1}``), or an entity (its set
         fields, by primary key). Await the result for the affected row count, or call
         ``.returning(...)``."""
+        self._check_writable("update")
         return UpdateQuery(self._context, self._cache, self._statement(), values,
                            table=self._bare)
 
     def delete(self, entity: T | None = None) -> DeleteQuery[T]:
         """Delete the matching rows — or, given an entity, its row by primary key (within
         this query's filter). Await the result for the count, or ``.returning(...)``."""
+        self._check_writable("delete")
         return DeleteQuery(self._context, self._cache, self._statement(), entity)
 
+    def _check_writable(self, verb: str) -> None:
+        if self._query.joins:
+            raise QueryBuildError(f"{verb}() on a joined query: filter the table with "
+                                  "where(... .in_(joined query)) instead")
+
+
+# Unawaited inside a projection, ``query.first()`` is a scalar subquery.
+SCALAR_SUBQUERIES[Queryable.first.__code__] = "first"
 
 # (kind, limit or None, steps) -> (cache entry, recipe: per parameter, a value index or -1 and
 # a value)

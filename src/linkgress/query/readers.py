@@ -14,8 +14,8 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from linkgress.query.convert import EnumLookup, decoder_for
+from linkgress.query.ctes import CteRow
 from linkgress.query.projection import PDict, PEntity, PList, Projection, PTuple, PValue
-from linkgress.query.proxies import ColumnRef
 
 if TYPE_CHECKING:
     from linkgress.model.meta import ColumnMeta
@@ -60,9 +60,14 @@ class _Generator:
         position = [0]
         name = f"_f{len(self.functions)}_{len(self.namespace)}"
         self.namespace[name] = None  # reserve the name
-        if isinstance(projection, PEntity) and projection.source.kind == "root":
+        if (isinstance(projection, PEntity) and projection.source.kind == "root"
+                and not issubclass(projection.source.meta.entity, CteRow)):
             # The common case, as statements: no helper call per row.
             self.functions.append(self.entity_function(name, projection.source, many))
+            return name
+        if many and _entity_tuple(projection):  # a join's rows without select()
+            assert isinstance(projection, PTuple)
+            self.functions.append(self.entities_function(name, projection))
             return name
         body = self.expression(projection, position)
         if many:
@@ -104,12 +109,37 @@ class _Generator:
                 f"    for o, ({names}) in zip(out, rows):\n        o.__dict__ = {values}\n"
                 "    return out\n")
 
+    def entities_function(self, name: str, projection: PTuple) -> str:
+        """The source of ``_fN(rows)`` building a tuple of entities per row (one per joined
+        source) as statements: no call per entity; a missed left join's entity is None."""
+        lines: list[str] = []
+        position = 0
+        for k, item in enumerate(projection.items):
+            assert isinstance(item, PEntity)
+            source = item.source
+            columns = source.meta.columns
+            make = [f"o{k} = _new({self.name(source.meta.entity, 'e')})"] + [
+                f"o{k}.{c.attr} = {self.read(c, position + i, 'c')}"
+                for i, c in enumerate(columns)]
+            if not source.always_present:
+                key = source.meta.primary_key_attrs or (columns[0].attr,)
+                index = position + [c.attr for c in columns].index(key[0])
+                make = [f"if c{index} is None:", f"    o{k} = None", "else:",
+                        *(f"    {line}" for line in make)]
+            lines += make
+            position += len(columns)
+        unpack = "".join(f"c{i}, " for i in range(position))
+        body = "".join(f"        {line}\n" for line in lines)
+        row = "".join(f"o{k}, " for k in range(len(projection.items)))
+        return (f"def {name}(rows):\n    out = []\n    add = out.append\n"
+                f"    for {unpack}in rows:\n{body}        add(({row}))\n    return out\n")
+
     def expression(self, projection: Projection, position: list[int]) -> str:
         if isinstance(projection, PValue):
             index = position[0]
             position[0] += 1
             expr = projection.expr
-            if isinstance(expr, ColumnRef):
+            if expr.meta is not None:  # a column, or a scalar subquery of one: read as it is
                 return self.read(expr.meta, index)
             if expr.category == "json":  # an extraction (o.data["k"]) reads back decoded
                 return f"(_loads(r[{index}]) if r[{index}].__class__ is str else r[{index}])"
@@ -158,14 +188,16 @@ class _Generator:
     def entity(self, source: Source, position: list[int]) -> str:
         start = position[0]
         columns = source.meta.columns
-        if _plain_attributes(source.meta.entity, [c.attr for c in columns]):
+        if issubclass(source.meta.entity, CteRow):  # a CTE of dicts: its row is a dict
+            build = self.entity_values(source, position)
+        elif _plain_attributes(source.meta.entity, [c.attr for c in columns]):
             args = ", ".join(self.read(c, start + i) for i, c in enumerate(columns))
             position[0] += len(columns)
             build = f"{self.maker(source)}({args})"
         else:
             build = f"_set({self.name(source.meta.entity, 'e')}, " \
                     f"{self.entity_values(source, position)})"
-        if source.kind == "ref" and not _always_joined(source):
+        if not source.always_present:
             columns = source.meta.columns
             key = source.meta.primary_key_attrs or tuple(c.attr for c in columns)
             index = start + [c.attr for c in columns].index(key[0])
@@ -180,13 +212,13 @@ def _plain_attributes(cls: type[Any], attrs: list[str]) -> bool:
     return not any(hasattr(type(getattr(cls, a, None)), "__set__") for a in attrs)
 
 
-def _always_joined(source: Source) -> bool:
-    while source.kind == "ref":
-        if not source.join_required:
-            return False
-        assert source.parent is not None
-        source = source.parent
-    return True
+def _entity_tuple(projection: Projection) -> bool:
+    """True for a tuple of entities whose attributes are plainly assigned."""
+    return isinstance(projection, PTuple) and all(
+        isinstance(item, PEntity) and not issubclass(item.source.meta.entity, CteRow)
+        and _plain_attributes(
+            item.source.meta.entity, [c.attr for c in item.source.meta.columns])
+        for item in projection.items)
 
 
 def _new_entity(cls: type[Any], values: dict[str, Any]) -> Any:

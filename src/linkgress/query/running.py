@@ -23,6 +23,7 @@ from linkgress.query.projection import Projection
 from linkgress.query.readers import build_row_reader, build_rows_reader
 from linkgress.query.shape import shape_of
 from linkgress.query.statements import Compound, SelectQuery
+from linkgress.query.subqueries import SCALAR_SUBQUERIES
 
 if TYPE_CHECKING:
     from linkgress.scope import QueryContext, QueryScope
@@ -148,7 +149,8 @@ class RunnableQuery(Generic[T]):
             gc.enable()
 
     async def count(self) -> int:
-        """The number of rows the query returns."""
+        """The number of rows the query returns. Unawaited inside another query's
+        ``select``, a scalar subquery (its lambdas may read the outer row)."""
         sql, _, params = self._prepare("count")
         return int(await self._read(session.fetchval, sql, params))
 
@@ -173,3 +175,6 @@ class RunnableQuery(Generic[T]):
                 yield reader(row)
         finally:
             await rows.aclose()  # give the cursor's connection back when the loop is left
+
+
+SCALAR_SUBQUERIES[RunnableQuery.count.__code__] = "count"

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from linkgress.query.arrays import AnyEq
+from linkgress.query.ctes import Cte, CteSource
 from linkgress.query.expressions import (
     Between,
     BinaryOp,
@@ -44,17 +45,20 @@ from linkgress.query.statements import (
     SelectQuery,
     UpdateStatement,
 )
+from linkgress.query.subqueries import ExistsQuery, InQuery, ScalarQuery
 from linkgress.query.windows import Window
 
-__all__ = ["WALKERS", "ShapeWalk", "shape_of", "shape_of_write", "walk_projection"]
+__all__ = ["WALKERS", "ShapeWalk", "shape_of", "shape_of_write", "walk_cte", "walk_joins",
+           "walk_projection"]
 
 
 class ShapeWalk:
     """One walk over a statement: its key tokens, parameter values and numbers so far."""
 
-    __slots__ = ("key", "numbers", "params", "sources")
+    __slots__ = ("ctes", "key", "numbers", "params", "sources")
 
     def __init__(self) -> None:
+        self.ctes: set[int] | None = None  # id(Cte) of the CTEs walked (made when needed)
         self.key: list[Any] = []
         self.params: list[Any] = []
         self.numbers: dict[int, int] = {}
@@ -253,6 +257,33 @@ def walk_projection(w: ShapeWalk, projection: Projection | None) -> None:
             walk_projection(w, item)
 
 
+def walk_cte(w: ShapeWalk, cte: Cte) -> None:
+    """Walk a CTE's definition the first time the statement meets it."""
+    if w.ctes is None:
+        w.ctes = set()
+    elif id(cte) in w.ctes:
+        w.key += ("cte", cte.name)
+        return
+    w.ctes.add(id(cte))
+    w.key.append(("CTE", cte.name, cte.materialized, cte.union, cte.recursive is None))
+    _walk_select(w, cte.anchor)
+    if cte.recursive is not None:
+        _walk_select(w, cte.recursive)
+
+
+def walk_joins(w: ShapeWalk, query: SelectQuery) -> None:
+    """Walk the explicit joins of ``query`` (each: its source, its derived table, its ON)."""
+    for join in query.joins:
+        w.key.append(("J", join.subquery is None))
+        w.source(join.source)
+        target = join.source.target
+        if join.subquery is not None:
+            _walk_select(w, join.subquery)
+        elif isinstance(target, CteSource):
+            walk_cte(w, target.cte)
+        w.expr(join.on)
+
+
 def _walk_select(w: ShapeWalk, query: SelectQuery) -> None:
     where, projection, limit, offset = query.where, query.projection, query.limit, query.offset
     having, aggregate = query.having, query.aggregate
@@ -260,7 +291,12 @@ def _walk_select(w: ShapeWalk, query: SelectQuery) -> None:
     w.key.append(("Q", query.distinct, len(query.ordering), len(query.group_by),
                   where is None, projection is None, limit is None, offset is None,
                   having is None, aggregate is None))
-    w.source(query.source)
+    source = query.source
+    w.source(source)
+    if source.__class__ is CteSource:
+        walk_cte(w, source.cte)
+    if query.joins:
+        walk_joins(w, query)
     if where is not None:
         w.expr(where)
     if projection is not None:
@@ -285,6 +321,26 @@ def _walk_lock(w: ShapeWalk, lock: RowLock) -> None:
     w.key.append(("K", lock.strength, lock.wait, len(lock.of)))
     for source in lock.of:
         w.source(source)
+
+
+def _walk_exists_query(w: ShapeWalk, node: ExistsQuery) -> None:
+    w.key.append("XE")
+    _walk_select(w, node.query)
+
+
+def _walk_in_query(w: ShapeWalk, node: InQuery) -> None:
+    w.key += ("XI", node.negated)
+    w.expr(node.operand)
+    _walk_select(w, node.query)
+
+
+def _walk_scalar_query(w: ShapeWalk, node: ScalarQuery) -> None:
+    w.key += ("XS", node.kind)
+    _walk_select(w, node.query)
+
+
+WALKERS.update({ExistsQuery: _walk_exists_query, InQuery: _walk_in_query,
+                ScalarQuery: _walk_scalar_query})
 
 
 def shape_of(query: SelectQuery | Compound, kind: str = "rows"

@@ -21,6 +21,7 @@ from linkgress.query.projection import Projection
 
 if TYPE_CHECKING:
     from linkgress.model.meta import EntityMeta
+    from linkgress.query.joins import Join
     from linkgress.query.proxies import ColumnRef, Source
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "DISTINCT",
     "GROUP_BY",
     "HAVING",
+    "JOINS",
     "LIMIT",
     "LOCK",
     "OFFSET",
@@ -60,13 +62,14 @@ class SelectQuery(NamedTuple):
     having: Expr | None = None
     aggregate: Expr | None = None  # the argument of sum/min/max/avg statements
     lock: RowLock | None = None  # FOR UPDATE / FOR SHARE (see linkgress.query.locks)
+    joins: tuple[Join, ...] = ()  # explicit join() / left_join(), in order
 
 
 #: Field indexes of :class:`SelectQuery`, for :func:`replace_field`.
-WHERE, PROJECTION, ORDERING, LIMIT, OFFSET, DISTINCT, GROUP_BY, HAVING, AGGREGATE = (
+WHERE, PROJECTION, ORDERING, LIMIT, OFFSET, DISTINCT, GROUP_BY, HAVING, AGGREGATE, JOINS = (
     SelectQuery._fields.index(name) for name in (
         "where", "projection", "ordering", "limit", "offset", "distinct", "group_by", "having",
-        "aggregate"))
+        "aggregate", "joins"))
 LOCK = SelectQuery._fields.index("lock")
 
 # The fields of a SelectQuery straight from a table (compared by identity).
