@@ -22,8 +22,8 @@ from linkgress import (
 )
 from linkgress.model.build import build_model
 from linkgress.model.fluent import DbModelConfig as Config
-from linkgress.query.compiler import compile_insert
 from linkgress.query.statements import InsertStatement, OnConflict
+from linkgress.query.writesql import compile_insert
 
 
 class Doc(Entity):

@@ -10,8 +10,8 @@ import pytest
 from linkgress import PgClient
 from linkgress.errors import QueryBuildError
 from linkgress.query import func, sql
-from linkgress.query.compiler import compile_predicate
 from linkgress.query.shape import shape_of
+from linkgress.query.writesql import compile_predicate
 from tests.integration.query_models import Journal, Mood
 
 AUTHOR_COLUMNS = ('t0."id", t0."username", t0."email", t0."mood", t0."score", t0."profile", '

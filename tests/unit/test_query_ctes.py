@@ -133,9 +133,9 @@ def test_cte_column_names_from_dict_keys_are_quoted(db: Journal) -> None:
 
 
 def test_write_filtered_through_a_cte_carries_its_with_clause(db: Journal) -> None:
-    from linkgress.query.compiler import compile_write
     from linkgress.query.shape import shape_of_write
     from linkgress.query.statements import DeleteStatement
+    from linkgress.query.writesql import compile_write
 
     quiet = cte("quiet", db.articles.where(lambda p: p.views < 10))
     statement = DeleteStatement(db.articles.where(

@@ -14,7 +14,7 @@ import pytest
 
 import linkgress.query
 from linkgress import PgClient
-from linkgress.query.compiler import RENDERERS, compile_insert, compile_write
+from linkgress.query.compiler import RENDERERS
 from linkgress.query.expressions import NODE_TYPES, Param
 from linkgress.query.proxies import CollectionAggregate, CollectionExists, CollectionList
 from linkgress.query.shape import WALKERS, shape_of_write
@@ -26,6 +26,7 @@ from linkgress.query.statements import (
     UpdateStatement,
     replace_field,
 )
+from linkgress.query.writesql import compile_insert, compile_write
 from tests.integration.query_models import Journal
 
 AUTHORS = '"public"."authors"'

@@ -114,9 +114,8 @@ def column(type: ColumnType | None = None, *, primary_key: bool = False, unique:
       ``identity_start`` / ``identity_increment`` for its sequence (default 1 and 1).
     - ``generated``: ``GENERATED ALWAYS AS (expression) STORED``, an expression over the row's
       other columns computed by PostgreSQL, never written by the ORM (read back after inserts).
-    - ``using``: how a type change converts the existing values, an expression over the old
-      column (``ALTER COLUMN ... TYPE ... USING (expression)``), for changes PostgreSQL has no
-      cast for (``"to_timestamp(amount)"``).
+    - ``using``: an expression over the old column converting its values on a type change
+      PostgreSQL has no cast for (``ALTER ... TYPE ... USING (to_timestamp(amount))``).
     - ``renamed_from``: the column's previous name, so a migration renames instead of dropping.
     - ``check``: a CHECK expression for this column; ``comment``: a column comment.
     - ``deprecated``: the column is on its way out (rolling deploys): it stays in the database

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from linkgress.errors import QueryBuildError
 from linkgress.query.arrays import AnyEq
@@ -47,29 +47,21 @@ from linkgress.query.proxies import (
 )
 from linkgress.query.statements import (
     Compound,
-    DeleteStatement,
-    InsertStatement,
-    OnConflict,
     RowLock,
     SelectQuery,
-    UpdateStatement,
 )
 from linkgress.query.subqueries import ExistsQuery, InQuery, ScalarQuery
 from linkgress.query.windows import Window
 from linkgress.schema.quoting import quote_ident, quote_qualified
 
-if TYPE_CHECKING:
-    from linkgress.model.meta import EntityMeta
-
 __all__ = [
     "KINDS",
     "RENDERERS",
     "ROOT_ALIAS",
+    "SqlCompiler",
     "check_lockable",
-    "compile_insert",
-    "compile_predicate",
     "compile_statement",
-    "compile_write",
+    "table_sql",
 ]
 
 #: The alias of a statement's root table (``UPDATE``/``DELETE`` use it too).
@@ -93,7 +85,7 @@ class _Scope:
 _PLACEHOLDER = re.compile(r"\$(\d+)")
 
 
-class _Compiler:
+class SqlCompiler:
     def __init__(self, numbers: dict[int, int]) -> None:
         self.numbers = numbers
         self.aliases: dict[int, str] = {}
@@ -158,7 +150,7 @@ class _Compiler:
         # JOIN: an inner join there would drop the rows the left join kept.
         join = "JOIN" if source.always_present else "LEFT JOIN"
         scope = next(s for s in reversed(self.scopes) if s.root is root)
-        scope.joins.append(f" {join} {_table(source)} AS {alias} ON {on}")
+        scope.joins.append(f" {join} {table_sql(source)} AS {alias} ON {on}")
         return alias
 
     # -- expressions --
@@ -226,7 +218,7 @@ class _Compiler:
         if isinstance(source, CteSource):
             self.register(source.cte)
             return quote_ident(source.cte.name)
-        return _table(source)
+        return table_sql(source)
 
     def register(self, cte: Cte) -> None:
         """Render ``cte`` into the ``WITH`` clause once (its own CTEs first)."""
@@ -253,7 +245,7 @@ class _Compiler:
         order = self.ordering(query.ordering)
         page = self.page(query.limit_, query.offset_)
         self.pop()
-        return (f"SELECT {select_list} FROM {_table(query.source)} AS {alias}"
+        return (f"SELECT {select_list} FROM {table_sql(query.source)} AS {alias}"
                 f"{''.join(scope.joins)} WHERE {' AND '.join(conditions)}{order}{page}")
 
 
@@ -277,36 +269,36 @@ def _optional(source: Source) -> bool:
     return False
 
 
-def _table(source: Source) -> str:
+def table_sql(source: Source) -> str:
     return quote_qualified(source.meta.schema, source.meta.table)
 
 
-def _render_binary(c: _Compiler, node: BinaryOp) -> str:
+def _render_binary(c: SqlCompiler, node: BinaryOp) -> str:
     return f"({c.expr(node.left)} {node.op} {c.expr(node.right)})"
 
 
-def _render_unary(c: _Compiler, node: UnaryOp) -> str:
+def _render_unary(c: SqlCompiler, node: UnaryOp) -> str:
     return f"({node.op} {c.expr(node.operand)})"
 
 
-def _render_is_null(c: _Compiler, node: IsNull) -> str:
+def _render_is_null(c: SqlCompiler, node: IsNull) -> str:
     return f"({c.expr(node.operand)} IS {'NOT ' if node.negated else ''}NULL)"
 
 
-def _render_in(c: _Compiler, node: InArray) -> str:
+def _render_in(c: SqlCompiler, node: InArray) -> str:
     test = "<> ALL" if node.negated else "= ANY"
     return f"({c.expr(node.operand)} {test}({c.param(node.values)}))"
 
 
-def _render_between(c: _Compiler, node: Between) -> str:
+def _render_between(c: SqlCompiler, node: Between) -> str:
     return f"({c.expr(node.operand)} BETWEEN {c.expr(node.low)} AND {c.expr(node.high)})"
 
 
-def _render_like(c: _Compiler, node: Like) -> str:
+def _render_like(c: SqlCompiler, node: Like) -> str:
     return f"({c.expr(node.operand)} {node.op} {c.expr(node.pattern)})"
 
 
-def _render_func(c: _Compiler, node: Func) -> str:
+def _render_func(c: SqlCompiler, node: Func) -> str:
     if node.star:
         args = "*"
     else:
@@ -314,12 +306,12 @@ def _render_func(c: _Compiler, node: Func) -> str:
     return f"{node.name}({args})"
 
 
-def _render_raw(c: _Compiler, node: Raw) -> str:
+def _render_raw(c: SqlCompiler, node: Raw) -> str:
     args = [f"({c.expr(a)})" for a in node.args]
     return "(" + _PLACEHOLDER.sub(lambda m: args[int(m.group(1)) - 1], node.text) + ")"
 
 
-def _render_aggregate(c: _Compiler, node: CollectionAggregate) -> str:
+def _render_aggregate(c: SqlCompiler, node: CollectionAggregate) -> str:
     query = node.query
     if query.limit_ is None and query.offset_ is None:
         return f"({c.subquery(query, lambda: c.expr(node.aggregate))})"
@@ -330,29 +322,29 @@ def _render_aggregate(c: _Compiler, node: CollectionAggregate) -> str:
     return f"(SELECT {outer} FROM ({inner}) AS s)"
 
 
-def _render_exists(c: _Compiler, node: CollectionExists) -> str:
+def _render_exists(c: SqlCompiler, node: CollectionExists) -> str:
     return f"EXISTS ({c.subquery(node.query, lambda: '1')})"
 
 
-def _render_list(c: _Compiler, node: CollectionList) -> str:
+def _render_list(c: SqlCompiler, node: CollectionList) -> str:
     return f"array({c.subquery(node.query, lambda: _row(c, node.projection, node.query))})"
 
 
-def _row(c: _Compiler, projection: Projection, query: CollectionQuery) -> str:
+def _row(c: SqlCompiler, projection: Projection, query: CollectionQuery) -> str:
     return f"ROW({c.columns(projection, query.source)})"
 
 
-def _render_json(c: _Compiler, node: JsonGet) -> str:
+def _render_json(c: SqlCompiler, node: JsonGet) -> str:
     return f"({c.expr(node.operand)} {'->>' if node.textual else '->'} {c.param(node.key)})"
 
 
-def _render_flag(c: _Compiler, node: FlagTest) -> str:
+def _render_flag(c: SqlCompiler, node: FlagTest) -> str:
     mask = c.param(node.mask)
     test = FLAG_TESTS[node.mode].format(mask=mask)
     return f"(({c.expr(node.operand)} & {mask}) {test})"
 
 
-def _render_window(c: _Compiler, node: Window) -> str:
+def _render_window(c: SqlCompiler, node: Window) -> str:
     parts = []
     if node.partition:
         parts.append("PARTITION BY " + ", ".join(c.expr(e) for e in node.partition))
@@ -366,9 +358,9 @@ def _render_window(c: _Compiler, node: Window) -> str:
 
 
 #: The renderer of each node type (see :data:`linkgress.query.expressions.NODE_TYPES`).
-RENDERERS: dict[type, Callable[[_Compiler, Any], str]] = {
+RENDERERS: dict[type, Callable[[SqlCompiler, Any], str]] = {
     ColumnRef: lambda c, n: f"{c.alias(n.source)}.{quote_ident(n.meta.name)}",
-    Param: _Compiler.param, BinaryOp: _render_binary, UnaryOp: _render_unary,
+    Param: SqlCompiler.param, BinaryOp: _render_binary, UnaryOp: _render_unary,
     IsNull: _render_is_null, InArray: _render_in, Between: _render_between,
     Like: _render_like, Func: _render_func, Raw: _render_raw,
     CollectionAggregate: _render_aggregate, CollectionExists: _render_exists,
@@ -379,22 +371,22 @@ RENDERERS: dict[type, Callable[[_Compiler, Any], str]] = {
 }
 
 
-def _count(c: _Compiler, query: SelectQuery) -> str:
+def _count(c: SqlCompiler, query: SelectQuery) -> str:
     if _wrapped(c, query):
         return f"SELECT count(*) FROM ({c.select(query)}) AS q"
     return c.select(query, lambda: "count(*)", ordered=False)
 
 
-def _render_exists_query(c: _Compiler, node: ExistsQuery) -> str:
+def _render_exists_query(c: SqlCompiler, node: ExistsQuery) -> str:
     return f"EXISTS ({c.select(node.query, lambda: '1', ordered=False)})"
 
 
-def _render_in_query(c: _Compiler, node: InQuery) -> str:
+def _render_in_query(c: SqlCompiler, node: InQuery) -> str:
     test = "NOT IN" if node.negated else "IN"
     return f"({c.expr(node.operand)} {test} ({c.select(node.query)}))"
 
 
-def _render_scalar_query(c: _Compiler, node: ScalarQuery) -> str:
+def _render_scalar_query(c: SqlCompiler, node: ScalarQuery) -> str:
     return f"({_count(c, node.query) if node.kind == 'count' else c.select(node.query)})"
 
 
@@ -402,7 +394,7 @@ RENDERERS.update({ExistsQuery: _render_exists_query, InQuery: _render_in_query,
                   ScalarQuery: _render_scalar_query})
 
 
-def _wrapped(c: _Compiler, query: SelectQuery) -> bool:
+def _wrapped(c: SqlCompiler, query: SelectQuery) -> bool:
     return (query.distinct or bool(query.group_by) or query.limit is not None
             or query.offset is not None or query.lock is not None)
 
@@ -414,12 +406,12 @@ def compile_statement(query: SelectQuery | Compound, numbers: dict[int, int],
     ``numbers`` maps ``id(Param)`` to its ``$n`` (from :func:`shape_of`). Raises
     :class:`~linkgress.errors.QueryBuildError` when the query uses a source it cannot reach.
     """
-    c = _Compiler(numbers)
+    c = SqlCompiler(numbers)
     body = _compile(c, query, kind)
     return with_clause(c.definitions) + body
 
 
-def _compile(c: _Compiler, query: SelectQuery | Compound, kind: str) -> str:
+def _compile(c: SqlCompiler, query: SelectQuery | Compound, kind: str) -> str:
     if isinstance(query, Compound):
         if any(part.lock is not None for part in query.parts):
             raise QueryBuildError("for_update() / for_share() cannot lock the rows of a "
@@ -450,117 +442,3 @@ def _wrap_kind(body: str, kind: str) -> str:
     if kind == "exists":
         return f"SELECT EXISTS ({body})"
     raise QueryBuildError(f"{kind}() is not supported on a union")
-
-
-def compile_predicate(query: SelectQuery, numbers: dict[int, int]) -> str:
-    """``query``'s filter as a predicate over its root table aliased :data:`ROOT_ALIAS`
-    (``""`` when there is none), for ``UPDATE`` / ``DELETE``.
-
-    A filter needing joins, or a query with ordering, paging, DISTINCT or a row lock, becomes
-    ``(t0.pk, ...) IN (SELECT pk, ... FROM <the query>)`` (``ctid`` without a primary key).
-    """
-    simple = (query.limit is None and query.offset is None and not query.distinct
-              and not query.group_by)
-    if simple:
-        if query.where is None:
-            return ""
-        c = _Compiler(numbers)
-        scope, _ = c.push(query.source)
-        predicate = c.expr(query.where)
-        if not scope.joins and not c.definitions:  # CTEs need the subquery's WITH
-            return predicate
-    source = query.source
-    pk = source.meta.primary_key
-    keys = [quote_ident(n) for n in pk] if pk else ["ctid"]
-    inner = _Compiler(numbers)
-    inner.next_alias = 1  # the outer table keeps t0; inner sources start at t1
-    sub = inner.select(query, lambda: ", ".join(
-        f"{inner.aliases[id(source)]}.{k}" for k in keys))
-    outer = ", ".join(f"{ROOT_ALIAS}.{k}" for k in keys)
-    return f"({outer}) IN ({with_clause(inner.definitions)}{sub})"
-
-
-# --- UPDATE / DELETE ------------------------------------------------------------------------------
-
-
-def compile_write(statement: UpdateStatement | DeleteStatement, numbers: dict[int, int]) -> str:
-    """The SQL of an ``UPDATE`` / ``DELETE`` (``numbers`` from
-    :func:`~linkgress.query.shape.shape_of_write`). Raises
-    :class:`~linkgress.errors.QueryBuildError` when SET values or ``returning()`` follow a
-    reference navigation (they cannot join)."""
-    c = _Compiler(numbers)
-    root = statement.filter.source
-    scope, alias = c.push(root)
-    assert alias == ROOT_ALIAS
-    table = _table(root)
-    if isinstance(statement, UpdateStatement):
-        sets = ", ".join(f"{quote_ident(ref.meta.name)} = {c.expr(expr)}"
-                         for ref, expr in statement.sets)
-        text = f"UPDATE {table} AS {ROOT_ALIAS} SET {sets}"
-        verb = "update"
-    else:
-        text = f"DELETE FROM {table} AS {ROOT_ALIAS}"
-        verb = "delete"
-    predicate = compile_predicate(statement.filter, numbers)
-    conditions = [predicate] if predicate else []
-    if statement.key is not None:
-        conditions.append(c.expr(statement.key))
-    if conditions:
-        text += " WHERE " + " AND ".join(conditions)
-    if statement.returning is not None:
-        text += " RETURNING " + ", ".join(
-            c.expr(item) for item in projection_columns(statement.returning))
-    if scope.joins:
-        raise QueryBuildError(
-            f"{verb}() values and returning() cannot follow a reference navigation "
-            "(u.user.name): filter through one with where(...) instead")
-    return with_clause(c.definitions) + text
-
-
-# --- INSERT -------------------------------------------------------------------------------------
-
-
-def compile_insert(statement: InsertStatement) -> str:
-    """``INSERT INTO ... VALUES ($1, ...), ...`` for ``statement.rows`` rows (``DEFAULT
-    VALUES`` / one ``DEFAULT`` per row when no column is given), with its ``ON CONFLICT``
-    clause and ``RETURNING`` every column when asked."""
-    meta = statement.table
-    attrs = statement.attrs
-    table = quote_qualified(meta.schema, meta.table)
-    if not attrs and statement.rows == 1 and statement.conflict is None:
-        body = "DEFAULT VALUES"
-    elif attrs:
-        width = len(attrs)
-        tuples = ", ".join(
-            "(" + ", ".join(f"${r * width + i}" for i in range(1, width + 1)) + ")"
-            for r in range(statement.rows))
-        body = f"({_columns(meta, attrs)}) VALUES {tuples}"
-    else:  # every column generated: one DEFAULT per row
-        first = quote_ident(meta.columns[0].name)
-        body = f"({first}) VALUES " + ", ".join("(DEFAULT)" for _ in range(statement.rows))
-    text = f"INSERT INTO {table} {body}"
-    if statement.conflict is not None:
-        text += " " + _on_conflict(meta, statement.conflict, statement.rows * len(attrs))
-    if statement.returning:
-        text += " RETURNING " + ", ".join(quote_ident(c.name) for c in meta.columns)
-    return text
-
-
-def _columns(meta: EntityMeta, attrs: tuple[str, ...]) -> str:
-    return ", ".join(quote_ident(meta.column(a).name) for a in attrs)
-
-
-def _on_conflict(meta: EntityMeta, conflict: OnConflict, offset: int) -> str:
-    """``ON CONFLICT (target) DO ...``; bound values are numbered after ``offset``."""
-    head = f"ON CONFLICT ({_columns(meta, conflict.target)}) "
-    if conflict.action == "nothing" or not conflict.attrs:
-        return head + "DO NOTHING"
-    names = [quote_ident(meta.column(a).name) for a in conflict.attrs]
-    if conflict.action == "excluded":
-        sets = ", ".join(f"{n} = EXCLUDED.{n}" for n in names)
-    else:
-        sets = ", ".join(f"{n} = ${offset + i}" for i, n in enumerate(names, 1))
-    if conflict.increment is not None:
-        token = quote_ident(meta.column(conflict.increment).name)
-        sets += f", {token} = {quote_qualified(meta.schema, meta.table)}.{token} + 1"
-    return head + "DO UPDATE SET " + sets

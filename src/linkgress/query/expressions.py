@@ -63,8 +63,6 @@ __all__ = [
     "checked_value",
     "coerce_operand",
     "node",
-    "orderings",
-    "page_param",
 ]
 
 N = TypeVar("N", bound=type)
@@ -474,29 +472,6 @@ class Ordering:
     expr: Expr
     descending: bool = False
     nulls: str | None = None
-
-
-def orderings(value: Any, descending: bool, nulls: str | None) -> tuple[Ordering, ...]:
-    """Sort keys from what an ``order_by`` lambda returned: an expression, an ``Ordering``
-    (``u.name.desc()``), or a tuple of them."""
-    items = value if isinstance(value, tuple) else (value,)
-    check_nulls(nulls)
-    out = []
-    for item in items:
-        if isinstance(item, Ordering):
-            out.append(item)
-        elif isinstance(item, Expr):
-            out.append(Ordering(item, descending, nulls))
-        else:
-            raise QueryBuildError(f"a sort key must be a column or an expression, got {item!r}")
-    return tuple(out)
-
-
-def page_param(value: int, what: str) -> Param:
-    """``value`` as the bound parameter of a ``LIMIT`` / ``OFFSET`` (``what``)."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise QueryBuildError(f"{what} must be a non-negative integer, got {value!r}")
-    return Param(value, None)
 
 
 def coerce_operand(expr: Expr, other: Any, op: str) -> Expr:

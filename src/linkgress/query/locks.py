@@ -26,12 +26,23 @@ from linkgress.errors import QueryBuildError
 from linkgress.model.meta import EntityMeta
 from linkgress.query.compiler import check_lockable
 from linkgress.query.proxies import EntityProxy, Source, source_of
-from linkgress.query.statements import RowLock, SelectQuery
+from linkgress.query.statements import LOCK, RowLock, SelectQuery, replace_field
 
 if TYPE_CHECKING:
     from linkgress.scope import QueryScope
 
-__all__ = ["lock_sources", "require_transaction", "row_lock"]
+__all__ = ["lock_sources", "locked", "require_transaction", "row_lock"]
+
+
+def locked(query: SelectQuery, strength: str, *, grouped: bool, skip_locked: bool,
+           nowait: bool, of: Any) -> SelectQuery:
+    """``query`` with the row lock ``for_update`` / ``for_share`` asks for."""
+    if grouped:
+        raise QueryBuildError(f"for_{strength.lower()}(): rows of a group_by() query "
+                              "cannot be locked; lock a plain query")
+    lock = row_lock(query, strength, (query.source.proxy(),), skip_locked=skip_locked,
+                    nowait=nowait, of=of)
+    return replace_field(query, LOCK, lock)
 
 
 def row_lock(query: SelectQuery, strength: str, proxies: tuple[Any, ...], *,

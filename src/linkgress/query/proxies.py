@@ -26,8 +26,6 @@ from linkgress.query.expressions import (
     Param,
     as_expr,
     node,
-    orderings,
-    page_param,
 )
 from linkgress.query.projection import (
     PDict,
@@ -38,6 +36,7 @@ from linkgress.query.projection import (
     PTuple,
     PValue,
 )
+from linkgress.query.sortkeys import orderings, page_param
 
 if TYPE_CHECKING:
     import enum

@@ -21,7 +21,7 @@ from linkgress.errors import MultipleResultsError, NoResultError, QueryBuildErro
 from linkgress.query import session
 from linkgress.query.categories import check_nulls
 from linkgress.query.compound import CompoundQueryable
-from linkgress.query.expressions import Expr, Param, as_expr, orderings, page_param
+from linkgress.query.expressions import Expr, Param, as_expr
 from linkgress.query.joins import build_join, call_with_sources, query_sources
 from linkgress.query.lambdaplan import (
     LambdaPlan,
@@ -30,17 +30,17 @@ from linkgress.query.lambdaplan import (
     make_plan,
     plan_key,
 )
-from linkgress.query.locks import row_lock
+from linkgress.query.locks import locked
 from linkgress.query.projection import PEntity, Projection, PTuple
 from linkgress.query.proxies import GroupProxy, Source, build_projection
 from linkgress.query.running import CacheEntry, Reader, RunnableQuery
+from linkgress.query.sortkeys import orderings, page_param
 from linkgress.query.statements import (
     AGGREGATE,
     DISTINCT,
     GROUP_BY,
     HAVING,
     LIMIT,
-    LOCK,
     OFFSET,
     ORDERING,
     PROJECTION,
@@ -275,31 +275,21 @@ class Queryable(RunnableQuery[T]):
 
     def for_update(self, *, skip_locked: bool = False, nowait: bool = False,
                    of: Any = None) -> Queryable[T]:
-        """Lock the rows the query returns against changes and other locks until the
-        transaction ends (``SELECT ... FOR UPDATE``). Run it inside ``db.transaction()``:
-        awaiting it outside one raises :class:`~linkgress.errors.QueryBuildError`.
-
-        ``skip_locked=True`` leaves out rows another transaction has locked (queue tables);
-        ``nowait=True`` raises :class:`~linkgress.errors.LockNotAvailable` instead of waiting
-        for one. ``of`` locks only some tables of the query: a lambda returning an entity
-        (``of=lambda p: p``, ``of=lambda p: p.user``) or a tuple of them, or a table
-        (``of=db.posts``); rendered ``FOR UPDATE OF "t0"``.
-        """
-        return self._lock("UPDATE", skip_locked, nowait, of)
+        """``SELECT ... FOR UPDATE``: lock the rows returned until the transaction ends. Await
+        it inside ``db.transaction()`` (outside one: :class:`~linkgress.errors.QueryBuildError`).
+        ``skip_locked=True`` leaves out rows others have locked (queue tables); ``nowait=True``
+        raises :class:`~linkgress.errors.LockNotAvailable` instead of waiting. ``of`` locks
+        some tables only: an entity lambda (``lambda p: p.user``), a tuple of them, or a table
+        (``db.posts``); rendered ``FOR UPDATE OF "t0"``."""
+        return self._with(locked(self._query, "UPDATE", grouped=self._group is not None,
+                                 skip_locked=skip_locked, nowait=nowait, of=of))
 
     def for_share(self, *, skip_locked: bool = False, nowait: bool = False,
                   of: Any = None) -> Queryable[T]:
         """Like :meth:`for_update` with a shared lock (``FOR SHARE``): other transactions may
         read and share-lock the rows, but not change, delete or ``for_update()`` them."""
-        return self._lock("SHARE", skip_locked, nowait, of)
-
-    def _lock(self, strength: str, skip_locked: bool, nowait: bool, of: Any) -> Queryable[T]:
-        if self._group is not None:
-            raise QueryBuildError(f"for_{strength.lower()}(): rows of a group_by() query "
-                                  "cannot be locked; lock a plain query")
-        lock = row_lock(self._query, strength, (self._query.source.proxy(),),
-                        skip_locked=skip_locked, nowait=nowait, of=of)
-        return self._with(replace_field(self._query, LOCK, lock))
+        return self._with(locked(self._query, "SHARE", grouped=self._group is not None,
+                                 skip_locked=skip_locked, nowait=nowait, of=of))
 
     # -- results ----------------------------------------------------------------------------
 

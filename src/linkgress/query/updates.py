@@ -5,7 +5,7 @@ They take a small filter value — the :class:`~linkgress.query.statements.Selec
 query they came from — not the queryable itself, build an
 :class:`~linkgress.query.statements.UpdateStatement` / ``DeleteStatement`` and run it: walked
 for its shape key and parameters (:func:`~linkgress.query.shape.shape_of_write`), compiled once
-per shape (:func:`~linkgress.query.compiler.compile_write`), values always bound.
+per shape (:func:`~linkgress.query.writesql.compile_write`), values always bound.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from linkgress.errors import ConcurrencyError, DatabaseError, QueryBuildError
 from linkgress.query import session
-from linkgress.query.compiler import compile_write
 from linkgress.query.expressions import Expr, Param, checked_value, coerce_operand
 from linkgress.query.projection import PEntity, Projection
 from linkgress.query.proxies import ColumnRef, build_projection
@@ -25,6 +24,7 @@ from linkgress.query.shape import ShapeWalk, shape_of_write
 from linkgress.query.statements import DeleteStatement, SelectQuery, UpdateStatement
 from linkgress.query.writeerrors import named_argument_error
 from linkgress.query.writeplan import table_plan
+from linkgress.query.writesql import compile_write
 
 if TYPE_CHECKING:
     from linkgress.scope import QueryContext

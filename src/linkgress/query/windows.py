@@ -20,8 +20,9 @@ from types import FrameType
 from typing import Any
 
 from linkgress.errors import QueryBuildError
-from linkgress.query.expressions import Expr, Func, Ordering, Param, node, orderings
+from linkgress.query.expressions import Expr, Func, Ordering, Param, node
 from linkgress.query.extensions import ANY_CATEGORY, extension
+from linkgress.query.sortkeys import orderings
 
 __all__ = ["FrameBound", "Window"]
 

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 from linkgress.errors import ModelError, QueryBuildError
 from linkgress.model.fluent import member_name
 from linkgress.query.categories import column_category
-from linkgress.query.compiler import compile_insert
 from linkgress.query.convert import Converter, decoder_for, encoder_for
 from linkgress.query.statements import InsertStatement, OnConflict
+from linkgress.query.writesql import compile_insert
 from linkgress.schema.quoting import quote_ident
 
 if TYPE_CHECKING:
@@ -126,7 +126,7 @@ class TablePlan:
     def values_sql(self, attrs: tuple[str, ...], rows: int, conflict: OnConflict | None = None,
                    *, returning: bool = False) -> str:
         """``INSERT INTO t (cols) VALUES ($1, $2), ($3, $4), ...`` for ``rows`` rows (text
-        from :func:`~linkgress.query.compiler.compile_insert`, cached here)."""
+        from :func:`~linkgress.query.writesql.compile_insert`, cached here)."""
         key = (attrs, rows, conflict, returning)
         sql = self.sql_cache.get(key)
         if sql is None:
