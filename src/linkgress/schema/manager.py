@@ -53,6 +53,7 @@ from linkgress.schema.history import (
     read_history,
     write_history,
 )
+from linkgress.schema.online_steps import online_forms, read_pending, run_pending, write_pending
 from linkgress.schema.operations import CreateIndex, Operation
 from linkgress.schema.partitions import expand_for_partitions
 from linkgress.schema.plan import merge_schemas, plan_create, plan_drop
@@ -87,6 +88,7 @@ class _Pass:
     deferred: list[CreateIndex] = field(default_factory=list)
     plan_again: bool = False
     superseded: Planned | None = None
+    online_steps: bool = False  # steps of migrate(online=True) are recorded, to run now
 
 
 @dataclass
@@ -100,6 +102,7 @@ class _Run:
     shown: list[str] | None = None  # the plan logged last
     normalized: Schema | None = None  # the model's normalisation, reused under the lock
     mode: str = "all"  # "all", "expand" (defer_destructive=True) or "contract"
+    online: bool = False
 
     def shape(self, plan: Sequence[Operation]) -> tuple[list[Operation], list[Operation]]:
         """(the operations to apply, the destructive ones deferred) for this mode."""
@@ -209,9 +212,8 @@ class DbSchemaManager:
 
     async def migrate(self, *, allow_destructive: bool = False, confirm: Confirm | None = None,
                       manage_all: bool = False, dry_run: bool = False,
-                      defer_destructive: bool = False) -> list[Operation]:
+                      defer_destructive: bool = False, online: bool = False) -> list[Operation]:
         """Bring the database to the model atomically; return the operations applied.
-
         ``defer_destructive=True`` (the *expand* step of a rolling deploy) applies everything
         but the destructive operations, which are logged as deferred and stay pending
         (``analyze()`` lists them) until :meth:`contract` applies them; a dropped NOT NULL
@@ -242,7 +244,7 @@ class DbSchemaManager:
             return result.operations
         await self.run_start_hook()
         run = _Run(allow_destructive, confirm, manage_all,
-                   mode="expand" if defer_destructive else "all")
+                   mode="expand" if defer_destructive else "all", online=online)
         return await self._run(run)
 
     async def contract(self, *, allow_destructive: bool = False, confirm: Confirm | None = None,
@@ -306,20 +308,33 @@ class DbSchemaManager:
     async def _apply_locked(self, run: _Run) -> list[Operation]:
         applied: list[Operation] = []
         step = _Pass(plan_again=True)
-        for attempt in range(2):
+        may_split = True
+        for _ in range(4):  # resume pending online steps, commit enum labels, the plan
             step = await with_lock_retries(
-                lambda: self._locked_pass(run, may_split=attempt == 0),  # noqa: B023
+                lambda: self._locked_pass(run, may_split=may_split),  # noqa: B023
                 self.lock_retries, level=self._level)
+            if step.online_steps:
+                await self.run_online_steps()
             if step.superseded is not None:
                 return applied + self._superseded(step.superseded)
             applied += step.applied
+            may_split = may_split and not step.applied
             if not step.plan_again:
                 break
         applied += await build_concurrently(self.client, step.deferred, quiet=self.quiet)
         return applied
 
+    async def run_online_steps(self) -> None:
+        """Run the steps ``migrate(online=True)`` recorded for after its commit, under the
+        migration lock (see :mod:`linkgress.schema.online_steps`)."""
+        await with_lock_retries(lambda: run_pending(self.executor, quiet=self.quiet),
+                                self.lock_retries, level=self._level)
+
     async def _locked_pass(self, run: _Run, *, may_split: bool) -> _Pass:
         async with self.executor.locked_transaction() as conn:
+            if await read_pending(conn, self.settings.qualified_state_table,
+                                  self.settings.state_name):
+                return _Pass(online_steps=True, plan_again=True)  # finish them first
             planned = await self._plan(manage_all=run.manage_all, conn=conn,
                                        known=run.normalized)
             if planned.status == "superseded":
@@ -338,12 +353,18 @@ class DbSchemaManager:
                 log.log(self._level, "committing %d new enum label(s) first", len(early))
                 await self.executor.apply(conn, list(early))
                 return _Pass(applied=list(early), plan_again=True)
-            await self.executor.apply(conn, await expand_for_partitions(conn, now))
+            online = await online_forms(conn, now, planned.normalized) if run.online else None
+            await self.executor.apply(conn, await expand_for_partitions(
+                conn, online.in_transaction if online else now))
             await self.executor.run_hook(conn, self.context.on_migration_complete,
                                          "on_migration_complete")
-            await self._record(conn, planned, changed=bool(now), deferred=kept)
+            steps = online.after_commit if online else []
+            await self._record(conn, planned, changed=bool(now or steps), deferred=kept)
+            if steps:
+                await write_pending(conn, self.settings.qualified_state_table,
+                                    self.settings.state_name, steps)
         self._log_outcome(now, later)
-        return _Pass(applied=now, deferred=later)
+        return _Pass(applied=now, deferred=later, online_steps=bool(steps))
 
     async def _record(self, conn: RawConnection, planned: Planned, *, changed: bool,
                       deferred: list[Operation]) -> None:

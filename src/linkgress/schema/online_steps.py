@@ -1,0 +1,243 @@
+"""Running the steps of ``migrate(online=True)`` after the commit, and resuming them.
+
+The steps (:class:`~linkgress.schema.online.OnlineStep`) are written to the state row's
+``pending`` column (jsonb) in the migration transaction itself, so they are recorded exactly
+when the transaction that needs them commits. After the COMMIT they run one by one, each
+outside any transaction, on a session holding the migration lock at session level (the same
+key as ``migrate()``'s transaction-scoped lock, so no other migrator runs meanwhile); each
+completed step is removed from the record at once. A run that is interrupted (a failure, a
+cancelled task, a killed process) leaves the rest recorded, and the next ``migrate()`` finishes
+them under the lock before it plans anything.
+
+Every step is idempotent: it reads the catalog first (an index already valid, a constraint
+already validated or attached, a column already NOT NULL is left alone), and an INVALID index
+left by an interrupted ``CREATE INDEX CONCURRENTLY`` is dropped and built again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+import anyio
+
+from linkgress.errors import MigrationError, is_driver_error
+from linkgress.schema import operations as ops
+from linkgress.schema.ddl import create_index_sql
+from linkgress.schema.deferred import (
+    INDEX_VALIDITY,
+    INVALID_INDEXES,
+    session_lock,
+    session_usable,
+)
+from linkgress.schema.executor import APPLICATION_NAME, MIGRATION_LOCK_KEY, milliseconds
+from linkgress.schema.online import OnlinePlan, OnlineStep, online_plan, touched_tables
+from linkgress.schema.quoting import quote_ident, quote_qualified
+from linkgress.schema.rawsql import execute_one
+from linkgress.schema.snapshot import Schema
+
+if TYPE_CHECKING:
+    from linkgress.connection import RawConnection
+    from linkgress.schema.executor import MigrationExecutor
+
+log = logging.getLogger("linkgress.migrate")
+
+# $1: tables as quoted qualified names. Those that are partitioned, or partitions.
+OFFLINE_TABLES = """
+SELECT r.name FROM unnest($1::text[]) AS r(name)
+  JOIN pg_catalog.pg_class c ON c.oid = to_regclass(r.name)
+ WHERE c.relkind = 'p' OR c.relispartition
+"""
+
+# $1: the table as a quoted qualified name, $2: the constraint. NULL when there is none.
+CONSTRAINT_VALIDATED = """
+SELECT con.convalidated FROM pg_catalog.pg_constraint con
+ WHERE con.conrelid = to_regclass($1) AND con.conname = $2
+"""
+
+COLUMN_NOT_NULL = """
+SELECT a.attnotnull FROM pg_catalog.pg_attribute a
+ WHERE a.attrelid = to_regclass($1) AND a.attname = $2 AND NOT a.attisdropped
+"""
+
+SESSION_SETTINGS = ("SELECT set_config('application_name', $1, false), "
+                    "set_config('lock_timeout', $2, false)")
+
+
+# -- planning ----------------------------------------------------------------------------------
+
+async def offline_tables(conn: RawConnection, keys: Sequence[tuple[str, str]]
+                         ) -> list[tuple[str, str]]:
+    """The tables among ``keys`` that are partitioned or partitions (no online forms)."""
+    if not keys:
+        return []
+    quoted = {quote_qualified(*key): key for key in keys}
+    return [quoted[r["name"]] for r in await conn.fetch(OFFLINE_TABLES, list(quoted))]
+
+
+async def invalid_indexes(conn: RawConnection, target: Schema,
+                          skip: Sequence[tuple[str, str]] = ()) -> list[OnlineStep]:
+    """Steps rebuilding the indexes of ``target`` that are INVALID (the leftover of an
+    interrupted ``CREATE INDEX CONCURRENTLY``), except those declared ``concurrently=True``
+    (``migrate()`` rebuilds those in any case) and those on the tables in ``skip``."""
+    wanted = {(t.schema, ix.name): (t, ix) for t in target.tables for ix in t.indexes
+              if not ix.concurrently and t.key not in skip}
+    if not wanted:
+        return []
+    rows = await conn.fetch(INVALID_INDEXES, sorted({s for s, _ in wanted}),
+                            sorted({n for _, n in wanted}))
+    out = []
+    for row in rows:
+        table, index = wanted[(row["schema"], row["name"])]
+        sql = create_index_sql(table.schema, table.name, replace(index, concurrently=True),
+                               if_not_exists=True)
+        out.append(OnlineStep(kind="index", schema=table.schema, table_name=table.name,
+                              name=index.name, sql=sql))
+    return out
+
+
+async def online_forms(conn: RawConnection, operations: list[ops.Operation],
+                       target: Schema) -> OnlinePlan:
+    """``operations`` in their online form (see :func:`~linkgress.schema.online.online_plan`),
+    plus a rebuild of each INVALID index of ``target``."""
+    table_keys = touched_tables(operations) + [t.key for t in target.tables if t.indexes]
+    offline = await offline_tables(conn, list(dict.fromkeys(table_keys)))
+    plan = online_plan(operations, offline_tables=offline)
+    planned = {(s.schema, s.name) for s in plan.after_commit}
+    plan.after_commit += [s for s in await invalid_indexes(conn, target, offline)
+                          if (s.schema, s.name) not in planned]
+    return plan
+
+
+# -- the record --------------------------------------------------------------------------------
+
+async def read_pending(conn: RawConnection, table: str, state_name: str) -> list[OnlineStep]:
+    """The recorded pending steps ([] without a state row or a ``pending`` column)."""
+    if not await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", table):
+        return []
+    raw = await conn.fetchval(f"SELECT (to_jsonb(s) -> 'pending')::text FROM {table} AS s "
+                              "WHERE s.state_name = $1", state_name)
+    value = json.loads(raw) if raw else []
+    return [OnlineStep.from_json(v) for v in value] if isinstance(value, list) else []
+
+
+async def write_pending(conn: RawConnection, table: str, state_name: str,
+                        steps: Sequence[OnlineStep]) -> None:
+    """Record ``steps`` as pending in the state row (which exists by then)."""
+    present = await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = $1::regclass "
+        "AND attname = 'pending' AND NOT attisdropped)", table)
+    if not present:
+        await conn.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS pending jsonb "
+                           "NOT NULL DEFAULT '[]'::jsonb")
+    await conn.execute(f"UPDATE {table} SET pending = $2::jsonb WHERE state_name = $1",
+                       state_name, json.dumps([s.to_json() for s in steps]))
+
+
+# -- running -----------------------------------------------------------------------------------
+
+@asynccontextmanager
+async def online_session(executor: MigrationExecutor) -> AsyncIterator[RawConnection]:
+    """A connection outside any transaction holding the migration lock at session level,
+    waited for as ``migrate()`` waits (``lock_wait_timeout``), named ``linkgress migrate``
+    and with the migration's ``lock_timeout`` (both reset on exit)."""
+    client, settings = executor.client, executor.settings
+    if client.pgbouncer:
+        raise MigrationError(
+            "migrate(online=True) runs steps after the commit under a session-level lock, "
+            "which PgBouncer in transaction pooling mode (pgbouncer=True) cannot hold: run it "
+            "on a direct connection to PostgreSQL (or without online=True)")
+    wait = executor.lock_wait()
+    async with client.acquire() as conn:
+        while True:
+            async with session_lock(conn, MIGRATION_LOCK_KEY) as got:
+                if got:
+                    await conn.execute(SESSION_SETTINGS, APPLICATION_NAME,
+                                       milliseconds(settings.lock_timeout))
+                    try:
+                        yield conn
+                    finally:
+                        if session_usable(conn):
+                            with anyio.CancelScope(shield=True):
+                                await conn.execute("RESET application_name; RESET lock_timeout")
+                    return
+            await wait.pause()
+
+
+async def run_pending(executor: MigrationExecutor, *, quiet: bool = False
+                      ) -> list[OnlineStep]:
+    """Run the recorded pending steps under the migration lock, removing each from the record
+    once done; return those run. Raises :class:`MigrationError` when a step fails (it and the
+    ones after it stay recorded: the next ``migrate()`` resumes them)."""
+    settings = executor.settings
+    table, name = settings.qualified_state_table, settings.state_name
+    level = logging.DEBUG if quiet else logging.INFO
+    async with online_session(executor) as conn:
+        steps = await read_pending(conn, table, name)
+        for i, step in enumerate(steps):
+            log.log(level, "after commit (outside the transaction): %s", step.describe())
+            await run_step(conn, step)
+            await write_pending(conn, table, name, steps[i + 1:])
+        return steps
+
+
+async def run_step(conn: RawConnection, step: OnlineStep) -> None:
+    """Carry out one step, outside any transaction; a no-op for what is already done."""
+    if step.kind == "index":
+        await _build_index(conn, step)
+    elif step.kind == "validate":
+        await _validate(conn, step, step.name)
+    elif step.kind == "not_null":
+        await _set_not_null(conn, step)
+    elif await conn.fetchval(CONSTRAINT_VALIDATED, step.table, step.name) is None:  # unique
+        await _build_index(conn, step)
+        await _execute(conn, step, f"ALTER TABLE {step.table} ADD CONSTRAINT "
+                                   f"{quote_ident(step.name)} UNIQUE USING INDEX "
+                                   f"{quote_ident(step.name)}")
+
+
+async def _build_index(conn: RawConnection, step: OnlineStep) -> None:
+    valid = await conn.fetchval(INDEX_VALIDITY, step.schema, step.name)
+    if valid:
+        return
+    if valid is not None:  # an INVALID leftover of an interrupted build
+        await _execute(conn, step, "DROP INDEX CONCURRENTLY IF EXISTS "
+                                   f"{quote_qualified(step.schema, step.name)}")
+    assert step.sql is not None
+    await _execute(conn, step, step.sql)
+
+
+async def _validate(conn: RawConnection, step: OnlineStep, constraint: str) -> None:
+    if await conn.fetchval(CONSTRAINT_VALIDATED, step.table, constraint) is False:
+        await _execute(conn, step, f"ALTER TABLE {step.table} VALIDATE CONSTRAINT "
+                                   f"{quote_ident(constraint)}")
+
+
+async def _set_not_null(conn: RawConnection, step: OnlineStep) -> None:
+    assert step.column is not None
+    if not await conn.fetchval(COLUMN_NOT_NULL, step.table, step.column):
+        await _validate(conn, step, step.name)
+        # With the validated check in place, PostgreSQL 12+ proves the column holds no NULL
+        # without scanning the table: the ACCESS EXCLUSIVE lock is held only for a moment.
+        await _execute(conn, step, f"ALTER TABLE {step.table} ALTER COLUMN "
+                                   f"{quote_ident(step.column)} SET NOT NULL")
+    await _execute(conn, step, f"ALTER TABLE {step.table} DROP CONSTRAINT IF EXISTS "
+                               f"{quote_ident(step.name)}")
+
+
+async def _execute(conn: RawConnection, step: OnlineStep, sql: str) -> None:
+    try:
+        await execute_one(conn, sql)  # one statement, outside any transaction block
+    except Exception as exc:
+        if not is_driver_error(exc):
+            raise
+        raise MigrationError(
+            f"online step failed after the migration committed: {step.describe()}: {exc}\n"
+            f"  SQL: {sql}\n"
+            "  the migration before it is committed; this step stays pending and the next "
+            "migrate() resumes it (fix the rows that break it first, if that is the cause)",
+            sql=sql) from exc
