@@ -175,6 +175,9 @@ async def test_a_cancelled_migration_is_completed_by_the_next_one(
                                    f"{STATE}") == [(True,)]
             assert await rows(dsn, "SELECT convalidated FROM pg_constraint WHERE "
                                    "conname = 'ck_accounts_gate'") == [(False,)]
+            notes = (await sm.analyze_full()).notes
+            assert any("of an interrupted migrate(online=True) are pending" in note
+                       and "validate constraint 'ck_accounts_gate'" in note for note in notes)
             assert await sm.migrate() == []
             assert await sm.analyze() == []
     finally:

@@ -53,7 +53,13 @@ from linkgress.schema.history import (
     read_history,
     write_history,
 )
-from linkgress.schema.online_steps import online_forms, read_pending, run_pending, write_pending
+from linkgress.schema.online_steps import (
+    online_forms,
+    pending_notes,
+    read_pending,
+    run_pending,
+    write_pending,
+)
 from linkgress.schema.operations import CreateIndex, Operation
 from linkgress.schema.partitions import expand_for_partitions
 from linkgress.schema.plan import merge_schemas, plan_create, plan_drop
@@ -203,10 +209,12 @@ class DbSchemaManager:
         renames, changes that may fail on existing rows). ``manage_all`` treats everything in
         the model's schemas as managed (it may then propose dropping unknown objects)."""
         planned = await self._plan(manage_all=manage_all)
+        pending = await pending_notes(self.executor)
         if planned.status != "superseded":
-            return planned.result
+            result = planned.result
+            return DiffResult(result.operations, [*result.notes, *pending]) if pending else result
         missing = missing_for(planned.normalized, planned.current)
-        return DiffResult(operations=[], notes=[_superseded_text(planned, missing)])
+        return DiffResult(operations=[], notes=[_superseded_text(planned, missing), *pending])
 
     # -- migrate ----------------------------------------------------------------------------
 
@@ -314,7 +322,7 @@ class DbSchemaManager:
                 lambda: self._locked_pass(run, may_split=may_split),  # noqa: B023
                 self.lock_retries, level=self._level)
             if step.online_steps:
-                await self.run_online_steps()
+                await run_pending(self.executor, self.lock_retries, quiet=self.quiet)
             if step.superseded is not None:
                 return applied + self._superseded(step.superseded)
             applied += step.applied
@@ -323,12 +331,6 @@ class DbSchemaManager:
                 break
         applied += await build_concurrently(self.client, step.deferred, quiet=self.quiet)
         return applied
-
-    async def run_online_steps(self) -> None:
-        """Run the steps ``migrate(online=True)`` recorded for after its commit, under the
-        migration lock (see :mod:`linkgress.schema.online_steps`)."""
-        await with_lock_retries(lambda: run_pending(self.executor, quiet=self.quiet),
-                                self.lock_retries, level=self._level)
 
     async def _locked_pass(self, run: _Run, *, may_split: bool) -> _Pass:
         async with self.executor.locked_transaction() as conn:

@@ -38,6 +38,7 @@ from linkgress.schema.executor import APPLICATION_NAME, MIGRATION_LOCK_KEY, mill
 from linkgress.schema.online import OnlinePlan, OnlineStep, online_plan, touched_tables
 from linkgress.schema.quoting import quote_ident, quote_qualified
 from linkgress.schema.rawsql import execute_one
+from linkgress.schema.retry import with_lock_retries
 from linkgress.schema.snapshot import Schema
 
 if TYPE_CHECKING:
@@ -168,14 +169,32 @@ async def online_session(executor: MigrationExecutor) -> AsyncIterator[RawConnec
             await wait.pause()
 
 
-async def run_pending(executor: MigrationExecutor, *, quiet: bool = False
+async def pending_notes(executor: MigrationExecutor) -> list[str]:
+    """A note for ``analyze_full()`` naming the recorded pending steps ([] when none)."""
+    settings = executor.settings
+    async with executor.client.acquire() as conn:
+        steps = await read_pending(conn, settings.qualified_state_table, settings.state_name)
+    if not steps:
+        return []
+    return [f"{len(steps)} step(s) of an interrupted migrate(online=True) are pending (the "
+            "next migrate() runs them): " + "; ".join(s.describe() for s in steps)]
+
+
+async def run_pending(executor: MigrationExecutor, retries: int, *, quiet: bool = False
                       ) -> list[OnlineStep]:
     """Run the recorded pending steps under the migration lock, removing each from the record
-    once done; return those run. Raises :class:`MigrationError` when a step fails (it and the
-    ones after it stay recorded: the next ``migrate()`` resumes them)."""
+    once done; return those run. A step that meets ``lock_timeout`` is tried again, at most
+    ``retries`` times, after a backoff (:func:`~linkgress.schema.retry.with_lock_retries`).
+    Raises :class:`MigrationError` when a step fails (it and the ones after it stay recorded:
+    the next ``migrate()`` resumes them)."""
+    level = logging.DEBUG if quiet else logging.INFO
+    return await with_lock_retries(lambda: _run_pending(executor, level), retries,
+                                   level=level)
+
+
+async def _run_pending(executor: MigrationExecutor, level: int) -> list[OnlineStep]:
     settings = executor.settings
     table, name = settings.qualified_state_table, settings.state_name
-    level = logging.DEBUG if quiet else logging.INFO
     async with online_session(executor) as conn:
         steps = await read_pending(conn, table, name)
         for i, step in enumerate(steps):
