@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 import asyncpg
 
 from linkgress.errors import MigrationAborted, MigrationError, SchemaAheadError
+from linkgress.schema import online_steps
 from linkgress.schema.cascade import DeletedObjects, cascade_victims
 from linkgress.schema.confirm import Confirm, destructive, log_plan, obtain_consent
 from linkgress.schema.contract import keep_deferred, split_destructive
@@ -52,13 +53,6 @@ from linkgress.schema.history import (
     model_status,
     read_history,
     write_history,
-)
-from linkgress.schema.online_steps import (
-    online_forms,
-    pending_notes,
-    read_pending,
-    run_pending,
-    write_pending,
 )
 from linkgress.schema.operations import CreateIndex, Operation
 from linkgress.schema.partitions import expand_for_partitions
@@ -94,7 +88,7 @@ class _Pass:
     deferred: list[CreateIndex] = field(default_factory=list)
     plan_again: bool = False
     superseded: Planned | None = None
-    online_steps: bool = False  # steps of migrate(online=True) are recorded, to run now
+    run_online: bool = False  # steps of migrate(online=True) are recorded, to run now
 
 
 @dataclass
@@ -209,7 +203,7 @@ class DbSchemaManager:
         renames, changes that may fail on existing rows). ``manage_all`` treats everything in
         the model's schemas as managed (it may then propose dropping unknown objects)."""
         planned = await self._plan(manage_all=manage_all)
-        pending = await pending_notes(self.executor)
+        pending = await online_steps.pending_notes(self.executor)
         if planned.status != "superseded":
             result = planned.result
             return DiffResult(result.operations, [*result.notes, *pending]) if pending else result
@@ -321,8 +315,9 @@ class DbSchemaManager:
             step = await with_lock_retries(
                 lambda: self._locked_pass(run, may_split=may_split),  # noqa: B023
                 self.lock_retries, level=self._level)
-            if step.online_steps:
-                await run_pending(self.executor, self.lock_retries, quiet=self.quiet)
+            if step.run_online:
+                await online_steps.run_pending(self.executor, self.lock_retries,
+                                               quiet=self.quiet)
             if step.superseded is not None:
                 return applied + self._superseded(step.superseded)
             applied += step.applied
@@ -334,9 +329,9 @@ class DbSchemaManager:
 
     async def _locked_pass(self, run: _Run, *, may_split: bool) -> _Pass:
         async with self.executor.locked_transaction() as conn:
-            if await read_pending(conn, self.settings.qualified_state_table,
-                                  self.settings.state_name):
-                return _Pass(online_steps=True, plan_again=True)  # finish them first
+            if await online_steps.read_pending(conn, self.settings.qualified_state_table,
+                                               self.settings.state_name):
+                return _Pass(run_online=True, plan_again=True)  # finish them first
             planned = await self._plan(manage_all=run.manage_all, conn=conn,
                                        known=run.normalized)
             if planned.status == "superseded":
@@ -355,18 +350,20 @@ class DbSchemaManager:
                 log.log(self._level, "committing %d new enum label(s) first", len(early))
                 await self.executor.apply(conn, list(early))
                 return _Pass(applied=list(early), plan_again=True)
-            online = await online_forms(conn, now, planned.normalized) if run.online else None
+            online = await online_steps.online_forms(
+                conn, now, planned.normalized, enabled=run.online,
+                pgbouncer=self.client.pgbouncer)
             await self.executor.apply(conn, await expand_for_partitions(
-                conn, online.in_transaction if online else now))
+                conn, online.in_transaction))
             await self.executor.run_hook(conn, self.context.on_migration_complete,
                                          "on_migration_complete")
-            steps = online.after_commit if online else []
+            steps = online.after_commit
             await self._record(conn, planned, changed=bool(now or steps), deferred=kept)
             if steps:
-                await write_pending(conn, self.settings.qualified_state_table,
-                                    self.settings.state_name, steps)
+                await online_steps.write_pending(conn, self.settings.qualified_state_table,
+                                                 self.settings.state_name, steps)
         self._log_outcome(now, later)
-        return _Pass(applied=now, deferred=later, online_steps=bool(steps))
+        return _Pass(applied=now, deferred=later, run_online=bool(steps))
 
     async def _record(self, conn: RawConnection, planned: Planned, *, changed: bool,
                       deferred: list[Operation]) -> None:

@@ -65,6 +65,8 @@ SELECT a.attnotnull FROM pg_catalog.pg_attribute a
  WHERE a.attrelid = to_regclass($1) AND a.attname = $2 AND NOT a.attisdropped
 """
 
+NOTHING = "nothing was applied"
+
 SESSION_SETTINGS = ("SELECT set_config('application_name', $1, false), "
                     "set_config('lock_timeout', $2, false)")
 
@@ -102,15 +104,25 @@ async def invalid_indexes(conn: RawConnection, target: Schema,
 
 
 async def online_forms(conn: RawConnection, operations: list[ops.Operation],
-                       target: Schema) -> OnlinePlan:
+                       target: Schema, *, enabled: bool = True,
+                       pgbouncer: bool = False) -> OnlinePlan:
     """``operations`` in their online form (see :func:`~linkgress.schema.online.online_plan`),
-    plus a rebuild of each INVALID index of ``target``."""
+    plus a rebuild of each INVALID index of ``target``; unchanged unless ``enabled``. Through
+    PgBouncer (``pgbouncer``), a plan with steps after the commit raises
+    :class:`MigrationError` (before anything runs)."""
+    if not enabled:
+        return OnlinePlan(in_transaction=list(operations))
     table_keys = touched_tables(operations) + [t.key for t in target.tables if t.indexes]
     offline = await offline_tables(conn, list(dict.fromkeys(table_keys)))
     plan = online_plan(operations, offline_tables=offline)
     planned = {(s.schema, s.name) for s in plan.after_commit}
     plan.after_commit += [s for s in await invalid_indexes(conn, target, offline)
                           if (s.schema, s.name) not in planned]
+    if pgbouncer and plan.after_commit:
+        raise MigrationError(
+            "migrate(online=True) runs steps after the commit under a session-level lock, "
+            "which PgBouncer in transaction pooling mode (pgbouncer=True) cannot hold: run it "
+            f"on a direct connection to PostgreSQL (or without online=True); {NOTHING}")
     return plan
 
 
@@ -149,9 +161,9 @@ async def online_session(executor: MigrationExecutor) -> AsyncIterator[RawConnec
     client, settings = executor.client, executor.settings
     if client.pgbouncer:
         raise MigrationError(
-            "migrate(online=True) runs steps after the commit under a session-level lock, "
-            "which PgBouncer in transaction pooling mode (pgbouncer=True) cannot hold: run it "
-            "on a direct connection to PostgreSQL (or without online=True)")
+            "steps of migrate(online=True) are pending, and they run under a session-level "
+            "lock, which PgBouncer in transaction pooling mode (pgbouncer=True) cannot hold: "
+            "run migrate() once on a direct connection to PostgreSQL to complete them")
     wait = executor.lock_wait()
     async with client.acquire() as conn:
         while True:
