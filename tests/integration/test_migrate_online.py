@@ -217,3 +217,28 @@ async def test_an_invalid_leftover_index_is_dropped_and_rebuilt(linkgress_databa
         assert await rows(dsn, valid) == [(True,)]
         assert await sm.analyze() == []
         assert (await sm.analyze_full()).notes == []
+
+
+async def test_validation_waits_past_lock_timeout_without_failing(
+        linkgress_database: str) -> None:
+    # VALIDATE's lock lets writers through, so it may wait longer than lock_timeout (which
+    # bounds only the statements writers would queue behind).
+    dsn = linkgress_database
+    await _start(dsn)
+    await execute(dsn, GATE)
+    blocker = await asyncpg.connect(dsn)
+    try:
+        await blocker.execute("SELECT pg_advisory_lock(4242)")
+        async with opened(gated(), dsn) as db:
+            sm = db.get_schema_manager(lock_timeout=0.2, lock_retries=0)
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(lambda: sm.migrate(online=True))
+                await _wait_for_lock_wait(dsn)
+                await anyio.sleep(0.6)
+                await blocker.execute("SELECT pg_advisory_unlock(4242)")
+            assert await sm.analyze() == []
+    finally:
+        await blocker.close()
+    assert await rows(dsn, "SELECT convalidated FROM pg_constraint WHERE "
+                           "conname = 'ck_accounts_gate'") == [(True,)]
+    assert await _pending(dsn) == [(0,)]

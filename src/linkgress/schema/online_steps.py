@@ -36,7 +36,7 @@ from linkgress.schema.deferred import (
 )
 from linkgress.schema.executor import APPLICATION_NAME, MIGRATION_LOCK_KEY, milliseconds
 from linkgress.schema.online import OnlinePlan, OnlineStep, online_plan, touched_tables
-from linkgress.schema.quoting import quote_ident, quote_qualified
+from linkgress.schema.quoting import quote_ident, quote_literal, quote_qualified
 from linkgress.schema.rawsql import execute_one
 from linkgress.schema.retry import with_lock_retries
 from linkgress.schema.snapshot import Schema
@@ -66,6 +66,9 @@ SELECT a.attnotnull FROM pg_catalog.pg_attribute a
 """
 
 NOTHING = "nothing was applied"
+
+# The current lock_timeout, then none (the target list is evaluated left to right).
+UNBOUNDED = "SELECT current_setting('lock_timeout'), set_config('lock_timeout', '0', false)"
 
 SESSION_SETTINGS = ("SELECT set_config('application_name', $1, false), "
                     "set_config('lock_timeout', $2, false)")
@@ -157,7 +160,10 @@ async def write_pending(conn: RawConnection, table: str, state_name: str,
 async def online_session(executor: MigrationExecutor) -> AsyncIterator[RawConnection]:
     """A connection outside any transaction holding the migration lock at session level,
     waited for as ``migrate()`` waits (``lock_wait_timeout``), named ``linkgress migrate``
-    and with the migration's ``lock_timeout`` (both reset on exit)."""
+    and with the migration's ``lock_timeout`` (both reset on exit): the statements that take a
+    lock writers queue behind (``SET NOT NULL``, ``ADD``/``DROP CONSTRAINT``) wait for it at
+    most that long; the concurrent builds and ``VALIDATE`` wait as long as they must (their
+    lock lets writers through, so their wait stalls nobody)."""
     client, settings = executor.client, executor.settings
     if client.pgbouncer:
         raise MigrationError(
@@ -237,15 +243,15 @@ async def _build_index(conn: RawConnection, step: OnlineStep) -> None:
         return
     if valid is not None:  # an INVALID leftover of an interrupted build
         await _execute(conn, step, "DROP INDEX CONCURRENTLY IF EXISTS "
-                                   f"{quote_qualified(step.schema, step.name)}")
+                                   f"{quote_qualified(step.schema, step.name)}", wait=True)
     assert step.sql is not None
-    await _execute(conn, step, step.sql)
+    await _execute(conn, step, step.sql, wait=True)
 
 
 async def _validate(conn: RawConnection, step: OnlineStep, constraint: str) -> None:
     if await conn.fetchval(CONSTRAINT_VALIDATED, step.table, constraint) is False:
         await _execute(conn, step, f"ALTER TABLE {step.table} VALIDATE CONSTRAINT "
-                                   f"{quote_ident(constraint)}")
+                                   f"{quote_ident(constraint)}", wait=True)
 
 
 async def _set_not_null(conn: RawConnection, step: OnlineStep) -> None:
@@ -260,9 +266,13 @@ async def _set_not_null(conn: RawConnection, step: OnlineStep) -> None:
                                f"{quote_ident(step.name)}")
 
 
-async def _execute(conn: RawConnection, step: OnlineStep, sql: str) -> None:
+async def _execute(conn: RawConnection, step: OnlineStep, sql: str, *,
+                   wait: bool = False) -> None:
+    """Run one statement outside any transaction block; ``wait``: without ``lock_timeout``
+    (for a statement whose lock does not stop writers: waiting for it stalls nobody)."""
+    old = await conn.fetchval(UNBOUNDED) if wait else None
     try:
-        await execute_one(conn, sql)  # one statement, outside any transaction block
+        await execute_one(conn, sql)
     except Exception as exc:
         if not is_driver_error(exc):
             raise
@@ -272,3 +282,7 @@ async def _execute(conn: RawConnection, step: OnlineStep, sql: str) -> None:
             "  the migration before it is committed; this step stays pending and the next "
             "migrate() resumes it (fix the rows that break it first, if that is the cause)",
             sql=sql) from exc
+    finally:
+        if old is not None and session_usable(conn):
+            with anyio.CancelScope(shield=True):
+                await conn.execute(f"SET lock_timeout = {quote_literal(old)}")
