@@ -94,23 +94,32 @@ async def test_online_form_ends_in_the_offline_catalog(
     assert f"after commit (outside the transaction): {STEP_LOGGED[form]}" in caplog.text
 
 
-async def test_all_forms_at_once_with_a_failing_step_are_resumed(linkgress_database: str) -> None:
+async def test_failing_steps_stay_pending_and_the_next_migrate_completes_them(
+        linkgress_database: str) -> None:
     dsn = linkgress_database
     await _start(dsn)
     await execute(dsn, "UPDATE accounts SET code = -1 WHERE id = 7")  # breaks the check
+    await execute(dsn, "UPDATE accounts SET email = NULL WHERE id = 8")  # and NOT NULL
     async with opened(accounts(*FORMS), dsn) as db:
         sm = db.get_schema_manager()
-        with pytest.raises(MigrationError, match="validate constraint 'ck_accounts_code'") as info:
+        with pytest.raises(MigrationError, match=r"set NOT NULL on 'accounts\.email'") as info:
             await sm.migrate(online=True)
         assert isinstance(info.value.__cause__, asyncpg.CheckViolationError)
+        assert "also failed (and stays pending): validate constraint 'ck_accounts_code'" in str(
+            info.value)
         assert "the next migrate() resumes it" in str(info.value)
-        # Committed: the constraint exists NOT VALID and is enforced for new rows already.
-        assert await rows(dsn, "SELECT convalidated FROM pg_constraint "
-                               "WHERE conname = 'ck_accounts_code'") == [(False,)]
-        with pytest.raises(asyncpg.CheckViolationError):
-            await execute(dsn, "INSERT INTO accounts (email, code) VALUES ('new@x', -5)")
-        assert await _pending(dsn) != [(0,)]
+        # Committed: the checks exist NOT VALID and are enforced for new rows already.
+        assert await rows(dsn, "SELECT conname, convalidated FROM pg_constraint WHERE "
+                               "conrelid = 'accounts'::regclass ORDER BY 1") == [
+            ("accounts_pkey", True), ("ck_accounts_code", False),
+            ("email__linkgress_nn", False), ("fk_accounts_owner", True),
+            ("uq_accounts_email", True)]  # the steps that could run did
+        for bad in ("'new@x', -5", "NULL, 5"):
+            with pytest.raises(asyncpg.CheckViolationError):
+                await execute(dsn, f"INSERT INTO accounts (email, code) VALUES ({bad})")
+        assert await _pending(dsn) == [(2,)]
         await execute(dsn, "UPDATE accounts SET code = 7 WHERE id = 7")
+        await execute(dsn, "UPDATE accounts SET email = 'a8@x' WHERE id = 8")
         assert await sm.migrate() == []  # a plain migrate() finishes the recorded steps
         assert await sm.analyze() == []
     assert await _pending(dsn) == [(0,)]
@@ -125,7 +134,7 @@ async def test_all_forms_at_once_with_a_failing_step_are_resumed(linkgress_datab
 
 
 async def _wait_for_lock_wait(dsn: str) -> None:
-    """Until a linkgress migrate session waits for a table lock."""
+    """Until a linkgress migrate session waits for a lock."""
     with anyio.fail_after(20):
         while not await rows(dsn, "SELECT 1 FROM pg_stat_activity WHERE application_name = "
                                   "'linkgress migrate' AND wait_event_type = 'Lock'"):

@@ -203,8 +203,10 @@ async def run_pending(executor: MigrationExecutor, retries: int, *, quiet: bool 
     """Run the recorded pending steps under the migration lock, removing each from the record
     once done; return those run. A step that meets ``lock_timeout`` is tried again, at most
     ``retries`` times, after a backoff (:func:`~linkgress.schema.retry.with_lock_retries`).
-    Raises :class:`MigrationError` when a step fails (it and the ones after it stay recorded:
-    the next ``migrate()`` resumes them)."""
+
+    A step that fails stays recorded and the others still run (they do not depend on each
+    other); then :class:`MigrationError` is raised for the first failure, naming the others.
+    The next ``migrate()`` resumes what is left."""
     level = logging.DEBUG if quiet else logging.INFO
     return await with_lock_retries(lambda: _run_pending(executor, level), retries,
                                    level=level)
@@ -213,13 +215,41 @@ async def run_pending(executor: MigrationExecutor, retries: int, *, quiet: bool 
 async def _run_pending(executor: MigrationExecutor, level: int) -> list[OnlineStep]:
     settings = executor.settings
     table, name = settings.qualified_state_table, settings.state_name
-    async with online_session(executor) as conn:
-        steps = await read_pending(conn, table, name)
-        for i, step in enumerate(steps):
-            log.log(level, "after commit (outside the transaction): %s", step.describe())
-            await run_step(conn, step)
-            await write_pending(conn, table, name, steps[i + 1:])
-        return steps
+    try:
+        async with online_session(executor) as conn:
+            steps = await read_pending(conn, table, name)
+            failed: list[tuple[OnlineStep, MigrationError]] = []
+            for i, step in enumerate(steps):
+                log.log(level, "after commit (outside the transaction): %s", step.describe())
+                try:
+                    await run_step(conn, step)
+                except MigrationError as exc:
+                    if not session_usable(conn):
+                        raise
+                    failed.append((step, exc))
+                await write_pending(conn, table, name, [s for s, _ in failed] + steps[i + 1:])
+    except Exception as exc:
+        if not is_driver_error(exc):
+            raise
+        raise MigrationError(
+            f"running the steps after the commit failed: {exc}; the migration before them is "
+            "committed, and the steps not done stay pending: the next migrate() resumes them"
+            ) from exc
+    if failed:
+        raise _failure(failed)
+    return steps
+
+
+def _failure(failed: list[tuple[OnlineStep, MigrationError]]) -> MigrationError:
+    """The first failure, naming the other steps that failed too."""
+    first = failed[0][1]
+    if len(failed) == 1:
+        return first
+    others = "".join(f"\n  also failed (and stays pending): {step.describe()}: "
+                     f"{exc.__cause__ or exc}" for step, exc in failed[1:])
+    error = MigrationError(f"{first}{others}", operation=first.operation, sql=first.sql)
+    error.__cause__ = first.__cause__
+    return error
 
 
 async def run_step(conn: RawConnection, step: OnlineStep) -> None:
