@@ -17,7 +17,8 @@ for the lock and the transaction, :mod:`linkgress.schema.confirm` for the consen
 5. apply the operations one by one, await ``on_migration_complete`` (always, even when there
    was nothing to apply: keep it idempotent), record the managed state, COMMIT;
 6. after COMMIT, build indexes declared ``concurrently=True`` (``CREATE INDEX CONCURRENTLY``
-   cannot run in a transaction).
+   cannot run in a transaction); with ``online=True``, run the recorded post-commit steps
+   (:mod:`linkgress.schema.online_steps`; steps an interrupted run left go before step 3).
 
 Any failure in 2-5 rolls everything back and raises :class:`~linkgress.errors.MigrationError`
 carrying the failed operation, its SQL and the PostgreSQL error as ``__cause__``.
