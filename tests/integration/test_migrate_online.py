@@ -251,3 +251,17 @@ async def test_validation_waits_past_lock_timeout_without_failing(
     assert await rows(dsn, "SELECT convalidated FROM pg_constraint WHERE "
                            "conname = 'ck_accounts_gate'") == [(True,)]
     assert await _pending(dsn) == [(0,)]
+
+
+async def test_through_pgbouncer_a_plan_with_steps_is_refused_before_anything(
+        linkgress_database: str) -> None:
+    dsn = linkgress_database
+    await _start(dsn)
+    before = await dump(dsn)
+    async with opened(accounts("index", "check"), dsn, pgbouncer=True) as db:
+        sm = db.get_schema_manager()
+        with pytest.raises(MigrationError, match="PgBouncer") as info:
+            await sm.migrate(online=True)
+        assert "nothing was applied" in str(info.value)
+        assert await dump(dsn) == before
+        assert len(await sm.migrate()) == 2  # the offline form needs no session
