@@ -265,3 +265,27 @@ async def test_through_pgbouncer_a_plan_with_steps_is_refused_before_anything(
         assert "nothing was applied" in str(info.value)
         assert await dump(dsn) == before
         assert len(await sm.migrate()) == 2  # the offline form needs no session
+
+
+async def test_a_newer_model_drops_the_pending_steps_it_no_longer_wants(
+        linkgress_database: str) -> None:
+    dsn = linkgress_database
+    await _start(dsn)
+    await execute(dsn, "UPDATE accounts SET email = 'a1@x' WHERE id = 2")  # a duplicate
+    await execute(dsn, "UPDATE accounts SET email = NULL WHERE id = 3")  # a NULL
+    async with opened(accounts("unique", "not_null", "index"), dsn) as db:
+        with pytest.raises(MigrationError, match="uq_accounts_email"):
+            await db.get_schema_manager().migrate(online=True)
+    assert await _pending(dsn) == [(2,)]
+    # Rather than fix the rows, the next release gives up the constraint and NOT NULL.
+    async with opened(accounts("index"), dsn) as db:
+        sm = db.get_schema_manager()
+        assert [op.describe() for op in await sm.migrate()] == []
+        assert await sm.analyze() == []
+        assert (await sm.analyze_full()).notes == []
+    assert await _pending(dsn) == [(0,)]
+    assert await rows(dsn, "SELECT conname FROM pg_constraint WHERE conrelid = "
+                           "'accounts'::regclass ORDER BY 1") == [("accounts_pkey",)]
+    assert await rows(dsn, "SELECT indexrelid::regclass::text, indisvalid FROM pg_index "
+                           "WHERE indrelid = 'accounts'::regclass ORDER BY 1") == [
+        ("accounts_pkey", True), ("ix_accounts_code", True)]

@@ -19,11 +19,13 @@ from linkgress.schema.online import (
     online_plan,
     touched_tables,
 )
+from linkgress.schema.online_steps import wanted
 from linkgress.schema.snapshot import (
     CheckConstraint,
     Column,
     ForeignKey,
     Index,
+    Schema,
     Table,
     UniqueConstraint,
 )
@@ -118,3 +120,14 @@ def test_steps_round_trip_through_json() -> None:
 def test_an_unreadable_pending_step_is_a_clear_error(value: object) -> None:
     with pytest.raises(MigrationError, match="pending online step linkgress cannot read"):
         OnlineStep.from_json(value)
+
+
+def test_which_steps_a_model_still_wants() -> None:
+    users = Table(schema="public", name="users", columns=(replace(EMAIL, nullable=False),),
+                  indexes=(CREATE_INDEX.index,), uniques=(ADD_UNIQUE.unique,),
+                  checks=(ADD_CHECK.check,))
+    orders = Table(schema="public", name="orders", columns=(), foreign_keys=(FK,))
+    steps = online_plan([CREATE_INDEX, ADD_FK, ADD_CHECK, SET_NOT_NULL, ADD_UNIQUE]).after_commit
+    assert [wanted(s, Schema(tables=(users, orders))) for s in steps] == [True] * 5
+    bare = Table(schema="public", name="users", columns=(EMAIL,))
+    assert [wanted(s, Schema(tables=(bare,))) for s in steps] == [False] * 5

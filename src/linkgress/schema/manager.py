@@ -330,11 +330,14 @@ class DbSchemaManager:
 
     async def _locked_pass(self, run: _Run, *, may_split: bool) -> _Pass:
         async with self.executor.locked_transaction() as conn:
-            if await online_steps.read_pending(conn, self.settings.qualified_state_table,
-                                               self.settings.state_name):
-                return _Pass(run_online=True, plan_again=True)  # finish them first
+            pending = await online_steps.read_pending(conn, self.settings)
             planned = await self._plan(manage_all=run.manage_all, conn=conn,
                                        known=run.normalized)
+            if pending:  # finish them first; a model never applied drops those it lost
+                if planned.status == "new":
+                    await online_steps.discard_unwanted(conn, self.settings, pending,
+                                                        planned.normalized)
+                return _Pass(run_online=True, plan_again=True)
             if planned.status == "superseded":
                 return _Pass(superseded=planned)
             operations, kept = run.shape(planned.result.operations)
@@ -361,8 +364,7 @@ class DbSchemaManager:
             steps = online.after_commit
             await self._record(conn, planned, changed=bool(now or steps), deferred=kept)
             if steps:
-                await online_steps.write_pending(conn, self.settings.qualified_state_table,
-                                                 self.settings.state_name, steps)
+                await online_steps.write_pending(conn, self.settings, steps)
         self._log_outcome(now, later)
         return _Pass(applied=now, deferred=later, run_online=bool(steps))
 

@@ -43,7 +43,7 @@ from linkgress.schema.snapshot import Schema
 
 if TYPE_CHECKING:
     from linkgress.connection import RawConnection
-    from linkgress.schema.executor import MigrationExecutor
+    from linkgress.schema.executor import MigrationExecutor, MigrationSettings
 
 log = logging.getLogger("linkgress.migrate")
 
@@ -131,8 +131,9 @@ async def online_forms(conn: RawConnection, operations: list[ops.Operation],
 
 # -- the record --------------------------------------------------------------------------------
 
-async def read_pending(conn: RawConnection, table: str, state_name: str) -> list[OnlineStep]:
+async def read_pending(conn: RawConnection, settings: MigrationSettings) -> list[OnlineStep]:
     """The recorded pending steps ([] without a state row or a ``pending`` column)."""
+    table, state_name = settings.qualified_state_table, settings.state_name
     if not await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", table):
         return []
     raw = await conn.fetchval(f"SELECT (to_jsonb(s) -> 'pending')::text FROM {table} AS s "
@@ -141,9 +142,10 @@ async def read_pending(conn: RawConnection, table: str, state_name: str) -> list
     return [OnlineStep.from_json(v) for v in value] if isinstance(value, list) else []
 
 
-async def write_pending(conn: RawConnection, table: str, state_name: str,
+async def write_pending(conn: RawConnection, settings: MigrationSettings,
                         steps: Sequence[OnlineStep]) -> None:
     """Record ``steps`` as pending in the state row (which exists by then)."""
+    table, state_name = settings.qualified_state_table, settings.state_name
     present = await conn.fetchval(
         "SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = $1::regclass "
         "AND attname = 'pending' AND NOT attisdropped)", table)
@@ -152,6 +154,61 @@ async def write_pending(conn: RawConnection, table: str, state_name: str,
                            "NOT NULL DEFAULT '[]'::jsonb")
     await conn.execute(f"UPDATE {table} SET pending = $2::jsonb WHERE state_name = $1",
                        state_name, json.dumps([s.to_json() for s in steps]))
+
+
+# -- a newer model's say ------------------------------------------------------------------------
+
+def wanted(step: OnlineStep, target: Schema) -> bool:
+    """Whether ``target`` (a model's schema) still declares what ``step`` completes. Pure."""
+    table = next((t for t in target.tables if t.key == (step.schema, step.table_name)), None)
+    if table is None:
+        return False
+    if step.kind == "index":
+        return any(ix.name == step.name for ix in table.indexes)
+    if step.kind == "validate":
+        return step.name in {c.name for c in table.foreign_keys} | {c.name for c in table.checks}
+    if step.kind == "not_null":
+        column = table.column(step.column or "")
+        return column is not None and not column.nullable
+    return any(u.name == step.name for u in table.uniques)
+
+
+async def discard_unwanted(conn: RawConnection, settings: MigrationSettings,
+                           steps: list[OnlineStep], target: Schema) -> list[OnlineStep]:
+    """Forget the pending steps ``target`` (a model never applied before: the newer one) no
+    longer declares, in the migration transaction; return the others. What such a step left
+    half-way that the differ would not see — the temporary NOT NULL check, a unique index not
+    yet attached — is dropped; the rest (a NOT VALID constraint, an INVALID index) the plan
+    drops as it drops any managed object the model lost."""
+    keep = [s for s in steps if wanted(s, target)]
+    if len(keep) == len(steps):
+        return steps
+    for step in steps:
+        if step in keep:
+            continue
+        log.warning("a pending online step is dropped, the model no longer declares what it "
+                    "completes: %s", step.describe())
+        try:
+            await _undo(conn, step)
+        except Exception as exc:
+            if not is_driver_error(exc):
+                raise
+            raise MigrationError(f"dropping what the pending step '{step.describe()}' left "
+                                 f"failed: {exc}; {NOTHING}") from exc
+    await write_pending(conn, settings, keep)
+    return keep
+
+
+async def _undo(conn: RawConnection, step: OnlineStep) -> None:
+    if not await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", step.table):
+        return
+    if step.kind == "not_null":
+        await conn.execute(f"ALTER TABLE {step.table} DROP CONSTRAINT IF EXISTS "
+                           f"{quote_ident(step.name)}")
+    elif step.kind == "unique" and (
+            await conn.fetchval(CONSTRAINT_VALIDATED, step.table, step.name) is None
+            and await conn.fetchval(INDEX_VALIDITY, step.schema, step.name) is not None):
+        await conn.execute(f"DROP INDEX {quote_qualified(step.schema, step.name)}")
 
 
 # -- running -----------------------------------------------------------------------------------
@@ -191,7 +248,7 @@ async def pending_notes(executor: MigrationExecutor) -> list[str]:
     """A note for ``analyze_full()`` naming the recorded pending steps ([] when none)."""
     settings = executor.settings
     async with executor.client.acquire() as conn:
-        steps = await read_pending(conn, settings.qualified_state_table, settings.state_name)
+        steps = await read_pending(conn, settings)
     if not steps:
         return []
     return [f"{len(steps)} step(s) of an interrupted migrate(online=True) are pending (the "
@@ -214,10 +271,9 @@ async def run_pending(executor: MigrationExecutor, retries: int, *, quiet: bool 
 
 async def _run_pending(executor: MigrationExecutor, level: int) -> list[OnlineStep]:
     settings = executor.settings
-    table, name = settings.qualified_state_table, settings.state_name
     try:
         async with online_session(executor) as conn:
-            steps = await read_pending(conn, table, name)
+            steps = await read_pending(conn, settings)
             failed: list[tuple[OnlineStep, MigrationError]] = []
             for i, step in enumerate(steps):
                 log.log(level, "after commit (outside the transaction): %s", step.describe())
@@ -227,7 +283,7 @@ async def _run_pending(executor: MigrationExecutor, level: int) -> list[OnlineSt
                     if not session_usable(conn):
                         raise
                     failed.append((step, exc))
-                await write_pending(conn, table, name, [s for s, _ in failed] + steps[i + 1:])
+                await write_pending(conn, settings, [s for s, _ in failed] + steps[i + 1:])
     except Exception as exc:
         if not is_driver_error(exc):
             raise
