@@ -90,15 +90,15 @@ async def invalid_indexes(conn: RawConnection, target: Schema,
     """Steps rebuilding the indexes of ``target`` that are INVALID (the leftover of an
     interrupted ``CREATE INDEX CONCURRENTLY``), except those declared ``concurrently=True``
     (``migrate()`` rebuilds those in any case) and those on the tables in ``skip``."""
-    wanted = {(t.schema, ix.name): (t, ix) for t in target.tables for ix in t.indexes
-              if not ix.concurrently and t.key not in skip}
-    if not wanted:
+    declared = {(t.schema, ix.name): (t, ix) for t in target.tables for ix in t.indexes
+                if not ix.concurrently and t.key not in skip}
+    if not declared:
         return []
-    rows = await conn.fetch(INVALID_INDEXES, sorted({s for s, _ in wanted}),
-                            sorted({n for _, n in wanted}))
+    rows = await conn.fetch(INVALID_INDEXES, sorted({s for s, _ in declared}),
+                            sorted({n for _, n in declared}))
     out = []
     for row in rows:
-        table, index = wanted[(row["schema"], row["name"])]
+        table, index = declared[(row["schema"], row["name"])]
         sql = create_index_sql(table.schema, table.name, replace(index, concurrently=True),
                                if_not_exists=True)
         out.append(OnlineStep(kind="index", schema=table.schema, table_name=table.name,
