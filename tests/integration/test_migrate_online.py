@@ -4,7 +4,14 @@ INVALID leftover index is dropped and rebuilt."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+import signal
+import sys
+import textwrap
+import time
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -289,3 +296,54 @@ async def test_a_newer_model_drops_the_pending_steps_it_no_longer_wants(
     assert await rows(dsn, "SELECT indexrelid::regclass::text, indisvalid FROM pg_index "
                            "WHERE indrelid = 'accounts'::regclass ORDER BY 1") == [
         ("accounts_pkey", True), ("ix_accounts_code", True)]
+
+
+KILLED = textwrap.dedent("""
+    import asyncio, sys
+    sys.path.insert(0, {root!r})
+    from tests.integration.migrate_support import opened
+    from tests.integration.test_migrate_online import gated
+
+    async def main():
+        async with opened(gated(), {dsn!r}) as db:
+            await db.get_schema_manager().migrate(online=True)
+
+    asyncio.run(main())
+""")
+
+
+async def test_a_killed_migrators_steps_are_completed_by_the_next_one(
+        linkgress_database: str, tmp_path: Path) -> None:
+    dsn = linkgress_database
+    await _start(dsn)
+    await execute(dsn, GATE)
+    script = tmp_path / "migrator.py"
+    script.write_text(KILLED.format(root=str(Path(__file__).resolve().parents[2]), dsn=dsn))
+    blocker = await asyncpg.connect(dsn)
+    try:
+        await blocker.execute("SELECT pg_advisory_lock(4242)")  # VALIDATE waits for it
+        process = await asyncio.create_subprocess_exec(sys.executable, str(script))
+        try:
+            await _wait_for_lock_wait(dsn)
+        finally:
+            os.kill(process.pid, signal.SIGKILL)
+            await process.wait()
+        killed = time.monotonic()
+        # The server notices the dead client while VALIDATE still waits (it would otherwise
+        # keep the session, and the migration lock, for as long as the gate is held).
+        with anyio.fail_after(10):
+            while await rows(dsn, "SELECT 1 FROM pg_stat_activity WHERE application_name = "
+                                  "'linkgress migrate'"):
+                await anyio.sleep(0.1)
+        assert time.monotonic() - killed < 10
+        await blocker.execute("SELECT pg_advisory_unlock(4242)")
+    finally:
+        await blocker.close()
+    assert await rows(dsn, f"SELECT jsonb_array_length(pending) > 0 FROM {STATE}") == [(True,)]
+    async with opened(gated(), dsn) as db:
+        sm = db.get_schema_manager()
+        assert await sm.migrate() == []
+        assert await sm.analyze() == []
+    assert await rows(dsn, "SELECT convalidated FROM pg_constraint WHERE "
+                           "conname = 'ck_accounts_gate'") == [(True,)]
+    assert await _pending(dsn) == [(0,)]

@@ -24,6 +24,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import anyio
+import asyncpg
 
 from linkgress.errors import MigrationError, is_driver_error
 from linkgress.schema import operations as ops
@@ -34,7 +35,12 @@ from linkgress.schema.deferred import (
     session_lock,
     session_usable,
 )
-from linkgress.schema.executor import APPLICATION_NAME, MIGRATION_LOCK_KEY, milliseconds
+from linkgress.schema.executor import (
+    APPLICATION_NAME,
+    CONNECTION_CHECK_MS,
+    MIGRATION_LOCK_KEY,
+    milliseconds,
+)
 from linkgress.schema.online import OnlinePlan, OnlineStep, online_plan, touched_tables
 from linkgress.schema.quoting import quote_ident, quote_literal, quote_qualified
 from linkgress.schema.rawsql import execute_one
@@ -234,14 +240,31 @@ async def online_session(executor: MigrationExecutor) -> AsyncIterator[RawConnec
                 if got:
                     await conn.execute(SESSION_SETTINGS, APPLICATION_NAME,
                                        milliseconds(settings.lock_timeout))
+                    reset = "RESET application_name; RESET lock_timeout"
+                    if await _watch_client(conn):
+                        reset += "; RESET client_connection_check_interval"
                     try:
                         yield conn
                     finally:
                         if session_usable(conn):
                             with anyio.CancelScope(shield=True):
-                                await conn.execute("RESET application_name; RESET lock_timeout")
+                                await conn.execute(reset)
                     return
             await wait.pause()
+
+
+async def _watch_client(conn: RawConnection) -> bool:
+    """Have the server check every :data:`CONNECTION_CHECK_MS` ms, while a step runs, that
+    this client is still there (PostgreSQL 14+), so that a killed migrator's session — and
+    its lock — ends within about a second, not when a long build finishes. Whether it was
+    set (a platform without it refuses the setting)."""
+    if conn.get_server_version().major < 14:
+        return False
+    try:
+        await conn.execute(f"SET client_connection_check_interval = {CONNECTION_CHECK_MS}")
+    except asyncpg.InvalidParameterValueError:
+        return False
+    return True
 
 
 async def pending_notes(executor: MigrationExecutor) -> list[str]:
