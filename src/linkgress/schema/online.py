@@ -4,22 +4,14 @@ Each operation that would scan or build over a whole existing table while holdin
 blocks writes is split into a short part inside the migration transaction and *steps* that run
 after its COMMIT, outside any transaction:
 
-==============================  ===========================================  ==================
-operation                       in the transaction                           after the commit
-==============================  ===========================================  ==================
-``CREATE INDEX``                nothing                                      ``CREATE INDEX
-                                                                             CONCURRENTLY``
-foreign key, CHECK              ``ADD CONSTRAINT ... NOT VALID``             ``VALIDATE
-                                                                             CONSTRAINT``
-``SET NOT NULL``                ``ADD CONSTRAINT <col>__linkgress_nn CHECK   ``VALIDATE``, ``SET
-                                (col IS NOT NULL) NOT VALID``                NOT NULL`` (no
-                                                                             scan), drop check
-UNIQUE constraint               nothing                                      ``CREATE UNIQUE
-                                                                             INDEX
-                                                                             CONCURRENTLY``,
-                                                                             ``ADD CONSTRAINT
-                                                                             ... USING INDEX``
-==============================  ===========================================  ==================
+- ``CREATE INDEX``: nothing in the transaction; ``CREATE INDEX CONCURRENTLY IF NOT EXISTS``
+  after it;
+- a foreign key or a CHECK: ``ADD CONSTRAINT ... NOT VALID``; ``VALIDATE CONSTRAINT`` after;
+- ``SET NOT NULL``: ``ADD CONSTRAINT <col>__linkgress_nn CHECK (col IS NOT NULL) NOT VALID``
+  (with the column's other changes); after the commit ``VALIDATE`` it, ``SET NOT NULL``
+  (PostgreSQL 12+ proves it from the validated check without a scan), drop the check;
+- a UNIQUE constraint: nothing in the transaction; ``CREATE UNIQUE INDEX CONCURRENTLY``, then
+  ``ADD CONSTRAINT ... UNIQUE USING INDEX`` after it.
 
 Left as they are (inside the transaction): operations on a table the same plan creates (it is
 new, empty and invisible to others until the commit), on a partitioned table or a partition
