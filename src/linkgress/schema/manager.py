@@ -17,8 +17,7 @@ for the lock and the transaction, :mod:`linkgress.schema.confirm` for the consen
 5. apply the operations one by one, await ``on_migration_complete`` (always, even when there
    was nothing to apply: keep it idempotent), record the managed state, COMMIT;
 6. after COMMIT, build indexes declared ``concurrently=True`` (``CREATE INDEX CONCURRENTLY``
-   cannot run in a transaction); with ``online=True``, run the recorded post-commit steps
-   (:mod:`linkgress.schema.online_steps`; steps an interrupted run left go before step 3).
+   cannot run in a transaction) and the steps of ``online=True`` (any left over: before 3).
 
 Any failure in 2-5 rolls everything back and raises :class:`~linkgress.errors.MigrationError`
 carrying the failed operation, its SQL and the PostgreSQL error as ``__cause__``.
@@ -206,8 +205,7 @@ class DbSchemaManager:
         planned = await self._plan(manage_all=manage_all)
         pending = await online_steps.pending_notes(self.executor)
         if planned.status != "superseded":
-            result = planned.result
-            return DiffResult(result.operations, [*result.notes, *pending]) if pending else result
+            return DiffResult(planned.result.operations, [*planned.result.notes, *pending])
         missing = missing_for(planned.normalized, planned.current)
         return DiffResult(operations=[], notes=[_superseded_text(planned, missing), *pending])
 
@@ -217,6 +215,9 @@ class DbSchemaManager:
                       manage_all: bool = False, dry_run: bool = False,
                       defer_destructive: bool = False, online: bool = False) -> list[Operation]:
         """Bring the database to the model atomically; return the operations applied.
+
+        ``online=True``: forms that do not stall writers, long parts after the commit, recorded
+        and resumed if interrupted (:mod:`linkgress.schema.online`; docs: Online migrations).
         ``defer_destructive=True`` (the *expand* step of a rolling deploy) applies everything
         but the destructive operations, which are logged as deferred and stay pending
         (``analyze()`` lists them) until :meth:`contract` applies them; a dropped NOT NULL
@@ -246,9 +247,8 @@ class DbSchemaManager:
             log_plan(result.operations, quiet=self.quiet)
             return result.operations
         await self.run_start_hook()
-        run = _Run(allow_destructive, confirm, manage_all,
-                   mode="expand" if defer_destructive else "all", online=online)
-        return await self._run(run)
+        return await self._run(_Run(allow_destructive, confirm, manage_all, online=online,
+                                    mode="expand" if defer_destructive else "all"))
 
     async def contract(self, *, allow_destructive: bool = False, confirm: Confirm | None = None,
                        manage_all: bool = False) -> list[Operation]:
