@@ -2,11 +2,12 @@
 
 For each form ``migrate(online=True)`` rewrites — an index, a foreign key, a CHECK constraint,
 ``SET NOT NULL``, a UNIQUE constraint — on a table of ``--rows`` rows (default 1,000,000): a
-writer task on its own connection inserts a row and updates a random row in a loop (one
-autocommit statement at a time, a short pause between them) while ``migrate()`` adds that one
-object, once with ``online=False`` and once with ``online=True``. Reported per run: how long
-``migrate()`` took, how many statements the writer completed, and the writer's p99 and longest
-statement time while the migration ran (its *stall*). Goal: longest stall under 100 ms online.
+writer in a process of its own (so the migrating process's own work never delays it) inserts a
+row and updates a random row in a loop (one autocommit statement at a time, ``--pause`` between
+them) while ``migrate()`` adds that one object, once with ``online=False`` and once with
+``online=True``. Reported per run: how long ``migrate()`` took, and over the writer's statements
+that overlapped it, their number, median, p99 and longest time (the *stall*). Goal: longest
+stall under 100 ms online.
 
 Between runs the object is dropped again by hand and linkgress's state table is dropped, so each
 run starts from the same table (which only grows by the writer's rows). Runs against
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import multiprocessing
 import random
 import statistics
 import time
@@ -77,33 +79,63 @@ def model(form: str | None) -> type[DbContext]:
         "setup_model": setup_model})
 
 
+INSERT = "INSERT INTO accounts (email, code, owner_id) VALUES ($1, $2, $3)"
+UPDATE = "UPDATE accounts SET code = code + 1 WHERE id = $1"
+
+
+async def write(dsn: str, rows: int, pause: float, tag: str, stop: Any, out: Any) -> None:
+    """Insert a row and update a random one, pause, again, until ``stop`` is set; then send
+    every statement's ``(start, end)`` (``time.monotonic()``, system-wide) through ``out``."""
+    conn = await asyncpg.connect(dsn)
+    samples: list[tuple[float, float]] = []
+    out.send("ready")
+    n = 0
+    while not stop.is_set():
+        n += 1
+        for sql, args in ((INSERT, (f"w{tag}-{n}@x", n, 1 + n % OWNERS)),
+                          (UPDATE, (random.randint(1, rows),))):
+            start = time.monotonic()
+            await conn.execute(sql, *args)
+            samples.append((start, time.monotonic()))
+        await asyncio.sleep(pause)
+    await conn.close()
+    out.send(samples)
+
+
+def writer_process(dsn: str, rows: int, pause: float, tag: str, stop: Any, out: Any) -> None:
+    asyncio.run(write(dsn, rows, pause, tag, stop, out))
+
+
 @dataclass
 class Writer:
-    """Inserts and updates rows of ``accounts`` until stopped; records statement times."""
+    """The writer in a process of its own (so that the migrating process's own work never
+    delays it: what it measures is the database making it wait)."""
 
-    conn: asyncpg.Connection
+    dsn: str
     rows: int
     pause: float
     tag: str
-    times: list[float] = field(default_factory=list)
-    recording: bool = False
-    stop: bool = False
+    samples: list[tuple[float, float]] = field(default_factory=list)
 
-    async def run(self) -> None:
-        n = 0
-        while not self.stop:
-            n += 1
-            await self._timed("INSERT INTO accounts (email, code, owner_id) VALUES ($1, $2, $3)",
-                              f"w{self.tag}-{n}@x", n, 1 + n % OWNERS)
-            await self._timed("UPDATE accounts SET code = code + 1 WHERE id = $1",
-                              random.randint(1, self.rows))
-            await asyncio.sleep(self.pause)
+    async def __aenter__(self) -> Writer:
+        ctx = multiprocessing.get_context("spawn")
+        self._stop = ctx.Event()
+        self._pipe, child = ctx.Pipe()
+        self._process = ctx.Process(target=writer_process, args=(
+            self.dsn, self.rows, self.pause, self.tag, self._stop, child))
+        self._process.start()
+        assert await asyncio.to_thread(self._pipe.recv) == "ready"
+        await asyncio.sleep(0.3)  # warm
+        return self
 
-    async def _timed(self, sql: str, *args: Any) -> None:
-        start = time.perf_counter()
-        await self.conn.execute(sql, *args)
-        if self.recording:
-            self.times.append((time.perf_counter() - start) * 1000)
+    async def __aexit__(self, *exc: object) -> None:
+        self._stop.set()
+        self.samples = await asyncio.to_thread(self._pipe.recv)
+        await asyncio.to_thread(self._process.join)
+
+    def during(self, start: float, end: float) -> list[float]:
+        """Milliseconds of every statement that overlapped ``[start, end]``."""
+        return [(b - a) * 1000 for a, b in self.samples if b >= start and a <= end]
 
 
 async def load(dsn: str, rows: int) -> None:
@@ -123,53 +155,44 @@ async def load(dsn: str, rows: int) -> None:
         await conn.close()
 
 
-def summary(form: str, mode: str, took: float, writer: Writer) -> dict[str, Any]:
-    times = sorted(writer.times) or [0.0]
-    return {"form": form, "mode": mode, "migrate_s": took, "ops": len(writer.times),
-            "median_ms": statistics.median(times), "p99_ms": times[int(len(times) * 0.99)],
-            "max_ms": times[-1]}
+def summary(form: str, mode: str, took: float, times: list[float]) -> dict[str, Any]:
+    ordered = sorted(times) or [0.0]
+    return {"form": form, "mode": mode, "migrate_s": took, "ops": len(times),
+            "median_ms": statistics.median(ordered),
+            "p99_ms": ordered[int(len(ordered) * 0.99)], "max_ms": ordered[-1]}
 
 
 async def baseline(dsn: str, rows: int, pause: float, seconds: float = 2.0) -> dict[str, Any]:
     """The writer alone for ``seconds``: what a stall looks like without any migration."""
-    conn = await asyncpg.connect(dsn)
-    writer = Writer(conn, rows, pause, "baseline")
-    task = asyncio.create_task(writer.run())
-    try:
-        await asyncio.sleep(0.5)
-        writer.recording = True
+    async with Writer(dsn, rows, pause, "baseline") as writer:
+        start = time.monotonic()
         await asyncio.sleep(seconds)
-    finally:
-        writer.stop = True
-        await task
-        await conn.close()
-    return summary("(none)", "writer alone, 2 s", 0.0, writer)
+        end = time.monotonic()
+    return summary("(none)", f"writer alone, {seconds:g} s", 0.0, writer.during(start, end))
 
 
 async def one_run(dsn: str, rows: int, form: str, online: bool, pause: float
                   ) -> dict[str, Any]:
-    conn = await asyncpg.connect(dsn)
-    writer = Writer(conn, rows, pause, f"{form}-{online}")
-    task = asyncio.create_task(writer.run())
     db = model(form)(PgClient(dsn=dsn))
     try:
-        await asyncio.sleep(0.5)  # the writer is warm
-        writer.recording = True
-        start = time.perf_counter()
-        applied = await db.get_schema_manager(quiet=True, lock_timeout=30).migrate(
-            online=online)
-        took = time.perf_counter() - start
-        writer.recording = False
+        async with Writer(dsn, rows, pause, f"{form}-{online}") as writer:
+            start = time.monotonic()
+            applied = await db.get_schema_manager(quiet=True, lock_timeout=30).migrate(
+                online=online)
+            end = time.monotonic()
+            await asyncio.sleep(0.2)  # the writer's blocked statement completes
         assert len(applied) == 1, applied
         assert await db.get_schema_manager(quiet=True).analyze() == []
     finally:
-        writer.stop = True
-        await task
         await db.dispose()
-        await conn.execute(UNDO[form])
-        await conn.execute("DROP TABLE IF EXISTS __linkgress_schema_state")
-        await conn.close()
-    return summary(form, "online" if online else "offline", took, writer)
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute(UNDO[form])
+            await conn.execute("DROP TABLE IF EXISTS __linkgress_schema_state")
+        finally:
+            await conn.close()
+    return summary(form, "online" if online else "offline", end - start,
+                   writer.during(start, end))
 
 
 def print_report(rows: int, results: list[dict[str, Any]]) -> None:
