@@ -18,7 +18,7 @@ for the lock and the transaction, :mod:`linkgress.schema.confirm` for the consen
    apply the operations one by one, await ``on_migration_complete`` (always, even when there
    was nothing to apply: keep it idempotent), record the managed state, COMMIT;
 6. after COMMIT, build indexes declared ``concurrently=True`` (``CREATE INDEX CONCURRENTLY``
-   cannot run in a transaction).
+   cannot run in a transaction) and the steps of ``online=True`` (any left over: before 3).
 
 Any failure in 2-5 rolls everything back and raises :class:`~linkgress.errors.MigrationError`
 carrying the failed operation, its SQL and the PostgreSQL error as ``__cause__``.
@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 import asyncpg
 
 from linkgress.errors import MigrationAborted, MigrationError, SchemaAheadError
+from linkgress.schema import online_steps
 from linkgress.schema.cascade import DeletedObjects, cascade_victims
 from linkgress.schema.confirm import Confirm, destructive, log_plan, obtain_consent
 from linkgress.schema.contract import keep_deferred, split_destructive
@@ -92,6 +93,7 @@ class _Pass:
     deferred: list[CreateIndex] = field(default_factory=list)
     plan_again: bool = False
     superseded: Planned | None = None
+    run_online: bool = False  # steps of migrate(online=True) are recorded, to run now
 
 
 @dataclass
@@ -105,6 +107,7 @@ class _Run:
     shown: list[str] | None = None  # the plan logged last
     normalized: Schema | None = None  # the model's normalisation, reused under the lock
     mode: str = "all"  # "all", "expand" (defer_destructive=True) or "contract"
+    online: bool = False
 
     def shape(self, plan: Sequence[Operation]) -> tuple[list[Operation], list[Operation]]:
         """(the operations to apply, the destructive ones deferred) for this mode."""
@@ -214,18 +217,21 @@ class DbSchemaManager:
         renames, changes that may fail on existing rows). ``manage_all`` treats everything in
         the model's schemas as managed (it may then propose dropping unknown objects)."""
         planned = await self._plan(manage_all=manage_all)
+        pending = await online_steps.pending_notes(self.executor)
         if planned.status != "superseded":
-            return planned.result
+            return DiffResult(planned.result.operations, [*planned.result.notes, *pending])
         missing = missing_for(planned.normalized, planned.current)
-        return DiffResult(operations=[], notes=[_superseded_text(planned, missing)])
+        return DiffResult(operations=[], notes=[_superseded_text(planned, missing), *pending])
 
     # -- migrate ----------------------------------------------------------------------------
 
     async def migrate(self, *, allow_destructive: bool = False, confirm: Confirm | None = None,
                       manage_all: bool = False, dry_run: bool = False,
-                      defer_destructive: bool = False) -> list[Operation]:
+                      defer_destructive: bool = False, online: bool = False) -> list[Operation]:
         """Bring the database to the model atomically; return the operations applied.
 
+        ``online=True``: forms that do not stall writers, long parts after the commit, recorded
+        and resumed if interrupted (:mod:`linkgress.schema.online`; docs: Online migrations).
         ``defer_destructive=True`` (the *expand* step of a rolling deploy) applies everything
         but the destructive operations, which are logged as deferred and stay pending
         (``analyze()`` lists them) until :meth:`contract` applies them; a dropped NOT NULL
@@ -255,9 +261,8 @@ class DbSchemaManager:
             log_plan(result.operations, quiet=self.quiet)
             return result.operations
         await self.run_start_hook()
-        run = _Run(allow_destructive, confirm, manage_all,
-                   mode="expand" if defer_destructive else "all")
-        return await self._run(run)
+        return await self._run(_Run(allow_destructive, confirm, manage_all, online=online,
+                                    mode="expand" if defer_destructive else "all"))
 
     async def contract(self, *, allow_destructive: bool = False, confirm: Confirm | None = None,
                        manage_all: bool = False) -> list[Operation]:
@@ -321,13 +326,18 @@ class DbSchemaManager:
     async def _apply_locked(self, run: _Run) -> list[Operation]:
         applied: list[Operation] = []
         step = _Pass(plan_again=True)
-        for attempt in range(2):
+        may_split = True
+        for _ in range(4):  # resume pending online steps, commit enum labels, the plan
             step = await with_lock_retries(
-                lambda: self._locked_pass(run, may_split=attempt == 0),  # noqa: B023
+                lambda: self._locked_pass(run, may_split=may_split),  # noqa: B023
                 self.lock_retries, level=self._level)
+            if step.run_online:
+                await online_steps.run_pending(self.executor, self.lock_retries,
+                                               quiet=self.quiet)
             if step.superseded is not None:
                 return applied + self._superseded(step.superseded)
             applied += step.applied
+            may_split = may_split and not step.applied
             if not step.plan_again:
                 break
         applied += await build_concurrently(self.client, step.deferred, quiet=self.quiet)
@@ -335,8 +345,14 @@ class DbSchemaManager:
 
     async def _locked_pass(self, run: _Run, *, may_split: bool) -> _Pass:
         async with self.executor.locked_transaction() as conn:
+            pending = await online_steps.read_pending(conn, self.settings)
             planned = await self._plan(manage_all=run.manage_all, conn=conn,
                                        known=run.normalized)
+            if pending:  # finish them first; a model never applied drops those it lost
+                if planned.status == "new":
+                    await online_steps.discard_unwanted(conn, self.settings, pending,
+                                                        planned.normalized)
+                return _Pass(run_online=True, plan_again=True)
             if planned.status == "superseded":
                 return _Pass(superseded=planned)
             refuse_blocked(planned.result)
@@ -355,12 +371,19 @@ class DbSchemaManager:
                 log.log(self._level, "committing %d new enum label(s) first", len(early))
                 await self.executor.apply(conn, list(early))
                 return _Pass(applied=list(early), plan_again=True)
-            await self.executor.apply(conn, await expand_for_partitions(conn, now))
+            online = await online_steps.online_forms(
+                conn, now, planned.normalized, enabled=run.online,
+                pgbouncer=self.client.pgbouncer)
+            await self.executor.apply(conn, await expand_for_partitions(
+                conn, online.in_transaction))
             await self.executor.run_hook(conn, self.context.on_migration_complete,
                                          "on_migration_complete")
-            await self._record(conn, planned, changed=bool(now), deferred=kept)
+            steps = online.after_commit
+            await self._record(conn, planned, changed=bool(now or steps), deferred=kept)
+            if steps:
+                await online_steps.write_pending(conn, self.settings, steps)
         self._log_outcome(now, later)
-        return _Pass(applied=now, deferred=later)
+        return _Pass(applied=now, deferred=later, run_online=bool(steps))
 
     async def _record(self, conn: RawConnection, planned: Planned, *, changed: bool,
                       deferred: list[Operation]) -> None:
