@@ -28,16 +28,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import replace
 from typing import TYPE_CHECKING
-
-import asyncpg
 
 from linkgress.errors import MigrationAborted, MigrationError, SchemaAheadError
 from linkgress.schema import online_steps
-from linkgress.schema.cascade import DeletedObjects, cascade_victims
+from linkgress.schema.cascade import DeletedObjects, drop_owned
 from linkgress.schema.confirm import Confirm, destructive, log_plan, obtain_consent
-from linkgress.schema.contract import keep_deferred, split_destructive
+from linkgress.schema.contract import keep_deferred
 from linkgress.schema.deferred import (
     build_concurrently,
     enum_values_to_commit_first,
@@ -45,7 +43,6 @@ from linkgress.schema.deferred import (
     split_concurrent,
 )
 from linkgress.schema.diff import DiffResult
-from linkgress.schema.diff.views import is_rebuild
 from linkgress.schema.executor import MigrationExecutor, MigrationSettings
 from linkgress.schema.existing import read_existing
 from linkgress.schema.history import (
@@ -59,7 +56,7 @@ from linkgress.schema.history import (
 from linkgress.schema.introspect.views import as_printed, read_views
 from linkgress.schema.operations import CreateIndex, Operation
 from linkgress.schema.partitions import expand_for_partitions
-from linkgress.schema.plan import merge_schemas, plan_create, plan_drop
+from linkgress.schema.plan import merge_schemas, plan_create
 from linkgress.schema.planning import (
     Planned,
     legacy_fingerprints,
@@ -69,8 +66,8 @@ from linkgress.schema.planning import (
     schema_digest,
 )
 from linkgress.schema.prechecks import precheck
-from linkgress.schema.quoting import quote_ident
 from linkgress.schema.retry import with_lock_retries
+from linkgress.schema.runstate import MigrationPass, MigrationRun
 from linkgress.schema.server_features import check_server_supports
 from linkgress.schema.snapshot import Schema
 
@@ -83,50 +80,6 @@ log = logging.getLogger("linkgress.migrate")
 #: How often ``migrate()`` asks again when the plan under the lock holds destructive
 #: operations that were not consented to (another migrator changed the database meanwhile).
 CONSENT_ROUNDS = 3
-
-
-@dataclass
-class _Pass:
-    """What one locked transaction of ``migrate()`` did."""
-
-    applied: list[Operation] = field(default_factory=list)
-    deferred: list[CreateIndex] = field(default_factory=list)
-    plan_again: bool = False
-    superseded: Planned | None = None
-    run_online: bool = False  # steps of migrate(online=True) are recorded, to run now
-
-
-@dataclass
-class _Run:
-    """One ``migrate()`` call: its options, what was consented to and what was logged."""
-
-    allow_destructive: bool
-    confirm: Confirm | None
-    manage_all: bool
-    consented: set[str] = field(default_factory=set)
-    shown: list[str] | None = None  # the plan logged last
-    normalized: Schema | None = None  # the model's normalisation, reused under the lock
-    mode: str = "all"  # "all", "expand" (defer_destructive=True) or "contract"
-    online: bool = False
-
-    def shape(self, plan: Sequence[Operation]) -> tuple[list[Operation], list[Operation]]:
-        """(the operations to apply, the destructive ones deferred) for this mode."""
-        if self.mode == "expand":
-            return split_destructive(plan)
-        if self.mode == "contract":
-            pending = [op for op in plan
-                       if not op.is_destructive and not is_rebuild(op, list(plan))]
-            if pending:
-                raise MigrationError(
-                    f"contract() applies only deferred destructive operations, and "
-                    f"{len(pending)} other operation(s) are pending (first: "
-                    f"'{pending[0].describe()}'): run migrate() first; nothing was changed")
-        return list(plan), []
-
-    def needs_consent(self, operations: Sequence[Operation]) -> bool:
-        """Whether ``operations`` hold a destructive one not consented to yet."""
-        fresh = {op.describe() for op in destructive(operations)} - self.consented
-        return bool(fresh) and not self.allow_destructive
 
 
 class _Reconsent(Exception):
@@ -219,7 +172,7 @@ class DbSchemaManager:
         planned = await self._plan(manage_all=manage_all)
         pending = await online_steps.pending_notes(self.executor)
         if planned.status != "superseded":
-            return DiffResult(planned.result.operations, [*planned.result.notes, *pending])
+            return replace(planned.result, notes=[*planned.result.notes, *pending])
         missing = missing_for(planned.normalized, planned.current)
         return DiffResult(operations=[], notes=[_superseded_text(planned, missing), *pending])
 
@@ -261,7 +214,7 @@ class DbSchemaManager:
             log_plan(result.operations, quiet=self.quiet)
             return result.operations
         await self.run_start_hook()
-        return await self._run(_Run(allow_destructive, confirm, manage_all, online=online,
+        return await self._run(MigrationRun(allow_destructive, confirm, manage_all, online=online,
                                     mode="expand" if defer_destructive else "all"))
 
     async def contract(self, *, allow_destructive: bool = False, confirm: Confirm | None = None,
@@ -274,9 +227,10 @@ class DbSchemaManager:
         operations are pending (run ``migrate()`` first); a superseded model changes nothing.
         """
         await self.run_start_hook()
-        return await self._run(_Run(allow_destructive, confirm, manage_all, mode="contract"))
+        return await self._run(MigrationRun(allow_destructive, confirm, manage_all,
+                                            mode="contract"))
 
-    async def _run(self, run: _Run) -> list[Operation]:
+    async def _run(self, run: MigrationRun) -> list[Operation]:
         # Optimistic: plan under the lock straight away. Only a plan holding destructive
         # operations nobody consented to leaves the lock (_Reconsent): it is then planned and
         # asked for outside the lock, and tried again — so a no-op or consented migration plans
@@ -299,7 +253,7 @@ class DbSchemaManager:
             "asked (other migrators are at work); nothing was changed",
             operations=destructive(planned.result.operations))
 
-    def _show(self, planned: Planned, run: _Run) -> None:
+    def _show(self, planned: Planned, run: MigrationRun) -> None:
         """Log the plan and the notes, unless this very plan was logged already."""
         lines = [op.describe() for op in planned.result.operations]
         if lines == run.shown:
@@ -313,7 +267,7 @@ class DbSchemaManager:
         for note in planned.result.notes:
             log.log(self._level, "note: %s", note)
 
-    async def _ask(self, planned: Planned, run: _Run) -> None:
+    async def _ask(self, planned: Planned, run: MigrationRun) -> None:
         """Obtain consent for the plan's new destructive operations (outside the lock)."""
         run.normalized = planned.normalized
         self._show(planned, run)
@@ -323,9 +277,9 @@ class DbSchemaManager:
                                  confirm=run.confirm, logger=log, timeout=self.prompt_timeout)
         run.consented |= {op.describe() for op in destructive(operations)}
 
-    async def _apply_locked(self, run: _Run) -> list[Operation]:
+    async def _apply_locked(self, run: MigrationRun) -> list[Operation]:
         applied: list[Operation] = []
-        step = _Pass(plan_again=True)
+        step = MigrationPass(plan_again=True)
         may_split = True
         for _ in range(4):  # resume pending online steps, commit enum labels, the plan
             step = await with_lock_retries(
@@ -343,18 +297,13 @@ class DbSchemaManager:
         applied += await build_concurrently(self.client, step.deferred, quiet=self.quiet)
         return applied
 
-    async def _locked_pass(self, run: _Run, *, may_split: bool) -> _Pass:
+    async def _locked_pass(self, run: MigrationRun, *, may_split: bool) -> MigrationPass:
         async with self.executor.locked_transaction() as conn:
-            pending = await online_steps.read_pending(conn, self.settings)
             planned = await self._plan(manage_all=run.manage_all, conn=conn,
                                        known=run.normalized)
-            if pending:  # finish them first; a model never applied drops those it lost
-                if planned.status == "new":
-                    await online_steps.discard_unwanted(conn, self.settings, pending,
-                                                        planned.normalized)
-                return _Pass(run_online=True, plan_again=True)
-            if planned.status == "superseded":
-                return _Pass(superseded=planned)
+            first = await self._pending_or_superseded(conn, planned)
+            if first is not None:
+                return first
             refuse_blocked(planned.result)
             operations, kept = run.shape(planned.result.operations)
             if run.needs_consent(operations):
@@ -370,7 +319,7 @@ class DbSchemaManager:
                 # plan is planned again in a second transaction, still under the lock.
                 log.log(self._level, "committing %d new enum label(s) first", len(early))
                 await self.executor.apply(conn, list(early))
-                return _Pass(applied=list(early), plan_again=True)
+                return MigrationPass(applied=list(early), plan_again=True)
             online = await online_steps.online_forms(
                 conn, now, planned.normalized, enabled=run.online,
                 pgbouncer=self.client.pgbouncer)
@@ -383,7 +332,21 @@ class DbSchemaManager:
             if steps:
                 await online_steps.write_pending(conn, self.settings, steps)
         self._log_outcome(now, later)
-        return _Pass(applied=now, deferred=later, run_online=bool(steps))
+        return MigrationPass(applied=now, deferred=later, run_online=bool(steps))
+
+    async def _pending_or_superseded(self, conn: RawConnection, planned: Planned
+                                     ) -> MigrationPass | None:
+        """The pass when online steps are pending (finished first; a model never applied
+        drops those it lost) or the model is superseded; None to go on and apply."""
+        pending = await online_steps.read_pending(conn, self.settings)
+        if pending:
+            if planned.status == "new":
+                await online_steps.discard_unwanted(conn, self.settings, pending,
+                                                    planned.normalized)
+            return MigrationPass(run_online=True, plan_again=True)
+        if planned.status == "superseded":
+            return MigrationPass(superseded=planned)
+        return None
 
     async def _record(self, conn: RawConnection, planned: Planned, *, changed: bool,
                       deferred: list[Operation]) -> None:
@@ -489,35 +452,11 @@ class DbSchemaManager:
         """
         async with self.executor.locked_transaction() as conn:
             recorded = await self.executor.read_state(conn)
-            owned = merge_schemas(self.target_schema(), recorded or Schema())
-            existing = await read_existing(conn, list(owned.schemas))
-            victims = await cascade_victims(
-                conn, [*(t for t in owned.tables if t.key in existing.tables),
-                       *(v for v in owned.views if v.key in existing.views)])
-            if victims and not cascade:
-                raise MigrationError(
-                    "ensure_deleted(cascade=False) refused: dropping the tables would also "
-                    f"drop objects linkgress does not manage: {', '.join(victims)}; "
-                    "nothing was dropped")
-            operations = plan_drop(owned, existing, cascade=bool(victims))
-            await self.executor.apply(conn, operations)
-            for name in owned.schemas:
-                if name != "public" and name in existing.schemas:
-                    await self._drop_schema_if_empty(conn, name)
-            await self.executor.clear_state(conn)
-        for victim in victims:
+            deleted = await drop_owned(
+                self.executor, conn, merge_schemas(self.target_schema(), recorded or Schema()),
+                cascade=cascade, keep_schema=self.settings.state_schema, level=self._level)
+        for victim in deleted.cascaded:
             log.log(logging.DEBUG if self.quiet else logging.WARNING,
                     "ensure_deleted: %s (not managed by linkgress) was dropped with CASCADE",
                     victim)
-        return DeletedObjects(operations, victims)
-
-    async def _drop_schema_if_empty(self, conn: RawConnection, name: str) -> None:
-        # RESTRICT (the default) refuses when anything else lives there; that is the point.
-        if name == self.settings.state_schema:
-            return
-        try:
-            async with conn.transaction():
-                await conn.execute(f"DROP SCHEMA {quote_ident(name)}")
-        except asyncpg.DependentObjectsStillExistError:
-            log.log(self._level, "kept schema %r: it holds objects linkgress does not manage",
-                    name)
+        return deleted
