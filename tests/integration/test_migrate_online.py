@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import signal
 import sys
 import textwrap
@@ -18,7 +19,7 @@ import anyio
 import asyncpg
 import pytest
 
-from linkgress import DbContext, DbModelConfig, MigrationError, column
+from linkgress import DatabaseClient, DbContext, DbModelConfig, MigrationError, column
 from tests.integration.catalog import dump
 from tests.integration.migrate_support import context, entity, execute, opened, rows
 
@@ -105,16 +106,16 @@ async def test_failing_steps_stay_pending_and_the_next_migrate_completes_them(
         linkgress_database: str) -> None:
     dsn = linkgress_database
     await _start(dsn)
-    await execute(dsn, "UPDATE accounts SET code = -1 WHERE id = 7")  # breaks the check
-    await execute(dsn, "UPDATE accounts SET email = NULL WHERE id = 8")  # and NOT NULL
     async with opened(accounts(*FORMS), dsn) as db:
         sm = db.get_schema_manager()
-        with pytest.raises(MigrationError, match=r"set NOT NULL on 'accounts\.email'") as info:
-            await sm.migrate(online=True)
-        assert isinstance(info.value.__cause__, asyncpg.CheckViolationError)
+        error = await _migrate_racing_a_writer(
+            sm, dsn, "UPDATE accounts SET code = -1 WHERE id = 7",  # breaks the check
+            "UPDATE accounts SET email = NULL WHERE id = 8")  # and NOT NULL
+        assert re.search(r"set NOT NULL on 'accounts\.email'", str(error))
+        assert isinstance(error.__cause__, asyncpg.CheckViolationError)
         assert "also failed (and stays pending): validate constraint 'ck_accounts_code'" in str(
-            info.value)
-        assert "the next migrate() resumes it" in str(info.value)
+            error)
+        assert "the next migrate() resumes it" in str(error)
         # Committed: the checks exist NOT VALID and are enforced for new rows already.
         assert await rows(dsn, "SELECT conname, convalidated FROM pg_constraint WHERE "
                                "conrelid = 'accounts'::regclass ORDER BY 1") == [
@@ -140,32 +141,76 @@ async def test_failing_steps_stay_pending_and_the_next_migrate_completes_them(
                            "'%linkgress_nn'") == []
 
 
+# linkgress migrate sessions on the test's database (other tests may run on the same server).
+MIGRATE_SESSIONS = ("SELECT 1 FROM pg_stat_activity WHERE application_name = 'linkgress migrate' "
+                    "AND datname = current_database()")
+
+
 async def _wait_for_lock_wait(dsn: str) -> None:
     """Until a linkgress migrate session waits for a lock."""
     with anyio.fail_after(20):
-        while not await rows(dsn, "SELECT 1 FROM pg_stat_activity WHERE application_name = "
-                                  "'linkgress migrate' AND wait_event_type = 'Lock'"):
+        while not await rows(dsn, MIGRATE_SESSIONS + " AND wait_event_type = 'Lock'"):
             await anyio.sleep(0.05)
 
 
+async def _migrate_racing_a_writer(sm: Any, dsn: str, *statements: str) -> MigrationError:
+    """The MigrationError of ``sm.migrate(online=True)`` run while another connection's
+    transaction holds ``statements``' changes: the data pre-check reads the rows without them
+    (they are not committed yet), the migration's DDL waits for the writer's lock, and the
+    writer commits — the race the steps after the commit must survive."""
+    writer = await asyncpg.connect(dsn)
+    failures: list[MigrationError] = []
+
+    async def migrate_online() -> None:
+        try:
+            await sm.migrate(online=True)
+        except MigrationError as exc:
+            failures.append(exc)
+
+    try:
+        tr = writer.transaction()
+        await tr.start()
+        for sql in statements:
+            await writer.execute(sql)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(migrate_online)
+            await _wait_for_lock_wait(dsn)
+            await tr.commit()
+    finally:
+        await writer.close()
+    assert len(failures) == 1, "migrate(online=True) did not fail"
+    return failures[0]
+
+
+# gate() waits while advisory lock 4242 is held, once it is armed: the on_migration_complete
+# hook of gated() arms it, after the data pre-check read the rows (which therefore passes at
+# once) and before the commit, so it is the VALIDATE after the commit that waits.
 GATE = """
+CREATE TABLE gate_armed ();
 CREATE FUNCTION gate(c integer) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS $$
 BEGIN
-    PERFORM pg_advisory_xact_lock_shared(4242);
+    IF EXISTS (SELECT FROM gate_armed) THEN
+        PERFORM pg_advisory_xact_lock_shared(4242);
+    END IF;
     RETURN c >= 0;
 END $$
 """
 
 
 def gated() -> type[DbContext]:
-    """accounts with NOT NULL email and a check that waits while advisory lock 4242 is held."""
+    """accounts with NOT NULL email and a check that, once the migration transaction armed
+    it, waits while advisory lock 4242 is held."""
     account = entity("Account", {"id": int, "email": str, "code": int | None,
                                  "owner_id": int | None})
 
     def setup(model: DbModelConfig) -> None:
         model.entity(account).has_check("ck_accounts_gate", "gate(code)")
 
-    return context({"owners": Owner, "accounts": account}, setup)
+    class Gated(context({"owners": Owner, "accounts": account}, setup)):  # type: ignore[misc]
+        async def on_migration_complete(self, client: DatabaseClient) -> None:
+            await client.execute("INSERT INTO gate_armed DEFAULT VALUES")
+
+    return Gated
 
 
 async def test_a_cancelled_migration_is_completed_by_the_next_one(
@@ -278,11 +323,12 @@ async def test_a_newer_model_drops_the_pending_steps_it_no_longer_wants(
         linkgress_database: str) -> None:
     dsn = linkgress_database
     await _start(dsn)
-    await execute(dsn, "UPDATE accounts SET email = 'a1@x' WHERE id = 2")  # a duplicate
-    await execute(dsn, "UPDATE accounts SET email = NULL WHERE id = 3")  # a NULL
     async with opened(accounts("unique", "not_null", "index"), dsn) as db:
-        with pytest.raises(MigrationError, match="uq_accounts_email"):
-            await db.get_schema_manager().migrate(online=True)
+        error = await _migrate_racing_a_writer(
+            db.get_schema_manager(), dsn,
+            "UPDATE accounts SET email = 'a1@x' WHERE id = 2",  # a duplicate
+            "UPDATE accounts SET email = NULL WHERE id = 3")  # a NULL
+        assert "uq_accounts_email" in str(error)
     assert await _pending(dsn) == [(2,)]
     # Rather than fix the rows, the next release gives up the constraint and NOT NULL.
     async with opened(accounts("index"), dsn) as db:
@@ -332,8 +378,7 @@ async def test_a_killed_migrators_steps_are_completed_by_the_next_one(
         # The server notices the dead client while VALIDATE still waits (it would otherwise
         # keep the session, and the migration lock, for as long as the gate is held).
         with anyio.fail_after(10):
-            while await rows(dsn, "SELECT 1 FROM pg_stat_activity WHERE application_name = "
-                                  "'linkgress migrate'"):
+            while await rows(dsn, MIGRATE_SESSIONS):
                 await anyio.sleep(0.1)
         assert time.monotonic() - killed < 10
         await blocker.execute("SELECT pg_advisory_unlock(4242)")
