@@ -102,6 +102,25 @@ async def test_online_form_ends_in_the_offline_catalog(
     assert f"after commit (outside the transaction): {STEP_LOGGED[form]}" in caplog.text
 
 
+async def test_rows_that_break_a_step_are_refused_before_anything_changes(
+        linkgress_database: str) -> None:
+    # The data pre-checks run before the online forms: rows already there that a step after
+    # the commit would meet are refused while nothing has changed yet.
+    dsn = linkgress_database
+    await _start(dsn)
+    await execute(dsn, "UPDATE accounts SET code = -1 WHERE id = 7")  # breaks the check
+    await execute(dsn, "UPDATE accounts SET email = NULL WHERE id = 8")  # and NOT NULL
+    before = await dump(dsn)
+    async with opened(accounts(*FORMS), dsn) as db:
+        with pytest.raises(MigrationError, match="data pre-check failed, nothing was changed"
+                           ) as info:
+            await db.get_schema_manager().migrate(online=True)
+    assert "'accounts.email' (set NOT NULL)" in str(info.value)
+    assert "violate CHECK ((code >= 0)) (keys: id=7)" in str(info.value)
+    assert await dump(dsn) == before
+    assert await rows(dsn, f"SELECT to_jsonb(s) ? 'pending' FROM {STATE} AS s") == [(False,)]
+
+
 async def test_failing_steps_stay_pending_and_the_next_migrate_completes_them(
         linkgress_database: str) -> None:
     dsn = linkgress_database

@@ -12,6 +12,7 @@ from linkgress.errors import MigrationError
 from linkgress.model.types import integer, text
 from linkgress.schema import operations as ops
 from linkgress.schema.ddl import render
+from linkgress.schema.hazards import in_context
 from linkgress.schema.online import (
     OnlineForm,
     OnlineStep,
@@ -131,3 +132,10 @@ def test_which_steps_a_model_still_wants() -> None:
     assert [wanted(s, Schema(tables=(users, orders))) for s in steps] == [True] * 5
     bare = Table(schema="public", name="users", columns=(EMAIL,))
     assert [wanted(s, Schema(tables=(bare,))) for s in steps] == [False] * 5
+
+
+def test_a_form_keeps_the_hazard_context_its_operation_was_planned_with() -> None:
+    planned = in_context([ADD_CHECK, SET_NOT_NULL], server_version=12)
+    forms = online_plan(planned).in_transaction
+    assert [form.hazard_context for form in forms] == [op.hazard_context for op in planned]
+    assert forms[0].hazard_context.server_version == 12

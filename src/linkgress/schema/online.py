@@ -19,6 +19,9 @@ new, empty and invisible to others until the commit), on a partitioned table or 
 index that a foreign key of the same plan references (the key needs it at once), and a
 ``SET NOT NULL`` that comes with a new identity (PostgreSQL needs the NOT NULL first).
 
+The plan is rewritten after the data pre-checks (:mod:`linkgress.schema.prechecks`) read the
+rows, so a step fails after the commit only on rows written since then.
+
 The steps are recorded as pending in the state row (see :mod:`linkgress.schema.online_steps`)
 and each one is idempotent, so an interrupted run is completed by the next ``migrate()``.
 """
@@ -169,7 +172,8 @@ def _constraint(op: ops.CreateForeignKey | ops.CreateCheckConstraint
     clause = (foreign_key_clause(op.foreign_key) if isinstance(op, ops.CreateForeignKey)
               else check_clause(op.check))
     form = OnlineForm(original=op, statements=(_add_not_valid(op.schema, op.table_name,
-                                                              clause),))
+                                                              clause),),
+                      hazard_context=op.hazard_context)
     return form, OnlineStep(kind="validate", schema=op.schema, table_name=op.table_name,
                             name=op.constraint_name)
 
@@ -179,7 +183,7 @@ def _not_null(op: ops.AlterColumn) -> tuple[OnlineForm, OnlineStep]:
     name = not_null_check_name(op.new.name)
     check = f"CONSTRAINT {quote_ident(name)} CHECK ({quote_ident(op.new.name)} IS NOT NULL)"
     statements = (*render(relaxed), _add_not_valid(op.schema, op.table_name, check))
-    return (OnlineForm(original=op, statements=statements),
+    return (OnlineForm(original=op, statements=statements, hazard_context=op.hazard_context),
             OnlineStep(kind="not_null", schema=op.schema, table_name=op.table_name, name=name,
                        column=op.new.name))
 
