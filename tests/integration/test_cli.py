@@ -230,3 +230,12 @@ def test_notes_reach_check_and_migrate_output(cli: Cli) -> None:
     migrate = cli("db", "migrate", *APP)
     assert migrate.returncode == 0, migrate.stderr
     assert "ix_users_name_desc" in migrate.stdout + migrate.stderr
+
+
+def test_migrate_online_builds_the_unique_constraint_after_the_commit(cli: Cli) -> None:
+    assert cli("db", "create", *SLIM).returncode == 0
+    online = cli("db", "migrate", *APP, "--online")
+    assert online.returncode == 0, online.stderr
+    assert ("after commit (outside the transaction): build unique index 'users_email_key' "
+            "CONCURRENTLY") in online.stdout + online.stderr
+    assert cli("db", "check", *APP).returncode == 0

@@ -19,6 +19,7 @@ from linkgress.schema.hazards import (
     is_volatile_default,
     unallowed,
 )
+from linkgress.schema.online import OnlineForm
 from linkgress.schema.snapshot import (
     CheckConstraint,
     Column,
@@ -101,6 +102,9 @@ EXAMPLES: list[tuple[ops.Operation, tuple[str, ...]]] = [
      ("scans_table", "blocks_writes", "data_dependent")),
     (domain_ops.AlterDomain(old=replace(DOMAIN, check="VALUE > 0"), new=DOMAIN), ()),
     (domain_ops.DropDomain(domain=DOMAIN), ("destructive",)),
+    (OnlineForm(original=ops.CreateCheckConstraint(table_name="users", check=CHECK),
+                statements=("ALTER TABLE users ADD CONSTRAINT c CHECK (x) NOT VALID",)), RB),
+    (OnlineForm(original=ops.CreateIndex(table_name="users", index=IX), statements=()), ()),
     (partition_ops.CreatePartition(table_name="events", partition=PART), ("scans_table",)),
     (partition_ops.DropPartition(table_name="events", partition=PART), (*RB, "destructive")),
     (partition_ops.ChangePartitionBound(table_name="events", partition=PART, old_bound="x"),

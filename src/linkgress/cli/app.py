@@ -65,13 +65,20 @@ def _create_database_option(parser: argparse.ArgumentParser) -> None:
                         help="create the database first when it does not exist")
 
 
+def _migrate_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--allow-destructive", "--yes", "-y", dest="allow_destructive",
+                        action="store_true", help="consent to destructive operations")
+    parser.add_argument("--defer-destructive", action="store_true",
+                        help="apply all but destructive operations (run db contract later)")
+    parser.add_argument("--online", action="store_true",
+                        help="forms that do not block writers: concurrent indexes, NOT VALID "
+                             "+ VALIDATE (long steps run after the commit)")
+
+
 def _db_commands(group: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     migrate = _leaf(group, "migrate", commands.db_migrate,
                     "bring the database to the model (prints the plan first)")
-    migrate.add_argument("--allow-destructive", "--yes", "-y", dest="allow_destructive",
-                         action="store_true", help="consent to destructive operations")
-    migrate.add_argument("--defer-destructive", action="store_true",
-                         help="apply all but destructive operations (run db contract later)")
+    _migrate_options(migrate)
     contract = _leaf(group, "contract", commands.db_contract,
                      "apply the destructive operations db migrate --defer-destructive deferred")
     contract.add_argument("--allow-destructive", "--yes", "-y", dest="allow_destructive",

@@ -137,7 +137,7 @@ async def db_migrate(env: Env) -> int:
     async with env.open() as db:
         applied = await env.manager(db).migrate(
             allow_destructive=env.args.allow_destructive,
-            defer_destructive=env.args.defer_destructive)
+            defer_destructive=env.args.defer_destructive, online=env.args.online)
     if applied:
         env.out.ok(f"Migration completed successfully{env.out.elapsed()}")
     return 0

@@ -11,15 +11,24 @@ Foreign keys between the dropped tables themselves are linkgress's and are not r
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+import asyncpg
+
+from linkgress.errors import MigrationError
+from linkgress.schema.existing import read_existing
 from linkgress.schema.operations import Operation
-from linkgress.schema.quoting import quote_qualified
-from linkgress.schema.snapshot import Table, View
+from linkgress.schema.plan import plan_drop
+from linkgress.schema.quoting import quote_ident, quote_qualified
+from linkgress.schema.snapshot import Schema, Table, View
 
 if TYPE_CHECKING:
     from linkgress.connection import RawConnection
+    from linkgress.schema.executor import MigrationExecutor
+
+log = logging.getLogger("linkgress.migrate")
 
 # $1: the tables as quoted qualified names. ``ours``: the tables and their partitions (which
 # go with them, with the foreign keys PostgreSQL cloned onto them). ``gone``: those and,
@@ -86,3 +95,35 @@ async def cascade_victims(conn: RawConnection, tables: Iterable[Table | View]) -
     if not names:
         return []
     return [row["description"] for row in await conn.fetch(CASCADE_VICTIMS, names)]
+
+
+async def drop_owned(executor: MigrationExecutor, conn: RawConnection, owned: Schema, *,
+                     cascade: bool, keep_schema: str, level: int) -> DeletedObjects:
+    """``ensure_deleted()``'s work on the locked connection: drop what ``owned`` lists and
+    exists (with CASCADE when something unmanaged depends on it, refused unless ``cascade``),
+    the schemas it leaves empty (never ``keep_schema``, the state's), and the state record."""
+    existing = await read_existing(conn, list(owned.schemas))
+    victims = await cascade_victims(
+        conn, [*(t for t in owned.tables if t.key in existing.tables),
+               *(v for v in owned.views if v.key in existing.views)])
+    if victims and not cascade:
+        raise MigrationError(
+            "ensure_deleted(cascade=False) refused: dropping the tables would also "
+            f"drop objects linkgress does not manage: {', '.join(victims)}; "
+            "nothing was dropped")
+    operations = plan_drop(owned, existing, cascade=bool(victims))
+    await executor.apply(conn, operations)
+    for name in owned.schemas:
+        if name not in ("public", keep_schema) and name in existing.schemas:
+            await _drop_schema_if_empty(conn, name, level)
+    await executor.clear_state(conn)
+    return DeletedObjects(operations, victims)
+
+
+async def _drop_schema_if_empty(conn: RawConnection, name: str, level: int) -> None:
+    # RESTRICT (the default) refuses when anything else lives there; that is the point.
+    try:
+        async with conn.transaction():
+            await conn.execute(f"DROP SCHEMA {quote_ident(name)}")
+    except asyncpg.DependentObjectsStillExistError:
+        log.log(level, "kept schema %r: it holds objects linkgress does not manage", name)

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from linkgress.model.types import ColumnType
-    from linkgress.schema import domain_ops, partition_ops
+    from linkgress.schema import domain_ops, online, partition_ops
     from linkgress.schema import operations as ops
 
 REWRITES = "rewrites_table"
@@ -209,6 +209,15 @@ def _change_partition_bound(op: partition_ops.ChangePartitionBound,
     return (SCANS, *_EXCLUSIVE, DATA)
 
 
+def _online_form(op: online.OnlineForm, ctx: HazardContext) -> tuple[str, ...]:
+    # The in-transaction part of an online form (NOT VALID, a check in place of SET NOT NULL)
+    # takes the original's lock only briefly: no scan, nothing checked against the rows yet.
+    if not op.statements:
+        return ()
+    return tuple(code for code in hazards_of(op.original, ctx)
+                 if code in (BLOCKS_READS, BLOCKS_WRITES, DESTRUCTIVE))
+
+
 def _create_view(op: ops.CreateView, ctx: HazardContext) -> tuple[str, ...]:
     # A new view locks nothing others use; OR REPLACE takes ACCESS EXCLUSIVE on the view; a
     # materialized view runs its query over the tables it reads.
@@ -257,6 +266,7 @@ RULES: dict[str, Rule] = {
     "create_partition": _create_partition,
     "drop_partition": _exclusive,  # DETACH: ACCESS EXCLUSIVE on the parent
     "change_partition_bound": _change_partition_bound,
+    "online_form": _online_form,
     "create_view": _create_view,
     "drop_view": _drop_view,
 }

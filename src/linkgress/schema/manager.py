@@ -18,7 +18,7 @@ for the lock and the transaction, :mod:`linkgress.schema.confirm` for the consen
    apply the operations one by one, await ``on_migration_complete`` (always, even when there
    was nothing to apply: keep it idempotent), record the managed state, COMMIT;
 6. after COMMIT, build indexes declared ``concurrently=True`` (``CREATE INDEX CONCURRENTLY``
-   cannot run in a transaction).
+   cannot run in a transaction) and the steps of ``online=True`` (any left over: before 3).
 
 Any failure in 2-5 rolls everything back and raises :class:`~linkgress.errors.MigrationError`
 carrying the failed operation, its SQL and the PostgreSQL error as ``__cause__``.
@@ -28,15 +28,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
-import asyncpg
-
 from linkgress.errors import MigrationAborted, MigrationError, SchemaAheadError
-from linkgress.schema.cascade import DeletedObjects, cascade_victims
+from linkgress.schema import online_steps
+from linkgress.schema.cascade import DeletedObjects, drop_owned
 from linkgress.schema.confirm import Confirm, destructive, log_plan, obtain_consent
-from linkgress.schema.contract import keep_deferred, split_destructive
+from linkgress.schema.contract import keep_deferred
 from linkgress.schema.deferred import (
     build_concurrently,
     enum_values_to_commit_first,
@@ -44,7 +43,6 @@ from linkgress.schema.deferred import (
     split_concurrent,
 )
 from linkgress.schema.diff import DiffResult
-from linkgress.schema.diff.views import is_rebuild
 from linkgress.schema.executor import MigrationExecutor, MigrationSettings
 from linkgress.schema.existing import read_existing
 from linkgress.schema.history import (
@@ -58,7 +56,7 @@ from linkgress.schema.history import (
 from linkgress.schema.introspect.views import as_printed, read_views
 from linkgress.schema.operations import CreateIndex, Operation
 from linkgress.schema.partitions import expand_for_partitions
-from linkgress.schema.plan import merge_schemas, plan_create, plan_drop
+from linkgress.schema.plan import merge_schemas, plan_create
 from linkgress.schema.planning import (
     Planned,
     legacy_fingerprints,
@@ -68,8 +66,8 @@ from linkgress.schema.planning import (
     schema_digest,
 )
 from linkgress.schema.prechecks import precheck
-from linkgress.schema.quoting import quote_ident
 from linkgress.schema.retry import with_lock_retries
+from linkgress.schema.runstate import MigrationPass, MigrationRun
 from linkgress.schema.server_features import check_server_supports
 from linkgress.schema.snapshot import Schema
 
@@ -82,48 +80,6 @@ log = logging.getLogger("linkgress.migrate")
 #: How often ``migrate()`` asks again when the plan under the lock holds destructive
 #: operations that were not consented to (another migrator changed the database meanwhile).
 CONSENT_ROUNDS = 3
-
-
-@dataclass
-class _Pass:
-    """What one locked transaction of ``migrate()`` did."""
-
-    applied: list[Operation] = field(default_factory=list)
-    deferred: list[CreateIndex] = field(default_factory=list)
-    plan_again: bool = False
-    superseded: Planned | None = None
-
-
-@dataclass
-class _Run:
-    """One ``migrate()`` call: its options, what was consented to and what was logged."""
-
-    allow_destructive: bool
-    confirm: Confirm | None
-    manage_all: bool
-    consented: set[str] = field(default_factory=set)
-    shown: list[str] | None = None  # the plan logged last
-    normalized: Schema | None = None  # the model's normalisation, reused under the lock
-    mode: str = "all"  # "all", "expand" (defer_destructive=True) or "contract"
-
-    def shape(self, plan: Sequence[Operation]) -> tuple[list[Operation], list[Operation]]:
-        """(the operations to apply, the destructive ones deferred) for this mode."""
-        if self.mode == "expand":
-            return split_destructive(plan)
-        if self.mode == "contract":
-            pending = [op for op in plan
-                       if not op.is_destructive and not is_rebuild(op, list(plan))]
-            if pending:
-                raise MigrationError(
-                    f"contract() applies only deferred destructive operations, and "
-                    f"{len(pending)} other operation(s) are pending (first: "
-                    f"'{pending[0].describe()}'): run migrate() first; nothing was changed")
-        return list(plan), []
-
-    def needs_consent(self, operations: Sequence[Operation]) -> bool:
-        """Whether ``operations`` hold a destructive one not consented to yet."""
-        fresh = {op.describe() for op in destructive(operations)} - self.consented
-        return bool(fresh) and not self.allow_destructive
 
 
 class _Reconsent(Exception):
@@ -214,18 +170,21 @@ class DbSchemaManager:
         renames, changes that may fail on existing rows). ``manage_all`` treats everything in
         the model's schemas as managed (it may then propose dropping unknown objects)."""
         planned = await self._plan(manage_all=manage_all)
+        pending = await online_steps.pending_notes(self.executor)
         if planned.status != "superseded":
-            return planned.result
+            return replace(planned.result, notes=[*planned.result.notes, *pending])
         missing = missing_for(planned.normalized, planned.current)
-        return DiffResult(operations=[], notes=[_superseded_text(planned, missing)])
+        return DiffResult(operations=[], notes=[_superseded_text(planned, missing), *pending])
 
     # -- migrate ----------------------------------------------------------------------------
 
     async def migrate(self, *, allow_destructive: bool = False, confirm: Confirm | None = None,
                       manage_all: bool = False, dry_run: bool = False,
-                      defer_destructive: bool = False) -> list[Operation]:
+                      defer_destructive: bool = False, online: bool = False) -> list[Operation]:
         """Bring the database to the model atomically; return the operations applied.
 
+        ``online=True``: forms that do not stall writers, long parts after the commit, recorded
+        and resumed if interrupted (:mod:`linkgress.schema.online`; docs: Online migrations).
         ``defer_destructive=True`` (the *expand* step of a rolling deploy) applies everything
         but the destructive operations, which are logged as deferred and stay pending
         (``analyze()`` lists them) until :meth:`contract` applies them; a dropped NOT NULL
@@ -255,9 +214,8 @@ class DbSchemaManager:
             log_plan(result.operations, quiet=self.quiet)
             return result.operations
         await self.run_start_hook()
-        run = _Run(allow_destructive, confirm, manage_all,
-                   mode="expand" if defer_destructive else "all")
-        return await self._run(run)
+        return await self._run(MigrationRun(allow_destructive, confirm, manage_all, online=online,
+                                    mode="expand" if defer_destructive else "all"))
 
     async def contract(self, *, allow_destructive: bool = False, confirm: Confirm | None = None,
                        manage_all: bool = False) -> list[Operation]:
@@ -269,9 +227,10 @@ class DbSchemaManager:
         operations are pending (run ``migrate()`` first); a superseded model changes nothing.
         """
         await self.run_start_hook()
-        return await self._run(_Run(allow_destructive, confirm, manage_all, mode="contract"))
+        return await self._run(MigrationRun(allow_destructive, confirm, manage_all,
+                                            mode="contract"))
 
-    async def _run(self, run: _Run) -> list[Operation]:
+    async def _run(self, run: MigrationRun) -> list[Operation]:
         # Optimistic: plan under the lock straight away. Only a plan holding destructive
         # operations nobody consented to leaves the lock (_Reconsent): it is then planned and
         # asked for outside the lock, and tried again — so a no-op or consented migration plans
@@ -294,7 +253,7 @@ class DbSchemaManager:
             "asked (other migrators are at work); nothing was changed",
             operations=destructive(planned.result.operations))
 
-    def _show(self, planned: Planned, run: _Run) -> None:
+    def _show(self, planned: Planned, run: MigrationRun) -> None:
         """Log the plan and the notes, unless this very plan was logged already."""
         lines = [op.describe() for op in planned.result.operations]
         if lines == run.shown:
@@ -308,7 +267,7 @@ class DbSchemaManager:
         for note in planned.result.notes:
             log.log(self._level, "note: %s", note)
 
-    async def _ask(self, planned: Planned, run: _Run) -> None:
+    async def _ask(self, planned: Planned, run: MigrationRun) -> None:
         """Obtain consent for the plan's new destructive operations (outside the lock)."""
         run.normalized = planned.normalized
         self._show(planned, run)
@@ -318,27 +277,33 @@ class DbSchemaManager:
                                  confirm=run.confirm, logger=log, timeout=self.prompt_timeout)
         run.consented |= {op.describe() for op in destructive(operations)}
 
-    async def _apply_locked(self, run: _Run) -> list[Operation]:
+    async def _apply_locked(self, run: MigrationRun) -> list[Operation]:
         applied: list[Operation] = []
-        step = _Pass(plan_again=True)
-        for attempt in range(2):
+        step = MigrationPass(plan_again=True)
+        may_split = True
+        for _ in range(4):  # resume pending online steps, commit enum labels, the plan
             step = await with_lock_retries(
-                lambda: self._locked_pass(run, may_split=attempt == 0),  # noqa: B023
+                lambda: self._locked_pass(run, may_split=may_split),  # noqa: B023
                 self.lock_retries, level=self._level)
+            if step.run_online:
+                await online_steps.run_pending(self.executor, self.lock_retries,
+                                               quiet=self.quiet)
             if step.superseded is not None:
                 return applied + self._superseded(step.superseded)
             applied += step.applied
+            may_split = may_split and not step.applied
             if not step.plan_again:
                 break
         applied += await build_concurrently(self.client, step.deferred, quiet=self.quiet)
         return applied
 
-    async def _locked_pass(self, run: _Run, *, may_split: bool) -> _Pass:
+    async def _locked_pass(self, run: MigrationRun, *, may_split: bool) -> MigrationPass:
         async with self.executor.locked_transaction() as conn:
             planned = await self._plan(manage_all=run.manage_all, conn=conn,
                                        known=run.normalized)
-            if planned.status == "superseded":
-                return _Pass(superseded=planned)
+            first = await self._pending_or_superseded(conn, planned)
+            if first is not None:
+                return first
             refuse_blocked(planned.result)
             operations, kept = run.shape(planned.result.operations)
             if run.needs_consent(operations):
@@ -354,13 +319,34 @@ class DbSchemaManager:
                 # plan is planned again in a second transaction, still under the lock.
                 log.log(self._level, "committing %d new enum label(s) first", len(early))
                 await self.executor.apply(conn, list(early))
-                return _Pass(applied=list(early), plan_again=True)
-            await self.executor.apply(conn, await expand_for_partitions(conn, now))
+                return MigrationPass(applied=list(early), plan_again=True)
+            online = await online_steps.online_forms(
+                conn, now, planned.normalized, enabled=run.online,
+                pgbouncer=self.client.pgbouncer)
+            await self.executor.apply(conn, await expand_for_partitions(
+                conn, online.in_transaction))
             await self.executor.run_hook(conn, self.context.on_migration_complete,
                                          "on_migration_complete")
-            await self._record(conn, planned, changed=bool(now), deferred=kept)
+            steps = online.after_commit
+            await self._record(conn, planned, changed=bool(now or steps), deferred=kept)
+            if steps:
+                await online_steps.write_pending(conn, self.settings, steps)
         self._log_outcome(now, later)
-        return _Pass(applied=now, deferred=later)
+        return MigrationPass(applied=now, deferred=later, run_online=bool(steps))
+
+    async def _pending_or_superseded(self, conn: RawConnection, planned: Planned
+                                     ) -> MigrationPass | None:
+        """The pass when online steps are pending (finished first; a model never applied
+        drops those it lost) or the model is superseded; None to go on and apply."""
+        pending = await online_steps.read_pending(conn, self.settings)
+        if pending:
+            if planned.status == "new":
+                await online_steps.discard_unwanted(conn, self.settings, pending,
+                                                    planned.normalized)
+            return MigrationPass(run_online=True, plan_again=True)
+        if planned.status == "superseded":
+            return MigrationPass(superseded=planned)
+        return None
 
     async def _record(self, conn: RawConnection, planned: Planned, *, changed: bool,
                       deferred: list[Operation]) -> None:
@@ -466,35 +452,11 @@ class DbSchemaManager:
         """
         async with self.executor.locked_transaction() as conn:
             recorded = await self.executor.read_state(conn)
-            owned = merge_schemas(self.target_schema(), recorded or Schema())
-            existing = await read_existing(conn, list(owned.schemas))
-            victims = await cascade_victims(
-                conn, [*(t for t in owned.tables if t.key in existing.tables),
-                       *(v for v in owned.views if v.key in existing.views)])
-            if victims and not cascade:
-                raise MigrationError(
-                    "ensure_deleted(cascade=False) refused: dropping the tables would also "
-                    f"drop objects linkgress does not manage: {', '.join(victims)}; "
-                    "nothing was dropped")
-            operations = plan_drop(owned, existing, cascade=bool(victims))
-            await self.executor.apply(conn, operations)
-            for name in owned.schemas:
-                if name != "public" and name in existing.schemas:
-                    await self._drop_schema_if_empty(conn, name)
-            await self.executor.clear_state(conn)
-        for victim in victims:
+            deleted = await drop_owned(
+                self.executor, conn, merge_schemas(self.target_schema(), recorded or Schema()),
+                cascade=cascade, keep_schema=self.settings.state_schema, level=self._level)
+        for victim in deleted.cascaded:
             log.log(logging.DEBUG if self.quiet else logging.WARNING,
                     "ensure_deleted: %s (not managed by linkgress) was dropped with CASCADE",
                     victim)
-        return DeletedObjects(operations, victims)
-
-    async def _drop_schema_if_empty(self, conn: RawConnection, name: str) -> None:
-        # RESTRICT (the default) refuses when anything else lives there; that is the point.
-        if name == self.settings.state_schema:
-            return
-        try:
-            async with conn.transaction():
-                await conn.execute(f"DROP SCHEMA {quote_ident(name)}")
-        except asyncpg.DependentObjectsStillExistError:
-            log.log(self._level, "kept schema %r: it holds objects linkgress does not manage",
-                    name)
+        return deleted

@@ -14,12 +14,17 @@ the plan. Each operation that existing rows can make fail gets one read-only que
   lossy change is tried on every row in a savepoint; if that fails, the message gives
   PostgreSQL's error (the number of rows is then unknown).
 
+With ``migrate(online=True)`` the checks run on the plan before it is rewritten into its
+online forms (:mod:`linkgress.schema.online`), so rows that a step after the commit would meet
+are refused while nothing has changed.
+
 A failure raises :class:`~linkgress.errors.MigrationError` naming the table, the column(s), the
 number of offending rows and up to five primary keys (``ctid`` for a table without one); the
 transaction is rolled back and nothing has changed. Operations on tables or columns the plan
-creates or renames, checks that read a column the plan adds or retypes, and indexes built
-``CONCURRENTLY`` after the commit are not pre-checked (PostgreSQL still refuses them: the
-transaction's atomically, a concurrent build as described in :mod:`linkgress.schema.deferred`).
+creates or renames, checks that read a column the plan adds or retypes, and indexes declared
+``concurrently=True`` (built after the commit) are not pre-checked (PostgreSQL still refuses
+them: the transaction's atomically, a concurrent build as described in
+:mod:`linkgress.schema.deferred`).
 """
 
 from __future__ import annotations
