@@ -134,8 +134,21 @@ def test_window_lambdas_receive_the_query_lambdas_proxies(db: Shop) -> None:
     assert with_lambdas == direct
     assert with_lambdas[0].startswith('SELECT row_number() OVER (PARTITION BY t0."category", '
                                       't0."perms" ORDER BY t0."price" DESC)')
-    with pytest.raises(QueryBuildError, match=r"\(1 here: Shop\)"):
+    with pytest.raises(QueryBuildError, match=r"works inside a query lambda"):
         func.rank().over(order_by=lambda q: q.price)  # not inside a query lambda
+
+
+def _ranked_by_price() -> Any:
+    """A helper the query lambda calls: over()'s lambdas still get the query's proxies."""
+    return func.rank().over(order_by=lambda q: q.price.desc())
+
+
+def test_window_lambdas_work_from_helpers_and_comprehensions(db: Shop) -> None:
+    direct = db.products.select(lambda p: {"r": func.rank().over(order_by=p.price.desc())})
+    via_helper = db.products.select(lambda p: {"r": _ranked_by_price()})
+    via_comprehension = db.products.select(lambda p: {
+        name: func.rank().over(order_by=lambda q: q.price.desc()) for name in ("r",)})
+    assert via_helper.sql() == direct.sql() == via_comprehension.sql()
 
 
 def test_window_in_order_by_and_typed_like_its_function(db: Shop) -> None:

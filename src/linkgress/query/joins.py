@@ -20,6 +20,7 @@ from typing import Any
 from linkgress.errors import QueryBuildError
 from linkgress.query.ctes import CteSource
 from linkgress.query.expressions import Expr, as_expr
+from linkgress.query.lambdaargs import call_lambda
 from linkgress.query.proxies import Source
 from linkgress.query.statements import JOINS, SelectQuery, replace_field
 
@@ -72,7 +73,7 @@ def call_with_sources(fn: Callable[..., Any], sources: tuple[Source, ...], what:
             raise QueryBuildError(
                 f"the {what} lambda takes {wanted} parameter(s), but the query has "
                 f"{len(sources)} source(s): one parameter per joined query")
-    return fn(*[source.proxy() for source in sources])
+    return call_lambda(fn, *[source.proxy() for source in sources])
 
 
 def _check_left(query: SelectQuery) -> None:

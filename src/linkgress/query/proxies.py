@@ -27,6 +27,7 @@ from linkgress.query.expressions import (
     as_expr,
     node,
 )
+from linkgress.query.lambdaargs import call_lambda
 from linkgress.query.projection import (
     PDict,
     PEntity,
@@ -224,7 +225,7 @@ class CollectionQuery:
     projection: Projection | None = None
 
     def _eval(self, fn: Callable[[Any], Any]) -> Any:
-        return fn(self.source.proxy())
+        return call_lambda(fn, self.source.proxy())
 
     def where(self, predicate: Callable[[Any], Any]) -> CollectionQuery:
         """Keep the elements matching ``predicate`` (ANDed with earlier filters)."""
@@ -358,7 +359,7 @@ class GroupProxy:
                               "g.min(...), g.max(...) or g.avg(...)")
 
     def _value(self, selector: Callable[[Any], Any]) -> Expr:
-        return as_expr(selector(*[source.proxy() for source in self._sources]))
+        return as_expr(call_lambda(selector, *[source.proxy() for source in self._sources]))
 
     def count(self, selector: Callable[[Any], Any] | None = None, *,
               distinct: bool = False) -> Expr:

@@ -23,6 +23,7 @@ from linkgress.query.categories import check_nulls
 from linkgress.query.compound import CompoundQueryable
 from linkgress.query.expressions import Expr, Param, as_expr
 from linkgress.query.joins import build_join, call_with_sources, query_sources
+from linkgress.query.lambdaargs import call_lambda
 from linkgress.query.lambdaplan import (
     LambdaPlan,
     closure_values,
@@ -106,13 +107,13 @@ class Queryable(RunnableQuery[T]):
         """``fn`` called with what lambdas receive: the group after ``group_by``, else one
         proxy per source (the root, then each joined query), marked as running meanwhile."""
         if self._group is not None:
-            return fn(self._group)
+            return call_lambda(fn, self._group)
         query = self._query
         _RUNNING.append(query.source)  # joined sources are new objects: never shared
         try:
             if query.joins:
                 return call_with_sources(fn, query_sources(query), what)
-            return fn(query.source.proxy())
+            return call_lambda(fn, query.source.proxy())
         finally:
             _RUNNING.pop()
 

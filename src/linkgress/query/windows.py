@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import datetime as _dt
 import decimal
-import sys
 from dataclasses import dataclass, replace
-from types import FrameType
 from typing import Any
 
 from linkgress.errors import QueryBuildError
 from linkgress.query.expressions import Expr, Func, Ordering, Param, node
 from linkgress.query.extensions import ANY_CATEGORY, extension
+from linkgress.query.lambdaargs import current_arguments
 from linkgress.query.sortkeys import orderings
 
 __all__ = ["FrameBound", "Window"]
@@ -128,24 +127,20 @@ def _partition(value: Any) -> tuple[Expr, ...]:
     return tuple(items)
 
 
-def _caller_arguments(frame: FrameType) -> tuple[Any, ...]:
-    """The arguments the function running in ``frame`` received (the query lambda's
-    proxies)."""
-    code = frame.f_code
-    local = frame.f_locals
-    return tuple(local[name] for name in code.co_varnames[:code.co_argcount] if name in local)
-
-
 def _resolve(value: Any, arguments: tuple[Any, ...], what: str) -> Any:
     if not callable(value) or isinstance(value, Expr):
         return value
     try:
         return value(*arguments)
-    except (TypeError, AttributeError) as exc:  # not called from a query lambda, or arity
+    except (TypeError, AttributeError) as exc:  # the lambda's arity, or a misuse inside it
         received = ", ".join(type(a).__name__ for a in arguments) or "nothing"
         raise QueryBuildError(
             f"over({what}=lambda ...) receives the parameters of the query lambda that calls "
             f"over() ({len(arguments)} here: {received}): {exc}") from exc
+
+
+def _is_lambda(value: Any) -> bool:
+    return callable(value) and not isinstance(value, Expr)
 
 
 @extension("over", ANY_CATEGORY)
@@ -158,14 +153,13 @@ def over(expr: Expr, partition_by: Any = None, order_by: Any = None) -> Window:
     if not isinstance(expr, Func):
         raise QueryBuildError(f"over() needs a function call such as func.row_number() or "
                               f"func.sum(...), got {expr.describe()}")
-    arguments: tuple[Any, ...] = ()
-    if callable(partition_by) or callable(order_by):
-        # Called through a functools.partial (no frame of its own): frame 1 is the lambda.
-        frame = sys._getframe(1)
-        try:
-            arguments = _caller_arguments(frame)
-        finally:
-            del frame  # no reference cycle through the frame
+    if _is_lambda(partition_by) or _is_lambda(order_by):
+        arguments = current_arguments()
+        if arguments is None:
+            raise QueryBuildError("over(partition_by=lambda ...) / over(order_by=lambda ...) "
+                                  "works inside a query lambda (select, order_by, ...), whose "
+                                  "parameters the lambdas receive; elsewhere pass the "
+                                  "expressions themselves")
         partition_by = _resolve(partition_by, arguments, "partition_by")
         order_by = _resolve(order_by, arguments, "order_by")
     keys = () if order_by is None else orderings(order_by, False, None)
