@@ -305,3 +305,17 @@ def test_dict_and_list_of_dict_annotations_are_jsonb(db: Shop) -> None:
     assert (attrs.type.name, attrs.nullable, attrs.type.dims) == ("jsonb", True, 0)
     assert (reviews.type.name, reviews.nullable, reviews.type.dims) == ("jsonb", False, 0)
     assert (tags.type.name, tags.type.dims) == ("text", 1)
+
+
+def test_a_window_in_where_group_by_or_having_is_refused_but_allowed_in_a_subquery(
+        db: Shop) -> None:
+    ranked = db.products.where(lambda p: func.rank().over(order_by=p.price.desc()) == 1)
+    with pytest.raises(QueryBuildError, match=r"cannot be used in where\(\): .*cte"):
+        ranked.sql()
+    grouped = db.products.group_by(lambda p: func.rank().over(order_by=p.price))
+    with pytest.raises(QueryBuildError, match=r"cannot be used in group_by\(\)"):
+        grouped.select(lambda g: g.key).sql()
+    # A window inside a subquery's own select list, in a WHERE, is fine.
+    inner = db.products.select(lambda q: func.max(q.price).over())
+    text, _ = db.products.where(lambda p: p.price.in_(inner)).sql()
+    assert "OVER ()" in text

@@ -94,6 +94,7 @@ class SqlCompiler:
         self.shadowed: list[str | None] = []
         self.ctes: dict[int, str] = {}  # id(Cte) -> its name, once registered
         self.definitions: list[tuple[str, bool]] = []  # rendered CTEs, dependencies first
+        self.clause: str | None = None  # "where()", ... while rendering one (no windows there)
 
     # -- sources --
 
@@ -187,11 +188,13 @@ class SqlCompiler:
         scope, alias = self.push(query.source)
         for join in query.joins:
             self.join(scope, join)
+        outer, self.clause = self.clause, None  # a subquery's own select list may hold windows
         select_list = (columns or (lambda: self.columns(query.projection, query.source)))()
-        where = "" if query.where is None else f" WHERE {self.expr(query.where)}"
+        where = "" if query.where is None else f" WHERE {self.within('where()', query.where)}"
         group = "" if not query.group_by else " GROUP BY " + ", ".join(
-            self.expr(e) for e in query.group_by)
-        having = "" if query.having is None else f" HAVING {self.expr(query.having)}"
+            self.within("group_by()", e) for e in query.group_by)
+        having = "" if query.having is None else f" HAVING {self.within('having()', query.having)}"
+        self.clause = outer
         order = self.ordering(query.ordering) if ordered else ""
         page = self.page(query.limit, query.offset) if paged else ""
         lock = "" if query.lock is None else self.lock(query, scope)
@@ -199,6 +202,14 @@ class SqlCompiler:
         distinct = "DISTINCT " if query.distinct else ""
         return (f"SELECT {distinct}{select_list} FROM {self.relation(query.source)} AS {alias}"
                 f"{''.join(scope.joins)}{where}{group}{having}{order}{page}{lock}")
+
+    def within(self, clause: str, node: Any) -> str:
+        """``node`` rendered as part of ``clause`` (where no window function may appear)."""
+        outer, self.clause = self.clause, clause
+        try:
+            return self.expr(node)
+        finally:
+            self.clause = outer
 
     def lock(self, query: SelectQuery, scope: _Scope) -> str:
         lock: RowLock = query.lock  # type: ignore[assignment]
@@ -345,6 +356,11 @@ def _render_flag(c: SqlCompiler, node: FlagTest) -> str:
 
 
 def _render_window(c: SqlCompiler, node: Window) -> str:
+    if c.clause is not None:
+        raise QueryBuildError(
+            f"a window function ({node.describe()}) cannot be used in {c.clause}: PostgreSQL "
+            "computes windows after WHERE, GROUP BY and HAVING; select it in a cte(...) and "
+            "filter that")
     parts = []
     if node.partition:
         parts.append("PARTITION BY " + ", ".join(c.expr(e) for e in node.partition))
