@@ -139,3 +139,13 @@ def test_required_navigation_from_a_left_joined_source_stays_a_left_join(db: Jou
     # ... and so does one behind an optional navigation
     text, _ = db.remarks.select(lambda r: r.article.author.username).sql()
     assert 'JOIN "public"."authors" AS t2' in text and "LEFT" not in text
+
+
+def test_a_join_condition_may_follow_the_left_sides_navigation_not_the_joined_ones(
+        db: Journal) -> None:
+    text, _ = db.remarks.join(
+        db.authors, lambda r, a: r.article.author_id == a.id).select(lambda r, a: a.id).sql()
+    assert " JOIN " in text and text.count("JOIN") == 2
+    with pytest.raises(QueryBuildError, match="cannot follow a navigation of the table being "
+                                              "joined"):
+        db.authors.join(db.articles, lambda a, p: p.author.id == a.id).sql()

@@ -125,7 +125,13 @@ class SqlCompiler:
             relation = self.relation(join.source.target)
         else:
             relation = f"({self.select(join.subquery)})"
+        before = len(scope.joins)
         on = self.expr(join.on)
+        if any(f" {alias}." in added or f"({alias}." in added
+               for added in scope.joins[before:]):
+            raise QueryBuildError(
+                "a join condition cannot follow a navigation of the table being joined "
+                "(lambda p, u: u.team.name == ...): join that table explicitly as well")
         verb = "JOIN" if join.source.required else "LEFT JOIN"
         scope.joins.append(f" {verb} {relation} AS {alias} ON {on}")
 
