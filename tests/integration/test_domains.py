@@ -24,10 +24,11 @@ def _domains(qty_check: str = "VALUE > 0", not_null: bool = True,
     return setup
 
 
+# contype n: the NOT NULL constraints PostgreSQL 17+ catalogues (typnotnull says it here).
 DOMAINS_SQL = """
 SELECT n.nspname, t.typname, format_type(t.typbasetype, t.typtypmod), t.typnotnull,
        t.typdefault, ARRAY(SELECT pg_get_constraintdef(c.oid) FROM pg_constraint c
-                           WHERE c.contypid = t.oid ORDER BY 1)
+                           WHERE c.contypid = t.oid AND c.contype <> 'n' ORDER BY 1)
   FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
  WHERE t.typtype = 'd' AND n.nspname IN ('public', 'app') ORDER BY 1, 2"""
 
