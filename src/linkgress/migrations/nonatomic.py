@@ -16,21 +16,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
-import anyio
-
 from linkgress.errors import MigrationError
-from linkgress.schema.deferred import session_lock, session_usable
-from linkgress.schema.executor import APPLICATION_NAME, MIGRATION_LOCK_KEY, milliseconds
+from linkgress.schema.sessionlock import locked_session as session_locked
 
 if TYPE_CHECKING:
     from linkgress.connection import RawConnection
     from linkgress.schema.executor import MigrationExecutor
 
     from .builder import SchemaBuilder
-
-SESSION_SETTINGS = ("SELECT set_config('application_name', $1, false), "
-                    "set_config('lock_timeout', $2, false)")
-
 
 def is_atomic(migration_class: type) -> bool:
     """The class's ``atomic`` flag (True unless it sets ``atomic = False``)."""
@@ -39,33 +32,11 @@ def is_atomic(migration_class: type) -> bool:
 
 @asynccontextmanager
 async def locked_session(executor: MigrationExecutor) -> AsyncIterator[RawConnection]:
-    """A connection outside any transaction holding the migration lock at session level.
-
-    The lock is polled with the executor's :meth:`~MigrationExecutor.lock_wait`, as in
-    :meth:`MigrationExecutor.locked_transaction`; ``lock_timeout`` and the
-    ``application_name`` are set for the session and reset on exit.
-    """
-    client, settings = executor.client, executor.settings
-    if client.pgbouncer:
-        raise MigrationError(
-            "a migration with atomic = False runs outside a transaction under a session-level "
-            "lock, which PgBouncer in transaction pooling mode (pgbouncer=True) cannot hold: "
-            "run it on a direct connection to PostgreSQL")
-    wait = executor.lock_wait()
-    async with client.acquire() as conn:
-        while True:
-            async with session_lock(conn, MIGRATION_LOCK_KEY) as got:
-                if got:
-                    await conn.execute(SESSION_SETTINGS, APPLICATION_NAME,
-                                       milliseconds(settings.lock_timeout))
-                    try:
-                        yield conn
-                    finally:
-                        if session_usable(conn):
-                            with anyio.CancelScope(shield=True):
-                                await conn.execute("RESET application_name; RESET lock_timeout")
-                    return
-            await wait.pause()
+    """A connection outside any transaction holding the migration lock at session level
+    (:func:`linkgress.schema.sessionlock.locked_session`)."""
+    async with session_locked(executor, why="a migration with atomic = False runs outside a "
+                                            "transaction") as conn:
+        yield conn
 
 
 def nonatomic_failure(name: str, direction: str, error: MigrationError,

@@ -24,7 +24,6 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import anyio
-import asyncpg
 
 from linkgress.errors import MigrationError, is_driver_error
 from linkgress.schema import operations as ops
@@ -32,19 +31,13 @@ from linkgress.schema.ddl import create_index_sql
 from linkgress.schema.deferred import (
     INDEX_VALIDITY,
     INVALID_INDEXES,
-    session_lock,
     session_usable,
-)
-from linkgress.schema.executor import (
-    APPLICATION_NAME,
-    CONNECTION_CHECK_MS,
-    MIGRATION_LOCK_KEY,
-    milliseconds,
 )
 from linkgress.schema.online import OnlinePlan, OnlineStep, online_plan, touched_tables
 from linkgress.schema.quoting import quote_ident, quote_literal, quote_qualified
 from linkgress.schema.rawsql import execute_one
 from linkgress.schema.retry import with_lock_retries
+from linkgress.schema.sessionlock import locked_session
 from linkgress.schema.snapshot import Schema
 
 if TYPE_CHECKING:
@@ -76,8 +69,6 @@ NOTHING = "nothing was applied"
 # The current lock_timeout, then none (the target list is evaluated left to right).
 UNBOUNDED = "SELECT current_setting('lock_timeout'), set_config('lock_timeout', '0', false)"
 
-SESSION_SETTINGS = ("SELECT set_config('application_name', $1, false), "
-                    "set_config('lock_timeout', $2, false)")
 
 
 # -- planning ----------------------------------------------------------------------------------
@@ -221,50 +212,14 @@ async def _undo(conn: RawConnection, step: OnlineStep) -> None:
 
 @asynccontextmanager
 async def online_session(executor: MigrationExecutor) -> AsyncIterator[RawConnection]:
-    """A connection outside any transaction holding the migration lock at session level,
-    waited for as ``migrate()`` waits (``lock_wait_timeout``), named ``linkgress migrate``
-    and with the migration's ``lock_timeout`` (both reset on exit): the statements that take a
-    lock writers queue behind (``SET NOT NULL``, ``ADD``/``DROP CONSTRAINT``) wait for it at
-    most that long; the concurrent builds and ``VALIDATE`` wait as long as they must (their
+    """A connection holding the migration lock at session level
+    (:func:`~linkgress.schema.sessionlock.locked_session`): the statements that take a lock
+    writers queue behind (``SET NOT NULL``, ``ADD``/``DROP CONSTRAINT``) wait for it at most
+    ``lock_timeout``; the concurrent builds and ``VALIDATE`` wait as long as they must (their
     lock lets writers through, so their wait stalls nobody)."""
-    client, settings = executor.client, executor.settings
-    if client.pgbouncer:
-        raise MigrationError(
-            "steps of migrate(online=True) are pending, and they run under a session-level "
-            "lock, which PgBouncer in transaction pooling mode (pgbouncer=True) cannot hold: "
-            "run migrate() once on a direct connection to PostgreSQL to complete them")
-    wait = executor.lock_wait()
-    async with client.acquire() as conn:
-        while True:
-            async with session_lock(conn, MIGRATION_LOCK_KEY) as got:
-                if got:
-                    await conn.execute(SESSION_SETTINGS, APPLICATION_NAME,
-                                       milliseconds(settings.lock_timeout))
-                    reset = "RESET application_name; RESET lock_timeout"
-                    if await _watch_client(conn):
-                        reset += "; RESET client_connection_check_interval"
-                    try:
-                        yield conn
-                    finally:
-                        if session_usable(conn):
-                            with anyio.CancelScope(shield=True):
-                                await conn.execute(reset)
-                    return
-            await wait.pause()
-
-
-async def _watch_client(conn: RawConnection) -> bool:
-    """Have the server check every :data:`CONNECTION_CHECK_MS` ms, while a step runs, that
-    this client is still there (PostgreSQL 14+), so that a killed migrator's session — and
-    its lock — ends within about a second, not when a long build finishes. Whether it was
-    set (a platform without it refuses the setting)."""
-    if conn.get_server_version().major < 14:
-        return False
-    try:
-        await conn.execute(f"SET client_connection_check_interval = {CONNECTION_CHECK_MS}")
-    except asyncpg.InvalidParameterValueError:
-        return False
-    return True
+    why = "pending steps of migrate(online=True) run outside a transaction"
+    async with locked_session(executor, why=why) as conn:
+        yield conn
 
 
 async def pending_notes(executor: MigrationExecutor) -> list[str]:
