@@ -9,8 +9,9 @@ model's *status* (``new`` / ``current`` / ``superseded``) means.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import asyncpg
 
@@ -134,16 +135,27 @@ def legacy_fingerprints(recorded: Schema | None) -> tuple[str, ...]:
                  if n.startswith(FINGERPRINT_NOTE))
 
 
+T = TypeVar("T")
+
+
+async def _on_connection(client: PgClient, conn: RawConnection | None,
+                         work: Callable[[RawConnection], Awaitable[T]]) -> T:
+    """``work`` on ``conn`` (the migration's, under the lock) or, without it, on a connection
+    borrowed from the pool for the call."""
+    if conn is not None:
+        return await work(conn)
+    async with client.acquire() as own:
+        return await work(own)
+
+
 async def _with_equal_defaults(client: PgClient, conn: RawConnection | None, current: Schema,
                                target: Schema) -> Schema:
     """``target`` with defaults equal as constants to ``current``'s printed as there (see
     :mod:`linkgress.schema.introspect.constants`); no round trip when no printing differs."""
     if not candidates(current, target):
         return target
-    if conn is not None:
-        return await equal_constant_defaults(conn, current, target)
-    async with client.acquire() as own:
-        return await equal_constant_defaults(own, current, target)
+    return await _on_connection(
+        client, conn, lambda c: equal_constant_defaults(c, current, target))
 
 
 async def _with_printed_views(client: PgClient, conn: RawConnection | None, current: Schema,
@@ -152,10 +164,7 @@ async def _with_printed_views(client: PgClient, conn: RawConnection | None, curr
     :mod:`linkgress.schema.introspect.views`); no round trip when every one matches."""
     if not to_print(current, target):
         return target
-    if conn is not None:
-        return await print_views(conn, current, target)
-    async with client.acquire() as own:
-        return await print_views(own, current, target)
+    return await _on_connection(client, conn, lambda c: print_views(c, current, target))
 
 
 async def _after_diff(client: PgClient, conn: RawConnection | None, result: DiffResult,
@@ -165,12 +174,14 @@ async def _after_diff(client: PgClient, conn: RawConnection | None, result: Diff
     if not (triggers(result.operations) or any(type(op) is DropIndex
                                                for op in result.operations)):
         return result
-    if conn is None:
-        async with client.acquire() as own:
-            return await _after_diff(client, own, result, target)
-    if any(type(op) is DropIndex for op in result.operations):
-        result = await _keep_foreign_indexes(conn, result)
-    return await with_dependent_views(conn, result, target)
+
+    async def complete(c: RawConnection) -> DiffResult:
+        done = result
+        if any(type(op) is DropIndex for op in done.operations):
+            done = await _keep_foreign_indexes(c, done)
+        return await with_dependent_views(c, done, target)
+
+    return await _on_connection(client, conn, complete)
 
 
 @dataclass
@@ -253,8 +264,4 @@ async def plan_migration(client: PgClient, executor: MigrationExecutor, target: 
 async def _check_casts(client: PgClient, conn: RawConnection | None, result: DiffResult) -> None:
     """Refuse, before anything runs, a type change PostgreSQL cannot carry out (see
     :mod:`linkgress.schema.introspect.casts`)."""
-    if conn is not None:
-        await check_type_changes(conn, result.operations)
-        return
-    async with client.acquire() as own:
-        await check_type_changes(own, result.operations)
+    await _on_connection(client, conn, lambda c: check_type_changes(c, result.operations))
