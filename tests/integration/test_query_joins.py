@@ -107,3 +107,33 @@ async def test_stream_and_union_of_joined_queries(db: Journal) -> None:
     names = joined.where(lambda p, a: p.views > 60).select(lambda p, a: a.username).union(
         joined.where(lambda p, a: p.views == 20).select(lambda p, a: a.username))
     assert sorted(await names.to_list()) == ["alice", "bob"]
+
+
+async def test_a_joined_row_met_on_many_rows_is_one_object(db: Journal) -> None:
+    # alice wrote three articles: the three rows share her entity; the articles stay apart
+    rows = await (db.articles.join(db.authors, lambda p, a: p.author_id == a.id)
+                  .where(lambda p, a: a.username == "alice").order_by(lambda p, a: p.id)
+                  .to_list())
+    assert len(rows) == 3
+    authors = {id(author) for _, author in rows}
+    assert len(authors) == 1 and rows[0][1].username == "alice"
+    assert len({id(article) for article, _ in rows}) == 3
+    # in a projection, and through a navigation, alike; a missing left-joined row stays None
+    picked = await (db.articles.left_join(db.authors, lambda p, a: p.editor_id == a.id)
+                    .select(lambda p, a: (p.title, a, p.author))
+                    .order_by(lambda p, a: p.title).to_list())
+    by_title = {title: (editor, author) for title, editor, author in picked}
+    assert by_title["Hello"][0] is None
+    assert by_title["Hello"][1] is by_title["Second"][1]  # alice, through the navigation
+    assert by_title["Second"][0].username == "bob"
+    # the same row reached as editor and as author is one object too (one table, one key)
+    assert by_title["Bob's"][0] is by_title["Hello"][1]
+
+
+async def test_shared_entities_do_not_cross_results(db: Journal) -> None:
+    joined = db.articles.join(db.authors, lambda p, a: p.author_id == a.id).where(
+        lambda p, a: a.username == "alice")
+    first, second = await joined.to_list(), await joined.to_list()
+    assert first[0][1] == second[0][1] and first[0][1] is not second[0][1]
+    streamed = [row async for row in joined.order_by(lambda p, a: p.id).stream()]
+    assert streamed == first  # compared by value

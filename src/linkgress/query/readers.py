@@ -35,6 +35,10 @@ class _Generator:
                                           "_set": _new_entity, "_map": map,
                                           "_repeat": itertools.repeat}
         self.functions: list[str] = []
+        #: Per-result dicts (``primary key -> entity``) of the shared entities, by entity class;
+        #: only the all-rows reader shares (``many``).
+        self.shared: dict[type[Any], str] = {}
+        self.many = False
 
     def name(self, obj: Any, prefix: str) -> str:
         name = f"_{prefix}{len(self.namespace)}"
@@ -60,6 +64,7 @@ class _Generator:
         position = [0]
         name = f"_f{len(self.functions)}_{len(self.namespace)}"
         self.namespace[name] = None  # reserve the name
+        self.many = many
         if (isinstance(projection, PEntity) and projection.source.kind == "root"
                 and not issubclass(projection.source.meta.entity, CteRow)):
             # The common case, as statements: no helper call per row.
@@ -71,7 +76,8 @@ class _Generator:
             return name
         body = self.expression(projection, position)
         if many:
-            self.functions.append(f"def {name}(rows):\n    return [{body} for r in rows]\n")
+            self.functions.append(f"def {name}(rows):\n{self.shared_dicts()}"
+                                  f"    return [{body} for r in rows]\n")
         else:
             self.functions.append(f"def {name}(r):\n    return {body}\n")
         return name
@@ -121,9 +127,14 @@ class _Generator:
             make = [f"o{k} = _new({self.name(source.meta.entity, 'e')})"] + [
                 f"o{k}.{c.attr} = {self.read(c, position + i, 'c')}"
                 for i, c in enumerate(columns)]
+            key = self.shared_key(source, [f"c{position + i}" for i in range(len(columns))])
+            if key is not None:  # a joined table's row: one object per key in the result
+                shared = self.shared_dict(source)
+                make = [f"o{k} = {shared}.get({key})", f"if o{k} is None:",
+                        *(f"    {line}" for line in make), f"    {shared}[{key}] = o{k}"]
             if not source.always_present:
-                key = source.meta.primary_key_attrs or (columns[0].attr,)
-                index = position + [c.attr for c in columns].index(key[0])
+                first_key = source.meta.primary_key_attrs or (columns[0].attr,)
+                index = position + [c.attr for c in columns].index(first_key[0])
                 make = [f"if c{index} is None:", f"    o{k} = None", "else:",
                         *(f"    {line}" for line in make)]
             lines += make
@@ -131,8 +142,33 @@ class _Generator:
         unpack = "".join(f"c{i}, " for i in range(position))
         body = "".join(f"        {line}\n" for line in lines)
         row = "".join(f"o{k}, " for k in range(len(projection.items)))
-        return (f"def {name}(rows):\n    out = []\n    add = out.append\n"
+        return (f"def {name}(rows):\n{self.shared_dicts()}    out = []\n    add = out.append\n"
                 f"    for {unpack}in rows:\n{body}        add(({row}))\n    return out\n")
+
+    def shared_key(self, source: Source, values: list[str]) -> str | None:
+        """The expression of ``source``'s primary key among ``values`` (the expressions of its
+        columns, in order) when its entities are shared within a result, else None: the
+        all-rows reader shares the entities of joined tables and navigations (not the query's
+        own rows, which are one per row), so that a row met on many rows is one object."""
+        pk = source.meta.primary_key_attrs
+        if not self.many or source.kind == "root" or not pk:
+            return None
+        attrs = [c.attr for c in source.meta.columns]
+        if any(a not in attrs for a in pk):
+            return None
+        parts = [values[attrs.index(a)] for a in pk]
+        return parts[0] if len(parts) == 1 else "(" + "".join(p + ", " for p in parts) + ")"
+
+    def shared_dict(self, source: Source) -> str:
+        """The local name of the per-result dict of ``source``'s entity class."""
+        cls = source.meta.entity
+        if cls not in self.shared:
+            self.shared[cls] = f"s{len(self.shared)}"
+        return self.shared[cls]
+
+    def shared_dicts(self) -> str:
+        """The lines making the per-result dicts, at the top of an all-rows reader."""
+        return "".join(f"    {name} = {{}}\n" for name in self.shared.values())
 
     def expression(self, projection: Projection, position: list[int]) -> str:
         if isinstance(projection, PValue):
@@ -190,15 +226,21 @@ class _Generator:
         columns = source.meta.columns
         if issubclass(source.meta.entity, CteRow):  # a CTE of dicts: its row is a dict
             build = self.entity_values(source, position)
-        elif _plain_attributes(source.meta.entity, [c.attr for c in columns]):
-            args = ", ".join(self.read(c, start + i) for i, c in enumerate(columns))
-            position[0] += len(columns)
-            build = f"{self.maker(source)}({args})"
         else:
-            build = f"_set({self.name(source.meta.entity, 'e')}, " \
-                    f"{self.entity_values(source, position)})"
+            if _plain_attributes(source.meta.entity, [c.attr for c in columns]):
+                args = ", ".join(self.read(c, start + i) for i, c in enumerate(columns))
+                position[0] += len(columns)
+                build = f"{self.maker(source)}({args})"
+            else:
+                build = f"_set({self.name(source.meta.entity, 'e')}, " \
+                        f"{self.entity_values(source, position)})"
+            shared_key = self.shared_key(source,
+                                         [f"r[{start + i}]" for i in range(len(columns))])
+            if shared_key is not None:  # one object per key in the result (see shared_key)
+                shared = self.shared_dict(source)
+                build = (f"({shared}.get({shared_key}) or "
+                         f"{shared}.setdefault({shared_key}, {build}))")
         if not source.always_present:
-            columns = source.meta.columns
             key = source.meta.primary_key_attrs or tuple(c.attr for c in columns)
             index = start + [c.attr for c in columns].index(key[0])
             return f"(None if r[{index}] is None else {build})"
