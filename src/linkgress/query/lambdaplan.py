@@ -130,11 +130,12 @@ def closure_values(predicate: Any) -> tuple[Any, ...] | None:
             or predicate.__kwdefaults__ is not None:
         return None
     cells = predicate.__closure__
+    if cells is None:
+        return ()
     try:
-        values = () if cells is None else tuple(cell.cell_contents for cell in cells)
+        return tuple([cell.cell_contents for cell in cells])  # (a list: no generator frame)
     except ValueError:  # an empty cell: let the lambda raise its NameError
         return None
-    return values
 
 
 def plan_key(predicate: Any, values: tuple[Any, ...]) -> tuple[Any, ...]:

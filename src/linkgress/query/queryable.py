@@ -153,13 +153,13 @@ class Queryable(RunnableQuery[T]):
 
     def where(self, predicate: Callable[[Any], Any]) -> Queryable[T]:
         """Keep rows matching ``predicate``; several ``where`` calls are ANDed."""
-        if self._nested():
+        if _RUNNING and self._nested():
             return self._detached().where(predicate)
         values = closure_values(predicate) if self._bare else None
         if values is not None:
             key = plan_key(predicate, values)
             plan = self._plans.get(key)
-            if plan is not None:
+            if plan is not None:  # the common case: a lambda seen before, replayed
                 return PlannedQueryable(self, plan, values)
         if self._group is not None:
             raise QueryBuildError("after group_by, filter groups with having(...)")
@@ -180,7 +180,7 @@ class Queryable(RunnableQuery[T]):
         """Project each row: a dict (nested dicts allowed), a tuple, a dataclass or
         NamedTuple built from proxies, a single column, an entity (``p.user``) or a nested
         list (``u.posts.select(...).to_list()``)."""
-        if self._nested():
+        if _RUNNING and self._nested():
             return self._detached().select(projection)
         shape = build_projection(self._call(projection, "select"))
         return self._with(replace_field(self._query, PROJECTION, shape))
@@ -190,7 +190,7 @@ class Queryable(RunnableQuery[T]):
         """Sort by ``key`` (replacing earlier sorting). ``key`` may return a tuple for several
         keys, or ``u.col.desc()`` / ``.asc(nulls="last")`` per key; ``nulls`` is ``"first"``
         or ``"last"``."""
-        if self._nested():
+        if _RUNNING and self._nested():
             return self._detached().order_by(key, descending=descending, nulls=nulls)
         keys = orderings(self._call(key, "order_by"), descending, nulls)
         return self._with(replace_field(self._query, ORDERING, keys))
@@ -251,14 +251,14 @@ class Queryable(RunnableQuery[T]):
         ``db.posts.join(db.users, lambda p, u: p.user_id == u.id)``. Later lambdas
         (``where``, ``select``, ``order_by``, ``group_by``, further joins) take one parameter
         per source; without ``select`` each row is a tuple of entities."""
-        if self._nested():
+        if _RUNNING and self._nested():
             return self._detached().join(other, on)
         return self._with(build_join(self._query, other._query, on, True))
 
     def left_join(self, other: Queryable[Any], on: Callable[..., Any]) -> Queryable[Any]:
         """Like :meth:`join`, keeping rows without a match: ``other``'s entity and columns
         then read as None."""
-        if self._nested():
+        if _RUNNING and self._nested():
             return self._detached().left_join(other, on)
         return self._with(build_join(self._query, other._query, on, False))
 
@@ -399,6 +399,8 @@ SCALAR_SUBQUERIES[Queryable.first.__code__] = "first"
 # (kind, limit or None, steps) -> (cache entry, recipe: per parameter, a value index or -1 and
 # a value)
 _Recipe = tuple[tuple[int, Any], ...]
+_LIMIT_STEP = ("limit",)
+_OFFSET_STEP = ("offset",)
 
 
 class PlannedQueryable(Queryable[T]):
@@ -443,9 +445,17 @@ class PlannedQueryable(Queryable[T]):
         return query
 
     def _step(self, step: tuple[Any, ...], arg: Any) -> PlannedQueryable[T]:
+        # Field by field (not through ``__dict__``, which would give each object a dict of its
+        # own instead of CPython's compact inline attributes): this runs on every builder call.
         new = object.__new__(PlannedQueryable)
-        new.__dict__.update(self.__dict__)
-        new.__dict__.pop("_query", None)
+        new._context = self._context
+        new._group = None
+        new._cache = self._cache
+        if self._primary:
+            new._primary = True
+        new._table_query = self._table_query
+        new._plan = self._plan
+        new._values = self._values
         new._steps = (*self._steps, step)
         new._step_args = (*self._step_args, arg)
         return new
@@ -454,19 +464,27 @@ class PlannedQueryable(Queryable[T]):
                  nulls: str | None = None) -> Queryable[T]:
         if not constant_lambda(key):
             return super().order_by(key, descending=descending, nulls=nulls)
-        return self._step(("order", key.__code__, descending, check_nulls(nulls), True), key)
+        if nulls is not None:
+            check_nulls(nulls)
+        return self._step(("order", key.__code__, descending, nulls, True), key)
 
     def then_by(self, key: Callable[[Any], Any], *, descending: bool = False,
                 nulls: str | None = None) -> Queryable[T]:
         if not constant_lambda(key):
             return super().then_by(key, descending=descending, nulls=nulls)
-        return self._step(("order", key.__code__, descending, check_nulls(nulls), False), key)
+        if nulls is not None:
+            check_nulls(nulls)
+        return self._step(("order", key.__code__, descending, nulls, False), key)
 
     def limit(self, count: int) -> Queryable[T]:
-        return self._step(("limit",), page_param(count, "limit").value)
+        if type(count) is not int or count < 0:
+            page_param(count, "limit")  # raises, naming the value
+        return self._step(_LIMIT_STEP, count)
 
     def offset(self, count: int) -> Queryable[T]:
-        return self._step(("offset",), page_param(count, "offset").value)
+        if type(count) is not int or count < 0:
+            page_param(count, "offset")  # raises, naming the value
+        return self._step(_OFFSET_STEP, count)
 
     def _fast(self, kind: str, most: int | None) -> tuple[CacheEntry, list[Any]]:
         """The compiled entry and parameters, from the plan when it has them."""
@@ -493,7 +511,7 @@ class PlannedQueryable(Queryable[T]):
         return super()._entry(kind, query)
 
     def _prepare_limited(self, most: int) -> tuple[str, Reader | None, list[Any]]:
-        if any(step[0] == "limit" for step in self._steps):
+        if _LIMIT_STEP in self._steps:
             # min(limit, most) is a value of its own: the general path binds it.
             return super()._prepare_limited(most)
         entry, params = self._fast("rows", most)
