@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import decimal
 import enum
+import pickle
 import uuid
 from typing import Any
 
@@ -21,7 +23,9 @@ from linkgress import (
     numeric,
     varchar,
 )
+from linkgress.errors import QueryBuildError
 from linkgress.model.build import build_model
+from linkgress.model.entity import ColumnInfo
 from linkgress.model.fluent import DbModelConfig as Config
 from tests.unit.models_fixture import AppDatabase, Order, OrderStatus, User
 
@@ -308,3 +312,42 @@ def test_entity_constructor_and_unset_fields() -> None:
         User(nope=1)
     assert User(username="a") == User(username="a")
     assert User(username="a") != User(username="b")
+
+
+class _Account(Entity):
+    id: int
+    name: str = column(varchar(50))
+    tags: list[str] = column(default=[])
+    score: int = 5
+
+
+class _Admin(_Account):
+    level: int = column(default=1)
+
+
+def test_entity_fields_are_plain_instance_attributes_over_their_defaults() -> None:
+    account = _Account(name="ann")
+    # unset fields read their default (the same default object, as before) or None
+    assert (account.id, account.name, account.score, account.tags) == (None, "ann", 5, [])
+    assert vars(account) == {"name": "ann"}  # only what was given: the insert sends that
+    account.score = 7
+    assert account.score == 7 and _Account().score == 5
+    # on the class, a field is still its declaration (what a query lambda refuses by name)
+    assert isinstance(_Account.name, ColumnInfo) and _Account.name.attr == "name"
+    assert isinstance(_Admin.score, ColumnInfo) and _Admin.level.default == 1
+    admin = _Admin(name="root")
+    assert (admin.level, admin.score, admin.id) == (1, 5, None)
+    assert _Admin.__linkgress_fields__ == ("id", "name", "tags", "score", "level")
+    with pytest.raises(TypeError, match="unexpected field 'nope'"):
+        _Admin(nope=1)
+    # ordinary objects: repr, ==, pickling, copying
+    assert repr(admin) == "_Admin(name='root')"
+    clone = pickle.loads(pickle.dumps(admin))
+    assert clone == admin and clone.level == 1 and vars(clone) == {"name": "root"}
+    assert copy.copy(admin) == admin
+
+
+def test_a_class_attribute_in_a_query_lambda_is_refused_by_name() -> None:
+    db = AppDatabase(PgClient(dsn="postgresql://u@localhost/app"))
+    with pytest.raises(QueryBuildError, match="'username' is a column of another entity"):
+        db.orders.where(lambda o: o.status == User.username)

@@ -21,11 +21,11 @@ MISSING: Any = type("_Missing", (), {"__repr__": lambda self: "MISSING"})()
 
 
 class ColumnInfo:
-    """What ``column(...)`` declared for one attribute; also the class attribute's descriptor.
+    """What ``column(...)`` declared for one attribute; ``User.username`` reads it (see
+    :class:`EntityMeta`).
 
-    As a descriptor it makes an unset attribute of an instance read as its Python default (or
-    None), while a value set on the instance lives in the instance ``__dict__`` and is read at
-    full speed.
+    (A descriptor too, for the rare default that is itself a descriptor: then it stays the
+    class attribute and makes an unset attribute read as that default.)
     """
 
     __slots__ = ("attr", "check", "comment", "concurrency_token", "constraint_name", "default",
@@ -133,7 +133,24 @@ def _is_classvar(annotation: Any) -> bool:
     return "ClassVar" in text
 
 
-class Entity:
+class EntityMeta(type):
+    """The metaclass of entities: ``User.username`` (on the class) is the field's
+    :class:`ColumnInfo`, so that a class attribute met inside a query lambda is refused by name.
+
+    The class itself holds each field's plain Python default (or None) instead, which is what
+    an instance that was not given the field reads. Instances never see this metaclass: their
+    attributes are ordinary instance attributes over a plain class attribute, the case
+    CPython's attribute access is fastest for (a descriptor there makes every read and write
+    of the field take the slow path — about 2.5x slower reads, and entity building 1.7x).
+    """
+
+    def __getattribute__(cls, name: str) -> Any:
+        infos: dict[str, ColumnInfo] = type.__getattribute__(cls, "__linkgress_infos__")
+        info = infos.get(name)
+        return type.__getattribute__(cls, name) if info is None else info
+
+
+class Entity(metaclass=EntityMeta):
     """Base class of entities. Subclasses declare fields as annotations.
 
     Instances get a keyword constructor; fields the database generates may be left out and read
@@ -142,19 +159,27 @@ class Entity:
 
     __linkgress_fields__: ClassVar[tuple[str, ...]] = ()
     __linkgress_localns__: ClassVar[dict[str, Any]] = {}
+    #: Each field's declaration, by attribute (inherited ones too).
+    __linkgress_infos__: ClassVar[dict[str, ColumnInfo]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        fields: dict[str, None] = dict.fromkeys(getattr(cls, "__linkgress_fields__", ()))
+        fields: dict[str, None] = dict.fromkeys(cls.__linkgress_fields__)
+        infos = dict(cls.__linkgress_infos__)
+        own = type.__getattribute__(cls, "__dict__")
         for name, annotation in inspect.get_annotations(cls).items():
             if name.startswith("_") or _is_classvar(annotation):
                 continue
-            current = cls.__dict__.get(name, MISSING)
-            if not isinstance(current, ColumnInfo):
-                info = ColumnInfo() if current is MISSING else ColumnInfo(default=current)
-                info.__set_name__(cls, name)
-                setattr(cls, name, info)
+            current = own.get(name, MISSING)
+            info = current if isinstance(current, ColumnInfo) else (
+                ColumnInfo() if current is MISSING else ColumnInfo(default=current))
+            info.__set_name__(cls, name)
+            infos[name] = info
+            default = None if info.default is MISSING else info.default
+            # A default that is a descriptor itself would bind: the ColumnInfo stays in front.
+            type.__setattr__(cls, name, info if hasattr(type(default), "__get__") else default)
             fields.setdefault(name)
+        cls.__linkgress_infos__ = infos
         cls.__linkgress_fields__ = tuple(fields)
         # Like pydantic: remember the namespace of a class defined inside a function, so that
         # string annotations (``from __future__ import annotations``) naming local classes
@@ -166,20 +191,23 @@ class Entity:
             cls.__linkgress_localns__ = dict(frame.f_locals)
 
     def __init__(self, **values: Any) -> None:
-        allowed = type(self).__linkgress_fields__
+        allowed = self.__linkgress_fields__
         for key in values:
             if key not in allowed:
                 raise TypeError(f"{type(self).__name__}() got an unexpected field {key!r}")
-        self.__dict__.update(values)
+        for key, value in values.items():
+            # One attribute at a time (not through ``__dict__``): the object keeps CPython's
+            # compact inline attribute layout.
+            setattr(self, key, value)
 
     def __repr__(self) -> str:
-        shown = ", ".join(f"{k}={v!r}" for k, v in self.__dict__.items()
-                          if k in type(self).__linkgress_fields__)
+        fields = self.__linkgress_fields__
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if k in fields)
         return f"{type(self).__name__}({shown})"
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
-        return all(getattr(self, f) == getattr(other, f) for f in type(self).__linkgress_fields__)
+        return all(getattr(self, f) == getattr(other, f) for f in self.__linkgress_fields__)
 
     __hash__ = None  # type: ignore[assignment]  # mutable, compared by value, like dataclasses

@@ -61,6 +61,9 @@ def normalize_action(action: str | None, *, entity: str, field: str | None) -> s
 
 def find_column_info(cls: type, attr: str) -> ColumnInfo:
     """The ``ColumnInfo`` declared for ``attr`` on ``cls`` or a base class."""
+    declared = getattr(cls, "__linkgress_infos__", {}).get(attr)
+    if declared is not None:
+        return declared  # type: ignore[no-any-return]
     for klass in cls.__mro__:
         value = klass.__dict__.get(attr)
         if isinstance(value, ColumnInfo):
