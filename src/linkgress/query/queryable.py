@@ -106,11 +106,11 @@ class Queryable(RunnableQuery[T]):
     def _call(self, fn: Callable[..., Any], what: str) -> Any:
         """``fn`` called with what lambdas receive: the group after ``group_by``, else one
         proxy per source (the root, then each joined query), marked as running meanwhile."""
-        if self._group is not None:
-            return call_lambda(fn, self._group)
         query = self._query
         _RUNNING.append(query.source)  # joined sources are new objects: never shared
         try:
+            if self._group is not None:  # a subquery over the grouped table: a source of its own
+                return call_lambda(fn, self._group)
             if query.joins:
                 return call_with_sources(fn, query_sources(query), what)
             return call_lambda(fn, query.source.proxy())
@@ -241,7 +241,7 @@ class Queryable(RunnableQuery[T]):
         """Keep groups matching ``predicate`` (after ``group_by``)."""
         if self._group is None:
             raise QueryBuildError("having() needs group_by() first")
-        condition = as_expr(predicate(self._group))
+        condition = as_expr(self._call(predicate, "having"))
         current = self._query.having
         return self._with(replace_field(self._query, HAVING, condition if current is None
                                   else current & condition))
