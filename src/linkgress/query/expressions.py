@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from linkgress.errors import QueryBuildError
 from linkgress.model.entity import ColumnInfo
-from linkgress.query.awaitables import awaitable_expr
+from linkgress.query.awaitables import QueryCall, awaitable_expr
 from linkgress.query.categories import (
     ACCEPTS,
     FRACTIONAL,
@@ -281,8 +281,8 @@ class Expr:
     # -- operands -------------------------------------------------------------------------------
 
     def _operand(self, other: Any, op: str) -> Expr:
-        if type(other) is CoroutineType:  # an unawaited query.count(): a scalar subquery
-            other = awaitable_expr(other)
+        if type(other) is QueryCall or type(other) is CoroutineType:
+            other = awaitable_expr(other)  # an unawaited query.count(): a scalar subquery
         if isinstance(other, Expr):
             if not compatible(self.category, other.category):
                 raise QueryBuildError(f"cannot use {op!r} between {self.describe()} "
@@ -346,7 +346,7 @@ def as_expr(value: Any) -> Expr:
     misuse = getattr(type(value), "_linkgress_misuse", None)
     if misuse is not None:
         raise QueryBuildError(misuse)
-    if type(value) is CoroutineType:
+    if type(value) is QueryCall or type(value) is CoroutineType:
         return awaitable_expr(value)  # type: ignore[no-any-return]
     category = "any" if value is None else PYTHON_CATEGORY.get(type(value), "any")
     if isinstance(value, enum.Enum):
