@@ -42,7 +42,7 @@ from linkgress.query.categories import (
     foreign_column_error,
     python_cast,
 )
-from linkgress.query.extensions import extended
+from linkgress.query.extensions import CategoryMethods, extended
 
 if TYPE_CHECKING:
     from linkgress.model.meta import ColumnMeta
@@ -78,8 +78,10 @@ def node(cls: N) -> N:
     return cls
 
 
-class Expr:
-    """Base of every expression node; carries the operators query lambdas use."""
+class Expr(CategoryMethods):
+    """Base of every expression node; carries the operators query lambdas use, and (from
+    :class:`~linkgress.query.extensions.CategoryMethods`) the methods of some categories:
+    JSONB, arrays, flags, full-text search, windows."""
 
     __slots__ = ()
 
@@ -122,9 +124,6 @@ class Expr:
         return self._compare(">=", other)
 
     __hash__ = None  # type: ignore[assignment]  # == builds SQL, so nodes are not hashable
-
-    def __getattr__(self, name: str) -> Any:  # methods of some categories: extensions.py
-        return extended(self, name)
 
     def __getitem__(self, key: Any) -> Expr:  # JSON extraction (linkgress.query.jsonb)
         return extended(self, "__getitem__")(key)  # type: ignore[no-any-return]
