@@ -36,49 +36,43 @@ class QueryCall(Coroutine[Any, Any, T]):
     computes and sorts like any expression, on either side of the operator.
     """
 
-    __slots__ = ("_coroutine", "_run", "kind", "query")
+    __slots__ = ("coroutine", "kind", "query")
 
-    def __init__(self, query: Any, kind: str, run: Callable[[], Coroutine[Any, Any, T]]
-                 ) -> None:
-        #: The query called, and ``"count"`` or ``"first"``.
+    def __init__(self, query: Any, kind: str, coroutine: Coroutine[Any, Any, T]) -> None:
+        #: The query called, ``"count"`` or ``"first"``, and the coroutine that runs it.
         self.query = query
         self.kind = kind
-        self._run = run
-        self._coroutine: Coroutine[Any, Any, T] | None = None
+        self.coroutine = coroutine
 
     def expr(self) -> Expr:
-        """The scalar subquery this call stands for inside another query's lambda."""
+        """The scalar subquery this call stands for inside another query's lambda (the
+        coroutine is closed: it will never run)."""
+        self.coroutine.close()
         return SCALAR_EXPRS[0](self.query, self.kind)  # type: ignore[no-any-return]
 
     # -- as a coroutine -------------------------------------------------------------------------
 
-    def _started(self) -> Coroutine[Any, Any, T]:
-        coroutine = self._coroutine
-        if coroutine is None:
-            coroutine = self._coroutine = self._run()
-        return coroutine
-
     def __await__(self) -> Generator[Any, None, T]:
-        return self._started().__await__()
+        return self.coroutine.__await__()
 
     def send(self, value: Any) -> Any:
         """Run the query (``Coroutine.send``)."""
-        return self._started().send(value)
+        return self.coroutine.send(value)
 
     def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any:
         """``Coroutine.throw``."""
         if val is None and tb is None:
-            return self._started().throw(typ)
-        return self._started().throw(typ, val, tb)  # pragma: no cover - the legacy form
+            return self.coroutine.throw(typ)
+        return self.coroutine.throw(typ, val, tb)  # the three-argument form
 
     def close(self) -> None:
-        """``Coroutine.close`` (a call never started has nothing to close)."""
-        if self._coroutine is not None:
-            self._coroutine.close()
+        """``Coroutine.close``."""
+        self.coroutine.close()
 
     __hash__ = object.__hash__  # asyncio.gather keys its awaitables by hash
 
     def __bool__(self) -> bool:
+        self.coroutine.close()
         raise QueryBuildError(f"query.{self.kind}() has no truth value: await it "
                               "(await q.count()), or compare it inside a query lambda")
 

@@ -310,7 +310,7 @@ class Queryable(RunnableQuery[T]):
         """The first row (``await q.first()``; :class:`~linkgress.errors.NoResultError` when
         there is none). Unawaited inside another query's lambda, a query of one column is a
         scalar subquery (NULL when it finds no row) that compares like a column."""
-        return QueryCall(self, "first", self._run_first)
+        return QueryCall(self, "first", self._run_first())
 
     async def _run_first(self) -> T:
         sql, reader, params = self._prepare_limited(1)

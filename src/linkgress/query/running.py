@@ -152,7 +152,7 @@ class RunnableQuery(Generic[T]):
         """The number of rows the query returns (``await q.count()``). Unawaited inside
         another query's lambda, a scalar subquery (its lambdas may read the outer row) that
         compares and computes like a column: ``where(lambda u: posts_of(u).count() > 1)``."""
-        return QueryCall(self, "count", self._run_count)
+        return QueryCall(self, "count", self._run_count())
 
     async def _run_count(self) -> int:
         sql, _, params = self._prepare("count")
