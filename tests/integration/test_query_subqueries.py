@@ -3,6 +3,7 @@ subqueries in a projection, hostile values."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest_asyncio
@@ -92,3 +93,66 @@ async def test_correlated_subquery_over_the_same_table(db: Journal) -> None:
     best = await usernames(db.authors.where(
         lambda a: ~exists(db.authors.where(lambda b: b.score > a.score))))
     assert best == ["alice"]
+
+
+async def test_scalar_count_compared_on_either_side(db: Journal) -> None:
+    def written(a: object) -> object:
+        return db.articles.where(lambda p: p.author_id == a.id).count()  # type: ignore[attr-defined]
+
+    assert await usernames(db.authors.where(lambda a: written(a) > 1)) == ["alice", "chloë"]
+    assert await usernames(db.authors.where(
+        lambda a: 1 < written(a))) == ["alice", "chloë"]  # noqa: SIM300
+    assert await usernames(db.authors.where(lambda a: written(a) == 1)) == ["bob"]
+    assert await usernames(db.authors.where(
+        lambda a: 0 != written(a))) == ["alice", "bob", "chloë"]  # noqa: SIM300
+    assert await usernames(db.authors.where(lambda a: written(a) >= 3)) == ["alice"]
+    assert await usernames(db.authors.where(lambda a: written(a) <= 1)) == ["bob", "dan_100%"]
+    assert await usernames(db.authors.where(lambda a: written(a) + 1 == 2)) == ["bob"]
+    assert await usernames(db.authors.where(lambda a: 4 - written(a) == 2)) == ["chloë"]
+    ranked = await db.authors.order_by(lambda a: written(a).desc()).select(
+        lambda a: (a.username, written(a))).to_list()
+    assert ranked == [("alice", 3), ("chloë", 2), ("bob", 1), ("dan_100%", 0)]
+
+
+async def test_scalar_first_compared_and_tested(db: Journal) -> None:
+    def top_views(a: object) -> object:
+        return db.articles.where(lambda p: p.author_id == a.id).order_by(  # type: ignore[attr-defined]
+            lambda p: p.views.desc()).select(lambda p: p.views).first()
+
+    assert await usernames(db.authors.where(lambda a: top_views(a) >= 20)) == ["alice", "bob"]
+    assert await usernames(db.authors.where(
+        lambda a: 20 > top_views(a))) == ["chloë"]  # noqa: SIM300
+    assert await usernames(db.authors.where(lambda a: top_views(a).is_null())) == ["dan_100%"]
+    assert await usernames(db.authors.where(
+        lambda a: top_views(a).coalesce(0) < 20)) == ["chloë", "dan_100%"]
+
+
+async def test_count_and_first_outside_a_lambda_are_still_coroutines(db: Journal) -> None:
+    total = await db.articles.count()
+    assert total == 6 and type(total) is int
+    assert await asyncio.create_task(db.articles.count()) == 6
+    first_title = db.articles.order_by(lambda p: p.title).select(lambda p: p.title).first()
+    assert await asyncio.gather(db.articles.count(), first_title) == [6, "Bob's"]
+
+
+async def test_grouped_query_with_a_correlated_subquery_over_the_same_table(
+        db: Journal) -> None:
+    rows = await db.articles.group_by(lambda p: p.author_id).having(
+        lambda g: exists(db.articles.where(
+            lambda p2: (p2.author_id == g.key) & (p2.views >= 20)))).select(lambda g: {
+        "author": db.authors.where(lambda a: a.id == g.key).select(lambda a: a.username)
+        .first(),
+        "articles": g.count(),
+        "popular": db.articles.where(
+            lambda p2: (p2.author_id == g.key) & (p2.views >= 20)).count(),
+    }).order_by(lambda g: g.key).to_list()
+    assert rows == [  # ordered by author id: alice was inserted first
+        {"author": "alice", "articles": 3, "popular": 2},
+        {"author": "bob", "articles": 1, "popular": 1},
+    ]
+    busy = await db.articles.group_by(lambda p: p.author_id).having(
+        lambda g: db.articles.where(
+            lambda p2: (p2.author_id == g.key) & (p2.views > 10)).count() > 1).select(
+        lambda g: db.authors.where(lambda a: a.id == g.key).select(
+            lambda a: a.username).first()).to_list()
+    assert busy == ["alice"]

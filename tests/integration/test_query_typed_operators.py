@@ -10,7 +10,7 @@ import pytest
 import pytest_asyncio
 
 from linkgress.errors import DatabaseError
-from linkgress.query import func
+from linkgress.query import Expr, func
 from tests.integration.typed_models import HOSTILE, Perm, Product, Shop, open_shop
 
 
@@ -230,3 +230,26 @@ async def test_window_over_a_grouped_query(db: Shop) -> None:
     assert [(r["category"], r["total"], r["place"]) for r in rows] == [
         ("books", 75, 1), ("kitchen", 37, 2)]
     assert [int(r["share"]) for r in rows] == [66, 33]
+
+
+# Helpers typed with Expr: a type checker checks their method names (tests/unit/test_expr_typing).
+def red_and_stocked(attrs: Expr) -> Expr:
+    return attrs["color"].as_text().startswith("r") & attrs.has_key("stock")
+
+
+def writable(perms: Expr) -> Expr:
+    return perms.has_any(Perm.WRITE | Perm.ADMIN) & ~perms.has_none(Perm.READ)
+
+
+def tagged(tags: Expr) -> Expr:
+    return tags.overlaps(["tea", "rust"]) | tags.any_eq("orm")
+
+
+async def test_category_methods_through_typed_helpers(db: Shop) -> None:
+    assert await names(db, lambda p: red_and_stocked(p.attrs)) == [
+        "Python ORM guide", "Teapot"]
+    assert await names(db, lambda p: writable(p.perms)) == ["Python ORM guide", "Coffee mug"]
+    assert await names(db, lambda p: tagged(p.tags)) == [
+        "Python ORM guide", "Rust book", "Teapot"]
+    assert await names(db, lambda p: p.description.matches("tea", config="english")) == [
+        "Coffee mug", "Teapot"]

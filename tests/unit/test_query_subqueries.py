@@ -117,3 +117,104 @@ def test_joined_subquery_over_the_outer_table_gets_its_own_source(db: Journal) -
     assert text.endswith(
         'WHERE EXISTS (SELECT 1 FROM "public"."authors" AS t1 JOIN "public"."articles" AS t2 '
         'ON ((t2."author_id" = t1."id") AND (t1."score" > t0."score")))')
+
+
+COUNT = f'(SELECT count(*) {ARTICLES} WHERE (t1."author_id" = t0."id"))'
+
+
+@pytest.mark.parametrize(("build", "where", "params"), [
+    (lambda n: n > 1, f"({COUNT} > $1)", [1]),
+    (lambda n: 1 < n,  # noqa: SIM300 (the reflected order is the point)
+     f"({COUNT} > $1)", [1]),
+    (lambda n: n == 2, f"({COUNT} = $1)", [2]),
+    (lambda n: 2 == n,  # noqa: SIM300
+     f"({COUNT} = $1)", [2]),
+    (lambda n: n != 0, f"({COUNT} <> $1)", [0]),
+    (lambda n: 0 != n,  # noqa: SIM300
+     f"({COUNT} <> $1)", [0]),
+    (lambda n: n >= 3, f"({COUNT} >= $1)", [3]),
+    (lambda n: 3 <= n,  # noqa: SIM300
+     f"({COUNT} >= $1)", [3]),
+    (lambda n: n <= 3, f"({COUNT} <= $1)", [3]),
+    (lambda n: n + 1 > 2, f"(({COUNT} + $1) > $2)", [1, 2]),
+    (lambda n: 10 - n < 8, f"(($1 - {COUNT}) < $2)", [10, 8]),
+    (lambda n: 2 * n == 4, f"(($1 * {COUNT}) = $2)", [2, 4]),
+    (lambda n: n % 2 == 1, f"(({COUNT} % $1) = $2)", [2, 1]),
+    (lambda n: -n < 0, f"((- {COUNT}) < $1)", [0]),
+    (lambda n: n.between(1, 2), f"({COUNT} BETWEEN $1 AND $2)", [1, 2]),
+    (lambda n: n.in_([1, 3]), f"({COUNT} = ANY($1))", [[1, 3]]),
+])
+def test_scalar_count_on_either_side_of_an_operator(
+        db: Journal, build: object, where: str, params: list[object]) -> None:
+    text, bound = names(db.authors.where(
+        lambda a: build(  # type: ignore[operator]
+            db.articles.where(lambda p: p.author_id == a.id).count())))
+    assert text == f'SELECT t0."username" {AUTHORS} WHERE {where}'
+    assert bound == params
+
+
+def test_scalar_subqueries_combine_compare_and_sort(db: Journal) -> None:
+    text, params = names(db.authors.where(
+        lambda a: (db.articles.where(lambda p: p.author_id == a.id).count() > 0)
+        & (a.score < db.articles.where(lambda p: p.author_id == a.id).count())))
+    assert text.endswith(f'WHERE (({COUNT} > $1) AND (t0."score" < (SELECT count(*) FROM '
+                         '"public"."articles" AS t2 WHERE (t2."author_id" = t0."id"))))')
+    assert params == [0]
+    text, params = names(db.authors.where(
+        lambda a: db.articles.where(lambda p: p.author_id == a.id).order_by(
+            lambda p: p.views.desc()).select(lambda p: p.title).first() == "Hello"))
+    assert text.endswith(f'WHERE ((SELECT t1."title" {ARTICLES} WHERE (t1."author_id" = '
+                         't0."id") ORDER BY t1."views" DESC LIMIT $1) = $2)')
+    assert params == [1, "Hello"]
+    text, params = names(db.authors.where(
+        lambda a: db.articles.where(lambda p: p.author_id == a.id).select(
+            lambda p: p.views).first().coalesce(0) >= 20))
+    assert text.endswith(f'WHERE (coalesce((SELECT t1."views" {ARTICLES} WHERE '
+                         '(t1."author_id" = t0."id") LIMIT $1), $2) >= $3)')
+    assert params == [1, 0, 20]
+    text, _ = names(db.authors.order_by(
+        lambda a: db.articles.where(lambda p: p.author_id == a.id).count().desc()))
+    assert text.endswith(f"{AUTHORS} ORDER BY {COUNT} DESC")
+    text, _ = names(db.authors.order_by(
+        lambda a: db.articles.where(lambda p: p.author_id == a.id).count(), descending=True))
+    assert text.endswith(f"{AUTHORS} ORDER BY {COUNT} DESC")
+
+
+def test_scalar_subquery_mistakes_still_fail_where_they_are_made(db: Journal) -> None:
+    with pytest.raises(QueryBuildError, match="one column"):
+        db.authors.where(lambda a: db.articles.first() == 1)
+    with pytest.raises(QueryBuildError, match="cannot use '>'"):
+        db.authors.where(lambda a: db.articles.where(
+            lambda p: p.author_id == a.id).count() > "many")
+    with pytest.raises(QueryBuildError, match="no truth value: await it"):
+        bool(db.articles.count())
+
+
+GROUPED = 'FROM "public"."articles" AS t0 GROUP BY t0."author_id"'
+
+
+def test_grouped_query_subqueries_over_the_same_table_get_their_own_alias(db: Journal) -> None:
+    text, params = db.articles.group_by(lambda p: p.author_id).having(
+        lambda g: exists(db.articles.where(
+            lambda p2: (p2.author_id == g.key) & (p2.views >= 20)))).select(lambda g: {
+        "author": g.key,
+        "popular": db.articles.where(
+            lambda p2: (p2.author_id == g.key) & (p2.views >= 20)).count(),
+    }).sql()
+    assert text == (
+        'SELECT t0."author_id", (SELECT count(*) FROM "public"."articles" AS t1 WHERE '
+        '((t1."author_id" = t0."author_id") AND (t1."views" >= $1))) '
+        f'{GROUPED} HAVING EXISTS (SELECT 1 FROM "public"."articles" AS t2 WHERE '
+        '((t2."author_id" = t0."author_id") AND (t2."views" >= $2)))')
+    assert params == [20, 20]
+
+
+def test_grouped_having_compares_a_same_table_count(db: Journal) -> None:
+    text, params = db.articles.group_by(lambda p: p.author_id).having(
+        lambda g: db.articles.where(lambda p2: (p2.author_id == g.key)
+                                    & (p2.views > 10)).count() > 1).select(
+        lambda g: g.key).sql()
+    assert text == (
+        f'SELECT t0."author_id" {GROUPED} HAVING ((SELECT count(*) FROM "public"."articles" '
+        'AS t1 WHERE ((t1."author_id" = t0."author_id") AND (t1."views" > $1))) > $2)')
+    assert params == [10, 1]

@@ -1,6 +1,6 @@
 """The ORM's query side, in floors; each module imports only the floors below it.
 
-1. Nodes — :mod:`~linkgress.query.awaitables` (unawaited coroutines),
+1. Nodes — :mod:`~linkgress.query.awaitables` (what ``count()`` / ``first()`` return),
    :mod:`~linkgress.query.categories` (what may be compared with what),
    :mod:`~linkgress.query.extensions` (methods attached to expressions by category),
    :mod:`~linkgress.query.expressions` (expression nodes, ``Ordering``, the node registry),

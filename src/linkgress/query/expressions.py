@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from linkgress.errors import QueryBuildError
 from linkgress.model.entity import ColumnInfo
-from linkgress.query.awaitables import awaitable_expr
+from linkgress.query.awaitables import QueryCall, awaitable_expr
 from linkgress.query.categories import (
     ACCEPTS,
     FRACTIONAL,
@@ -42,7 +42,7 @@ from linkgress.query.categories import (
     foreign_column_error,
     python_cast,
 )
-from linkgress.query.extensions import extended
+from linkgress.query.extensions import CategoryMethods, extended
 
 if TYPE_CHECKING:
     from linkgress.model.meta import ColumnMeta
@@ -78,8 +78,10 @@ def node(cls: N) -> N:
     return cls
 
 
-class Expr:
-    """Base of every expression node; carries the operators query lambdas use."""
+class Expr(CategoryMethods):
+    """Base of every expression node; carries the operators query lambdas use, and (from
+    :class:`~linkgress.query.extensions.CategoryMethods`) the methods of some categories:
+    JSONB, arrays, flags, full-text search, windows."""
 
     __slots__ = ()
 
@@ -122,9 +124,6 @@ class Expr:
         return self._compare(">=", other)
 
     __hash__ = None  # type: ignore[assignment]  # == builds SQL, so nodes are not hashable
-
-    def __getattr__(self, name: str) -> Any:  # methods of some categories: extensions.py
-        return extended(self, name)
 
     def __getitem__(self, key: Any) -> Expr:  # JSON extraction (linkgress.query.jsonb)
         return extended(self, "__getitem__")(key)  # type: ignore[no-any-return]
@@ -281,8 +280,8 @@ class Expr:
     # -- operands -------------------------------------------------------------------------------
 
     def _operand(self, other: Any, op: str) -> Expr:
-        if type(other) is CoroutineType:  # an unawaited query.count(): a scalar subquery
-            other = awaitable_expr(other)
+        if type(other) is QueryCall or type(other) is CoroutineType:
+            other = awaitable_expr(other)  # an unawaited query.count(): a scalar subquery
         if isinstance(other, Expr):
             if not compatible(self.category, other.category):
                 raise QueryBuildError(f"cannot use {op!r} between {self.describe()} "
@@ -346,7 +345,7 @@ def as_expr(value: Any) -> Expr:
     misuse = getattr(type(value), "_linkgress_misuse", None)
     if misuse is not None:
         raise QueryBuildError(misuse)
-    if type(value) is CoroutineType:
+    if type(value) is QueryCall or type(value) is CoroutineType:
         return awaitable_expr(value)  # type: ignore[no-any-return]
     category = "any" if value is None else PYTHON_CATEGORY.get(type(value), "any")
     if isinstance(value, enum.Enum):

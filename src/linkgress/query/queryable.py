@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from linkgress.errors import MultipleResultsError, NoResultError, QueryBuildError
 from linkgress.query import session
+from linkgress.query.awaitables import QueryCall
 from linkgress.query.categories import check_nulls
 from linkgress.query.compound import CompoundQueryable
 from linkgress.query.expressions import Expr, Param, as_expr
@@ -51,7 +52,7 @@ from linkgress.query.statements import (
     is_bare,
     replace_field,
 )
-from linkgress.query.subqueries import SCALAR_SUBQUERIES, in_query
+from linkgress.query.subqueries import in_query
 from linkgress.query.updates import DeleteQuery, UpdateQuery
 
 if TYPE_CHECKING:
@@ -106,11 +107,11 @@ class Queryable(RunnableQuery[T]):
     def _call(self, fn: Callable[..., Any], what: str) -> Any:
         """``fn`` called with what lambdas receive: the group after ``group_by``, else one
         proxy per source (the root, then each joined query), marked as running meanwhile."""
-        if self._group is not None:
-            return call_lambda(fn, self._group)
         query = self._query
         _RUNNING.append(query.source)  # joined sources are new objects: never shared
         try:
+            if self._group is not None:  # a subquery over the grouped table: a source of its own
+                return call_lambda(fn, self._group)
             if query.joins:
                 return call_with_sources(fn, query_sources(query), what)
             return call_lambda(fn, query.source.proxy())
@@ -241,7 +242,7 @@ class Queryable(RunnableQuery[T]):
         """Keep groups matching ``predicate`` (after ``group_by``)."""
         if self._group is None:
             raise QueryBuildError("having() needs group_by() first")
-        condition = as_expr(predicate(self._group))
+        condition = as_expr(self._call(predicate, "having"))
         current = self._query.having
         return self._with(replace_field(self._query, HAVING, condition if current is None
                                   else current & condition))
@@ -305,10 +306,13 @@ class Queryable(RunnableQuery[T]):
             return replace_field(query, LIMIT, _LIMITS[most])
         return replace_field(query, LIMIT, Param(min(limit.value, most), None))
 
-    async def first(self) -> T:
-        """The first row; raises :class:`~linkgress.errors.NoResultError` when there is
-        none. Unawaited inside another query's ``select``, a query of one column is a scalar
-        subquery (NULL when it finds no row)."""
+    def first(self) -> QueryCall[T]:
+        """The first row (``await q.first()``; :class:`~linkgress.errors.NoResultError` when
+        there is none). Unawaited inside another query's lambda, a query of one column is a
+        scalar subquery (NULL when it finds no row) that compares like a column."""
+        return QueryCall(self, "first", self._run_first())
+
+    async def _run_first(self) -> T:
         sql, reader, params = self._prepare_limited(1)
         row = await self._read(session.fetchrow, sql, params)
         if row is None:
@@ -391,10 +395,6 @@ class Queryable(RunnableQuery[T]):
         if self._query.joins:
             raise QueryBuildError(f"{verb}() on a joined query: filter the table with "
                                   "where(... .in_(joined query)) instead")
-
-
-# Unawaited inside a projection, ``query.first()`` is a scalar subquery.
-SCALAR_SUBQUERIES[Queryable.first.__code__] = "first"
 
 # (kind, limit or None, steps) -> (cache entry, recipe: per parameter, a value index or -1 and
 # a value)

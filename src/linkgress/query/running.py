@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, cast
 
 from linkgress.errors import DatabaseConnectionError, DatabaseError
 from linkgress.query import session
+from linkgress.query.awaitables import QueryCall
 from linkgress.query.compiler import compile_statement
 from linkgress.query.locks import require_transaction
 from linkgress.query.projection import Projection
 from linkgress.query.readers import build_row_reader, build_rows_reader
 from linkgress.query.shape import shape_of
 from linkgress.query.statements import Compound, SelectQuery
-from linkgress.query.subqueries import SCALAR_SUBQUERIES
 
 if TYPE_CHECKING:
     from linkgress.scope import QueryContext, QueryScope
@@ -148,9 +148,13 @@ class RunnableQuery(Generic[T]):
         finally:
             gc.enable()
 
-    async def count(self) -> int:
-        """The number of rows the query returns. Unawaited inside another query's
-        ``select``, a scalar subquery (its lambdas may read the outer row)."""
+    def count(self) -> QueryCall[int]:
+        """The number of rows the query returns (``await q.count()``). Unawaited inside
+        another query's lambda, a scalar subquery (its lambdas may read the outer row) that
+        compares and computes like a column: ``where(lambda u: posts_of(u).count() > 1)``."""
+        return QueryCall(self, "count", self._run_count())
+
+    async def _run_count(self) -> int:
         sql, _, params = self._prepare("count")
         return int(await self._read(session.fetchval, sql, params))
 
@@ -176,5 +180,3 @@ class RunnableQuery(Generic[T]):
         finally:
             await rows.aclose()  # give the cursor's connection back when the loop is left
 
-
-SCALAR_SUBQUERIES[RunnableQuery.count.__code__] = "count"

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from linkgress.errors import QueryBuildError
+from linkgress.query.awaitables import QueryCall
 from linkgress.query.categories import check_nulls
 from linkgress.query.expressions import Expr, Ordering, Param
 
@@ -24,6 +25,8 @@ def orderings(value: Any, descending: bool, nulls: str | None) -> tuple[Ordering
             out.append(item)
         elif isinstance(item, Expr):
             out.append(Ordering(item, descending, nulls))
+        elif type(item) is QueryCall:  # a scalar subquery: order_by(lambda a: q(a).count())
+            out.append(Ordering(item.expr(), descending, nulls))
         else:
             raise QueryBuildError(f"a sort key must be a column or an expression, got {item!r}")
     return tuple(out)

@@ -1,5 +1,6 @@
 """Subqueries inside a query's expressions: ``exists(query)``, ``expr.in_(query)`` and scalar
-subqueries (an unawaited ``query.count()`` / ``query.first()`` of one column in a projection).
+subqueries (``query.count()`` / ``query.first()`` of one column, unawaited inside another
+query's lambda: see :class:`~linkgress.query.awaitables.QueryCall`).
 
 The floor of statement values: the nodes hold a :class:`~linkgress.query.statements.SelectQuery`
 and compile into the one outer statement. An inner lambda may read the outer query's row (a
@@ -8,13 +9,11 @@ correlated subquery): its columns render with the outer alias.
 
 from __future__ import annotations
 
-from collections.abc import Coroutine
 from dataclasses import dataclass
-from types import CodeType
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from linkgress.errors import QueryBuildError
-from linkgress.query.awaitables import COROUTINE_EXPRS
+from linkgress.query.awaitables import SCALAR_EXPRS
 from linkgress.query.categories import compatible
 from linkgress.query.expressions import Expr, Param, node
 from linkgress.query.projection import Projection, PValue
@@ -24,14 +23,12 @@ if TYPE_CHECKING:
     from linkgress.model.meta import ColumnMeta
 
 __all__ = [
-    "SCALAR_SUBQUERIES",
     "ExistsQuery",
     "InQuery",
     "ScalarQuery",
     "Subquery",
     "exists",
     "in_query",
-    "scalar_from_coroutine",
     "scalar_query",
 ]
 
@@ -124,24 +121,4 @@ def scalar_query(query: Subquery, kind: str) -> Expr:
                        column.meta)
 
 
-#: The code objects of query methods whose unawaited coroutine is a scalar subquery, with
-#: the kind each makes (filled by the modules defining ``count`` and ``first``).
-SCALAR_SUBQUERIES: dict[CodeType, str] = {}
-
-
-def scalar_from_coroutine(value: Coroutine[Any, Any, Any]) -> Expr | None:
-    """The scalar subquery an unawaited ``query.count()`` / ``.first()`` stands for (the
-    coroutine is closed: it will never run), or None for another coroutine.
-
-    ``count()`` and ``first()`` stay real coroutine functions (``create_task(q.count())``
-    works); inside a projection their coroutine is read for the query it was called on.
-    """
-    kind = SCALAR_SUBQUERIES.get(getattr(value, "cr_code", None))  # type: ignore[arg-type]
-    if kind is None or value.cr_frame is None:  # type: ignore[attr-defined]
-        return None
-    query = value.cr_frame.f_locals["self"]  # type: ignore[attr-defined]
-    value.close()
-    return scalar_query(query, kind)
-
-
-COROUTINE_EXPRS.append(scalar_from_coroutine)
+SCALAR_EXPRS.append(scalar_query)

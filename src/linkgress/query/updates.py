@@ -255,7 +255,8 @@ class UpdateQuery(_WriteQuery[T]):
                 *map(type, by_key))
 
     def _fast_params(self) -> list[Any]:
-        params = [expr.value for _, expr in self._sets]
+        # Only set without expressions (see __init__): every SET value is a bound Param.
+        params = [expr.value for _, expr in self._sets]  # type: ignore[attr-defined]
         params.extend(self._by_key or ())
         return params
 
