@@ -17,9 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from linkgress.errors import MultipleResultsError, NoResultError, QueryBuildError
-from linkgress.query import session
-from linkgress.query.awaitables import QueryCall
+from linkgress.errors import QueryBuildError
 from linkgress.query.categories import check_nulls
 from linkgress.query.compound import CompoundQueryable
 from linkgress.query.expressions import Expr, Param, as_expr
@@ -35,10 +33,10 @@ from linkgress.query.lambdaplan import (
 from linkgress.query.locks import locked
 from linkgress.query.projection import PEntity, Projection, PTuple
 from linkgress.query.proxies import GroupProxy, Source, build_projection
-from linkgress.query.running import CacheEntry, Reader, RunnableQuery
+from linkgress.query.results import TableResults
+from linkgress.query.running import CacheEntry, Reader
 from linkgress.query.sortkeys import orderings, page_param
 from linkgress.query.statements import (
-    AGGREGATE,
     DISTINCT,
     GROUP_BY,
     HAVING,
@@ -63,15 +61,13 @@ __all__ = ["PlannedQueryable", "Queryable"]
 T = TypeVar("T")
 R = TypeVar("R")
 
-# first() and single() bind these shared (immutable) parameters instead of making new ones.
-_LIMITS = {1: Param(1, None), 2: Param(2, None)}
 # The root sources whose lambdas are running now, innermost last (lambdas run synchronously;
 # another thread's entry costs at most a needless fresh source, see Queryable._nested).
 _RUNNING: list[Source] = []
 _PLAN_LIMIT = 1024
 
 
-class Queryable(RunnableQuery[T]):
+class Queryable(TableResults[T]):
     """An immutable query over one table; every builder method returns a new queryable.
 
     Lambdas receive column proxies of the table's entity (``lambda u: u.username``), and after
@@ -292,87 +288,6 @@ class Queryable(RunnableQuery[T]):
         read and share-lock the rows, but not change, delete or ``for_update()`` them."""
         return self._with(locked(self._query, "SHARE", grouped=self._group is not None,
                                  skip_locked=skip_locked, nowait=nowait, of=of))
-
-    # -- results ----------------------------------------------------------------------------
-
-    def _prepare_limited(self, most: int) -> tuple[str, Reader | None, list[Any]]:
-        """``_prepare("rows")`` of this query limited to ``most`` rows."""
-        return self._prepare("rows", self._limited(most))
-
-    def _limited(self, most: int) -> SelectQuery:
-        query = self._statement()
-        limit = query.limit
-        if limit is None:
-            return replace_field(query, LIMIT, _LIMITS[most])
-        return replace_field(query, LIMIT, Param(min(limit.value, most), None))
-
-    def first(self) -> QueryCall[T]:
-        """The first row (``await q.first()``; :class:`~linkgress.errors.NoResultError` when
-        there is none). Unawaited inside another query's lambda, a query of one column is a
-        scalar subquery (NULL when it finds no row) that compares like a column."""
-        return QueryCall(self, "first", self._run_first())
-
-    async def _run_first(self) -> T:
-        sql, reader, params = self._prepare_limited(1)
-        row = await self._read(session.fetchrow, sql, params)
-        if row is None:
-            raise NoResultError(f"first(): no {self._query.source.meta.name} row matched")
-        assert reader is not None
-        return reader(row)  # type: ignore[no-any-return]
-
-    async def first_or_none(self) -> T | None:
-        """The first row, or None when there is none."""
-        sql, reader, params = self._prepare_limited(1)
-        row = await self._read(session.fetchrow, sql, params)
-        assert reader is not None
-        return None if row is None else reader(row)
-
-    async def _single(self) -> list[T]:
-        sql, reader, params = self._prepare_limited(2)
-        rows = await self._read(session.fetch, sql, params)
-        if len(rows) > 1:
-            raise MultipleResultsError(
-                f"single(): more than one {self._query.source.meta.name} row matched")
-        assert reader is not None
-        return [reader(row) for row in rows]
-
-    async def single(self) -> T:
-        """The only row; raises :class:`~linkgress.errors.NoResultError` when there is none
-        and :class:`~linkgress.errors.MultipleResultsError` when there are several."""
-        rows = await self._single()
-        if not rows:
-            raise NoResultError(f"single(): no {self._query.source.meta.name} row matched")
-        return rows[0]
-
-    async def single_or_none(self) -> T | None:
-        """The only row or None; raises MultipleResultsError when there are several."""
-        rows = await self._single()
-        return rows[0] if rows else None
-
-    async def _aggregate(self, kind: str, selector: Callable[[Any], Any]) -> Any:
-        if self._group is not None:
-            raise QueryBuildError(f"{kind}() on a grouped query: use g.{kind}() in select")
-        value = as_expr(self._call(selector, kind))
-        sql, _, params = self._prepare(kind, replace_field(self._statement(), AGGREGATE, value))
-        return await self._read(session.fetchval, sql, params)
-
-    async def sum(self, selector: Callable[[Any], Any]) -> Any:
-        """``sum(selector)`` over the rows (None when there are none; PostgreSQL's types:
-        ``bigint`` for integer columns, ``numeric`` -> ``Decimal`` for bigint/numeric)."""
-        return await self._aggregate("sum", selector)
-
-    async def min(self, selector: Callable[[Any], Any]) -> Any:
-        """The smallest ``selector`` value (None when there are no rows)."""
-        return await self._aggregate("min", selector)
-
-    async def max(self, selector: Callable[[Any], Any]) -> Any:
-        """The largest ``selector`` value (None when there are no rows)."""
-        return await self._aggregate("max", selector)
-
-    async def avg(self, selector: Callable[[Any], Any]) -> Any:
-        """The average of ``selector`` (a ``Decimal`` for integer/numeric columns; None when
-        there are no rows)."""
-        return await self._aggregate("avg", selector)
 
     # -- mutations (see linkgress.query.updates) ------------------------------------------------
 
