@@ -8,6 +8,7 @@ rows it carries, its conflict clause).
 
 from __future__ import annotations
 
+import itertools
 import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,7 @@ from linkgress.errors import ModelError, QueryBuildError
 from linkgress.model.fluent import member_name
 from linkgress.query.categories import column_category
 from linkgress.query.convert import Converter, decoder_for, encoder_for
+from linkgress.query.rowtuples import RowTuples, tuple_builder
 from linkgress.query.statements import InsertStatement, OnConflict
 from linkgress.query.writesql import compile_insert
 from linkgress.schema.quoting import quote_ident
@@ -53,6 +55,7 @@ class TablePlan:
         self.plain_read = all(conv is None for _, conv in self.decoders)
         self.sql_cache: dict[tuple[Any, ...], str] = {}
         self._given: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self._builders: dict[tuple[type[Any], tuple[str, ...]], RowTuples] = {}
 
     # --- values ---
 
@@ -87,6 +90,25 @@ class TablePlan:
     def params(self, attrs: Sequence[str], values: Mapping[str, Any]) -> list[Any]:
         enc = self.encoders
         return [values[a] if a not in enc else enc[a](values[a]) for a in attrs]
+
+    def leading(self, rows: Sequence[Any], what: str) -> tuple[tuple[str, ...], list[Any]]:
+        """The columns the first row sets, and the value tuples of the leading rows of its shape
+        (this entity's class or ``dict``, setting those columns and nothing else) — usually
+        every row. Empty when even the first row is of no such shape."""
+        first = rows[0] if rows else None
+        kind = first.__class__
+        if kind is not self.entity and kind is not dict:
+            return (), []
+        values = self.values_of(first, what)
+        attrs = self.given(values)
+        if len(attrs) != len(values):
+            return (), []  # e.g. a generated column's value, or a non-column attribute
+        build = self._builders.get((kind, attrs))
+        if build is None:
+            build = tuple_builder(kind, attrs, self.encoders)
+            if len(self._builders) < 256:
+                self._builders[kind, attrs] = build
+        return attrs, build(rows)
 
     def fill(self, target: Any, record: Any) -> Any:
         """Store a ``RETURNING <all columns>`` record's values on entity ``target``."""
@@ -152,14 +174,20 @@ def group_rows(
 ) -> list[tuple[tuple[str, ...], list[tuple[Any, ...]]]]:
     """Rows grouped by the set of columns they give, as value tuples in table order.
 
-    Almost always one group: the fast path compares each row's keys with the first row's.
+    Almost always one group, built by :meth:`TablePlan.leading` (a function generated for the
+    rows' shape); from the first row of another shape on, each row's keys are compared with
+    the previous row's.
     """
-    groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+    batch = rows if isinstance(rows, list | tuple) else list(rows)
+    first_attrs, done = plan.leading(batch, what)
+    if len(done) == len(batch):
+        return [(first_attrs, done)] if done else []
+    groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = {first_attrs: done} if done else {}
     last_keys: Any = None
     last_attrs: tuple[str, ...] = ()
     last_list: list[tuple[Any, ...]] = []
     getter: Callable[[Mapping[str, Any]], tuple[Any, ...]] = tuple
-    for row in rows:
+    for row in itertools.islice(batch, len(done), None):
         values = plan.values_of(row, what)
         keys = values.keys()
         if keys != last_keys:
