@@ -133,6 +133,35 @@ async def test_insert_many_accepts_dicts_generators_and_mixed_field_sets(db: Clu
     assert await db.members.insert_many([]) == 0
 
 
+async def test_insert_many_copy_of_rows_setting_different_fields(db: Club) -> None:
+    tagged = [Member(handle=f"t{i}", status=Status.ODD, settings={"i": i}, tags=[HOSTILE])
+              for i in range(150)]
+    noted = Member(handle="noted", score=7)
+    noted.note = "not a column"  # type: ignore[attr-defined]  # never sent
+    rows: list[Member | dict[str, object]] = [
+        *tagged[:100], {"handle": "plain", "status": "banned"}, noted, *tagged[100:],
+        Member(handle="scored", score=3, settings=[1, "two"])]
+    assert await db.members.insert_many(rows) == 153
+    got = {m.handle: m for m in await db.members.to_list()}
+    assert len(got) == 153
+    assert all(got[f"t{i}"].settings == {"i": i} and got[f"t{i}"].status is Status.ODD
+               and got[f"t{i}"].tags == [HOSTILE] and got[f"t{i}"].score == 0
+               for i in range(150))
+    assert (got["plain"].status, got["plain"].score) == (Status.BANNED, 0)
+    assert (got["noted"].score, got["noted"].settings) == (7, None)
+    assert (got["scored"].score, got["scored"].settings) == (3, [1, "two"])
+
+
+async def test_insert_many_refuses_a_late_row_of_another_table_before_sending(db: Club) -> None:
+    rows = [Member(handle=f"m{i}") for i in range(150)]
+    with pytest.raises(QueryBuildError, match="Member"):
+        await db.members.insert_many([*rows, Note(body="x", member_id=1)])  # type: ignore[list-item]
+    with pytest.raises(QueryBuildError, match="'nickname'"):
+        await db.members.insert_many([*({"handle": f"d{i}"} for i in range(150)),
+                                      {"nickname": "x"}])
+    assert await db.members.count() == 0
+
+
 async def test_insert_many_is_all_or_nothing(db: Club) -> None:
     await db.members.insert(Member(handle="taken"))
     small = [Member(handle=f"s{i}") for i in range(5)] + [Member(handle="taken")]
