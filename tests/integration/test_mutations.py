@@ -3,6 +3,7 @@ PostgreSQL: generated values, conversions, hostile strings, NULLs, returning, ba
 
 from __future__ import annotations
 
+import logging
 import uuid
 from decimal import Decimal
 
@@ -160,6 +161,56 @@ async def test_insert_many_refuses_a_late_row_of_another_table_before_sending(db
         await db.members.insert_many([*({"handle": f"d{i}"} for i in range(150)),
                                       {"nickname": "x"}])
     assert await db.members.count() == 0
+
+
+async def test_insert_many_copy_when_a_middle_row_differs(
+    db: Club, caplog: pytest.LogCaptureFixture
+) -> None:
+    # First and last rows agree: the rows are streamed into one COPY, which row 120 aborts
+    # (nothing is inserted by it); they are then inserted group by group.
+    rows: list[Member | dict[str, object]] = [
+        Member(handle=f"m{i}", status=Status.BANNED, settings={"i": i}) for i in range(250)]
+    rows[120] = {"handle": "dict", "status": Status.ODD, "settings": None, "score": 5}
+    rows[121] = Member(handle="other", status=Status.ODD, settings=[], age=3)
+    db.client.log_queries = True
+    try:
+        with caplog.at_level(logging.INFO, logger="linkgress.sql"):
+            assert await db.members.insert_many(rows) == 250
+    finally:
+        db.client.log_queries = False
+    got = {m.handle: m for m in await db.members.to_list()}
+    assert len(got) == 250
+    assert got["m249"].settings == {"i": 249} and got["m249"].status is Status.BANNED
+    assert (got["dict"].score, got["dict"].status, got["dict"].settings) == (5, Status.ODD, None)
+    assert (got["other"].age, got["other"].settings, got["other"].score) == (3, [], 0)
+    copies = [r for r in caplog.records if r.getMessage().startswith("COPY ")]
+    assert len(copies) == 2  # the aborted one, then the 248 rows of the first shape
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="linkgress.sql"):
+        db.client.log_queries = True
+        try:
+            await db.members.where(lambda m: m.handle.startswith("m")).delete()
+            assert await db.members.insert_many(
+                [Member(handle=f"m{i}", settings={"i": i}) for i in range(250)]) == 250
+        finally:
+            db.client.log_queries = False
+    assert len([r for r in caplog.records if r.getMessage().startswith("COPY ")]) == 1
+
+
+async def test_insert_many_copy_errors_of_a_middle_row_are_those_of_the_row(db: Club) -> None:
+    rows = [Member(handle=f"m{i}", settings={"i": i}) for i in range(200)]
+    rows[150].settings = {"not json": object()}
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        await db.members.insert_many(rows)
+    rows[150] = Note(body="x", member_id=1)  # type: ignore[call-overload]
+    with pytest.raises(QueryBuildError, match="Member"):
+        await db.members.insert_many(rows)
+    rows[150] = Member(handle="m3", settings=None)  # handle taken by row 3
+    with pytest.raises(UniqueViolation):
+        await db.members.insert_many(rows)
+    assert await db.members.count() == 0
+    rows[150] = Member(handle="m150", settings=None)
+    assert await db.members.insert_many(rows) == 200  # the connections are fine
 
 
 async def test_insert_many_is_all_or_nothing(db: Club) -> None:

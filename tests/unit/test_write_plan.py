@@ -18,6 +18,7 @@ from linkgress.errors import (
     UniqueViolation,
 )
 from linkgress.query.convert import encoder_for
+from linkgress.query.rowtuples import RowMismatch
 from linkgress.query.session import affected_rows, translate_error
 from linkgress.query.writeplan import group_rows, table_plan
 
@@ -138,6 +139,34 @@ def test_a_value_its_encoder_rejects_raises_as_on_the_row_by_row_path() -> None:
     rows = [Thing(name="a", data={"ok": 1}), Thing(name="b", data={"bad": object()})]
     with pytest.raises(TypeError, match="object"):
         group_rows(THINGS, rows, "insert_many()")
+
+
+def test_shape_is_the_row_class_and_the_columns_set_or_none() -> None:
+    assert THINGS.shape(Thing(colour=Colour.RED, name="a")) == (Thing, ("name", "colour"))
+    assert THINGS.shape({"colour": "red", "name": "a"}) == (dict, ("name", "colour"))
+    assert THINGS.shape({"name": "a", "nope": 1}) is None  # the general path names the key
+    noted = Thing(name="a")
+    noted.note = "x"  # type: ignore[attr-defined]
+    assert THINGS.shape(noted) is None
+    assert THINGS.shape(Pair(a=1, b=2)) is None
+    assert THINGS.shape(("a",)) is None
+
+
+def test_a_stream_yields_converted_tuples_and_stops_at_another_shape() -> None:
+    stream = THINGS.stream((Thing, ("name", "colour", "data")))
+    rows = [Thing(name=str(i), colour=Colour.BLUE, data={"i": i}) for i in range(3)]
+    assert list(stream(rows)) == [(str(i), "blue", f'{{"i":{i}}}') for i in range(3)]
+    assert THINGS.stream((Thing, ("name", "colour", "data"))) is stream  # cached
+    for odd in (Thing(name="x", colour=Colour.RED), {"name": "x", "colour": "red", "data": 1},
+                Thing(name="x", colour=Colour.RED, id=4)):
+        got = stream([*rows, odd, *rows])
+        assert [next(got) for _ in range(3)] == list(stream(rows))
+        with pytest.raises(RowMismatch):
+            next(got)
+    rows[1].data = {"x": object()}
+    with pytest.raises(RowMismatch) as info:
+        list(stream(rows))
+    assert isinstance(info.value.__cause__, TypeError)
 
 
 def test_rows_must_belong_to_the_table() -> None:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from linkgress.errors import DatabaseError, QueryBuildError
 from linkgress.query import session
+from linkgress.query.rowtuples import RowMismatch
 from linkgress.query.statements import OnConflict
 from linkgress.query.writeerrors import (
     COPY_ENCODING_ERRORS,
@@ -96,7 +97,12 @@ class TableMutations(Generic[E]):
         row (its 0-based index in ``rows``).
         """
         plan = table_plan(self.meta)
-        groups = group_rows(plan, rows, "insert_many()")
+        batch = rows if isinstance(rows, list | tuple) else list(rows)
+        if len(batch) >= COPY_THRESHOLD and self.context.query_scope.transaction.get() is None:
+            copied = await self._copy_streamed(plan, batch)
+            if copied is not None:
+                return copied
+        groups = group_rows(plan, batch, "insert_many()")
         statements = sum(_statement_count(plan, a, len(r)) for a, r in groups)
         # A failed COPY aborts an enclosing transaction unless this call has its own block.
         usable = statements > 1 or self.context.query_scope.transaction.get() is None
@@ -117,6 +123,25 @@ class TableMutations(Generic[E]):
             else:
                 total += await self._insert_values(plan, attrs, rows)
         return total
+
+    async def _copy_streamed(self, plan: TablePlan, rows: Sequence[Any]) -> int | None:
+        """COPY ``rows`` when they all look like one shape (the first and the last row agree),
+        their value tuples built while COPY encodes them; None (nothing inserted) when a row
+        turns out to differ or a value fails to encode: the general path then starts over.
+
+        Only outside a transaction, where an aborted COPY leaves nothing behind.
+        """
+        shape = plan.shape(rows[0])
+        if shape is None or not shape[1] or plan.shape(rows[-1]) != shape:
+            return None
+        try:
+            return await session.copy_records(
+                self.context.query_scope, self.meta.table, self.meta.schema,
+                [plan.names[a] for a in shape[1]], plan.stream(shape)(rows))
+        except (RowMismatch, *COPY_ENCODING_ERRORS, DatabaseError) as exc:
+            if isinstance(exc, DatabaseError) and not client_side(exc):
+                raise  # what the server said of the rows (the same on the general path)
+            return None
 
     async def _copy(self, plan: TablePlan, attrs: tuple[str, ...],
                     rows: list[tuple[Any, ...]]) -> int:

@@ -1,29 +1,39 @@
 """Row-tuple builders for bulk writes: a batch of entities (or dicts) turned into the value
-tuples ``COPY`` and multi-row ``INSERT`` send, by one generated Python function per shape.
+tuples ``COPY`` and multi-row ``INSERT`` send, by Python functions generated once per shape.
 
-:func:`tuple_builder` generates, once per (row class, columns), a function that reads every
-row's values by name and converts them with the columns' encoders
-(:mod:`linkgress.query.convert`) in one list comprehension: no per-row reflection, no call per
-row beyond the encoders. It only handles the uniform case — every row of exactly that class,
-setting exactly those columns — and answers None as soon as a row differs, so that the caller
-can fall back to grouping rows one by one (:func:`linkgress.query.writeplan.group_rows`).
+A shape is a row class (an entity class, or ``dict``) and the columns a row sets. For it,
+:func:`tuple_builder` generates a function building the list of every row's value tuple, and
+:func:`tuple_stream` a generator yielding them one by one (``COPY`` then encodes each tuple
+while it is fresh, and no list of 10,000 tuples is kept: less work for the garbage collector).
+Both read values by name from the instance ``__dict__`` (or the dict) and convert them with the
+columns' encoders (:mod:`linkgress.query.convert`): no per-row reflection, no call per row
+beyond the encoders. They only handle rows of exactly their shape, so that the caller can
+fall back to grouping rows one by one (:func:`linkgress.query.writeplan.group_rows`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from linkgress.query.convert import Converter
 
-__all__ = ["RowTuples", "tuple_builder"]
+__all__ = ["RowMismatch", "RowTuples", "TupleStream", "tuple_builder", "tuple_stream"]
 
 #: ``rows -> value tuples`` of the longest leading run of rows of the builder's shape.
 RowTuples = Callable[[Sequence[Any]], list[tuple[Any, ...]]]
+#: ``rows -> value tuples, one at a time``; raises :class:`RowMismatch` at a row of another
+#: shape.
+TupleStream = Callable[[Sequence[Any]], Iterator[tuple[Any, ...]]]
+
+
+class RowMismatch(Exception):
+    """Raised by a :func:`tuple_stream` generator at the first row not of its shape, or whose
+    value an encoder rejects (chained): the caller starts over on the general path."""
 
 
 # ``d`` is the row's name -> value mapping: the instance __dict__, or the dict itself.
-_SOURCE = """\
+_BUILD = """\
 def build(rows):
     out = []
     append = out.append
@@ -40,6 +50,21 @@ def build(rows):
     return out
 """
 
+_STREAM = """\
+def stream(rows):
+    for r in rows:
+        if r.__class__ is not _Class:
+            raise _RowMismatch
+        d = {mapping}
+        if len(d) != {count}:
+            raise _RowMismatch
+        try:
+            row = {values}
+        except Exception as exc:  # a row setting other names, or a value an encoder rejects
+            raise _RowMismatch from exc
+        yield row
+"""
+
 
 def tuple_builder(row_class: type[Any], attrs: Sequence[str],
                   encoders: Mapping[str, Converter]) -> RowTuples:
@@ -53,17 +78,32 @@ def tuple_builder(row_class: type[Any], attrs: Sequence[str],
     which reports any error of that row); an encoder's error other than ``KeyError``
     propagates, raised at the same row as the general path would.
     """
-    namespace: dict[str, Any] = {"_Class": row_class}
+    build: RowTuples = _generate(_BUILD, "build", row_class, attrs, encoders)
+    return build
+
+
+def tuple_stream(row_class: type[Any], attrs: Sequence[str],
+                 encoders: Mapping[str, Converter]) -> TupleStream:
+    """A generator function yielding the ``attrs`` values of each row, as a tuple; it raises
+    :class:`RowMismatch` at the first row that does not fit (see :func:`tuple_builder`) or
+    whose value an encoder rejects."""
+    stream: TupleStream = _generate(_STREAM, "stream", row_class, attrs, encoders)
+    return stream
+
+
+def _generate(template: str, name: str, row_class: type[Any], attrs: Sequence[str],
+              encoders: Mapping[str, Converter]) -> Any:
+    namespace: dict[str, Any] = {"_Class": row_class, "_RowMismatch": RowMismatch}
     items = []
     for attr in attrs:
         read = f"d[{attr!r}]"
         if attr in encoders:
-            name = f"_e{len(namespace)}"
-            namespace[name] = encoders[attr]
-            read = f"{name}({read})"
+            local = f"_e{len(namespace)}"
+            namespace[local] = encoders[attr]
+            read = f"{local}({read})"
         items.append(read)
-    source = _SOURCE.format(mapping="r" if row_class is dict else "r.__dict__",
-                            count=len(attrs), values="(" + "".join(f"{i}, " for i in items) + ")")
+    source = template.format(mapping="r" if row_class is dict else "r.__dict__",
+                             count=len(attrs), values="(" + "".join(f"{i}, " for i in items) + ")")
+    # Names are repr() literals; objects go in by reference, through the namespace.
     exec(compile(source, f"<linkgress row tuples {row_class.__name__}>", "exec"), namespace)
-    build: RowTuples = namespace["build"]
-    return build
+    return namespace[name]

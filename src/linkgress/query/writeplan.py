@@ -17,7 +17,7 @@ from linkgress.errors import ModelError, QueryBuildError
 from linkgress.model.fluent import member_name
 from linkgress.query.categories import column_category
 from linkgress.query.convert import Converter, decoder_for, encoder_for
-from linkgress.query.rowtuples import RowTuples, tuple_builder
+from linkgress.query.rowtuples import RowTuples, TupleStream, tuple_builder, tuple_stream
 from linkgress.query.statements import InsertStatement, OnConflict
 from linkgress.query.writesql import compile_insert
 from linkgress.schema.quoting import quote_ident
@@ -25,9 +25,12 @@ from linkgress.schema.quoting import quote_ident
 if TYPE_CHECKING:
     from linkgress.model.meta import EntityMeta
 
-__all__ = ["Member", "TablePlan", "group_rows", "table_plan"]
+__all__ = ["Member", "Shape", "TablePlan", "group_rows", "table_plan"]
 
 Member = str | Callable[[Any], Any]
+#: A row's class (an entity class, or ``dict``) and the columns it sets (see
+#: :meth:`TablePlan.shape`).
+Shape = tuple[type[Any], tuple[str, ...]]
 
 
 class TablePlan:
@@ -55,7 +58,8 @@ class TablePlan:
         self.plain_read = all(conv is None for _, conv in self.decoders)
         self.sql_cache: dict[tuple[Any, ...], str] = {}
         self._given: dict[tuple[str, ...], tuple[str, ...]] = {}
-        self._builders: dict[tuple[type[Any], tuple[str, ...]], RowTuples] = {}
+        # (row class, columns, streamed) -> generated function (see linkgress.query.rowtuples)
+        self._generated: dict[tuple[type[Any], tuple[str, ...], bool], Any] = {}
 
     # --- values ---
 
@@ -91,24 +95,43 @@ class TablePlan:
         enc = self.encoders
         return [values[a] if a not in enc else enc[a](values[a]) for a in attrs]
 
-    def leading(self, rows: Sequence[Any], what: str) -> tuple[tuple[str, ...], list[Any]]:
-        """The columns the first row sets, and the value tuples of the leading rows of its shape
-        (this entity's class or ``dict``, setting those columns and nothing else) — usually
-        every row. Empty when even the first row is of no such shape."""
-        first = rows[0] if rows else None
-        kind = first.__class__
-        if kind is not self.entity and kind is not dict:
-            return (), []
-        values = self.values_of(first, what)
+    def shape(self, row: Any) -> Shape | None:
+        """``(row class, columns it sets)`` for a row the generated builders take: exactly of
+        this entity's class, or a ``dict``, setting only columns written (else None; never
+        raises — the general path reports a bad row)."""
+        kind = row.__class__
+        if kind is self.entity:
+            values = row.__dict__
+        elif kind is dict:
+            values = row
+        else:
+            return None
         attrs = self.given(values)
-        if len(attrs) != len(values):
-            return (), []  # e.g. a generated column's value, or a non-column attribute
-        build = self._builders.get((kind, attrs))
-        if build is None:
-            build = tuple_builder(kind, attrs, self.encoders)
-            if len(self._builders) < 256:
-                self._builders[kind, attrs] = build
-        return attrs, build(rows)
+        return (kind, attrs) if len(attrs) == len(values) else None
+
+    def leading(self, rows: Sequence[Any]) -> tuple[tuple[str, ...], list[Any]]:
+        """The columns the first row sets, and the value tuples of the leading rows of its
+        :meth:`shape` — usually every row. Empty when the first row has no such shape."""
+        shape = self.shape(rows[0]) if rows else None
+        if shape is None:
+            return (), []
+        build: RowTuples = self._generate(shape, streamed=False)
+        return shape[1], build(rows)
+
+    def stream(self, shape: Shape) -> TupleStream:
+        """The generator function yielding rows of ``shape`` as value tuples (cached)."""
+        stream: TupleStream = self._generate(shape, streamed=True)
+        return stream
+
+    def _generate(self, shape: Shape, *, streamed: bool) -> Any:
+        key = (*shape, streamed)
+        function = self._generated.get(key)
+        if function is None:
+            make = tuple_stream if streamed else tuple_builder
+            function = make(*shape, self.encoders)
+            if len(self._generated) < 256:  # bounded: one entry per shape in use
+                self._generated[key] = function
+        return function
 
     def fill(self, target: Any, record: Any) -> Any:
         """Store a ``RETURNING <all columns>`` record's values on entity ``target``."""
@@ -179,7 +202,7 @@ def group_rows(
     the previous row's.
     """
     batch = rows if isinstance(rows, list | tuple) else list(rows)
-    first_attrs, done = plan.leading(batch, what)
+    first_attrs, done = plan.leading(batch)
     if len(done) == len(batch):
         return [(first_attrs, done)] if done else []
     groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = {first_attrs: done} if done else {}
