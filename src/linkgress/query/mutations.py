@@ -90,7 +90,9 @@ class TableMutations(Generic[E]):
 
         From :data:`COPY_THRESHOLD` rows on this uses ``COPY`` (asyncpg's binary
         ``copy_records_to_table``), below it multi-row ``INSERT`` statements within the bind
-        parameter limit. Rows setting different sets of fields are inserted group by group.
+        parameter limit (outside a transaction, rows that all set the same fields are
+        streamed into the COPY as they are converted). Rows setting different sets of fields
+        are inserted group by group.
         When that takes several statements they run in one transaction (a savepoint inside
         an enclosing one), so either every row is inserted or none. A value that does not fit
         its column raises :class:`~linkgress.errors.DatabaseError` naming the column and the
