@@ -184,21 +184,20 @@ async def test_insert_many_copy_when_a_middle_row_differs(
         Member(handle=f"m{i}", status=Status.BANNED, settings={"i": i}) for i in range(250)]
     assert await logged_copies(db, caplog, rows) == 1
     await reset(db)
-    # Rows 120 and 122 are not in the sample checked (1, 16, 31, ..., 106, 121, ... 249): the
-    # rows are streamed into one COPY, which row 120 aborts (nothing is inserted by it); they
-    # are then inserted group by group.
+    # Rows 0-119 go into one COPY; then, in the same transaction, rows 123-249 (the first
+    # shape's first: another COPY) and rows 120, 121 and 122 (an INSERT each).
     rows[120] = {"handle": "dict", "status": Status.ODD, "settings": None, "score": 5}
-    rows[122] = Member(handle="other", status=Status.ODD, settings=[], age=3)
-    assert await logged_copies(db, caplog, rows) == 2  # aborted, then the 248 of one shape
-    got = {m.handle: m for m in await db.members.to_list()}
-    assert len(got) == 250
-    assert got["m249"].settings == {"i": 249} and got["m249"].status is Status.BANNED
-    assert (got["dict"].score, got["dict"].status, got["dict"].settings) == (5, Status.ODD, None)
-    assert (got["other"].age, got["other"].settings, got["other"].score) == (3, [], 0)
-    await reset(db)
-    rows[121] = {"handle": "sampled"}  # seen in the sample: no COPY is started in vain
-    assert await logged_copies(db, caplog, rows) == 1
-    assert await db.members.count() == 250
+    rows[121] = Member(handle="other", status=Status.ODD, settings=[], age=3)
+    rows[122] = {"handle": "dict2", "score": 6, "settings": None, "status": Status.ODD}
+    assert await logged_copies(db, caplog, rows) == 2
+    got = await db.members.order_by(lambda m: m.id).to_list()
+    assert [m.handle for m in got] == [  # as on the general path: group by group
+        *(f"m{i}" for i in range(120)), *(f"m{i}" for i in range(123, 250)),
+        "dict", "dict2", "other"]
+    assert got[-4].settings == {"i": 249} and got[-4].status is Status.BANNED
+    assert [(m.score, m.status, m.settings) for m in got[-3:-1]] == [
+        (5, Status.ODD, None), (6, Status.ODD, None)]
+    assert (got[-1].age, got[-1].settings, got[-1].score) == (3, [], 0)
 
 
 async def test_insert_many_copy_errors_of_a_middle_row_are_those_of_the_row(db: Club) -> None:

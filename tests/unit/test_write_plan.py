@@ -18,7 +18,6 @@ from linkgress.errors import (
     UniqueViolation,
 )
 from linkgress.query.convert import encoder_for
-from linkgress.query.rowtuples import RowMismatch
 from linkgress.query.session import affected_rows, translate_error
 from linkgress.query.writeplan import group_rows, table_plan
 
@@ -155,18 +154,14 @@ def test_shape_is_the_row_class_and_the_columns_set_or_none() -> None:
 def test_a_stream_yields_converted_tuples_and_stops_at_another_shape() -> None:
     stream = THINGS.stream((Thing, ("name", "colour", "data")))
     rows = [Thing(name=str(i), colour=Colour.BLUE, data={"i": i}) for i in range(3)]
-    assert list(stream(rows)) == [(str(i), "blue", f'{{"i":{i}}}') for i in range(3)]
+    expected = [(str(i), "blue", f'{{"i":{i}}}') for i in range(3)]
+    assert list(stream(rows)) == expected
     assert THINGS.stream((Thing, ("name", "colour", "data"))) is stream  # cached
     for odd in (Thing(name="x", colour=Colour.RED), {"name": "x", "colour": "red", "data": 1},
                 Thing(name="x", colour=Colour.RED, id=4)):
-        got = stream([*rows, odd, *rows])
-        assert [next(got) for _ in range(3)] == list(stream(rows))
-        with pytest.raises(RowMismatch):
-            next(got)
-    rows[1].data = {"x": object()}
-    with pytest.raises(RowMismatch) as info:
-        list(stream(rows))
-    assert isinstance(info.value.__cause__, TypeError)
+        assert list(stream([*rows, odd, *rows])) == expected
+    rows[1].data = {"x": object()}  # not JSON: left to the general path, which raises
+    assert list(stream(rows)) == expected[:1]
 
 
 def test_rows_must_belong_to_the_table() -> None:

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from linkgress.errors import DatabaseError, QueryBuildError
 from linkgress.query import session
-from linkgress.query.rowtuples import RowMismatch
 from linkgress.query.statements import OnConflict
 from linkgress.query.writeerrors import (
     COPY_ENCODING_ERRORS,
@@ -32,7 +31,7 @@ from linkgress.query.writeerrors import (
     original_error,
     rejected_row,
 )
-from linkgress.query.writeplan import Member, TablePlan, group_rows, table_plan
+from linkgress.query.writeplan import Member, Shape, TablePlan, group_rows, table_plan
 from linkgress.schema.quoting import quote_ident
 
 if TYPE_CHECKING:
@@ -90,9 +89,10 @@ class TableMutations(Generic[E]):
 
         From :data:`COPY_THRESHOLD` rows on this uses ``COPY`` (asyncpg's binary
         ``copy_records_to_table``), below it multi-row ``INSERT`` statements within the bind
-        parameter limit (outside a transaction, rows that all set the same fields are
-        streamed into the COPY as they are converted). Rows setting different sets of fields
-        are inserted group by group.
+        parameter limit. Rows setting different sets of fields are inserted group by group
+        (outside a transaction, the leading rows setting the same fields as the first are
+        streamed into a COPY as they are converted, the rest then grouped; all in a
+        transaction of its own).
         When that takes several statements they run in one transaction (a savepoint inside
         an enclosing one), so either every row is inserted or none. A value that does not fit
         its column raises :class:`~linkgress.errors.DatabaseError` naming the column and the
@@ -100,10 +100,15 @@ class TableMutations(Generic[E]):
         """
         plan = table_plan(self.meta)
         batch = rows if isinstance(rows, list | tuple) else list(rows)
-        if len(batch) >= COPY_THRESHOLD and self.context.query_scope.transaction.get() is None:
-            copied = await self._copy_streamed(plan, batch)
-            if copied is not None:
-                return copied
+        shape = plan.shape(batch[0]) if len(batch) >= COPY_THRESHOLD else None
+        if shape and shape[1] and self.context.query_scope.transaction.get() is None:
+            try:
+                async with self.context.transaction():
+                    return await self._copy_streamed(plan, shape, batch)
+            except (RowsRejected, *COPY_ENCODING_ERRORS, DatabaseError) as exc:
+                if isinstance(exc, DatabaseError) and not client_side(exc):
+                    raise  # what the server said of the rows (the same on the general path)
+                # Rolled back: the general path redoes it, and names the row at fault.
         groups = group_rows(plan, batch, "insert_many()")
         statements = sum(_statement_count(plan, a, len(r)) for a, r in groups)
         # A failed COPY aborts an enclosing transaction unless this call has its own block.
@@ -126,27 +131,18 @@ class TableMutations(Generic[E]):
                 total += await self._insert_values(plan, attrs, rows)
         return total
 
-    async def _copy_streamed(self, plan: TablePlan, rows: Sequence[Any]) -> int | None:
-        """COPY ``rows`` when they look like one shape (the first row's, also that of a sample
-        of about 17 others), their value tuples built while COPY encodes them; None (nothing
-        inserted) when a row turns out to differ or a value fails to encode: the general path
-        then starts over (having paid for the aborted COPY).
-
-        Only outside a transaction, where an aborted COPY leaves nothing behind.
-        """
-        shape = plan.shape(rows[0])
-        count = len(rows)
-        sample = (*range(1, count, max(1, count // 16)), count - 1)
-        if shape is None or not shape[1] or any(plan.shape(rows[i]) != shape for i in sample):
-            return None
-        try:
-            return await session.copy_records(
-                self.context.query_scope, self.meta.table, self.meta.schema,
-                [plan.names[a] for a in shape[1]], plan.stream(shape)(rows))
-        except (RowMismatch, *COPY_ENCODING_ERRORS, DatabaseError) as exc:
-            if isinstance(exc, DatabaseError) and not client_side(exc):
-                raise  # what the server said of the rows (the same on the general path)
-            return None
+    async def _copy_streamed(self, plan: TablePlan, shape: Shape, rows: Sequence[Any]) -> int:
+        """COPY the leading rows of ``shape`` (usually all), their value tuples built while
+        COPY encodes them; then the rest as :meth:`insert_many` does, the first shape's first
+        (the order of the general path). Runs in a transaction of its own."""
+        copied = await session.copy_records(
+            self.context.query_scope, self.meta.table, self.meta.schema,
+            [plan.names[a] for a in shape[1]], plan.stream(shape)(rows))
+        if copied == len(rows):
+            return copied
+        groups = group_rows(plan, rows[copied:], "insert_many()")
+        groups.sort(key=lambda group: group[0] != shape[1])  # stable: then as they come
+        return copied + await self._insert_groups(plan, groups)
 
     async def _copy(self, plan: TablePlan, attrs: tuple[str, ...],
                     rows: list[tuple[Any, ...]]) -> int:

@@ -7,8 +7,8 @@ A shape is a row class (an entity class, or ``dict``) and the columns a row sets
 while it is fresh, and no list of 10,000 tuples is kept: less work for the garbage collector).
 Both read values by name from the instance ``__dict__`` (or the dict) and convert them with the
 columns' encoders (:mod:`linkgress.query.convert`): no per-row reflection, no call per row
-beyond the encoders. They only handle rows of exactly their shape, so that the caller can
-fall back to grouping rows one by one (:func:`linkgress.query.writeplan.group_rows`).
+beyond the encoders. They stop at the first row not of exactly their shape: the caller takes
+the rest by grouping rows one by one (:func:`linkgress.query.writeplan.group_rows`).
 """
 
 from __future__ import annotations
@@ -18,18 +18,12 @@ from typing import Any
 
 from linkgress.query.convert import Converter
 
-__all__ = ["RowMismatch", "RowTuples", "TupleStream", "tuple_builder", "tuple_stream"]
+__all__ = ["RowTuples", "TupleStream", "tuple_builder", "tuple_stream"]
 
 #: ``rows -> value tuples`` of the longest leading run of rows of the builder's shape.
 RowTuples = Callable[[Sequence[Any]], list[tuple[Any, ...]]]
-#: ``rows -> value tuples, one at a time``; raises :class:`RowMismatch` at a row of another
-#: shape.
+#: ``rows -> value tuples, one at a time``, of the longest leading run of rows of its shape.
 TupleStream = Callable[[Sequence[Any]], Iterator[tuple[Any, ...]]]
-
-
-class RowMismatch(Exception):
-    """Raised by a :func:`tuple_stream` generator at the first row not of its shape, or whose
-    value an encoder rejects (chained): the caller starts over on the general path."""
 
 
 # ``d`` is the row's name -> value mapping: the instance __dict__, or the dict itself.
@@ -54,14 +48,14 @@ _STREAM = """\
 def stream(rows):
     for r in rows:
         if r.__class__ is not _Class:
-            raise _RowMismatch
+            return
         d = {mapping}
         if len(d) != {count}:
-            raise _RowMismatch
+            return
         try:
             row = {values}
-        except Exception as exc:  # a row setting other names, or a value an encoder rejects
-            raise _RowMismatch from exc
+        except Exception:  # a row setting other names, or a value an encoder rejects
+            return
         yield row
 """
 
@@ -84,16 +78,16 @@ def tuple_builder(row_class: type[Any], attrs: Sequence[str],
 
 def tuple_stream(row_class: type[Any], attrs: Sequence[str],
                  encoders: Mapping[str, Converter]) -> TupleStream:
-    """A generator function yielding the ``attrs`` values of each row, as a tuple; it raises
-    :class:`RowMismatch` at the first row that does not fit (see :func:`tuple_builder`) or
-    whose value an encoder rejects."""
+    """A generator function yielding the ``attrs`` values of each row, as a tuple; it stops
+    before the first row that does not fit (see :func:`tuple_builder`) or whose value an
+    encoder rejects (the general path then reports that error)."""
     stream: TupleStream = _generate(_STREAM, "stream", row_class, attrs, encoders)
     return stream
 
 
 def _generate(template: str, name: str, row_class: type[Any], attrs: Sequence[str],
               encoders: Mapping[str, Converter]) -> Any:
-    namespace: dict[str, Any] = {"_Class": row_class, "_RowMismatch": RowMismatch}
+    namespace: dict[str, Any] = {"_Class": row_class}
     items = []
     for attr in attrs:
         read = f"d[{attr!r}]"
