@@ -82,6 +82,18 @@ async def test_inserts_start_the_token_and_updates_move_it_on(pair: tuple[Wiki, 
     assert await db.get_schema_manager().analyze() == []  # DEFAULT 1 round-trips
 
 
+async def test_bulk_inserts_start_the_token_too(pair: tuple[Wiki, Wiki]) -> None:
+    db, _ = pair
+    assert await db.docs.insert_many([Doc(title=f"d{i}") for i in range(150)]) == 150  # COPY
+    assert await db.pages.insert_many([{"body": f"p{i}"} for i in range(150)]) == 150
+    docs = await db.docs.order_by(lambda d: d.id).to_list()
+    assert {d.version for d in docs} == {1}
+    assert {p.revision for p in await db.pages.to_list()} == {10}
+    docs[0].title = "changed"
+    assert await db.docs.update(docs[0]) == 1
+    assert await stored(db, docs[0].id) == ("changed", 2)
+
+
 async def test_the_second_writer_gets_a_concurrency_error(pair: tuple[Wiki, Wiki]) -> None:
     first, second = pair
     created = await first.docs.insert(Doc(title="v1"))

@@ -85,6 +85,12 @@ async def test_three_step_deploy(linkgress_database: str) -> None:
         many = [CustomerV3(display_name=f"m{i}") for i in range(120)]
         assert await v3.customers.insert_many(many) == 120
         await v3.customers.where(lambda c: c.display_name.startswith("m")).delete()
+        # Set on an entity anyway, it is still left out.
+        named = [CustomerV3(display_name=f"n{i}", name=f"n{i}") for i in range(120)]
+        assert await v3.customers.insert_many(named) == 120
+        assert await rows(
+            dsn, "SELECT count(name) FROM customers WHERE display_name LIKE 'n%'") == [(0,)]
+        await v3.customers.where(lambda c: c.display_name.startswith("n")).delete()
         assert await sm.analyze() == []  # never dropped while deprecated
     # Release N+2's pods still run during the rollout: they read and write name.
     async with opened(ShopV2, dsn) as v2:

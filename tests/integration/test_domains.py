@@ -41,6 +41,11 @@ async def test_domains_are_created_compared_and_used(linkgress_database: str) ->
         assert await sm.migrate() == []
         got = await db.things.insert(Thing(qty=3, code="12345"))
         assert (got.qty, got.code) == (3, "12345")
+        # COPY sends domain values as their base type's.
+        assert await db.things.insert_many(
+            [Thing(qty=i + 1, code=f"{i:05}") for i in range(150)]) == 150
+        last = await db.things.where(lambda t: t.code == "00149").single()
+        assert last.qty == 150
     assert await rows(linkgress_database, DOMAINS_SQL) == [
         ("app", "postal_code", "character varying(10)", False, None,
          ["CHECK (((VALUE)::text ~ '^[0-9]{5}$'::text))"]),

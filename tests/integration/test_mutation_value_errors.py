@@ -107,6 +107,19 @@ async def test_copy_of_several_groups_names_the_row_of_the_input(db: Club) -> No
     assert await db.members.count() == 0
 
 
+@pytest.mark.parametrize("bad_at", [60, 200])  # in the leading rows of one shape, or after
+async def test_copy_after_a_row_of_another_shape_names_the_row_of_the_input(
+    db: Club, bad_at: int
+) -> None:
+    rows = _rows(250, bad_at, score=2**31)
+    rows[120]["email"] = "e@x"
+    with pytest.raises(DatabaseError, match=rf"members\.score \(Member\.score, row {bad_at}\)"):
+        await db.members.insert_many(rows)
+    assert await db.members.count() == 0
+    rows[bad_at]["score"] = 1
+    assert await db.members.insert_many(rows) == 250
+
+
 async def test_copy_inside_a_transaction_still_names_the_table(db: Club) -> None:
     with pytest.raises(DatabaseError, match=r"insert_many\(\): members rejected a value .*"
                        r"value out of int32 range") as info:

@@ -3,6 +3,7 @@ PostgreSQL: generated values, conversions, hostile strings, NULLs, returning, ba
 
 from __future__ import annotations
 
+import logging
 import uuid
 from decimal import Decimal
 
@@ -18,6 +19,7 @@ from tests.integration.mutation_models import (
     Note,
     Setting,
     Status,
+    reset,
 )
 
 
@@ -131,6 +133,87 @@ async def test_insert_many_accepts_dicts_generators_and_mixed_field_sets(db: Clu
     scores = await db.members.where(lambda u: u.score > 0).count()
     assert scores == 74  # the entities with i > 0 set a score; the dicts leave the default
     assert await db.members.insert_many([]) == 0
+
+
+async def test_insert_many_copy_of_rows_setting_different_fields(db: Club) -> None:
+    tagged = [Member(handle=f"t{i}", status=Status.ODD, settings={"i": i}, tags=[HOSTILE])
+              for i in range(150)]
+    noted = Member(handle="noted", score=7)
+    noted.note = "not a column"  # type: ignore[attr-defined]  # never sent
+    rows: list[Member | dict[str, object]] = [
+        *tagged[:100], {"handle": "plain", "status": "banned"}, noted, *tagged[100:],
+        Member(handle="scored", score=3, settings=[1, "two"])]
+    assert await db.members.insert_many(rows) == 153
+    got = {m.handle: m for m in await db.members.to_list()}
+    assert len(got) == 153
+    assert all(got[f"t{i}"].settings == {"i": i} and got[f"t{i}"].status is Status.ODD
+               and got[f"t{i}"].tags == [HOSTILE] and got[f"t{i}"].score == 0
+               for i in range(150))
+    assert (got["plain"].status, got["plain"].score) == (Status.BANNED, 0)
+    assert (got["noted"].score, got["noted"].settings) == (7, None)
+    assert (got["scored"].score, got["scored"].settings) == (3, [1, "two"])
+
+
+async def test_insert_many_refuses_a_late_row_of_another_table_before_sending(db: Club) -> None:
+    rows = [Member(handle=f"m{i}") for i in range(150)]
+    with pytest.raises(QueryBuildError, match="Member"):
+        await db.members.insert_many([*rows, Note(body="x", member_id=1)])  # type: ignore[list-item]
+    with pytest.raises(QueryBuildError, match="'nickname'"):
+        await db.members.insert_many([*({"handle": f"d{i}"} for i in range(150)),
+                                      {"nickname": "x"}])
+    assert await db.members.count() == 0
+
+
+async def logged_copies(db: Club, caplog: pytest.LogCaptureFixture,
+                        rows: list[Member | dict[str, object]]) -> int:
+    """insert_many(rows) with the query log on; how many COPY statements it logged."""
+    caplog.clear()
+    db.client.log_queries = True
+    try:
+        with caplog.at_level(logging.INFO, logger="linkgress.sql"):
+            assert await db.members.insert_many(rows) == len(rows)
+    finally:
+        db.client.log_queries = False
+    return len([r for r in caplog.records if r.getMessage().startswith("COPY ")])
+
+
+async def test_insert_many_copy_when_a_middle_row_differs(
+    db: Club, caplog: pytest.LogCaptureFixture
+) -> None:
+    rows: list[Member | dict[str, object]] = [
+        Member(handle=f"m{i}", status=Status.BANNED, settings={"i": i}) for i in range(250)]
+    assert await logged_copies(db, caplog, rows) == 1
+    await reset(db)
+    # Rows 0-119 go into one COPY; then, in the same transaction, rows 123-249 (the first
+    # shape's first: another COPY) and rows 120, 121 and 122 (an INSERT each).
+    rows[120] = {"handle": "dict", "status": Status.ODD, "settings": None, "score": 5}
+    rows[121] = Member(handle="other", status=Status.ODD, settings=[], age=3)
+    rows[122] = {"handle": "dict2", "score": 6, "settings": None, "status": Status.ODD}
+    assert await logged_copies(db, caplog, rows) == 2
+    got = await db.members.order_by(lambda m: m.id).to_list()
+    assert [m.handle for m in got] == [  # as on the general path: group by group
+        *(f"m{i}" for i in range(120)), *(f"m{i}" for i in range(123, 250)),
+        "dict", "dict2", "other"]
+    assert got[-4].settings == {"i": 249} and got[-4].status is Status.BANNED
+    assert [(m.score, m.status, m.settings) for m in got[-3:-1]] == [
+        (5, Status.ODD, None), (6, Status.ODD, None)]
+    assert (got[-1].age, got[-1].settings, got[-1].score) == (3, [], 0)
+
+
+async def test_insert_many_copy_errors_of_a_middle_row_are_those_of_the_row(db: Club) -> None:
+    rows = [Member(handle=f"m{i}", settings={"i": i}) for i in range(200)]
+    rows[150].settings = {"not json": object()}
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        await db.members.insert_many(rows)
+    rows[150] = Note(body="x", member_id=1)  # type: ignore[call-overload]
+    with pytest.raises(QueryBuildError, match="Member"):
+        await db.members.insert_many(rows)
+    rows[150] = Member(handle="m3", settings=None)  # handle taken by row 3
+    with pytest.raises(UniqueViolation):
+        await db.members.insert_many(rows)
+    assert await db.members.count() == 0
+    rows[150] = Member(handle="m150", settings=None)
+    assert await db.members.insert_many(rows) == 200  # the connections are fine
 
 
 async def test_insert_many_is_all_or_nothing(db: Club) -> None:

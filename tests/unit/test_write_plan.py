@@ -92,6 +92,78 @@ def test_group_rows_keeps_order_within_groups_and_splits_by_given_fields() -> No
                       (("name", "colour"), [("c", "blue")])]
 
 
+def test_group_rows_converts_a_uniform_batch_of_entities_or_dicts() -> None:
+    entities = [Thing(name=f"n{i}", colour=Colour.BLUE, data={"i": i}) for i in range(3)]
+    expected = [(("name", "colour", "data"),
+                 [(f"n{i}", "blue", f'{{"i":{i}}}') for i in range(3)])]
+    assert group_rows(THINGS, entities, "insert_many()") == expected
+    dicts = [{"data": {"i": i}, "name": f"n{i}", "colour": Colour.BLUE} for i in range(3)]
+    assert group_rows(THINGS, dicts, "insert_many()") == expected  # in table order
+    assert group_rows(THINGS, iter(dicts), "insert_many()") == expected
+    assert group_rows(THINGS, [Thing(), Thing()], "insert_many()") == [((), [(), ()])]
+    assert group_rows(THINGS, [], "insert_many()") == []
+    assert group_rows(PAIRS, ({"a": 1, "b": None},), "upsert()") == [(("a", "b"), [(1, None)])]
+
+
+def test_group_rows_after_a_run_of_one_shape_keeps_every_row() -> None:
+    odd = Thing(name="with a note")
+    odd.note = "not a column"  # type: ignore[attr-defined]  # held, never sent
+    rows: list[Thing | dict[str, object]] = [
+        Thing(name="a", colour="red"), Thing(name="b", colour=Colour.BLUE), {"name": "c"},
+        Thing(name="d", colour=Colour.RED), odd, {"colour": Colour.BLUE, "name": "e"},
+        Thing(name="f", data=[1])]
+    assert group_rows(THINGS, rows, "insert_many()") == [
+        (("name", "colour"), [("a", "red"), ("b", "blue"), ("d", "red"), ("e", "blue")]),
+        (("name",), [("c",), ("with a note",)]),
+        (("name", "data"), [("f", "[1]")])]
+    more = [Thing(name="a"), Thing(name="b", colour=Colour.BLUE), Thing(colour=Colour.RED)]
+    assert group_rows(THINGS, more, "insert_many()") == [
+        (("name",), [("a",)]), (("name", "colour"), [("b", "blue")]), (("colour",), [("red",)])]
+    noted = [Thing(name=str(i)) for i in range(3)]
+    for thing in noted:
+        thing.note = "x"  # type: ignore[attr-defined]
+    assert group_rows(THINGS, noted, "insert_many()") == [(("name",), [("0",), ("1",), ("2",)])]
+
+
+def test_a_later_row_of_another_table_or_with_an_unknown_key_is_refused() -> None:
+    with pytest.raises(QueryBuildError, match="Thing"):
+        group_rows(THINGS, [Thing(name="a"), Thing(name="b"), Pair(a=1)], "insert_many()")
+    with pytest.raises(QueryBuildError, match="'colour_name'"):
+        group_rows(THINGS, [{"name": "a"}, {"colour_name": "b"}], "insert_many()")
+    with pytest.raises(QueryBuildError, match="None"):
+        group_rows(THINGS, [{"name": "a"}, None], "insert_many()")
+
+
+def test_a_value_its_encoder_rejects_raises_as_on_the_row_by_row_path() -> None:
+    rows = [Thing(name="a", data={"ok": 1}), Thing(name="b", data={"bad": object()})]
+    with pytest.raises(TypeError, match="object"):
+        group_rows(THINGS, rows, "insert_many()")
+
+
+def test_shape_is_the_row_class_and_the_columns_set_or_none() -> None:
+    assert THINGS.shape(Thing(colour=Colour.RED, name="a")) == (Thing, ("name", "colour"))
+    assert THINGS.shape({"colour": "red", "name": "a"}) == (dict, ("name", "colour"))
+    assert THINGS.shape({"name": "a", "nope": 1}) is None  # the general path names the key
+    noted = Thing(name="a")
+    noted.note = "x"  # type: ignore[attr-defined]
+    assert THINGS.shape(noted) is None
+    assert THINGS.shape(Pair(a=1, b=2)) is None
+    assert THINGS.shape(("a",)) is None
+
+
+def test_a_stream_yields_converted_tuples_and_stops_at_another_shape() -> None:
+    stream = THINGS.stream((Thing, ("name", "colour", "data")))
+    rows = [Thing(name=str(i), colour=Colour.BLUE, data={"i": i}) for i in range(3)]
+    expected = [(str(i), "blue", f'{{"i":{i}}}') for i in range(3)]
+    assert list(stream(rows)) == expected
+    assert THINGS.stream((Thing, ("name", "colour", "data"))) is stream  # cached
+    for odd in (Thing(name="x", colour=Colour.RED), {"name": "x", "colour": "red", "data": 1},
+                Thing(name="x", colour=Colour.RED, id=4)):
+        assert list(stream([*rows, odd, *rows])) == expected
+    rows[1].data = {"x": object()}  # not JSON: left to the general path, which raises
+    assert list(stream(rows)) == expected[:1]
+
+
 def test_rows_must_belong_to_the_table() -> None:
     with pytest.raises(QueryBuildError, match="'colour_name'"):
         group_rows(THINGS, [{"colour_name": "x"}], "insert_many()")

@@ -31,7 +31,7 @@ from linkgress.query.writeerrors import (
     original_error,
     rejected_row,
 )
-from linkgress.query.writeplan import Member, TablePlan, group_rows, table_plan
+from linkgress.query.writeplan import Member, Shape, TablePlan, group_rows, table_plan
 from linkgress.schema.quoting import quote_ident
 
 if TYPE_CHECKING:
@@ -89,14 +89,27 @@ class TableMutations(Generic[E]):
 
         From :data:`COPY_THRESHOLD` rows on this uses ``COPY`` (asyncpg's binary
         ``copy_records_to_table``), below it multi-row ``INSERT`` statements within the bind
-        parameter limit. Rows setting different sets of fields are inserted group by group.
+        parameter limit. Rows setting different sets of fields are inserted group by group
+        (outside a transaction, the leading rows setting the same fields as the first are
+        streamed into a COPY as they are converted, the rest then grouped; all in a
+        transaction of its own).
         When that takes several statements they run in one transaction (a savepoint inside
         an enclosing one), so either every row is inserted or none. A value that does not fit
         its column raises :class:`~linkgress.errors.DatabaseError` naming the column and the
         row (its 0-based index in ``rows``).
         """
         plan = table_plan(self.meta)
-        groups = group_rows(plan, rows, "insert_many()")
+        batch = rows if isinstance(rows, list | tuple) else list(rows)
+        shape = plan.shape(batch[0]) if len(batch) >= COPY_THRESHOLD else None
+        if shape and shape[1] and self.context.query_scope.transaction.get() is None:
+            try:
+                async with self.context.transaction():
+                    return await self._copy_streamed(plan, shape, batch)
+            except (RowsRejected, *COPY_ENCODING_ERRORS, DatabaseError) as exc:
+                if isinstance(exc, DatabaseError) and not client_side(exc):
+                    raise  # what the server said of the rows (the same on the general path)
+                # Rolled back: the general path redoes it, and names the row at fault.
+        groups = group_rows(plan, batch, "insert_many()")
         statements = sum(_statement_count(plan, a, len(r)) for a, r in groups)
         # A failed COPY aborts an enclosing transaction unless this call has its own block.
         usable = statements > 1 or self.context.query_scope.transaction.get() is None
@@ -117,6 +130,19 @@ class TableMutations(Generic[E]):
             else:
                 total += await self._insert_values(plan, attrs, rows)
         return total
+
+    async def _copy_streamed(self, plan: TablePlan, shape: Shape, rows: Sequence[Any]) -> int:
+        """COPY the leading rows of ``shape`` (usually all), their value tuples built while
+        COPY encodes them; then the rest as :meth:`insert_many` does, the first shape's first
+        (the order of the general path). Runs in a transaction of its own."""
+        copied = await session.copy_records(
+            self.context.query_scope, self.meta.table, self.meta.schema,
+            [plan.names[a] for a in shape[1]], plan.stream(shape)(rows))
+        if copied == len(rows):
+            return copied
+        groups = group_rows(plan, rows[copied:], "insert_many()")
+        groups.sort(key=lambda group: group[0] != shape[1])  # stable: then as they come
+        return copied + await self._insert_groups(plan, groups)
 
     async def _copy(self, plan: TablePlan, attrs: tuple[str, ...],
                     rows: list[tuple[Any, ...]]) -> int:

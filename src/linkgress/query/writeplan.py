@@ -8,6 +8,7 @@ rows it carries, its conflict clause).
 
 from __future__ import annotations
 
+import itertools
 import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,7 @@ from linkgress.errors import ModelError, QueryBuildError
 from linkgress.model.fluent import member_name
 from linkgress.query.categories import column_category
 from linkgress.query.convert import Converter, decoder_for, encoder_for
+from linkgress.query.rowtuples import RowTuples, TupleStream, tuple_builder, tuple_stream
 from linkgress.query.statements import InsertStatement, OnConflict
 from linkgress.query.writesql import compile_insert
 from linkgress.schema.quoting import quote_ident
@@ -23,9 +25,12 @@ from linkgress.schema.quoting import quote_ident
 if TYPE_CHECKING:
     from linkgress.model.meta import EntityMeta
 
-__all__ = ["Member", "TablePlan", "group_rows", "table_plan"]
+__all__ = ["Member", "Shape", "TablePlan", "group_rows", "table_plan"]
 
 Member = str | Callable[[Any], Any]
+#: A row's class (an entity class, or ``dict``) and the columns it sets (see
+#: :meth:`TablePlan.shape`).
+Shape = tuple[type[Any], tuple[str, ...]]
 
 
 class TablePlan:
@@ -53,6 +58,8 @@ class TablePlan:
         self.plain_read = all(conv is None for _, conv in self.decoders)
         self.sql_cache: dict[tuple[Any, ...], str] = {}
         self._given: dict[tuple[str, ...], tuple[str, ...]] = {}
+        # (row class, columns, streamed) -> generated function (see linkgress.query.rowtuples)
+        self._generated: dict[tuple[type[Any], tuple[str, ...], bool], Any] = {}
 
     # --- values ---
 
@@ -87,6 +94,44 @@ class TablePlan:
     def params(self, attrs: Sequence[str], values: Mapping[str, Any]) -> list[Any]:
         enc = self.encoders
         return [values[a] if a not in enc else enc[a](values[a]) for a in attrs]
+
+    def shape(self, row: Any) -> Shape | None:
+        """``(row class, columns it sets)`` for a row the generated builders take: exactly of
+        this entity's class, or a ``dict``, setting only columns written (else None; never
+        raises — the general path reports a bad row)."""
+        kind = row.__class__
+        if kind is self.entity:
+            values = row.__dict__
+        elif kind is dict:
+            values = row
+        else:
+            return None
+        attrs = self.given(values)
+        return (kind, attrs) if len(attrs) == len(values) else None
+
+    def leading(self, rows: Sequence[Any]) -> tuple[tuple[str, ...], list[Any]]:
+        """The columns the first row sets, and the value tuples of the leading rows of its
+        :meth:`shape` — usually every row. Empty when the first row has no such shape."""
+        shape = self.shape(rows[0]) if rows else None
+        if shape is None:
+            return (), []
+        build: RowTuples = self._generate(shape, streamed=False)
+        return shape[1], build(rows)
+
+    def stream(self, shape: Shape) -> TupleStream:
+        """The generator function yielding rows of ``shape`` as value tuples (cached)."""
+        stream: TupleStream = self._generate(shape, streamed=True)
+        return stream
+
+    def _generate(self, shape: Shape, *, streamed: bool) -> Any:
+        key = (*shape, streamed)
+        function = self._generated.get(key)
+        if function is None:
+            make = tuple_stream if streamed else tuple_builder
+            function = make(*shape, self.encoders)
+            if len(self._generated) < 256:  # bounded: one entry per shape in use
+                self._generated[key] = function
+        return function
 
     def fill(self, target: Any, record: Any) -> Any:
         """Store a ``RETURNING <all columns>`` record's values on entity ``target``."""
@@ -152,14 +197,20 @@ def group_rows(
 ) -> list[tuple[tuple[str, ...], list[tuple[Any, ...]]]]:
     """Rows grouped by the set of columns they give, as value tuples in table order.
 
-    Almost always one group: the fast path compares each row's keys with the first row's.
+    Almost always one group, built by :meth:`TablePlan.leading` (a function generated for the
+    rows' shape); from the first row of another shape on, each row's keys are compared with
+    the previous row's.
     """
-    groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+    batch = rows if isinstance(rows, list | tuple) else list(rows)
+    first_attrs, done = plan.leading(batch)
+    if len(done) == len(batch):
+        return [(first_attrs, done)] if done else []
+    groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = {first_attrs: done} if done else {}
     last_keys: Any = None
     last_attrs: tuple[str, ...] = ()
     last_list: list[tuple[Any, ...]] = []
     getter: Callable[[Mapping[str, Any]], tuple[Any, ...]] = tuple
-    for row in rows:
+    for row in itertools.islice(batch, len(done), None):
         values = plan.values_of(row, what)
         keys = values.keys()
         if keys != last_keys:
