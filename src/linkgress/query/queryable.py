@@ -157,7 +157,7 @@ class Queryable(TableResults[T]):
             key = plan_key(predicate, values)
             plan = self._plans.get(key)
             if plan is not None:  # the common case: a lambda seen before, replayed
-                return PlannedQueryable(self, plan, values)
+                return PlannedQueryable(self, self._query, plan, values)
         if self._group is not None:
             raise QueryBuildError("after group_by, filter groups with having(...)")
         condition = as_expr(self._call(predicate, "where"))
@@ -330,15 +330,23 @@ class PlannedQueryable(Queryable[T]):
     _steps: tuple[Any, ...] = ()
     _step_args: tuple[Any, ...] = ()
 
-    def __init__(self, table: Queryable[T], plan: LambdaPlan, values: tuple[Any, ...]) -> None:
-        self._context = table._context
+    def __init__(self, base: Queryable[Any], table_query: SelectQuery, plan: LambdaPlan,
+                 values: tuple[Any, ...], steps: tuple[Any, ...] = (),
+                 step_args: tuple[Any, ...] = ()) -> None:
+        # Field by field (never through ``__dict__``, which would give each object a dict of
+        # its own instead of CPython's compact inline attributes): this runs on every call of
+        # a builder of a planned query.
+        self._context = base._context
         self._group = None
-        self._cache = table._cache
-        if table._primary:
+        self._cache = base._cache
+        if base._primary:
             self._primary = True
-        self._table_query = table._query
+        self._table_query = table_query
         self._plan = plan
         self._values = values
+        if steps:
+            self._steps = steps
+            self._step_args = step_args
 
     def __getattr__(self, name: str) -> Any:
         if name != "_query":
@@ -360,20 +368,8 @@ class PlannedQueryable(Queryable[T]):
         return query
 
     def _step(self, step: tuple[Any, ...], arg: Any) -> PlannedQueryable[T]:
-        # Field by field (not through ``__dict__``, which would give each object a dict of its
-        # own instead of CPython's compact inline attributes): this runs on every builder call.
-        new = object.__new__(PlannedQueryable)
-        new._context = self._context
-        new._group = None
-        new._cache = self._cache
-        if self._primary:
-            new._primary = True
-        new._table_query = self._table_query
-        new._plan = self._plan
-        new._values = self._values
-        new._steps = (*self._steps, step)
-        new._step_args = (*self._step_args, arg)
-        return new
+        return PlannedQueryable(self, self._table_query, self._plan, self._values,
+                                (*self._steps, step), (*self._step_args, arg))
 
     def order_by(self, key: Callable[[Any], Any], *, descending: bool = False,
                  nulls: str | None = None) -> Queryable[T]:
