@@ -363,6 +363,31 @@ async def test_update_and_delete_entities_by_primary_key(db: Club) -> None:
     assert await db.members.count() == 1
 
 
+async def test_entity_updates_check_every_value_on_every_call(db: Club) -> None:
+    # update(entity) binds its values without building a statement tree once its SQL is
+    # cached; the checks stay, on each call, on the line that makes it
+    member = await db.members.insert(Member(handle="checked", score=1))
+    for score in (2, 3):
+        member.score = score
+        assert await db.members.update(member) == 1
+    for bad in ("many", True):  # text, and a bool, for an integer column
+        member.score = bad
+        with pytest.raises(QueryBuildError, match="score"):
+            db.members.update(member)
+    member.score = 4
+    member.balance = 2.5  # a float for numeric(12, 2): written as the decimal it prints as
+    member.status = Status.BANNED
+    assert await db.members.update(member) == 1
+    member.status = "no such status"
+    with pytest.raises(QueryBuildError, match="status"):
+        db.members.update(member)
+    stranger = Member(id="not a number", handle="x")
+    with pytest.raises(QueryBuildError, match="id"):
+        db.members.update(stranger)
+    row = await db.members.where(lambda u: u.id == member.id).first()
+    assert (row.score, row.balance, row.status) == (4, Decimal("2.50"), Status.BANNED)
+
+
 async def test_entity_update_and_delete_with_a_composite_key(db: Club) -> None:
     s = await db.settings.insert(Setting(scope="app", name="a", value="1"))
     await db.settings.insert(Setting(scope="app", name="b", value="1"))

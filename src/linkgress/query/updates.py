@@ -35,6 +35,9 @@ T = TypeVar("T")
 _Reader = Callable[[Sequence[Any]], Any]
 # Primary-key values an UPDATE binds exactly as given (no cast, no conversion).
 _KEY_TYPES = frozenset({int, str, uuid.UUID})
+# Column categories whose value check depends on the value's type alone (not enums, JSON or
+# arrays): a type it passed unchanged once always passes (TablePlan.plain_types).
+_TYPE_CHECKED = frozenset({"num", "text", "bool", "time", "clock", "uuid", "bytes", "interval"})
 
 
 class _WriteQuery(Generic[T]):
@@ -58,23 +61,31 @@ class _WriteQuery(Generic[T]):
         if entity is not None:
             self._key = self._key_filter(entity)
 
-    def _key_filter(self, entity: Any) -> Expr:
+    def _check_entity(self, entity: Any) -> tuple[Any, ...]:
+        """The primary-key values of ``entity`` (``update(entity)`` / ``delete(entity)``);
+        raises :class:`~linkgress.errors.QueryBuildError` for another class or an unset key."""
         plan = self._plan
         what = f"{self._verb.lower()}(entity)"
         keys = plan.require_key(what)
         if not isinstance(entity, plan.entity):
             raise QueryBuildError(f"{what} expects a {plan.entity.__name__}, got {entity!r}")
         values = self._given_key = entity.__dict__
-        condition: Expr | None = None
         for attr in keys:
             if values.get(attr) is None:
                 raise QueryBuildError(f"{what}: {plan.entity.__name__}.{attr} (primary key) is "
                                       "not set; insert the entity first")
-            part = self._root.columns[attr] == values[attr]
+        return tuple([values[attr] for attr in keys])
+
+    def _key_filter(self, entity: Any) -> Expr:
+        plan = self._plan
+        condition: Expr | None = None
+        for attr, value in zip(plan.pk_attrs, self._check_entity(entity), strict=True):
+            part = self._root.columns[attr] == value
             condition = part if condition is None else condition & part
         assert condition is not None
         if plan.token is not None:
-            condition = condition & self._token_filter(entity, plan.token, what)
+            condition = condition & self._token_filter(entity, plan.token,
+                                                       f"{self._verb.lower()}(entity)")
         return condition
 
     def _token_filter(self, entity: Any, token: str, what: str) -> Expr:
@@ -188,13 +199,19 @@ class UpdateQuery(_WriteQuery[T]):
 
     _verb = "UPDATE"
 
+    #: ``update(entity)`` on the table, the common case (see :meth:`_by_entity`): the entity
+    #: and its new values; the statement's tree is built only if its SQL is not cached.
+    _entity: tuple[Any, Mapping[str, Any]] | None = None
+    _by_key: tuple[Any, ...] | None = None
+    _expressions = False  # set by _set_item when a new value is an expression
+
     def __init__(self, context: QueryContext, cache: dict[Any, Any], filter: SelectQuery,
                  values: Any, *, table: bool = False) -> None:
         super().__init__(context, cache, filter)
-        self._by_key: tuple[Any, ...] | None = None
-        self._expressions = False  # set by _set_item when a new value is an expression
         entity = isinstance(values, self._plan.entity)
         if entity:
+            if table and self._by_entity(values):
+                return
             self._key = self._key_filter(values)
             values = self._entity_values(values)
         elif callable(values):
@@ -210,11 +227,37 @@ class UpdateQuery(_WriteQuery[T]):
         if token is not None and token not in values:
             ref = self._root.columns[token]  # every ORM update moves the token on
             self._sets += ((ref, ref + 1),)
-        elif entity and table and not self._expressions:
-            # ``update(entity)`` on the table: the SET values, then the key, bound as given.
-            by_key = tuple([self._given_key[a] for a in self._plan.pk_attrs])
-            if all(type(v) in _KEY_TYPES for v in by_key) and self._plan.plain_key:
-                self._by_key = by_key
+
+    def _by_entity(self, entity: Any) -> bool:
+        """``update(entity)`` on the table without a concurrency token: check the key and
+        every new value now (errors stay on this line), bind them as they are, and keep the
+        expression tree for a first run of the statement's shape (:meth:`_statement`). False
+        when the case is not that simple (the general path then takes it)."""
+        plan = self._plan
+        if plan.token is not None or not plan.plain_key:
+            return False
+        by_key = self._check_entity(entity)
+        if not all(type(v) in _KEY_TYPES for v in by_key):
+            return False
+        for attr, value in zip(plan.pk_attrs, by_key, strict=True):
+            self._value_checked(attr, value)  # as the key's condition would: bound as given
+        given = self._entity_values(entity)
+        params = []
+        for attr, value in given.items():
+            if isinstance(value, Expr):
+                return False
+            params.append(self._set_value(attr, value))
+        self._entity = (entity, given)
+        self._by_key = by_key
+        self._params = params
+        return True
+
+    def _built(self) -> None:
+        """Build the tree :meth:`_by_entity` left for later (once)."""
+        if self._entity is not None and self._key is None:
+            entity, given = self._entity
+            self._key = self._key_filter(entity)
+            self._sets = tuple([self._set_item(attr, value) for attr, value in given.items()])
 
     def _entity_values(self, entity: Any) -> dict[str, Any]:
         keys = (*self._plan.pk_attrs, self._plan.token)
@@ -238,29 +281,45 @@ class UpdateQuery(_WriteQuery[T]):
         if isinstance(value, Expr):
             self._expressions = True
             return ref, coerce_operand(ref, value, "update()")
+        return ref, Param(self._set_value(attr, value), None)
+
+    def _set_value(self, attr: str, value: Any) -> Any:
+        """The new value of column ``attr``, checked against it and encoded for the driver."""
         if value is None:
-            return ref, Param(None, None)
-        checked = checked_value(ref, value, "update()")
+            return None
+        checked = self._value_checked(attr, value)
         encoder = self._plan.encoders.get(attr)
-        return ref, Param(checked if encoder is None else encoder(checked), None)
+        return checked if encoder is None else encoder(checked)
+
+    def _value_checked(self, attr: str, value: Any) -> Any:
+        """``value`` checked against column ``attr`` (:func:`checked_value`); a value of a
+        type the check passed unchanged before is not checked again."""
+        plain = self._plan.plain_types[attr]
+        if type(value) in plain:
+            return value
+        ref = self._root.columns[attr]
+        checked = checked_value(ref, value, "update()")
+        if checked is value and ref.category in _TYPE_CHECKED and (
+                ref.meta is None or ref.meta.type.name != "numeric"):
+            plain.add(type(value))  # the check depends on the type alone: it passed
+        return checked
 
     def _statement(self, returning: Projection | None) -> UpdateStatement:
+        self._built()
         return UpdateStatement(self._filter, self._sets, self._key, returning)
 
     def _fast_key(self) -> tuple[Any, ...] | None:
+        # ``update(entity)`` on the table: the SET values, then the key, bound as given.
         by_key = self._by_key
-        if by_key is None:
+        if by_key is None or self._entity is None:
             return None
-        return ("update by key", self._plan.entity, *(ref.meta.attr for ref, _ in self._sets),
-                *map(type, by_key))
+        return ("update by key", self._plan.entity, *self._entity[1], *map(type, by_key))
 
     def _fast_params(self) -> list[Any]:
-        # Only set without expressions (see __init__): every SET value is a bound Param.
-        params = [expr.value for _, expr in self._sets]  # type: ignore[attr-defined]
-        params.extend(self._by_key or ())
-        return params
+        return [*self._params, *(self._by_key or ())]
 
     def _argument_attr(self, number: int) -> str | None:
+        self._built()
         w = ShapeWalk()  # numbered as shape_of_write numbers them: the SET values come first
         for ref, expr in self._sets:
             w.expr(expr)

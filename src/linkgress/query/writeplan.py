@@ -58,6 +58,9 @@ class TablePlan:
         self.plain_read = all(conv is None for _, conv in self.decoders)
         self.sql_cache: dict[tuple[Any, ...], str] = {}
         self._given: dict[tuple[str, ...], tuple[str, ...]] = {}
+        #: Per attribute, the value types its check passes unchanged whatever the value (see
+        #: ``UpdateQuery``): a value of such a type needs no check again.
+        self.plain_types: dict[str, set[type]] = {a: set() for a in self.attrs}
         # (row class, columns, streamed) -> generated function (see linkgress.query.rowtuples)
         self._generated: dict[tuple[type[Any], tuple[str, ...], bool], Any] = {}
 
