@@ -399,6 +399,18 @@ async def test_entity_update_and_delete_with_a_composite_key(db: Club) -> None:
     assert await db.settings.count() == 1
 
 
+async def test_a_joined_entity_with_a_composite_key_is_one_object_per_key(db: Club) -> None:
+    await db.settings.insert_many([Setting(scope="ui", name=n, value=n) for n in "ab"])
+    rows = await (db.settings.join(db.settings, lambda s, t: s.scope == t.scope)
+                  .where(lambda s, t: s.scope == "ui").to_list())
+    assert len(rows) == 4  # every pair of the two settings
+    joined = {(t.scope, t.name): t for _, t in rows}
+    assert sorted(joined) == [("ui", "a"), ("ui", "b")]
+    for _, t in rows:  # the right side: one object per (scope, name)
+        assert t is joined[t.scope, t.name]
+    assert len({id(s) for s, _ in rows}) == 4  # the query's own rows: one object per row
+
+
 async def test_entity_update_and_delete_need_a_key(db: Club) -> None:
     line = await db.log_lines.insert(LogLine(line="x"))
     with pytest.raises(QueryBuildError, match="primary key"):
