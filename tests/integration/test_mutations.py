@@ -336,6 +336,33 @@ async def test_update_filter_through_a_navigation(db: Club) -> None:
         "x"]
 
 
+async def test_updates_and_deletes_in_a_loop_bind_each_calls_values(db: Club) -> None:
+    # the same lambda replayed: from the second call on, the SQL and the parameters come from
+    # the lambda's plan (no condition rebuilt); every call must still write its own values.
+    # (B023: a query lambda runs when the query is built, inside its loop iteration.)
+    ids = [(await db.members.insert(Member(handle=f"m{i}", score=0))).id for i in range(6)]
+    for i, member_id in enumerate(ids):
+        n = await db.members.where(lambda u: u.id == member_id).update(  # noqa: B023
+            {"score": i * 10, "email": None if i % 2 else f"m{i}@x.io"})
+        assert n == 1
+    for i, member_id in enumerate(ids[:3]):  # another SET list through the same lambda
+        assert await db.members.where(lambda u: u.id == member_id).update(  # noqa: B023
+            {"handle": f"renamed {i}"}) == 1
+    for member_id in ids[:2]:  # an expression: the general path, right as well
+        assert await db.members.where(lambda u: u.id == member_id).update(  # noqa: B023
+            lambda u: {"score": u.score + 1}) == 1
+    rows = await db.members.order_by(lambda u: u.id).select(
+        lambda u: (u.handle, u.score, u.email)).to_list()
+    assert rows == [("renamed 0", 1, "m0@x.io"), ("renamed 1", 11, None),
+                    ("renamed 2", 20, "m2@x.io"), ("m3", 30, None), ("m4", 40, "m4@x.io"),
+                    ("m5", 50, None)]
+    for low, deleted in ((45, 1), (25, 2)):
+        assert await db.members.where(lambda u: u.score > low).delete() == deleted  # noqa: B023
+    assert await db.members.count() == 3
+    with pytest.raises(QueryBuildError, match="score"):  # still checked on the replayed path
+        db.members.where(lambda u: u.id == member_id).update({"score": "high"})
+
+
 async def test_update_rejects_bad_values_when_built(db: Club) -> None:
     with pytest.raises(QueryBuildError, match="'nickname'"):
         db.members.where(lambda u: u.id == 1).update({"nickname": "x"})

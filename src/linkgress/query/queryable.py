@@ -51,7 +51,7 @@ from linkgress.query.statements import (
     replace_field,
 )
 from linkgress.query.subqueries import in_query
-from linkgress.query.updates import DeleteQuery, UpdateQuery
+from linkgress.query.updates import DeleteQuery, PlannedFilter, UpdateQuery
 
 if TYPE_CHECKING:
     from linkgress.scope import QueryContext
@@ -420,6 +420,25 @@ class PlannedQueryable(Queryable[T]):
         if query is None:
             return self._fast(kind, None)
         return super()._entry(kind, query)
+
+    def update(self, values: Any) -> UpdateQuery[T]:
+        if self._steps:
+            return super().update(values)
+        return UpdateQuery(self._context, self._cache, self._write_filter(), values)
+
+    def delete(self, entity: T | None = None) -> DeleteQuery[T]:
+        if self._steps:
+            return super().delete(entity)
+        return DeleteQuery(self._context, self._cache, self._write_filter(), entity)
+
+    def _write_filter(self) -> PlannedFilter:
+        """This query as the filter of an UPDATE / DELETE (its SQL kept on the plan)."""
+        return PlannedFilter(self._table_query, self._plan.entries, self._values,
+                             self._filter_made)
+
+    def _filter_made(self) -> tuple[SelectQuery, dict[int, int]]:
+        query = self._query  # built from the plan (and its parameters' closure indexes)
+        return query, self._made
 
     def _prepare_limited(self, most: int) -> tuple[str, Reader | None, list[Any]]:
         if _LIMIT_STEP in self._steps:

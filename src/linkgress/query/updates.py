@@ -29,7 +29,7 @@ from linkgress.query.writesql import compile_write
 if TYPE_CHECKING:
     from linkgress.scope import QueryContext
 
-__all__ = ["DeleteQuery", "UpdateQuery"]
+__all__ = ["DeleteQuery", "PlannedFilter", "UpdateQuery"]
 
 T = TypeVar("T")
 _Reader = Callable[[Sequence[Any]], Any]
@@ -38,6 +38,28 @@ _KEY_TYPES = frozenset({int, str, uuid.UUID})
 # Column categories whose value check depends on the value's type alone (not enums, JSON or
 # arrays): a type it passed unchanged once always passes (TablePlan.plain_types).
 _TYPE_CHECKED = frozenset({"num", "text", "bool", "time", "clock", "uuid", "bytes", "interval"})
+
+
+#: Per parameter of a planned write: ``(0, value)`` a constant, ``(1, i)`` the lambda's
+#: closure value ``i``, ``(2, k)`` the ``k``-th new value of the SET list.
+_WriteRecipe = tuple[tuple[int, Any], ...]
+
+
+class PlannedFilter:
+    """The filter of a replayed ``where`` lambda (``PlannedQueryable``), for a write: the
+    statement's SQL and a recipe for its parameters are kept on the lambda plan, so that the
+    next write through the same lambda neither rebuilds the condition nor walks it."""
+
+    __slots__ = ("build", "entries", "table", "values")
+
+    def __init__(self, table: SelectQuery, entries: dict[Any, Any], values: tuple[Any, ...],
+                 build: Callable[[], tuple[SelectQuery, dict[int, int]]]) -> None:
+        #: The table's bare query (its source is the statement's), the plan's cache, this
+        #: call's closure values, and ``() -> (filter, id(Param) -> closure value index)``.
+        self.table = table
+        self.entries = entries
+        self.values = values
+        self.build = build
 
 
 class _WriteQuery(Generic[T]):
@@ -49,11 +71,19 @@ class _WriteQuery(Generic[T]):
     #: ``update(entity)`` / ``delete(entity)`` of an entity with a concurrency token: the
     #: entity and the token value the statement expects (see :meth:`_token_filter`).
     _checked: tuple[Any, Any] | None = None
+    #: The filter of a replayed ``where`` lambda, until the statement is built (see
+    #: :meth:`_planned_prepare`).
+    _planned: PlannedFilter | None = None
+    _sets: tuple[tuple[ColumnRef, Expr], ...] = ()
+    _expressions = False  # set by UpdateQuery._set_item when a new value is an expression
 
-    def __init__(self, context: QueryContext, cache: dict[Any, Any], filter: SelectQuery,
-                 entity: Any = None) -> None:
+    def __init__(self, context: QueryContext, cache: dict[Any, Any],
+                 filter: SelectQuery | PlannedFilter, entity: Any = None) -> None:
         self._context = context
         self._cache = cache
+        if isinstance(filter, PlannedFilter):
+            self._planned = filter
+            filter = filter.table  # the root until the statement is built
         self._filter = filter
         self._root = filter.source
         self._plan = table_plan(self._root.meta)
@@ -118,6 +148,10 @@ class _WriteQuery(Generic[T]):
         raise NotImplementedError
 
     def _prepare(self, returning: Projection | None) -> tuple[str, list[Any], _Reader | None]:
+        if self._planned is not None:
+            planned = self._planned_prepare(returning)
+            if planned is not None:
+                return planned
         fast = self._fast_key() if returning is None else None
         if fast is not None:
             sql: str | None = self._cache.get(fast)
@@ -132,6 +166,38 @@ class _WriteQuery(Generic[T]):
         if fast is not None:
             self._cache[fast] = entry[0]
         return entry[0], params, entry[1]
+
+    def _planned_prepare(self, returning: Projection | None
+                         ) -> tuple[str, list[Any], _Reader | None] | None:
+        """SQL and parameters from the lambda plan's cache (filled on the shape's first run);
+        None for the general path, which then has the real filter."""
+        planned = self._planned
+        assert planned is not None
+        simple = returning is None and self._key is None and not self._expressions
+        key = (self._verb, *[ref.meta.attr for ref, _ in self._sets])
+        slot: tuple[str, _WriteRecipe] | None = planned.entries.get(key) if simple else None
+        if slot is not None:
+            values, sets = planned.values, self._sets
+            # (every new value of a simple SET list is a bound Param)
+            return slot[0], [x if k == 0 else values[x] if k == 1
+                             else sets[x][1].value  # type: ignore[attr-defined]
+                             for k, x in slot[1]], None
+        self._filter, made = planned.build()
+        self._planned = None
+        if not simple:
+            return None
+        statement = self._statement(None)
+        _, params, numbers = shape_of_write(statement)
+        sql = compile_write(statement, numbers)
+        new_values = {id(expr): k for k, (_, expr) in enumerate(self._sets)}
+        recipe: list[tuple[int, Any]] = [(0, value) for value in params]
+        for param_id, number in numbers.items():
+            if param_id in made:
+                recipe[number - 1] = (1, made[param_id])
+            elif param_id in new_values:
+                recipe[number - 1] = (2, new_values[param_id])
+        planned.entries[key] = (sql, tuple(recipe))
+        return sql, params, None
 
     def _fast_key(self) -> tuple[Any, ...] | None:
         """A cache key that skips the walk (a statement whose parameters are known without
@@ -203,10 +269,10 @@ class UpdateQuery(_WriteQuery[T]):
     #: and its new values; the statement's tree is built only if its SQL is not cached.
     _entity: tuple[Any, Mapping[str, Any]] | None = None
     _by_key: tuple[Any, ...] | None = None
-    _expressions = False  # set by _set_item when a new value is an expression
 
-    def __init__(self, context: QueryContext, cache: dict[Any, Any], filter: SelectQuery,
-                 values: Any, *, table: bool = False) -> None:
+    def __init__(self, context: QueryContext, cache: dict[Any, Any],
+                 filter: SelectQuery | PlannedFilter, values: Any, *,
+                 table: bool = False) -> None:
         super().__init__(context, cache, filter)
         entity = isinstance(values, self._plan.entity)
         if entity:
