@@ -31,6 +31,7 @@ import dis
 import sys
 import types
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from linkgress.query.expressions import (
@@ -44,7 +45,8 @@ from linkgress.query.expressions import (
 )
 from linkgress.query.proxies import ColumnRef
 
-__all__ = ["LambdaPlan", "closure_values", "constant_lambda", "make_plan", "plan_key"]
+__all__ = ["LambdaPlan", "Recipe", "closure_values", "constant_lambda", "make_plan",
+           "make_recipe", "plan_key", "replay"]
 
 _SCALARS = frozenset({int, str, float, bool, decimal.Decimal, uuid.UUID, _dt.datetime,
                       _dt.date, _dt.time, _dt.timedelta, bytes, type(None)})
@@ -143,6 +145,28 @@ def plan_key(predicate: Any, values: tuple[Any, ...]) -> tuple[Any, ...]:
     return (predicate.__code__, *map(type, values))
 
 
+#: How a compiled statement's parameters are bound again: per parameter ``(i, None)``, the
+#: ``i``-th value given to :func:`replay`, or ``(-1, value)``, a constant.
+Recipe = tuple[tuple[int, Any], ...]
+
+
+def make_recipe(params: list[Any], numbers: dict[int, int], indexes: dict[int, int]) -> Recipe:
+    """The recipe of a statement whose parameters were ``params``, numbered by ``id(Param)``
+    in ``numbers``: a parameter whose id is in ``indexes`` is bound from that value index,
+    any other is a constant."""
+    recipe: list[tuple[int, Any]] = [(-1, value) for value in params]
+    for param_id, index in indexes.items():
+        number = numbers.get(param_id)
+        if number is not None:
+            recipe[number - 1] = (index, None)
+    return tuple(recipe)
+
+
+def replay(recipe: Recipe, values: Sequence[Any]) -> list[Any]:
+    """The parameters of a statement from its ``recipe`` and this call's ``values``."""
+    return [values[i] if i >= 0 else v for i, v in recipe]
+
+
 class LambdaPlan:
     """A template condition and, per parameter of it, the closure cell it is bound from."""
 
@@ -153,7 +177,8 @@ class LambdaPlan:
         self.condition = condition
         #: ``id(Param) -> cell index`` for the template's closure-bound parameters.
         self.cells = cells
-        #: Compiled statements by kind, with their parameter recipes (filled by the caller).
+        #: Compiled statements with their parameter recipes (filled by the callers): reads by
+        #: ``(kind, limit or None, builder steps)``, writes by ``(verb, *SET attributes)``.
         self.entries: dict[Any, Any] = {}
 
     def rebuild(self, values: tuple[Any, ...]) -> tuple[Any, dict[int, int]]:

@@ -25,10 +25,13 @@ from linkgress.query.joins import build_join, call_with_sources, query_sources
 from linkgress.query.lambdaargs import call_lambda
 from linkgress.query.lambdaplan import (
     LambdaPlan,
+    Recipe,
     closure_values,
     constant_lambda,
     make_plan,
+    make_recipe,
     plan_key,
+    replay,
 )
 from linkgress.query.locks import locked
 from linkgress.query.projection import PEntity, Projection, PTuple
@@ -311,9 +314,6 @@ class Queryable(TableResults[T]):
             raise QueryBuildError(f"{verb}() on a joined query: filter the table with "
                                   "where(... .in_(joined query)) instead")
 
-# (kind, limit or None, steps) -> (cache entry, recipe: per parameter, a value index or -1 and
-# a value)
-_Recipe = tuple[tuple[int, Any], ...]
 _LIMIT_STEP = ("limit",)
 _OFFSET_STEP = ("offset",)
 
@@ -400,20 +400,16 @@ class PlannedQueryable(Queryable[T]):
     def _fast(self, kind: str, most: int | None) -> tuple[CacheEntry, list[Any]]:
         """The compiled entry and parameters, from the plan when it has them."""
         steps = self._steps
-        slot: tuple[CacheEntry, _Recipe] | None = self._plan.entries.get((kind, most, steps))
+        slot: tuple[CacheEntry, Recipe] | None = self._plan.entries.get((kind, most, steps))
         values = self._values + self._step_args if steps else self._values
         if slot is None:
             query = self._query
             entry, params, numbers = self._entry_numbered(
                 kind, query if most is None else self._limited(most))
-            recipe: list[tuple[int, Any]] = [(-1, value) for value in params]
-            for param_id, index in self._made.items():
-                number = numbers.get(param_id)
-                if number is not None:
-                    recipe[number - 1] = (index, None)
-            slot = self._plan.entries[kind, most, steps] = (entry, tuple(recipe))
+            recipe = make_recipe(params, numbers, self._made)
+            slot = self._plan.entries[kind, most, steps] = (entry, recipe)
             return entry, params
-        return slot[0], [values[i] if i >= 0 else v for i, v in slot[1]]
+        return slot[0], replay(slot[1], values)
 
     def _entry(self, kind: str, query: SelectQuery | Compound | None
                ) -> tuple[CacheEntry, list[Any]]:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from linkgress.errors import ConcurrencyError, DatabaseError, QueryBuildError
 from linkgress.query import session
 from linkgress.query.expressions import Expr, Param, checked_value, coerce_operand
+from linkgress.query.lambdaplan import Recipe, make_recipe, replay
 from linkgress.query.projection import PEntity, Projection
 from linkgress.query.proxies import ColumnRef, build_projection
 from linkgress.query.readers import build_row_reader
@@ -38,11 +39,6 @@ _KEY_TYPES = frozenset({int, str, uuid.UUID})
 # Column categories whose value check depends on the value's type alone (not enums, JSON or
 # arrays): a type it passed unchanged once always passes (TablePlan.plain_types).
 _TYPE_CHECKED = frozenset({"num", "text", "bool", "time", "clock", "uuid", "bytes", "interval"})
-
-
-#: Per parameter of a planned write: ``(0, value)`` a constant, ``(1, i)`` the lambda's
-#: closure value ``i``, ``(2, k)`` the ``k``-th new value of the SET list.
-_WriteRecipe = tuple[tuple[int, Any], ...]
 
 
 class PlannedFilter:
@@ -175,13 +171,13 @@ class _WriteQuery(Generic[T]):
         assert planned is not None
         simple = returning is None and self._key is None and not self._expressions
         key = (self._verb, *[ref.meta.attr for ref, _ in self._sets])
-        slot: tuple[str, _WriteRecipe] | None = planned.entries.get(key) if simple else None
+        slot: tuple[str, Recipe] | None = planned.entries.get(key) if simple else None
         if slot is not None:
-            values, sets = planned.values, self._sets
-            # (every new value of a simple SET list is a bound Param)
-            return slot[0], [x if k == 0 else values[x] if k == 1
-                             else sets[x][1].value  # type: ignore[attr-defined]
-                             for k, x in slot[1]], None
+            # Bound from the closure values, then the new values (in a simple SET list, each
+            # a bound Param).
+            values = (*planned.values,
+                      *[expr.value for _, expr in self._sets])  # type: ignore[attr-defined]
+            return slot[0], replay(slot[1], values), None
         self._filter, made = planned.build()
         self._planned = None
         if not simple:
@@ -189,14 +185,9 @@ class _WriteQuery(Generic[T]):
         statement = self._statement(None)
         _, params, numbers = shape_of_write(statement)
         sql = compile_write(statement, numbers)
-        new_values = {id(expr): k for k, (_, expr) in enumerate(self._sets)}
-        recipe: list[tuple[int, Any]] = [(0, value) for value in params]
-        for param_id, number in numbers.items():
-            if param_id in made:
-                recipe[number - 1] = (1, made[param_id])
-            elif param_id in new_values:
-                recipe[number - 1] = (2, new_values[param_id])
-        planned.entries[key] = (sql, tuple(recipe))
+        first = len(planned.values)
+        indexes = {**made, **{id(expr): first + k for k, (_, expr) in enumerate(self._sets)}}
+        planned.entries[key] = (sql, make_recipe(params, numbers, indexes))
         return sql, params, None
 
     def _fast_key(self) -> tuple[Any, ...] | None:
@@ -376,13 +367,13 @@ class UpdateQuery(_WriteQuery[T]):
 
     def _fast_key(self) -> tuple[Any, ...] | None:
         # ``update(entity)`` on the table: the SET values, then the key, bound as given.
-        by_key = self._by_key
-        if by_key is None or self._entity is None:
+        if self._entity is None or self._by_key is None:  # (set together, by _by_entity)
             return None
-        return ("update by key", self._plan.entity, *self._entity[1], *map(type, by_key))
+        return ("update by key", self._plan.entity, *self._entity[1], *map(type, self._by_key))
 
     def _fast_params(self) -> list[Any]:
-        return [*self._params, *(self._by_key or ())]
+        assert self._by_key is not None  # _fast_key gave a key
+        return [*self._params, *self._by_key]
 
     def _argument_attr(self, number: int) -> str | None:
         self._built()
