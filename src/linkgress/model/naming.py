@@ -60,12 +60,8 @@ def normalize_action(action: str | None, *, entity: str, field: str | None) -> s
 
 
 def find_column_info(cls: type, attr: str) -> ColumnInfo:
-    """The ``ColumnInfo`` declared for ``attr`` on ``cls`` or a base class."""
-    declared = getattr(cls, "__linkgress_infos__", {}).get(attr)
-    if declared is not None:
-        return declared  # type: ignore[no-any-return]
-    for klass in cls.__mro__:
-        value = klass.__dict__.get(attr)
-        if isinstance(value, ColumnInfo):
-            return value
-    return ColumnInfo()
+    """The ``ColumnInfo`` declared for field ``attr`` on entity ``cls`` or a base class
+    (``Entity.__init_subclass__`` keeps them all, inherited ones too); a blank one for a name
+    that is not a field."""
+    declared: ColumnInfo | None = getattr(cls, "__linkgress_infos__", {}).get(attr)
+    return ColumnInfo() if declared is None else declared
