@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from linkgress.errors import ConcurrencyError, DatabaseError, QueryBuildError
 from linkgress.query import session
+from linkgress.query.categories import ACCEPTS
 from linkgress.query.expressions import Expr, Param, checked_value, coerce_operand
 from linkgress.query.lambdaplan import Recipe, make_recipe, replay
 from linkgress.query.projection import PEntity, Projection
@@ -36,9 +37,10 @@ T = TypeVar("T")
 _Reader = Callable[[Sequence[Any]], Any]
 # Primary-key values an UPDATE binds exactly as given (no cast, no conversion).
 _KEY_TYPES = frozenset({int, str, uuid.UUID})
-# Column categories whose value check depends on the value's type alone (not enums, JSON or
-# arrays): a type it passed unchanged once always passes (TablePlan.plain_types).
-_TYPE_CHECKED = frozenset({"num", "text", "bool", "time", "clock", "uuid", "bytes", "interval"})
+# Column categories whose value check is by the value's type alone (an ACCEPTS entry; not
+# arrays, whose elements a later check may look at): a type it passed unchanged once always
+# passes (TablePlan.plain_types).
+_TYPE_CHECKED = frozenset(ACCEPTS) - {"array"}
 
 
 class PlannedFilter:
