@@ -133,8 +133,7 @@ class _Generator:
                 make = [f"o{k} = {shared}.get({key})", f"if o{k} is None:",
                         *(f"    {line}" for line in make), f"    {shared}[{key}] = o{k}"]
             if not source.always_present:
-                first_key = source.meta.primary_key_attrs or (columns[0].attr,)
-                index = position + [c.attr for c in columns].index(first_key[0])
+                index = position + _present_position(source)
                 make = [f"if c{index} is None:", f"    o{k} = None", "else:",
                         *(f"    {line}" for line in make)]
             lines += make
@@ -150,13 +149,10 @@ class _Generator:
         columns, in order) when its entities are shared within a result, else None: the
         all-rows reader shares the entities of joined tables and navigations (not the query's
         own rows, which are one per row), so that a row met on many rows is one object."""
-        pk = source.meta.primary_key_attrs
-        if not self.many or source.kind == "root" or not pk:
+        positions = _key_positions(source)
+        if not self.many or source.kind == "root" or not positions:
             return None
-        attrs = [c.attr for c in source.meta.columns]
-        if any(a not in attrs for a in pk):
-            return None
-        parts = [values[attrs.index(a)] for a in pk]
+        parts = [values[i] for i in positions]
         return parts[0] if len(parts) == 1 else "(" + "".join(p + ", " for p in parts) + ")"
 
     def shared_dict(self, source: Source) -> str:
@@ -241,10 +237,22 @@ class _Generator:
                 build = (f"({shared}.get({shared_key}) or "
                          f"{shared}.setdefault({shared_key}, {build}))")
         if not source.always_present:
-            key = source.meta.primary_key_attrs or tuple(c.attr for c in columns)
-            index = start + [c.attr for c in columns].index(key[0])
-            return f"(None if r[{index}] is None else {build})"
+            return f"(None if r[{start + _present_position(source)}] is None else {build})"
         return build
+
+
+def _key_positions(source: Source) -> list[int]:
+    """The positions of ``source``'s primary-key columns among its columns (empty without a
+    primary key)."""
+    attrs = [c.attr for c in source.meta.columns]
+    pk = source.meta.primary_key_attrs
+    return [attrs.index(a) for a in pk] if all(a in attrs for a in pk) else []
+
+
+def _present_position(source: Source) -> int:
+    """The position of the column that tells whether a left-joined ``source`` found a row
+    (NULL when it did not): its first primary-key column, else its first column."""
+    return (_key_positions(source) or [0])[0]
 
 
 def _plain_attributes(cls: type[Any], attrs: list[str]) -> bool:
